@@ -1,0 +1,464 @@
+#include "server/upstream/curl_multi_transport.h"
+
+#include <curl/curl.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
+
+namespace aarthik::upstream {
+
+// One request from Send to its callback. Owned by the posted start task, then by `calls_`.
+struct CurlMultiTransport::Call {
+  ~Call() {
+    curl_slist_free_all(header_list);
+    // Only reached with a callback left when the loop stopped before the request could finish: keep
+    // the exactly-once promise on whichever thread is tearing down.
+    if (done)
+      std::move(done)(absl::CancelledError("upstream transport shut down before the request ran"));
+  }
+
+  RequestId id = 0;
+  size_t max_response_bytes = 0;
+  HttpRequest request;
+  ResponseCallback done;
+  HttpResponse response;
+  CURL* easy = nullptr;
+  curl_slist* header_list = nullptr;
+  bool body_too_large = false;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+};
+
+namespace {
+
+void InitCurlOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      std::fprintf(stderr, "curl_global_init failed\n");
+      std::abort();
+    }
+  });
+}
+
+// The URL without its query string: enough to say which call failed, without leaking query
+// parameters.
+absl::string_view UrlForMessages(absl::string_view url) { return url.substr(0, url.find('?')); }
+
+absl::Status WithPhase(absl::Status status, FailurePhase phase) {
+  SetFailurePhase(status, phase);
+  return status;
+}
+
+bool IsSupportedMethod(absl::string_view method) {
+  return method == "GET" || method == "POST" || method == "PUT" || method == "PATCH" ||
+         method == "DELETE" || method == "HEAD";
+}
+
+}  // namespace
+
+CurlMultiTransport::CurlMultiTransport(EventLoop* loop, Options options)
+    : loop_(loop), options_(std::move(options)) {
+  InitCurlOnce();
+  multi_ = curl_multi_init();
+  if (multi_ == nullptr) {
+    std::fprintf(stderr, "curl_multi_init failed\n");
+    std::abort();
+  }
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMultiTransport::CurlSocketCallback);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMultiTransport::CurlTimerCallback);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options_.max_connections);
+  curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
+  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+}
+
+CurlMultiTransport::~CurlMultiTransport() {
+  if (loop_->IsInLoopThread() || !loop_->IsRunning()) {
+    Shutdown();
+    return;
+  }
+  // Shut down on the loop thread, after the tasks posted before us (earlier Sends and Cancels). If
+  // the loop stops before running it, the task is destroyed instead, which also notifies; then no
+  // loop thread is left and Shutdown runs here.
+  absl::Notification task_gone;
+  std::atomic<bool> shut_down_on_loop{false};
+  loop_->Post(
+      [this, &shut_down_on_loop, notify = absl::Cleanup([&task_gone] { task_gone.Notify(); })] {
+        Shutdown();
+        shut_down_on_loop.store(true, std::memory_order_release);
+      });
+  task_gone.WaitForNotification();
+  if (!shut_down_on_loop.load(std::memory_order_acquire)) Shutdown();
+}
+
+void CurlMultiTransport::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (curl_timer_ != 0) loop_->CancelTimer(curl_timer_);
+  curl_timer_ = 0;
+  while (!calls_.empty()) {
+    Complete(calls_.begin()->second.get(),
+             absl::CancelledError("upstream transport shut down before the request completed"));
+  }
+  // Closes the cached connections; curl reports each socket's removal through CurlSocketCallback.
+  curl_multi_cleanup(multi_);
+  multi_ = nullptr;
+  for (CURL* easy : idle_easy_handles_) curl_easy_cleanup(easy);
+  idle_easy_handles_.clear();
+}
+
+HttpTransport::RequestId CurlMultiTransport::Send(HttpRequest request, ResponseCallback done) {
+  const RequestId id = next_request_id_.fetch_add(1, std::memory_order_relaxed);
+  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    loop_->Post([done = std::move(done), limit = options_.max_in_flight]() mutable {
+      std::move(done)(absl::ResourceExhaustedError(
+          absl::StrCat("upstream transport: ", limit, " requests already in flight")));
+    });
+    return id;
+  }
+  auto call = std::make_unique<Call>();
+  call->id = id;
+  call->max_response_bytes = options_.max_response_bytes;
+  call->request = std::move(request);
+  call->done = std::move(done);
+  // Always through the queue, so that `done` never runs inside Send and Cancel(id) (posted later)
+  // finds the call registered.
+  loop_->Post([this, call = std::move(call)]() mutable { StartCall(std::move(call)); });
+  return id;
+}
+
+void CurlMultiTransport::Cancel(RequestId id) {
+  loop_->Post([this, id] { CancelOnLoop(id); });
+}
+
+void CurlMultiTransport::CancelOnLoop(RequestId id) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;  // Already finished (or never started).
+  Complete(it->second.get(), absl::CancelledError("upstream request cancelled"));
+}
+
+void CurlMultiTransport::StartCall(std::unique_ptr<Call> call) {
+  Call* raw = call.get();
+  if (shut_down_) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    return;  // ~Call reports CANCELLED.
+  }
+  raw->easy = AcquireEasyHandle();
+  calls_.emplace(raw->id, std::move(call));
+  if (absl::Status configured = ConfigureEasyHandle(*raw); !configured.ok()) {
+    Complete(raw, std::move(configured));
+    return;
+  }
+  if (CURLMcode code = curl_multi_add_handle(multi_, raw->easy); code != CURLM_OK) {
+    Complete(raw, absl::InternalError(
+                      absl::StrCat("curl_multi_add_handle: ", curl_multi_strerror(code))));
+  }
+  // curl asks for an immediate timeout through CurlTimerCallback; the transfer starts from there.
+}
+
+absl::Status CurlMultiTransport::ConfigureEasyHandle(Call& call) {
+  CURL* easy = call.easy;
+  const HttpRequest& request = call.request;
+  if (!IsSupportedMethod(request.method)) {
+    return absl::InternalError(
+        absl::StrCat("upstream request: unsupported method '", request.method, "'"));
+  }
+  if (curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str()) != CURLE_OK) {
+    return absl::InternalError(
+        absl::StrCat("upstream request: bad URL '", UrlForMessages(request.url), "'"));
+  }
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, &call);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, call.error_buffer);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  if (getenv("DBGCURL")) curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
+
+  const long timeout_ms = std::max<long>(1, absl::ToInt64Milliseconds(request.timeout));
+  const long connect_ms = std::max<long>(
+      1, std::min<long>(timeout_ms, absl::ToInt64Milliseconds(options_.connect_timeout)));
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+
+  if (request.method == "GET") {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else {
+    // POSTFIELDS points into the call's request, which outlives the transfer: curl copies nothing.
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+    if (request.method != "POST")
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+
+  bool has_content_type = false;
+  for (const auto& [name, value] : request.headers) {
+    if (absl::EqualsIgnoreCase(name, "content-type")) has_content_type = true;
+    std::string line = value.empty() ? absl::StrCat(name, ";") : absl::StrCat(name, ": ", value);
+    curl_slist* appended = curl_slist_append(call.header_list, line.c_str());
+    if (appended == nullptr)
+      return absl::InternalError("upstream request: out of memory for headers");
+    call.header_list = appended;
+  }
+  // "Expect:" stops curl from waiting a round trip for 100-continue on large bodies; an empty
+  // Content-Type stops it from labelling bodies as form data when the caller named none.
+  call.header_list = curl_slist_append(call.header_list, "Expect:");
+  if (!has_content_type && !request.body.empty()) {
+    call.header_list = curl_slist_append(call.header_list, "Content-Type:");
+  }
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, call.header_list);
+
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlMultiTransport::CurlHeaderCallback);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &call);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlMultiTransport::CurlBodyCallback);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &call);
+  // Lets curl refuse a too-large body from its Content-Length before reading it; the write callback
+  // still enforces the limit for bodies without one.
+  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
+                   static_cast<curl_off_t>(options_.max_response_bytes));
+
+  if (!options_.ca_bundle_path.empty()) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_bundle_path.c_str());
+  }
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+  if (options_.http2_over_tls && absl::StartsWithIgnoreCase(request.url, "https:")) {
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    // Wait for a connection in progress to say whether it multiplexes rather than open another.
+    // Only for TLS: over plain HTTP/1.1 it would serialise concurrent requests behind the first
+    // connect.
+    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  }
+  return absl::OkStatus();
+}
+
+size_t CurlMultiTransport::CurlHeaderCallback(char* data, size_t size, size_t count, void* userp) {
+  Call& call = *static_cast<Call*>(userp);
+  const size_t length = size * count;
+  absl::string_view line(data, length);
+  if (absl::StartsWith(line, "HTTP/")) {
+    // A new status line (after a 1xx interim response): only the final response's headers count.
+    call.response.headers.clear();
+    return length;
+  }
+  line = absl::StripAsciiWhitespace(line);
+  const size_t colon = line.find(':');
+  if (line.empty() || colon == absl::string_view::npos) return length;
+  std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon)));
+  absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
+  if (name == "content-length") {
+    size_t declared = 0;
+    // Pre-size the body once; never beyond the limit, whatever the upstream claims.
+    if (absl::SimpleAtoi(value, &declared)) {
+      call.response.body.reserve(std::min(declared, call.max_response_bytes));
+    }
+  }
+  call.response.headers.emplace_back(std::move(name), std::string(value));
+  return length;
+}
+
+size_t CurlMultiTransport::CurlBodyCallback(char* data, size_t size, size_t count, void* userp) {
+  Call& call = *static_cast<Call*>(userp);
+  const size_t length = size * count;
+  if (call.response.body.size() + length > call.max_response_bytes) {
+    call.body_too_large = true;
+    return 0;  // Any short count makes curl abort the transfer with CURLE_WRITE_ERROR.
+  }
+  call.response.body.append(data, length);
+  return length;
+}
+
+int CurlMultiTransport::CurlSocketCallback(CURL* easy, int fd, int what, void* transport_ptr,
+                                           void* socket_data) {
+  auto* transport = static_cast<CurlMultiTransport*>(transport_ptr);
+  EventLoop* loop = transport->loop_;
+  if (what == CURL_POLL_REMOVE) {
+    loop->Unwatch(fd);
+    return 0;
+  }
+  uint32_t events = 0;
+  if (what & CURL_POLL_IN) events |= EPOLLIN;
+  if (what & CURL_POLL_OUT) events |= EPOLLOUT;
+  // `socket_data` is our marker (set with curl_multi_assign) that this socket is already watched.
+  if (socket_data != nullptr) {
+    if (loop->Modify(fd, events).ok()) return 0;
+  }
+  absl::Status watched = loop->Watch(
+      fd, events, [transport, fd](uint32_t ready) { transport->OnSocketEvent(fd, ready); });
+  if (absl::IsAlreadyExists(watched)) watched = loop->Modify(fd, events);
+  if (!watched.ok()) return -1;  // curl fails the transfers on this socket.
+  if (transport->multi_ != nullptr) curl_multi_assign(transport->multi_, fd, transport);
+  return 0;
+}
+
+int CurlMultiTransport::CurlTimerCallback(CURLM* multi, long timeout_ms, void* transport_ptr) {
+  auto* transport = static_cast<CurlMultiTransport*>(transport_ptr);
+  EventLoop* loop = transport->loop_;
+  if (transport->curl_timer_ != 0) loop->CancelTimer(transport->curl_timer_);
+  transport->curl_timer_ = 0;
+  if (timeout_ms < 0 || transport->shut_down_) return 0;
+  // curl forbids driving it from inside this callback: even a zero timeout fires from the loop.
+  transport->curl_timer_ =
+      loop->RunAfter(absl::Milliseconds(timeout_ms), [transport] { transport->OnCurlTimer(); });
+  return 0;
+}
+
+void CurlMultiTransport::OnCurlTimer() {
+  curl_timer_ = 0;
+  int running = 0;
+  curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+  ProcessCompletedTransfers();
+}
+
+void CurlMultiTransport::OnSocketEvent(int fd, uint32_t events) {
+  int action = 0;
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) action |= CURL_CSELECT_IN;
+  if (events & EPOLLOUT) action |= CURL_CSELECT_OUT;
+  if (events & EPOLLERR) action |= CURL_CSELECT_ERR;
+  int running = 0;
+  curl_multi_socket_action(multi_, fd, action, &running);
+  ProcessCompletedTransfers();
+}
+
+void CurlMultiTransport::ProcessCompletedTransfers() {
+  int queued = 0;
+  while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+    if (message->msg != CURLMSG_DONE) continue;
+    Call* call = nullptr;
+    curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &call);
+    const CURLcode code = message->data.result;  // `message` is invalid once the handle is removed.
+    long new_connections = 0;
+    curl_easy_getinfo(call->easy, CURLINFO_NUM_CONNECTS, &new_connections);
+    connections_opened_.fetch_add(static_cast<uint64_t>(new_connections),
+                                  std::memory_order_relaxed);
+    if (code != CURLE_OK) {
+      Complete(call, StatusFromCurl(code, *call));
+      continue;
+    }
+    long http_status = 0;
+    curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &http_status);
+    call->response.status = static_cast<int>(http_status);
+    HttpResponse response = std::move(call->response);
+    Complete(call, std::move(response));
+  }
+}
+
+absl::Status CurlMultiTransport::StatusFromCurl(int curl_code, const Call& call) const {
+  const auto code = static_cast<CURLcode>(curl_code);
+  const absl::string_view detail =
+      call.error_buffer[0] != '\0' ? call.error_buffer : curl_easy_strerror(code);
+  const std::string what = absl::StrCat(call.request.method, " ", UrlForMessages(call.request.url));
+  // Bytes of the request written so far: zero means the upstream cannot have seen it.
+  long request_bytes = 0;
+  curl_easy_getinfo(call.easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+  const FailurePhase phase = request_bytes > 0 ? FailurePhase::kExchange : FailurePhase::kConnect;
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return WithPhase(absl::UnavailableError(absl::StrCat(
+                           "upstream connect failed (request not sent): ", what, ": ", detail)),
+                       FailurePhase::kConnect);
+    case CURLE_OPERATION_TIMEDOUT: {
+      const absl::Duration connect_budget =
+          std::min(call.request.timeout, options_.connect_timeout);
+      if (phase == FailurePhase::kConnect && connect_budget < call.request.timeout) {
+        return WithPhase(absl::UnavailableError(absl::StrCat("upstream connect timed out after ",
+                                                             absl::FormatDuration(connect_budget),
+                                                             " (request not sent): ", what)),
+                         FailurePhase::kConnect);
+      }
+      return WithPhase(
+          absl::DeadlineExceededError(absl::StrCat(
+              "upstream request timed out after ", absl::FormatDuration(call.request.timeout),
+              phase == FailurePhase::kConnect ? " while connecting: " : ": ", what)),
+          phase);
+    }
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_WEIRD_SERVER_REPLY:
+      return WithPhase(absl::UnavailableError(absl::StrCat(
+                           phase == FailurePhase::kConnect
+                               ? "upstream connection lost before the request was sent: "
+                               : "upstream connection lost mid-exchange: ",
+                           what, ": ", detail)),
+                       phase);
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+      if (code == CURLE_FILESIZE_EXCEEDED || call.body_too_large) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "upstream response body over ", call.max_response_bytes, " bytes: ", what));
+      }
+      [[fallthrough]];
+    default:
+      return absl::InternalError(absl::StrCat("upstream transfer failed: ", what, ": ", detail));
+  }
+}
+
+void CurlMultiTransport::Complete(Call* call, absl::StatusOr<HttpResponse> result) {
+  if (multi_ != nullptr) curl_multi_remove_handle(multi_, call->easy);
+  ReleaseEasyHandle(call->easy);
+  call->easy = nullptr;
+  auto node = calls_.extract(call->id);
+  ResponseCallback done = std::move(call->done);
+  call->done = nullptr;
+  // Free the slot before the callback, so a retry sent from inside it is not refused.
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  std::move(done)(std::move(result));
+  // `node` (and the request it owns) is destroyed here, after the callback.
+}
+
+CURL* CurlMultiTransport::AcquireEasyHandle() {
+  if (!idle_easy_handles_.empty()) {
+    CURL* easy = idle_easy_handles_.back();
+    idle_easy_handles_.pop_back();
+    return easy;
+  }
+  CURL* easy = curl_easy_init();
+  if (easy == nullptr) {
+    std::fprintf(stderr, "curl_easy_init failed: out of memory\n");
+    std::abort();
+  }
+  return easy;
+}
+
+void CurlMultiTransport::ReleaseEasyHandle(CURL* easy) {
+  const size_t pool_cap =
+      options_.max_pooled_handles != 0 ? options_.max_pooled_handles : options_.max_in_flight;
+  if (idle_easy_handles_.size() >= pool_cap) {
+    curl_easy_cleanup(easy);
+    return;
+  }
+  // Forget every per-request option (and pointers into the finished call); connections live in the
+  // multi handle's cache, not here, so keep-alive survives the reset.
+  curl_easy_reset(easy);
+  idle_easy_handles_.push_back(easy);
+}
+
+}  // namespace aarthik::upstream

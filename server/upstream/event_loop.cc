@@ -1,0 +1,288 @@
+#include "server/upstream/event_loop.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace aarthik::upstream {
+namespace {
+
+// The wake-up eventfd is registered with this tag; watched fds carry (generation << 32 | fd)
+// instead, and a generation is never zero, so no watched fd can collide with it.
+constexpr uint64_t kWakeUpTag = 0xffffffffULL;
+constexpr int kMaxEventsPerWait = 256;
+
+int64_t MonotonicNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int CreateOrDie(int fd, const char* what) {
+  if (fd < 0) {
+    // Without these descriptors the process cannot talk to its upstream at all: fail loudly at
+    // start-up.
+    std::fprintf(stderr, "EventLoop: %s failed: %s\n", what, std::strerror(errno));
+    std::abort();
+  }
+  return fd;
+}
+
+}  // namespace
+
+EventLoop::EventLoop()
+    : epoll_fd_(CreateOrDie(epoll_create1(EPOLL_CLOEXEC), "epoll_create1")),
+      wake_fd_(CreateOrDie(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd")) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeUpTag;
+  CreateOrDie(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev), "epoll_ctl(eventfd)");
+}
+
+EventLoop::~EventLoop() {
+  Stop();
+  close(wake_fd_);
+  close(epoll_fd_);
+}
+
+void EventLoop::Start() {
+  std::lock_guard<std::mutex> lock(start_stop_mu_);
+  if (started_) return;
+  started_ = true;
+  running_.store(true, std::memory_order_release);
+  thread_ = std::thread([this] { Run(); });
+}
+
+void EventLoop::RequestStop() {
+  stop_requested_.store(true, std::memory_order_release);
+  WakeUp();
+}
+
+void EventLoop::Stop() {
+  std::vector<absl::AnyInvocable<void()>> leftovers;  // Tasks of the batch the loop was running.
+  {
+    std::lock_guard<std::mutex> lock(start_stop_mu_);
+    started_ = true;  // A loop stopped before it started never starts.
+    RequestStop();
+    if (thread_.joinable()) thread_.join();
+    running_.store(false, std::memory_order_release);
+    leftovers.swap(running_tasks_);
+  }
+  leftovers.clear();
+  // Destroy what never ran outside the lock: destructors may post (and be dropped) or cancel
+  // timers.
+  for (;;) {
+    std::vector<absl::AnyInvocable<void()>> tasks;
+    absl::flat_hash_map<TimerId, absl::AnyInvocable<void()>> timers;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks.swap(tasks_);
+      timers.swap(timer_tasks_);
+      timer_heap_.clear();
+    }
+    if (tasks.empty() && timers.empty()) break;
+  }
+}
+
+bool EventLoop::IsInLoopThread() const {
+  return loop_thread_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
+}
+
+void EventLoop::WakeUp() {
+  uint64_t one = 1;
+  // EAGAIN means the counter is saturated, i.e. a wake-up is pending anyway.
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
+}
+
+void EventLoop::DrainWakeUpFd() {
+  uint64_t count;
+  [[maybe_unused]] ssize_t n = read(wake_fd_, &count, sizeof(count));
+}
+
+void EventLoop::Post(absl::AnyInvocable<void()> task) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_requested_.load(std::memory_order_acquire) && !IsRunning()) {
+      // Stopped: destroy the task outside the lock (below) without running it.
+    } else {
+      tasks_.push_back(std::move(task));
+      // The loop thread checks the queue before it sleeps; other threads wake it once per batch.
+      if (!wake_pending_ && !IsInLoopThread()) wake = wake_pending_ = true;
+      task = nullptr;
+    }
+  }
+  if (wake) WakeUp();
+}
+
+EventLoop::TimerId EventLoop::RunAfter(absl::Duration delay, absl::AnyInvocable<void()> task) {
+  const TimerId id = next_timer_id_.fetch_add(1, std::memory_order_relaxed);
+  const int64_t due_ns = MonotonicNowNs() + std::max<int64_t>(0, absl::ToInt64Nanoseconds(delay));
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_requested_.load(std::memory_order_acquire) && !IsRunning()) return id;
+    // Cancelled timers leave stale heap entries; rebuild the heap before they outnumber the live
+    // ones.
+    if (timer_heap_.size() > 64 && timer_heap_.size() > 2 * timer_tasks_.size()) {
+      timer_heap_.erase(
+          std::remove_if(timer_heap_.begin(), timer_heap_.end(),
+                         [this](const Timer& t) { return !timer_tasks_.contains(t.id); }),
+          timer_heap_.end());
+      std::make_heap(timer_heap_.begin(), timer_heap_.end(), TimerLater());
+    }
+    timer_heap_.push_back(Timer{due_ns, id});
+    std::push_heap(timer_heap_.begin(), timer_heap_.end(), TimerLater());
+    timer_tasks_.emplace(id, std::move(task));
+    if (!wake_pending_ && !IsInLoopThread()) wake = wake_pending_ = true;
+  }
+  if (wake) WakeUp();
+  return id;
+}
+
+void EventLoop::CancelTimer(TimerId id) {
+  absl::AnyInvocable<void()> cancelled;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = timer_tasks_.find(id);
+    if (it == timer_tasks_.end()) return;
+    cancelled = std::move(it->second);
+    timer_tasks_.erase(it);
+  }
+  // `cancelled` is destroyed here, outside the lock, in case its destructor posts or cancels.
+}
+
+absl::Status EventLoop::Watch(int fd, uint32_t events, FdCallback callback) {
+  if (fd < 0) return absl::InvalidArgumentError("EventLoop::Watch: negative fd");
+  if (static_cast<size_t>(fd) >= watchers_.size()) watchers_.resize(fd + 1);
+  Watcher& watcher = watchers_[fd];
+  if (watcher.callback != nullptr) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("EventLoop::Watch: fd ", fd, " is already watched"));
+  }
+  if (++watcher.generation == 0) watcher.generation = 1;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = (static_cast<uint64_t>(watcher.generation) << 32) | static_cast<uint32_t>(fd);
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    return absl::InternalError(absl::StrCat("epoll_ctl(ADD, ", fd, "): ", std::strerror(errno)));
+  }
+  watcher.callback = std::make_unique<FdCallback>(std::move(callback));
+  return absl::OkStatus();
+}
+
+absl::Status EventLoop::Modify(int fd, uint32_t events) {
+  if (fd < 0 || static_cast<size_t>(fd) >= watchers_.size() || watchers_[fd].callback == nullptr) {
+    return absl::NotFoundError(absl::StrCat("EventLoop::Modify: fd ", fd, " is not watched"));
+  }
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = (static_cast<uint64_t>(watchers_[fd].generation) << 32) | static_cast<uint32_t>(fd);
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) {
+    return absl::InternalError(absl::StrCat("epoll_ctl(MOD, ", fd, "): ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+void EventLoop::Unwatch(int fd) {
+  if (fd < 0 || static_cast<size_t>(fd) >= watchers_.size()) return;
+  Watcher& watcher = watchers_[fd];
+  if (watcher.callback == nullptr) return;
+  // Fails harmlessly (EBADF) when the owner closed the fd first: the kernel already dropped it.
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  // The callback may be the one running right now: keep it alive until the dispatch is over.
+  retired_callbacks_.push_back(std::move(watcher.callback));
+  ++watcher.generation;  // Events already collected for this fd no longer match.
+  if (watcher.generation == 0) watcher.generation = 1;
+}
+
+void EventLoop::DispatchFdEvent(uint64_t data, uint32_t events) {
+  const int fd = static_cast<int>(data & 0xffffffffULL);
+  const uint32_t generation = static_cast<uint32_t>(data >> 32);
+  if (static_cast<size_t>(fd) >= watchers_.size()) return;
+  Watcher& watcher = watchers_[fd];
+  if (watcher.generation != generation || watcher.callback == nullptr) return;
+  FdCallback* callback = watcher.callback.get();  // Stays valid: Unwatch retires, never destroys.
+  (*callback)(events);
+}
+
+void EventLoop::RunDueTimers() {
+  const int64_t now_ns = MonotonicNowNs();
+  // One timer at a time, so that a timer may cancel another that is due in the same pass.
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    absl::AnyInvocable<void()> task;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (timer_heap_.empty() || timer_heap_.front().due_ns > now_ns) break;
+      const TimerId id = timer_heap_.front().id;
+      std::pop_heap(timer_heap_.begin(), timer_heap_.end(), TimerLater());
+      timer_heap_.pop_back();
+      auto it = timer_tasks_.find(id);
+      if (it == timer_tasks_.end()) continue;  // Cancelled.
+      task = std::move(it->second);
+      timer_tasks_.erase(it);
+    }
+    task();
+  }
+}
+
+void EventLoop::RunPostedTasks() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_tasks_.swap(tasks_);
+    wake_pending_ = false;
+  }
+  for (auto& task : running_tasks_) {
+    if (stop_requested_.load(std::memory_order_acquire)) return;  // Stop destroys the rest.
+    task();
+    task = nullptr;  // Release captures now, in posting order.
+  }
+  running_tasks_.clear();
+}
+
+void EventLoop::Run() {
+  loop_thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
+  epoll_event events[kMaxEventsPerWait];
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    int timeout_ms = -1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!tasks_.empty()) {
+        timeout_ms = 0;
+      } else if (!timer_heap_.empty()) {
+        const int64_t wait_ns = timer_heap_.front().due_ns - MonotonicNowNs();
+        // Round up: waking a little late is harmless, waking early spins.
+        timeout_ms = wait_ns <= 0 ? 0
+                                  : static_cast<int>(std::min<int64_t>((wait_ns + 999999) / 1000000,
+                                                                       24 * 3600 * 1000));
+      }
+    }
+    const int n = epoll_wait(epoll_fd_, events, kMaxEventsPerWait, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      std::fprintf(stderr, "EventLoop: epoll_wait failed: %s\n", std::strerror(errno));
+      std::abort();
+    }
+    for (int i = 0; i < n && !stop_requested_.load(std::memory_order_acquire); ++i) {
+      if (events[i].data.u64 == kWakeUpTag) {
+        DrainWakeUpFd();
+      } else {
+        DispatchFdEvent(events[i].data.u64, events[i].events);
+      }
+    }
+    retired_callbacks_.clear();
+    RunDueTimers();
+    RunPostedTasks();
+  }
+  loop_thread_id_.store(std::thread::id(), std::memory_order_release);
+}
+
+}  // namespace aarthik::upstream

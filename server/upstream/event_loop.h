@@ -1,0 +1,130 @@
+// EventLoop: one thread that waits on epoll and runs, in order, the tasks posted to it, the timers
+// that fall due and the callbacks of the file descriptors it watches. The upstream HTTP transport
+// drives libcurl from it, so that no other thread ever waits on upstream I/O.
+//
+// Example:
+//   aarthik::upstream::EventLoop loop;
+//   loop.Start();
+//   loop.Post([] { /* runs on the loop thread */ });
+//   auto id = loop.RunAfter(absl::Milliseconds(50), [] { /* later, on the loop thread */ });
+//   loop.CancelTimer(id);  // the timer task will not start after this returns
+//   loop.Stop();           // or let the destructor stop and join
+//
+// Thread safety: Start, Stop, Post, RunAfter, CancelTimer and IsInLoopThread may be called from any
+// thread. Watch, Modify and Unwatch must be called on the loop thread, or from any single thread
+// while the loop is not running (before Start or after Stop). Tasks, timers and fd callbacks all
+// run on the loop thread, one at a time, so they need no locking among themselves. Tasks posted by
+// one thread run in the order posted. Stop must not be called from a task (it joins the loop
+// thread); a task may call RequestStop instead.
+#ifndef AARTHIK_SERVER_UPSTREAM_EVENT_LOOP_H_
+#define AARTHIK_SERVER_UPSTREAM_EVENT_LOOP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace aarthik::upstream {
+
+class EventLoop {
+ public:
+  using TimerId = uint64_t;
+  // Receives the ready events (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, ...) of a watched descriptor.
+  using FdCallback = absl::AnyInvocable<void(uint32_t events)>;
+
+  EventLoop();   // Creates the epoll and wake-up descriptors; does not start the thread.
+  ~EventLoop();  // Stops and joins.
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Starts the loop thread. Calling it twice, or after Stop, does nothing.
+  void Start();
+  // Runs no further tasks, timers or fd callbacks; joins the thread; then destroys the tasks and
+  // timers that never ran, on the calling thread. Idempotent. Must not be called on the loop
+  // thread.
+  void Stop();
+  // Makes the loop return after the current task; the thread still has to be joined by Stop. Any
+  // thread.
+  void RequestStop();
+
+  // Runs `task` on the loop thread. Any thread. After Stop, `task` is destroyed without running.
+  void Post(absl::AnyInvocable<void()> task);
+  // Runs `task` on the loop thread once `delay` has passed (delay <= 0: on the next iteration).
+  TimerId RunAfter(absl::Duration delay, absl::AnyInvocable<void()> task);
+  // Forgets a timer. Once it returns, the timer's task will not start (it may be running right now
+  // on the loop thread when called from another thread). No-op when the timer already ran or is
+  // unknown.
+  void CancelTimer(TimerId id);
+
+  bool IsInLoopThread() const;
+  bool IsRunning() const { return running_.load(std::memory_order_acquire); }
+
+  // Watches `fd` for `events` (an EPOLLIN/EPOLLOUT mask; level-triggered unless EPOLLET is
+  // included). `callback` runs on the loop thread with the ready events. Fails if `fd` is already
+  // watched.
+  absl::Status Watch(int fd, uint32_t events, FdCallback callback);
+  // Changes the event mask of a watched descriptor.
+  absl::Status Modify(int fd, uint32_t events);
+  // Stops watching `fd`; its callback is destroyed once the current dispatch is over, so a callback
+  // may unwatch its own descriptor. Events already collected for `fd` are dropped. Call before
+  // closing `fd`.
+  void Unwatch(int fd);
+
+ private:
+  struct Timer {
+    int64_t due_ns;
+    TimerId id;
+  };
+  struct TimerLater {
+    bool operator()(const Timer& a, const Timer& b) const {
+      return a.due_ns != b.due_ns ? a.due_ns > b.due_ns : a.id > b.id;
+    }
+  };
+  struct Watcher {
+    uint32_t generation =
+        0;  // Tells an event collected for an old watcher of the same fd from a new one.
+    std::unique_ptr<FdCallback> callback;  // Null when the fd is not watched.
+  };
+
+  void Run();
+  void WakeUp();
+  void DrainWakeUpFd();
+  void RunDueTimers();
+  void RunPostedTasks();
+  void DispatchFdEvent(uint64_t data, uint32_t events);
+
+  const int epoll_fd_;
+  const int wake_fd_;  // eventfd: other threads write to it to interrupt epoll_wait.
+  std::thread thread_;
+  std::atomic<std::thread::id> loop_thread_id_{};
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_requested_{false};
+  std::mutex start_stop_mu_;  // Serialises Start and Stop.
+  bool started_ = false;
+
+  // Shared with other threads, guarded by mu_.
+  std::mutex mu_;
+  std::vector<absl::AnyInvocable<void()>> tasks_;
+  bool wake_pending_ =
+      false;  // True between a wake-up write and the loop's next drain of the queue.
+  std::vector<Timer> timer_heap_;  // Min-heap on due time; may hold entries of cancelled timers.
+  absl::flat_hash_map<TimerId, absl::AnyInvocable<void()>> timer_tasks_;  // Live timers only.
+  std::atomic<TimerId> next_timer_id_{1};
+
+  // Loop thread only.
+  std::vector<absl::AnyInvocable<void()>> running_tasks_;
+  std::vector<Watcher> watchers_;                               // Indexed by fd.
+  std::vector<std::unique_ptr<FdCallback>> retired_callbacks_;  // Unwatched during dispatch.
+};
+
+}  // namespace aarthik::upstream
+
+#endif  // AARTHIK_SERVER_UPSTREAM_EVENT_LOOP_H_

@@ -1,0 +1,339 @@
+#include "server/upstream/curl_multi_transport.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/fake_upstream.h"
+
+namespace aarthik::upstream {
+namespace {
+
+using ::aarthik::testing::FakeResponse;
+using ::aarthik::testing::FakeUpstream;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+// Collects one response; waits without sleeping.
+class ResponseSlot {
+ public:
+  ResponseCallback Callback(EventLoop* loop) {
+    return [this, loop](absl::StatusOr<HttpResponse> response) {
+      on_loop_thread_ = loop->IsInLoopThread();
+      result_ = std::move(response);
+      done_.Notify();
+    };
+  }
+  absl::StatusOr<HttpResponse>& Wait() {
+    done_.WaitForNotification();
+    return result_;
+  }
+  bool HasRun() const { return done_.HasBeenNotified(); }
+  bool ran_on_loop_thread() const { return on_loop_thread_; }
+
+ private:
+  absl::Notification done_;
+  absl::StatusOr<HttpResponse> result_ = absl::UnknownError("callback never ran");
+  bool on_loop_thread_ = false;
+};
+
+class CurlMultiTransportTest : public ::testing::Test {
+ protected:
+  CurlMultiTransportTest() { loop_.Start(); }
+
+  CurlMultiTransport& transport(CurlMultiTransport::Options options = {}) {
+    if (transport_ == nullptr) transport_ = std::make_unique<CurlMultiTransport>(&loop_, options);
+    return *transport_;
+  }
+
+  HttpRequest Request(std::string method, std::string path, std::string body = "") {
+    HttpRequest request;
+    request.method = std::move(method);
+    request.url = upstream_.url() + path;
+    request.body = std::move(body);
+    return request;
+  }
+
+  absl::StatusOr<HttpResponse> SendAndWait(HttpRequest request) {
+    ResponseSlot slot;
+    transport().Send(std::move(request), slot.Callback(&loop_));
+    return std::move(slot.Wait());
+  }
+
+  // Declared first so it is destroyed last: the transport and the fake need it running.
+  EventLoop loop_;
+  FakeUpstream upstream_;
+  std::unique_ptr<CurlMultiTransport> transport_;
+};
+
+TEST_F(CurlMultiTransportTest, RoundTripsMethodTargetHeadersAndBody) {
+  int sent = 0;
+  for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
+    SCOPED_TRACE(method);
+    upstream_.EnqueueResponse(FakeResponse::Status(201, absl::StrCat("reply to ", method))
+                                  .WithHeader("X-Request-ID", "req-42")
+                                  .WithHeader("Content-Type", "application/json"));
+    HttpRequest request = Request(method, "/v1/journeys/j-1?expand=offers&x=%20y",
+                                  std::string(method) == "GET" ? "" : R"({"amount":5000})");
+    request.headers = {{"Authorization", "Bearer sk_test"},
+                       {"X-Correlation-ID", "c-1"},
+                       {"Content-Type", "application/json"}};
+    absl::StatusOr<HttpResponse> response = SendAndWait(std::move(request));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status, 201);
+    EXPECT_EQ(response->body, absl::StrCat("reply to ", method));
+    EXPECT_EQ(response->Header("x-request-id"), "req-42");
+    EXPECT_EQ(response->Header("content-type"), "application/json");
+    EXPECT_EQ(response->Header("absent"), "");
+    EXPECT_THAT(response->headers, ::testing::Contains(Pair("x-request-id", "req-42")));
+
+    ASSERT_TRUE(upstream_.WaitForRequests(++sent));
+    const auto received = upstream_.requests().back();
+    EXPECT_EQ(received.method, method);
+    EXPECT_EQ(received.target, "/v1/journeys/j-1?expand=offers&x=%20y");
+    EXPECT_EQ(received.Header("authorization"), "Bearer sk_test");
+    EXPECT_EQ(received.Header("x-correlation-id"), "c-1");
+    EXPECT_EQ(received.Header("expect"), "");  // No 100-continue round trip.
+    if (std::string(method) != "GET") {
+      EXPECT_EQ(received.body, R"({"amount":5000})");
+      EXPECT_EQ(received.Header("content-type"), "application/json");
+    }
+  }
+}
+
+TEST_F(CurlMultiTransportTest, LargeRequestBodyAndChunkedResponseRoundTrip) {
+  const std::string big_body(3 << 20, 'b');
+  const std::string big_reply(2 << 20, 'r');
+  upstream_.EnqueueResponse(FakeResponse::Ok(big_reply).Chunked());
+  absl::StatusOr<HttpResponse> response = SendAndWait(Request("POST", "/upload", big_body));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, big_reply);
+  EXPECT_EQ(upstream_.requests().at(0).body, big_body);
+  EXPECT_EQ(upstream_.requests().at(0).Header("content-type"), "");  // Not labelled form data.
+}
+
+TEST_F(CurlMultiTransportTest, NonSuccessHttpStatusesAreResponsesNotErrors) {
+  upstream_.EnqueueResponse(FakeResponse::Status(503, R"({"error":{"code":"X"}})"));
+  absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status, 503);
+}
+
+TEST_F(CurlMultiTransportTest, SequentialRequestsReuseOneKeepAliveConnection) {
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", absl::StrCat("/n/", i)));
+    ASSERT_TRUE(response.ok()) << response.status();
+  }
+  EXPECT_EQ(upstream_.accepted_connections(), 1u);
+  EXPECT_EQ(transport().connections_opened(), 1u);
+}
+
+TEST_F(CurlMultiTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComplete) {
+  upstream_.SetHandler([](const aarthik::testing::ReceivedRequest& request) {
+    return FakeResponse::Ok(request.target);
+  });
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 100;
+  absl::Mutex mu;
+  int remaining = kThreads * kPerThread;
+  int mismatches = 0;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string path = absl::StrCat("/t", t, "/r", i);
+        transport().Send(Request("GET", path), [&, path](absl::StatusOr<HttpResponse> response) {
+          absl::MutexLock lock(&mu);
+          if (!response.ok() || response->body != path) ++mismatches;
+          --remaining;
+        });
+      }
+    });
+  }
+  for (auto& sender : senders) sender.join();
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](int* left) { return *left == 0; }, &remaining));
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_EQ(transport().in_flight(), 0u);
+}
+
+TEST_F(CurlMultiTransportTest, SilentUpstreamEndsWithDeadlineExceeded) {
+  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+  HttpRequest request = Request("GET", "/slow");
+  request.timeout = absl::Milliseconds(200);
+  absl::StatusOr<HttpResponse> response = SendAndWait(std::move(request));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(response.status())) << response.status();
+  EXPECT_FALSE(IsConnectFailure(response.status()));
+  EXPECT_EQ(GetFailurePhase(response.status()), FailurePhase::kExchange);
+}
+
+TEST_F(CurlMultiTransportTest, CancelEndsWithCancelledAndReleasesTheConnection) {
+  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+  ResponseSlot slot;
+  const HttpTransport::RequestId id =
+      transport().Send(Request("GET", "/hang"), slot.Callback(&loop_));
+  ASSERT_TRUE(upstream_.WaitForRequests(1));
+  transport().Cancel(id);
+  EXPECT_TRUE(absl::IsCancelled(slot.Wait().status())) << slot.Wait().status();
+  EXPECT_TRUE(slot.ran_on_loop_thread());
+  // A connection with a request half-done cannot be reused: curl must close it, not keep it.
+  EXPECT_TRUE(upstream_.WaitForOpenConnections(0));
+  EXPECT_EQ(transport().in_flight(), 0u);
+  transport().Cancel(id);  // Already finished: no-op, no second callback.
+
+  upstream_.SetDefaultResponse(FakeResponse::Ok("after"));
+  absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/after"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "after");
+}
+
+TEST_F(CurlMultiTransportTest, RefusedConnectionIsUnavailableAndAConnectFailure) {
+  // A bound socket that never listens: connecting to its port is refused, and the port cannot be
+  // reused.
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  HttpRequest request;
+  request.method = "POST";
+  request.url = absl::StrCat("http://127.0.0.1:", ntohs(address.sin_port), "/v1/sessions?secret=1");
+  absl::StatusOr<HttpResponse> response = SendAndWait(std::move(request));
+  close(fd);
+  EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
+  EXPECT_TRUE(IsConnectFailure(response.status()));
+  EXPECT_THAT(response.status().message(), HasSubstr("connect"));
+  EXPECT_THAT(response.status().message(), ::testing::Not(HasSubstr("secret")));
+}
+
+TEST_F(CurlMultiTransportTest, ResetWithoutAnswerIsUnavailableButNotAConnectFailure) {
+  upstream_.EnqueueResponse(FakeResponse::ResetWithoutResponse());
+  absl::StatusOr<HttpResponse> response = SendAndWait(Request("POST", "/v1/offers/proceed", "{}"));
+  EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
+  EXPECT_FALSE(IsConnectFailure(response.status()));
+  EXPECT_EQ(GetFailurePhase(response.status()), FailurePhase::kExchange);
+  EXPECT_THAT(response.status().message(), HasSubstr("connection lost"));
+}
+
+TEST_F(CurlMultiTransportTest, ConnectionClosedMidBodyIsUnavailableConnectionLost) {
+  upstream_.EnqueueResponse(FakeResponse::CloseMidBody(std::string(10000, 'x')));
+  absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/truncated"));
+  EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
+  EXPECT_FALSE(IsConnectFailure(response.status()));
+  EXPECT_THAT(response.status().message(), HasSubstr("connection lost"));
+}
+
+TEST_F(CurlMultiTransportTest, OversizedBodyIsResourceExhaustedWithOrWithoutContentLength) {
+  CurlMultiTransport::Options options;
+  options.max_response_bytes = 1024;
+  transport(options);
+  upstream_.EnqueueResponse(FakeResponse::Ok(std::string(4096, 'x')));
+  upstream_.EnqueueResponse(FakeResponse::Ok(std::string(4096, 'x')).Chunked());
+  upstream_.EnqueueResponse(
+      FakeResponse::Ok(std::string(1024, 'x')));  // Exactly at the limit: fine.
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/big"));
+    EXPECT_TRUE(absl::IsResourceExhausted(response.status())) << response.status();
+    EXPECT_THAT(response.status().message(), HasSubstr("response body over 1024 bytes"));
+  }
+  absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/fits"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body.size(), 1024u);
+}
+
+TEST_F(CurlMultiTransportTest, SendsBeyondTheInFlightCapFailFastWithResourceExhausted) {
+  CurlMultiTransport::Options options;
+  options.max_in_flight = 2;
+  transport(options);
+  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+  ResponseSlot first, second, third;
+  const auto first_id = transport().Send(Request("GET", "/1"), first.Callback(&loop_));
+  const auto second_id = transport().Send(Request("GET", "/2"), second.Callback(&loop_));
+  transport().Send(Request("GET", "/3"), third.Callback(&loop_));
+  EXPECT_TRUE(absl::IsResourceExhausted(third.Wait().status())) << third.Wait().status();
+  EXPECT_TRUE(third.ran_on_loop_thread());
+  EXPECT_TRUE(upstream_.WaitForRequests(2));
+  EXPECT_EQ(upstream_.request_count(), 2u);
+  transport().Cancel(first_id);
+  transport().Cancel(second_id);
+  EXPECT_TRUE(absl::IsCancelled(first.Wait().status()));
+  EXPECT_TRUE(absl::IsCancelled(second.Wait().status()));
+  EXPECT_EQ(transport().in_flight(), 0u);
+}
+
+TEST_F(CurlMultiTransportTest, CallbacksNeverRunInsideSendEvenOnTheLoopThread) {
+  CurlMultiTransport::Options options;
+  options.max_in_flight = 1;
+  transport(options);
+  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+  std::atomic<bool> inside_send{false};
+  std::atomic<bool> ran_inline{false};
+  absl::Notification both_done;
+  std::atomic<int> callbacks{0};
+  HttpTransport::RequestId hanging = 0;
+  loop_.Post([&] {
+    auto note = [&](absl::StatusOr<HttpResponse>) {
+      if (inside_send) ran_inline = true;
+      if (++callbacks == 2) both_done.Notify();
+    };
+    inside_send = true;
+    hanging = transport().Send(Request("GET", "/hang"), note);
+    transport().Send(Request("GET", "/refused-by-cap"), note);  // Over the cap.
+    HttpRequest bad = Request("TRACE", "/unsupported-method");
+    transport().Send(std::move(bad), [](absl::StatusOr<HttpResponse>) {});  // Cap: also refused.
+    inside_send = false;
+  });
+  ASSERT_TRUE(upstream_.WaitForRequests(1));
+  transport().Cancel(hanging);
+  both_done.WaitForNotification();
+  EXPECT_FALSE(ran_inline);
+}
+
+TEST_F(CurlMultiTransportTest, UnsupportedMethodIsInternal) {
+  absl::StatusOr<HttpResponse> response = SendAndWait(Request("TRACE", "/"));
+  EXPECT_TRUE(absl::IsInternal(response.status())) << response.status();
+  EXPECT_EQ(upstream_.request_count(), 0u);
+}
+
+TEST_F(CurlMultiTransportTest, DestroyingTheTransportCancelsWhatIsInFlight) {
+  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+  ResponseSlot slot;
+  transport().Send(Request("GET", "/hang"), slot.Callback(&loop_));
+  ASSERT_TRUE(upstream_.WaitForRequests(1));
+  transport_.reset();
+  EXPECT_TRUE(slot.HasRun());
+  EXPECT_TRUE(absl::IsCancelled(slot.Wait().status())) << slot.Wait().status();
+  EXPECT_TRUE(upstream_.WaitForOpenConnections(0));
+}
+
+TEST_F(CurlMultiTransportTest, SendAfterTheLoopStoppedStillCallsBackOnce) {
+  transport();
+  loop_.Stop();
+  std::atomic<int> calls{0};
+  absl::Status status;
+  transport().Send(Request("GET", "/"), [&](absl::StatusOr<HttpResponse> response) {
+    ++calls;
+    status = response.status();
+  });
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_TRUE(absl::IsCancelled(status)) << status;
+}
+
+}  // namespace
+}  // namespace aarthik::upstream

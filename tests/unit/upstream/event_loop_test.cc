@@ -1,0 +1,225 @@
+#include "server/upstream/event_loop.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace aarthik::upstream {
+namespace {
+
+using ::testing::ElementsAre;
+
+TEST(EventLoopTest, PostedTasksRunOnTheLoopThreadInPostingOrder) {
+  EventLoop loop;
+  loop.Start();
+  EXPECT_FALSE(loop.IsInLoopThread());
+  std::vector<int> order;  // Only touched on the loop thread until `all_ran`.
+  std::atomic<bool> all_on_loop_thread{true};
+  absl::Notification all_ran;
+  for (int i = 0; i < 100; ++i) {
+    loop.Post([&, i] {
+      if (!loop.IsInLoopThread()) all_on_loop_thread = false;
+      order.push_back(i);
+      if (i == 99) all_ran.Notify();
+    });
+  }
+  all_ran.WaitForNotification();
+  ASSERT_EQ(order.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);
+  EXPECT_TRUE(all_on_loop_thread);
+}
+
+TEST(EventLoopTest, TasksPostedBeforeStartRunOnceStarted) {
+  EventLoop loop;
+  absl::Notification ran;
+  loop.Post([&] { ran.Notify(); });
+  loop.Start();
+  ran.WaitForNotification();
+}
+
+TEST(EventLoopTest, PostsFromManyThreadsAllRunAndKeepEachThreadsOrder) {
+  EventLoop loop;
+  loop.Start();
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;
+  std::vector<int> last_seen(kThreads, -1);  // Loop thread only.
+  std::atomic<bool> in_order{true};
+  absl::Mutex mu;
+  int remaining = kThreads * kPerThread;
+  std::vector<std::thread> posters;
+  for (int t = 0; t < kThreads; ++t) {
+    posters.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        loop.Post([&, t, i] {
+          if (last_seen[t] != i - 1) in_order = false;
+          last_seen[t] = i;
+          absl::MutexLock lock(&mu);
+          --remaining;
+        });
+      }
+    });
+  }
+  for (auto& poster : posters) poster.join();
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(
+      +[](int* left) { return *left == 0; }, &remaining));
+  EXPECT_TRUE(in_order);
+}
+
+TEST(EventLoopTest, TimersRunInDueOrderOnTheLoopThread) {
+  EventLoop loop;
+  loop.Start();
+  std::vector<int> order;
+  absl::Notification last;
+  loop.RunAfter(absl::Milliseconds(30), [&] {
+    order.push_back(3);
+    last.Notify();
+  });
+  loop.RunAfter(absl::Milliseconds(10), [&] { order.push_back(1); });
+  loop.RunAfter(absl::Milliseconds(20), [&] {
+    EXPECT_TRUE(loop.IsInLoopThread());
+    order.push_back(2);
+  });
+  last.WaitForNotification();
+  EXPECT_THAT(order, ElementsAre(1, 2, 3));
+}
+
+TEST(EventLoopTest, CancelledTimerNeverRuns) {
+  EventLoop loop;
+  loop.Start();
+  std::atomic<bool> cancelled_ran{false};
+  absl::Notification later_ran;
+  const EventLoop::TimerId id = loop.RunAfter(absl::Milliseconds(5), [&] { cancelled_ran = true; });
+  loop.CancelTimer(id);
+  // A timer due later than the cancelled one proves the cancelled one's time has passed.
+  loop.RunAfter(absl::Milliseconds(40), [&] { later_ran.Notify(); });
+  later_ran.WaitForNotification();
+  EXPECT_FALSE(cancelled_ran);
+}
+
+TEST(EventLoopTest, TimerCancelledByAnotherTimerDueInTheSamePassDoesNotRun) {
+  EventLoop loop;
+  std::atomic<bool> second_ran{false};
+  absl::Notification done;
+  EventLoop::TimerId second = 0;
+  // Registered before Start, so both are due by the time the loop first looks.
+  loop.RunAfter(absl::ZeroDuration(), [&] { loop.CancelTimer(second); });
+  second = loop.RunAfter(absl::ZeroDuration(), [&] { second_ran = true; });
+  loop.RunAfter(absl::Milliseconds(5), [&] { done.Notify(); });
+  loop.Start();
+  done.WaitForNotification();
+  EXPECT_FALSE(second_ran);
+}
+
+TEST(EventLoopTest, CancellingATimerThatAlreadyRanIsANoOp) {
+  EventLoop loop;
+  loop.Start();
+  absl::Notification ran;
+  const EventLoop::TimerId id = loop.RunAfter(absl::ZeroDuration(), [&] { ran.Notify(); });
+  ran.WaitForNotification();
+  loop.CancelTimer(id);
+  loop.CancelTimer(987654321);  // Unknown id.
+  absl::Notification still_alive;
+  loop.Post([&] { still_alive.Notify(); });
+  still_alive.WaitForNotification();
+}
+
+TEST(EventLoopTest, ManyRearmedTimersStayBounded) {
+  // The pattern libcurl's timer callback produces: cancel and re-arm, over and over.
+  EventLoop loop;
+  loop.Start();
+  absl::Notification done;
+  loop.Post([&] {
+    EventLoop::TimerId id = 0;
+    for (int i = 0; i < 100000; ++i) {
+      loop.CancelTimer(id);
+      id = loop.RunAfter(absl::Hours(1), [] {});
+    }
+    loop.CancelTimer(id);
+    done.Notify();
+  });
+  done.WaitForNotification();
+}
+
+TEST(EventLoopTest, StopDestroysTasksThatNeverRanAndLaterPostsAreDropped) {
+  EventLoop loop;  // Never started.
+  bool ran = false;
+  bool destroyed = false;
+  loop.Post([&ran, cleanup = absl::Cleanup([&destroyed] { destroyed = true; })] { ran = true; });
+  loop.RunAfter(absl::Seconds(1), [&ran] { ran = true; });
+  loop.Stop();
+  EXPECT_FALSE(ran);
+  EXPECT_TRUE(destroyed);
+
+  bool dropped = false;
+  loop.Post([&ran, cleanup = absl::Cleanup([&dropped] { dropped = true; })] { ran = true; });
+  EXPECT_TRUE(dropped);
+  EXPECT_FALSE(ran);
+  loop.Stop();  // Idempotent.
+}
+
+TEST(EventLoopTest, StopFromAnotherThreadWhileTasksKeepArriving) {
+  EventLoop loop;
+  loop.Start();
+  std::atomic<int> ran{0};
+  std::thread poster([&] {
+    for (int i = 0; i < 10000; ++i) loop.Post([&] { ++ran; });
+  });
+  loop.Stop();
+  poster.join();
+  const int after_stop = ran.load();
+  loop.Post([&] { ++ran; });
+  EXPECT_EQ(ran.load(), after_stop);
+}
+
+TEST(EventLoopTest, WatchDeliversReadinessAndACallbackMayUnwatchItself) {
+  EventLoop loop;
+  loop.Start();
+  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  absl::Notification watching;
+  absl::Notification readable;
+  std::atomic<int> calls{0};
+  loop.Post([&] {
+    absl::Status status = loop.Watch(fd, EPOLLIN, [&](uint32_t events) {
+      ++calls;
+      EXPECT_TRUE(events & EPOLLIN);
+      loop.Unwatch(fd);  // Level-triggered: without this the callback would run again and again.
+      readable.Notify();
+    });
+    EXPECT_TRUE(status.ok()) << status;
+    EXPECT_TRUE(absl::IsAlreadyExists(loop.Watch(fd, EPOLLIN, [](uint32_t) {})));
+    watching.Notify();
+  });
+  watching.WaitForNotification();
+  uint64_t one = 1;
+  ASSERT_EQ(write(fd, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
+  readable.WaitForNotification();
+  // One more loop iteration with the fd still readable: the callback must not run again.
+  absl::Notification next_iteration;
+  loop.RunAfter(absl::Milliseconds(1), [&] { next_iteration.Notify(); });
+  next_iteration.WaitForNotification();
+  EXPECT_EQ(calls.load(), 1);
+  loop.Stop();
+  close(fd);
+}
+
+TEST(EventLoopTest, ModifyAndUnwatchOfUnknownFdsFailSoftly) {
+  EventLoop loop;  // Not running: fd calls are allowed from this thread.
+  EXPECT_TRUE(absl::IsNotFound(loop.Modify(12345, EPOLLIN)));
+  loop.Unwatch(12345);
+  EXPECT_TRUE(absl::IsInvalidArgument(loop.Watch(-1, EPOLLIN, [](uint32_t) {})));
+}
+
+}  // namespace
+}  // namespace aarthik::upstream
