@@ -184,7 +184,6 @@ absl::Status CurlMultiTransport::ConfigureEasyHandle(Call& call) {
   curl_easy_setopt(easy, CURLOPT_PRIVATE, &call);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, call.error_buffer);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  if (getenv("DBGCURL")) curl_easy_setopt(easy, CURLOPT_VERBOSE, 1L);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());

@@ -1,0 +1,65 @@
+// Gateway configuration from command-line flags and environment variables.
+//
+//   absl::StatusOr<Config> config = ParseConfig(argc, argv, environ_lookup);
+//   if (!config.ok()) { std::cerr << config.status().message(); return 2; }
+//
+// Every flag `--upstream-url` can also be set as `AARTHIK_UPSTREAM_URL`; a flag wins over the environment.
+// Secrets never come from flags: the API key is read from `--api-key-file` or `AARTHIK_API_KEY`.
+// Validation errors name the flag and say what to fix.
+//
+// Thread-safety: a Config is a plain value; ParseConfig is reentrant.
+#ifndef AARTHIK_SERVER_CORE_CONFIG_H_
+#define AARTHIK_SERVER_CORE_CONFIG_H_
+
+#include "absl/strings/string_view.h"
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/core/log.h"
+
+namespace aarthik::core {
+
+struct Config {
+  std::string grpc_listen = "0.0.0.0:50051";
+  // Base URL of the platform, e.g. https://api.credit.aarthiklabs.com (no trailing slash).
+  std::string upstream_url;
+  std::string api_key_file;
+  // The platform API key (sk_*). Loaded from the file or AARTHIK_API_KEY; never printed.
+  std::string api_key;
+  std::string tenant_id;
+  std::string application_id;
+  // Upstream timeout when neither the caller nor the route sets one.
+  absl::Duration default_upstream_timeout = absl::Seconds(10);
+  // Refresh a session token this long before it expires.
+  absl::Duration session_refresh_margin = absl::Seconds(60);
+  // Upper bounds that keep memory bounded under load.
+  int max_in_flight_upstream = 10000;
+  int64_t max_response_bytes = 4 << 20;
+  int max_request_bytes = 1 << 20;
+  // Longest string the gateway accepts in any request field.
+  int max_field_length = 4096;
+  // Sent as X-AL-API-Version when set.
+  std::string api_version;
+  Severity log_level = Severity::kInfo;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(absl::string_view name)>;
+
+// The process environment.
+EnvLookup ProcessEnv();
+
+// Parses flags (argv[1..]) over the environment and validates the result. `--help` yields a status of
+// kCancelled whose message is the help text.
+absl::StatusOr<Config> ParseConfig(int argc, const char* const* argv, const EnvLookup& env);
+
+// The help text listing every flag and its environment variable.
+std::string ConfigHelp();
+
+}  // namespace aarthik::core
+
+#endif  // AARTHIK_SERVER_CORE_CONFIG_H_
