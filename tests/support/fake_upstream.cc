@@ -28,10 +28,6 @@ namespace {
   std::abort();
 }
 
-void SetNonBlocking(int fd) {
-  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) Die("fcntl(O_NONBLOCK)");
-}
-
 const char* ReasonPhrase(int status) {
   switch (status) {
     case 200:
