@@ -1,5 +1,8 @@
 #include "aarthik/client/channel.h"
 
+#include <grpcpp/create_channel.h>
+#include <grpcpp/support/channel_arguments.h>
+
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -7,8 +10,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include <grpcpp/create_channel.h>
-#include <grpcpp/support/channel_arguments.h>
 
 namespace aarthik::client {
 namespace {

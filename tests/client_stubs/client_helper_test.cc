@@ -1,21 +1,25 @@
 // Unit tests of the client helper (client_stubs/): UUIDs, per-call deadline and metadata as a real
 // in-process gateway stand-in sees them, channel and TLS option validation.
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "aarthik/client/client.h"
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
 #include "gtest/gtest.h"
-#include <grpcpp/security/server_credentials.h>
-#include <grpcpp/server.h>
-#include <grpcpp/server_builder.h>
 
 namespace aarthik::client {
 namespace {
@@ -101,7 +105,8 @@ class RecordingJourneys final : public JourneysService::Service {
     std::lock_guard<std::mutex> lock(mu_);
     metadata_.clear();
     for (const auto& [key, value] : context->client_metadata()) {
-      metadata_.emplace(std::string(key.data(), key.size()), std::string(value.data(), value.size()));
+      metadata_.emplace(std::string(key.data(), key.size()),
+                        std::string(value.data(), value.size()));
     }
     remaining_ = context->deadline() - std::chrono::system_clock::now();
     response->mutable_journey()->set_journey_id(request->journey_id());
@@ -224,6 +229,103 @@ TEST(ChannelTest, UnreachableGatewayFailsWithUnavailableBeforeTheDeadline) {
   grpc::Status status = stub->GetJourney(&context, GetJourneyRequest(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+// End-to-end TLS: certificates from make_test_certs.sh (a ctest fixture sets
+// AARTHIK_TEST_CERTS_DIR).
+class TlsEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* dir = std::getenv("AARTHIK_TEST_CERTS_DIR");
+    if (dir == nullptr || *dir == '\0')
+      GTEST_SKIP() << "AARTHIK_TEST_CERTS_DIR not set (run through ctest)";
+    dir_ = dir;
+  }
+
+  std::string Read(const std::string& name) {
+    std::ifstream in(dir_ + "/" + name);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+  // Starts a TLS server on 127.0.0.1; with `require_client_cert` it demands a CA-signed client
+  // cert.
+  void StartServer(bool require_client_cert) {
+    grpc::SslServerCredentialsOptions ssl(
+        require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                            : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    ssl.pem_root_certs = Read("ca.pem");
+    ssl.pem_key_cert_pairs.push_back({Read("server.key.pem"), Read("server.pem")});
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(ssl), &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+  }
+
+  grpc::Status Call(const ChannelOptions& options) {
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateChannel(options);
+    EXPECT_TRUE(channel.ok()) << channel.status();
+    if (!channel.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "no channel");
+    grpc::ClientContext context;
+    CallOptions call;
+    call.timeout = std::chrono::seconds(5);
+    Prepare(&context, call);
+    GetJourneyResponse response;
+    return JourneysService::NewStub(*channel)->GetJourney(&context, GetJourneyRequest(), &response);
+  }
+
+  ChannelOptions TlsTo(const std::string& host) {
+    ChannelOptions options;
+    options.target = host + ":" + std::to_string(port_);
+    options.use_tls = true;
+    return options;
+  }
+
+  std::string dir_;
+  RecordingJourneys service_;
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST_F(TlsEndToEndTest, TrustsThePrivateCaFromAFile) {
+  StartServer(/*require_client_cert=*/false);
+  ChannelOptions options = TlsTo("127.0.0.1");
+  absl::StatusOr<TlsOptions> tls = TlsOptionsFromFiles(dir_ + "/ca.pem");
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  options.tls = *tls;
+  options.tls.target_name_override = "gateway.test";
+  grpc::Status status = Call(options);
+  EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+}
+
+TEST_F(TlsEndToEndTest, RejectsAServerSignedByAnUnknownCa) {
+  StartServer(/*require_client_cert=*/false);
+  ChannelOptions options = TlsTo("127.0.0.1");
+  options.tls.root_certs_pem = Read("client.pem");  // a certificate, but not the server's CA
+  options.tls.target_name_override = "gateway.test";
+  EXPECT_EQ(Call(options).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(TlsEndToEndTest, MutualTlsNeedsTheClientCertificate) {
+  StartServer(/*require_client_cert=*/true);
+  ChannelOptions options = TlsTo("127.0.0.1");
+  options.tls.root_certs_pem = Read("ca.pem");
+  options.tls.target_name_override = "gateway.test";
+  EXPECT_EQ(Call(options).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  absl::StatusOr<TlsOptions> tls =
+      TlsOptionsFromFiles(dir_ + "/ca.pem", dir_ + "/client.pem", dir_ + "/client.key.pem");
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  options.tls = *tls;
+  options.tls.target_name_override = "gateway.test";
+  grpc::Status status = Call(options);
+  EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
 }
 
 class TlsFilesTest : public ::testing::Test {

@@ -1,7 +1,8 @@
 // Checks the REST mapping declared in the API protos against the platform contract's endpoint index
 // (platform-api.md §3.0): all 40 (HTTP method, path) pairs are declared exactly once, each with the
-// contract's credential and write semantics. The expected table below is written from the contract, in the
-// platform's path spelling; the protos' templates name request fields ({journey_id}) and are mapped here.
+// contract's credential and write semantics. The expected table below is written from the contract,
+// in the platform's path spelling; the protos' templates name request fields ({journey_id}) and are
+// mapped here.
 //
 // The descriptors come from the generated pool at run time; the test links aarthik_api whole, and
 // AARTHIK_API_PROTO_FILES (from CMake's list of proto files) makes a missing file a failure.
@@ -60,11 +61,12 @@ struct Endpoint {
 #define HYBRID "/api/v1/hybrid/personal-loan/borrowers/{borrowerProviderID}/journey"
 #define WEBHOOKS "/api/tenants/{tenantID}/applications/{applicationID}/webhooks"
 
-// platform-api.md §3.0. Auth: `sk_*` rows (1, 33-40) use the API key; row 2 (`st_*` or `rt_*`) the refresh
-// token; every other row the borrower's session. Headless POST/PUT/PATCH need an Idempotency-Key; rows 33,
-// 36, 39 and 40 are writes whose key support is "not documented". Row 35's path is the [I] default; rows
-// 17-22 use the inferred `.../offers/{offerID}/steps/...` prefix. Envelopes: headless camelCase for the
-// headless API, snake_case for Hybrid, none for Hosted (§3.10) and web-hook subscription (§3.11).
+// platform-api.md §3.0. Auth: `sk_*` rows (1, 33-40) use the API key; row 2 (`st_*` or `rt_*`) the
+// refresh token; every other row the borrower's session. Headless POST/PUT/PATCH need an
+// Idempotency-Key; rows 33, 36, 39 and 40 are writes whose key support is "not documented". Row
+// 35's path is the [I] default; rows 17-22 use the inferred `.../offers/{offerID}/steps/...`
+// prefix. Envelopes: headless camelCase for the headless API, snake_case for Hybrid, none for
+// Hosted (§3.10) and web-hook subscription (§3.11).
 const Endpoint kContract[] = {
     {1, "POST", "/api/v1/headless/sessions", kApiKey, kIdempotentWrite, kHeadless},
     {2, "POST", "/api/v1/headless/sessions/refresh", kRefresh, kIdempotentWrite, kHeadless},
@@ -72,13 +74,16 @@ const Endpoint kContract[] = {
     {4, "POST", "/api/v1/headless/journeys", kSession, kIdempotentWrite, kHeadless},
     {5, "GET", "/api/v1/headless/journeys/{journeyID}", kSession, kRead, kHeadless},
     {6, "GET", "/api/v1/headless/journeys/{journeyID}/state", kSession, kRead, kHeadless},
-    {7, "PATCH", "/api/v1/headless/journeys/{journeyID}/resume", kSession, kIdempotentWrite, kHeadless},
+    {7, "PATCH", "/api/v1/headless/journeys/{journeyID}/resume", kSession, kIdempotentWrite,
+     kHeadless},
     {8, "GET", "/api/v1/headless/journeys/{journeyID}/profile", kSession, kRead, kHeadless},
-    {9, "PUT", "/api/v1/headless/journeys/{journeyID}/profile", kSession, kIdempotentWrite, kHeadless},
+    {9, "PUT", "/api/v1/headless/journeys/{journeyID}/profile", kSession, kIdempotentWrite,
+     kHeadless},
     {10, "POST", "/api/v1/headless/journeys/{journeyID}/profile/submit", kSession, kIdempotentWrite,
      kHeadless},
     {11, "GET", "/api/v1/headless/journeys/{journeyID}/offers", kSession, kRead, kHeadless},
-    {12, "GET", "/api/v1/headless/journeys/{journeyID}/offers/{offerID}", kSession, kRead, kHeadless},
+    {12, "GET", "/api/v1/headless/journeys/{journeyID}/offers/{offerID}", kSession, kRead,
+     kHeadless},
     {13, "POST", "/api/v1/headless/journeys/{journeyID}/offers/{offerID}/proceed", kSession,
      kIdempotentWrite, kHeadless},
     {14, "POST", "/api/v1/headless/journeys/{journeyID}/offers/{offerID}/reject", kSession,
@@ -121,9 +126,9 @@ const Endpoint kContract[] = {
 // Our path variables (request field names) and the platform's spelling of the same segment.
 const std::map<std::string, std::string>& PlatformVariableNames() {
   static const auto* names = new std::map<std::string, std::string>{
-      {"journey_id", "journeyID"},       {"offer_id", "offerID"},
-      {"aa_session_id", "aaSessionID"},  {"borrower_provider_id", "borrowerProviderID"},
-      {"tenant_id", "tenantID"},         {"application_id", "applicationID"},
+      {"journey_id", "journeyID"},      {"offer_id", "offerID"},
+      {"aa_session_id", "aaSessionID"}, {"borrower_provider_id", "borrowerProviderID"},
+      {"tenant_id", "tenantID"},        {"application_id", "applicationID"},
   };
   return *names;
 }
@@ -163,23 +168,35 @@ std::vector<const MethodDescriptor*> AllMethods() {
 // Returns "" for a rule without a verb we map (custom), else the upper-case HTTP method.
 std::string HttpMethod(const google::api::HttpRule& rule) {
   switch (rule.pattern_case()) {
-    case google::api::HttpRule::kGet: return "GET";
-    case google::api::HttpRule::kPost: return "POST";
-    case google::api::HttpRule::kPut: return "PUT";
-    case google::api::HttpRule::kPatch: return "PATCH";
-    case google::api::HttpRule::kDelete: return "DELETE";
-    default: return "";
+    case google::api::HttpRule::kGet:
+      return "GET";
+    case google::api::HttpRule::kPost:
+      return "POST";
+    case google::api::HttpRule::kPut:
+      return "PUT";
+    case google::api::HttpRule::kPatch:
+      return "PATCH";
+    case google::api::HttpRule::kDelete:
+      return "DELETE";
+    default:
+      return "";
   }
 }
 
 std::string HttpPath(const google::api::HttpRule& rule) {
   switch (rule.pattern_case()) {
-    case google::api::HttpRule::kGet: return rule.get();
-    case google::api::HttpRule::kPost: return rule.post();
-    case google::api::HttpRule::kPut: return rule.put();
-    case google::api::HttpRule::kPatch: return rule.patch();
-    case google::api::HttpRule::kDelete: return rule.delete_();
-    default: return "";
+    case google::api::HttpRule::kGet:
+      return rule.get();
+    case google::api::HttpRule::kPost:
+      return rule.post();
+    case google::api::HttpRule::kPut:
+      return rule.put();
+    case google::api::HttpRule::kPatch:
+      return rule.patch();
+    case google::api::HttpRule::kDelete:
+      return rule.delete_();
+    default:
+      return "";
   }
 }
 
@@ -227,11 +244,11 @@ TEST(RouteTableTest, PlatformServicesAreTheExpectedOnes) {
     }
   }
   const std::set<std::string> expected = {
-      "aarthik.headless.v1.SessionsService",     "aarthik.headless.v1.JourneysService",
-      "aarthik.headless.v1.ProfileService",      "aarthik.headless.v1.OffersService",
-      "aarthik.headless.v1.StepsService",        "aarthik.headless.v1.AccountAggregatorService",
+      "aarthik.headless.v1.SessionsService",      "aarthik.headless.v1.JourneysService",
+      "aarthik.headless.v1.ProfileService",       "aarthik.headless.v1.OffersService",
+      "aarthik.headless.v1.StepsService",         "aarthik.headless.v1.AccountAggregatorService",
       "aarthik.headless.v1.PostDisbursalService", "aarthik.hybrid.v1.HybridService",
-      "aarthik.hosted.v1.HostedService",         "aarthik.webhooks.v1.WebhookSubscriptionService",
+      "aarthik.hosted.v1.HostedService",          "aarthik.webhooks.v1.WebhookSubscriptionService",
   };
   EXPECT_EQ(services, expected);
 }
@@ -281,9 +298,9 @@ TEST(RouteTableTest, AllFortyEndpointsAreDeclaredExactlyOnceWithTheContractsSema
       ADD_FAILURE() << "no RPC declares this endpoint";
       continue;
     }
-    ASSERT_EQ(it->second.size(), 1u) << "declared by " << it->second.size() << " RPCs, e.g. "
-                                     << it->second[0]->full_name() << " and "
-                                     << it->second[1]->full_name();
+    ASSERT_EQ(it->second.size(), 1u)
+        << "declared by " << it->second.size() << " RPCs, e.g. " << it->second[0]->full_name()
+        << " and " << it->second[1]->full_name();
     const MethodDescriptor* method = it->second[0];
     const RouteOptions& route = method->options().GetExtension(gateway::v1::route);
     EXPECT_EQ(AuthMode_Name(route.auth()), AuthMode_Name(e.auth)) << method->full_name();
@@ -358,7 +375,8 @@ TEST(RouteTableTest, EveryEnumHasAnUnspecifiedZeroValue) {
   for (const FileDescriptor* file : ApiFiles()) {
     ASSERT_NE(file, nullptr);
     for (int i = 0; i < file->enum_type_count(); ++i) CheckEnum(file->enum_type(i), &checked);
-    for (int i = 0; i < file->message_type_count(); ++i) CheckEnumsIn(file->message_type(i), &checked);
+    for (int i = 0; i < file->message_type_count(); ++i)
+      CheckEnumsIn(file->message_type(i), &checked);
   }
   EXPECT_GE(checked, 10);
 }

@@ -1,6 +1,8 @@
-// Consumer of the installed AarthikClient package: serves JourneysService in process, calls it through the
-// generated stub with the helper's channel, deadline and metadata, then checks that an unreachable gateway
-// fails fast with UNAVAILABLE. Exits 0 only when every check holds.
+// Consumer of the installed AarthikClient package: serves JourneysService in process, calls it
+// through the generated stub with the helper's channel, deadline and metadata, then checks that an
+// unreachable gateway fails fast with UNAVAILABLE. Exits 0 only when every check holds.
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -10,7 +12,6 @@
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include <grpcpp/grpcpp.h>
 
 namespace {
 
@@ -23,11 +24,12 @@ void Check(bool ok, const std::string& what) {
 
 std::string Metadata(const grpc::ServerContext& context, const std::string& key) {
   auto it = context.client_metadata().find(key);
-  return it == context.client_metadata().end() ? "" : std::string(it->second.data(), it->second.size());
+  return it == context.client_metadata().end() ? ""
+                                               : std::string(it->second.data(), it->second.size());
 }
 
-// Answers with the journey ID asked for; refuses calls without a correlation ID or with an idempotency key
-// it was not told to expect (a read must not carry one).
+// Answers with the journey ID asked for; refuses calls without a correlation ID or with an
+// idempotency key it was not told to expect (a read must not carry one).
 class Journeys final : public aarthik::headless::v1::JourneysService::Service {
  public:
   grpc::Status GetJourney(grpc::ServerContext* context,
@@ -40,7 +42,8 @@ class Journeys final : public aarthik::headless::v1::JourneysService::Service {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "read with idempotency-key");
     }
     response->mutable_journey()->set_journey_id(request->journey_id());
-    response->mutable_journey()->set_status(aarthik::headless::v1::JOURNEY_LIFECYCLE_STATUS_OFFERS_AVAILABLE);
+    response->mutable_journey()->set_status(
+        aarthik::headless::v1::JOURNEY_LIFECYCLE_STATUS_OFFERS_AVAILABLE);
     return grpc::Status::OK;
   }
 };
@@ -75,7 +78,8 @@ int main() {
     aarthik::headless::v1::GetJourneyResponse response;
     grpc::Status status = stub->GetJourney(&context, request, &response);
     Check(status.ok(), "GetJourney in process: " + status.error_message());
-    Check(response.journey().journey_id() == request.journey_id(), "response carries the journey ID");
+    Check(response.journey().journey_id() == request.journey_id(),
+          "response carries the journey ID");
     Check(response.journey().status() ==
               aarthik::headless::v1::JOURNEY_LIFECYCLE_STATUS_OFFERS_AVAILABLE,
           "response carries the status");
@@ -92,8 +96,9 @@ int main() {
     grpc::Status status =
         unreachable->GetJourney(&context, aarthik::headless::v1::GetJourneyRequest(), &response);
     const auto elapsed = std::chrono::steady_clock::now() - start;
-    Check(status.error_code() == grpc::StatusCode::UNAVAILABLE,
-          "unreachable gateway gives UNAVAILABLE (got " + std::to_string(status.error_code()) + ")");
+    Check(
+        status.error_code() == grpc::StatusCode::UNAVAILABLE,
+        "unreachable gateway gives UNAVAILABLE (got " + std::to_string(status.error_code()) + ")");
     Check(elapsed < std::chrono::seconds(5), "and fails before the 10 s deadline");
   }
 
