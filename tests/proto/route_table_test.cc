@@ -348,6 +348,32 @@ TEST(RouteTableTest, PathVariablesAndBodyNameRequestFields) {
   }
 }
 
+// The gateway picks the borrower's session by the request field marked `(field).borrower_key`:
+// every borrower-scoped RPC (session or refresh token) has exactly one, at the top level of its
+// request, and it is a string.
+TEST(RouteTableTest, BorrowerScopedRequestsNameTheBorrower) {
+  int borrower_scoped = 0;
+  for (const MethodDescriptor* method : AllMethods()) {
+    if (!method->options().HasExtension(gateway::v1::route)) continue;
+    const auto auth = method->options().GetExtension(gateway::v1::route).auth();
+    if (auth != kSession && auth != kRefresh) continue;
+    ++borrower_scoped;
+    const Descriptor* input = method->input_type();
+    std::vector<std::string> keys;
+    for (int i = 0; i < input->field_count(); ++i) {
+      const auto* field = input->field(i);
+      if (field->options().GetExtension(gateway::v1::field).borrower_key()) {
+        keys.push_back(field->name());
+        EXPECT_EQ(field->type(), google::protobuf::FieldDescriptor::TYPE_STRING)
+            << method->full_name() << "." << field->name();
+      }
+    }
+    EXPECT_EQ(keys.size(), 1u) << method->full_name() << ": borrower_key fields ["
+                               << absl::StrJoin(keys, ", ") << "]";
+  }
+  EXPECT_EQ(borrower_scoped, 31);  // rows 2-32
+}
+
 // buf's STANDARD rules want `<ENUM_NAME>_UNSPECIFIED = 0`; the gateway relies on it for values the
 // platform adds later.
 void CheckEnum(const EnumDescriptor* e, int* checked) {
