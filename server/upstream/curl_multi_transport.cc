@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -171,6 +172,8 @@ void CurlMultiTransport::StartCall(std::unique_ptr<Call> call) {
 }
 
 absl::Status CurlMultiTransport::ConfigureEasyHandle(Call& call) {
+  // Only what differs between requests: the rest was set once when the handle was created, because
+  // curl_easy_reset plus a full setup costs more than a whole loopback round trip's user time.
   CURL* easy = call.easy;
   const HttpRequest& request = call.request;
   if (!IsSupportedMethod(request.method)) {
@@ -183,10 +186,8 @@ absl::Status CurlMultiTransport::ConfigureEasyHandle(Call& call) {
   }
   curl_easy_setopt(easy, CURLOPT_PRIVATE, &call);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, call.error_buffer);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &call);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &call);
 
   const long timeout_ms = std::max<long>(1, absl::ToInt64Milliseconds(request.timeout));
   const long connect_ms = std::max<long>(
@@ -194,26 +195,31 @@ absl::Status CurlMultiTransport::ConfigureEasyHandle(Call& call) {
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 
-  if (request.method == "GET") {
-    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
-  } else if (request.method == "HEAD") {
+  // HTTPGET also clears what an earlier request on this handle set: POST mode, upload and NOBODY.
+  curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  if (request.method == "HEAD") {
     curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-  } else {
+  } else if (request.method != "GET") {
     // POSTFIELDS points into the call's request, which outlives the transfer: curl copies nothing.
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
-    if (request.method != "POST")
-      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
+  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
+                   request.method == "GET" || request.method == "POST" || request.method == "HEAD"
+                       ? nullptr
+                       : request.method.c_str());
 
   bool has_content_type = false;
+  std::string line;
   for (const auto& [name, value] : request.headers) {
     if (absl::EqualsIgnoreCase(name, "content-type")) has_content_type = true;
-    std::string line = value.empty() ? absl::StrCat(name, ";") : absl::StrCat(name, ": ", value);
+    line.assign(name);
+    // curl drops a header given as "Name:"; "Name;" is its spelling for "send it with no value".
+    line.append(value.empty() ? ";" : ": ");
+    line.append(value);
     curl_slist* appended = curl_slist_append(call.header_list, line.c_str());
-    if (appended == nullptr)
-      return absl::InternalError("upstream request: out of memory for headers");
+    if (appended == nullptr) return absl::InternalError("upstream request: out of memory for headers");
     call.header_list = appended;
   }
   // "Expect:" stops curl from waiting a round trip for 100-continue on large bodies; an empty
@@ -224,30 +230,39 @@ absl::Status CurlMultiTransport::ConfigureEasyHandle(Call& call) {
   }
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, call.header_list);
 
+  if (options_.http2_over_tls && absl::StartsWithIgnoreCase(request.url, "https:")) {
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    // Wait for a connection in progress to say whether it multiplexes rather than open another. Only
+    // for TLS: over plain HTTP/1.1 it would serialise concurrent requests behind the first connect.
+    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 0L);
+  }
+  return absl::OkStatus();
+}
+
+void CurlMultiTransport::SetPerHandleOptions(CURL* easy) const {
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  // An explicit proxy setting (even "none") spares curl reading the *_proxy environment per request.
+  curl_easy_setopt(easy, CURLOPT_PROXY, options_.proxy.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlMultiTransport::CurlHeaderCallback);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &call);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &CurlMultiTransport::CurlBodyCallback);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &call);
   // Lets curl refuse a too-large body from its Content-Length before reading it; the write callback
   // still enforces the limit for bodies without one.
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(options_.max_response_bytes));
-
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlMultiTransport::CurlCloseSocketCallback);
+  curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, const_cast<CurlMultiTransport*>(this));
   if (!options_.ca_bundle_path.empty()) {
     curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_bundle_path.c_str());
   }
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
-  if (options_.http2_over_tls && absl::StartsWithIgnoreCase(request.url, "https:")) {
-    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-    // Wait for a connection in progress to say whether it multiplexes rather than open another.
-    // Only for TLS: over plain HTTP/1.1 it would serialise concurrent requests behind the first
-    // connect.
-    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
-  } else {
-    curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-  }
-  return absl::OkStatus();
 }
 
 size_t CurlMultiTransport::CurlHeaderCallback(char* data, size_t size, size_t count, void* userp) {
@@ -289,24 +304,41 @@ size_t CurlMultiTransport::CurlBodyCallback(char* data, size_t size, size_t coun
 int CurlMultiTransport::CurlSocketCallback(CURL* easy, int fd, int what, void* transport_ptr,
                                            void* socket_data) {
   auto* transport = static_cast<CurlMultiTransport*>(transport_ptr);
-  EventLoop* loop = transport->loop_;
+  if (fd < 0) return 0;
+  if (static_cast<size_t>(fd) >= transport->sockets_.size()) transport->sockets_.resize(fd + 1);
+  SocketWatch& watch = transport->sockets_[fd];
   if (what == CURL_POLL_REMOVE) {
-    loop->Unwatch(fd);
+    // curl says this for every keep-alive connection it parks in its cache between requests. Keeping the
+    // epoll registration saves two epoll_ctl calls per request; OnSocketEvent drops it if the idle
+    // socket becomes ready, and CurlCloseSocketCallback before curl closes it.
+    watch.parked = true;
     return 0;
   }
   uint32_t events = 0;
   if (what & CURL_POLL_IN) events |= EPOLLIN;
   if (what & CURL_POLL_OUT) events |= EPOLLOUT;
-  // `socket_data` is our marker (set with curl_multi_assign) that this socket is already watched.
-  if (socket_data != nullptr) {
-    if (loop->Modify(fd, events).ok()) return 0;
+  watch.parked = false;
+  if (watch.registered) {
+    if (watch.events == events) return 0;
+    if (!transport->loop_->Modify(fd, events).ok()) return -1;  // curl fails this socket's transfers.
+  } else {
+    absl::Status watched = transport->loop_->Watch(
+        fd, events, [transport, fd](uint32_t ready) { transport->OnSocketEvent(fd, ready); });
+    if (!watched.ok()) return -1;
+    watch.registered = true;
   }
-  absl::Status watched = loop->Watch(
-      fd, events, [transport, fd](uint32_t ready) { transport->OnSocketEvent(fd, ready); });
-  if (absl::IsAlreadyExists(watched)) watched = loop->Modify(fd, events);
-  if (!watched.ok()) return -1;  // curl fails the transfers on this socket.
-  if (transport->multi_ != nullptr) curl_multi_assign(transport->multi_, fd, transport);
+  watch.events = events;
   return 0;
+}
+
+int CurlMultiTransport::CurlCloseSocketCallback(void* transport_ptr, int fd) {
+  auto* transport = static_cast<CurlMultiTransport*>(transport_ptr);
+  if (fd >= 0 && static_cast<size_t>(fd) < transport->sockets_.size()) {
+    SocketWatch& watch = transport->sockets_[fd];
+    if (watch.registered) transport->loop_->Unwatch(fd);
+    watch = SocketWatch();
+  }
+  return close(fd);
 }
 
 int CurlMultiTransport::CurlTimerCallback(CURLM* multi, long timeout_ms, void* transport_ptr) {
@@ -329,6 +361,14 @@ void CurlMultiTransport::OnCurlTimer() {
 }
 
 void CurlMultiTransport::OnSocketEvent(int fd, uint32_t events) {
+  SocketWatch& watch = sockets_[fd];
+  if (watch.parked) {
+    // An idle cached connection became ready (the upstream closed it, most likely). curl finds out when
+    // it next considers reusing it; until then stop watching, or level-triggered epoll would spin.
+    loop_->Unwatch(fd);
+    watch = SocketWatch();
+    return;
+  }
   int action = 0;
   if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) action |= CURL_CSELECT_IN;
   if (events & EPOLLOUT) action |= CURL_CSELECT_OUT;
@@ -444,6 +484,7 @@ CURL* CurlMultiTransport::AcquireEasyHandle() {
     std::fprintf(stderr, "curl_easy_init failed: out of memory\n");
     std::abort();
   }
+  SetPerHandleOptions(easy);
   return easy;
 }
 
@@ -454,9 +495,11 @@ void CurlMultiTransport::ReleaseEasyHandle(CURL* easy) {
     curl_easy_cleanup(easy);
     return;
   }
-  // Forget every per-request option (and pointers into the finished call); connections live in the
-  // multi handle's cache, not here, so keep-alive survives the reset.
-  curl_easy_reset(easy);
+  // No curl_easy_reset (see ConfigureEasyHandle): drop only the pointers into the finished call, so that
+  // nothing in the idle handle refers to freed memory. Connections live in the multi handle's cache.
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, nullptr);
   idle_easy_handles_.push_back(easy);
 }
 

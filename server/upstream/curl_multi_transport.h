@@ -74,6 +74,8 @@ class CurlMultiTransport : public HttpTransport {
     // Idle easy handles kept for reuse; 0 = max_in_flight.
     size_t max_pooled_handles = 0;
     std::string user_agent = "aarthik-gateway";
+    // Proxy URL ("" = connect directly). The *_proxy environment variables are deliberately ignored.
+    std::string proxy;
   };
 
   // `loop` must outlive the transport. Does not start the loop.
@@ -96,10 +98,17 @@ class CurlMultiTransport : public HttpTransport {
 
  private:
   struct Call;
+  // How a socket curl told us about is registered with the loop.
+  struct SocketWatch {
+    bool registered = false;  // Watched by the loop with `events`.
+    bool parked = false;      // curl removed it (idle keep-alive) but we kept the registration.
+    uint32_t events = 0;
+  };
 
   // Loop thread only from here on.
   void StartCall(std::unique_ptr<Call> call);
   absl::Status ConfigureEasyHandle(Call& call);
+  void SetPerHandleOptions(CURL* easy) const;
   void CancelOnLoop(RequestId id);
   void OnSocketEvent(int fd, uint32_t events);
   void OnCurlTimer();
@@ -117,6 +126,7 @@ class CurlMultiTransport : public HttpTransport {
   static int CurlTimerCallback(CURLM* multi, long timeout_ms, void* transport);
   static size_t CurlHeaderCallback(char* data, size_t size, size_t count, void* call);
   static size_t CurlBodyCallback(char* data, size_t size, size_t count, void* call);
+  static int CurlCloseSocketCallback(void* transport, int fd);
 
   EventLoop* const loop_;
   const Options options_;
@@ -128,6 +138,7 @@ class CurlMultiTransport : public HttpTransport {
   // Loop thread only.
   absl::flat_hash_map<RequestId, std::unique_ptr<Call>> calls_;  // Started and not yet completed.
   std::vector<CURL*> idle_easy_handles_;
+  std::vector<SocketWatch> sockets_;  // Indexed by fd.
   EventLoop::TimerId curl_timer_ = 0;  // 0: none armed.
   bool shut_down_ = false;
 };
