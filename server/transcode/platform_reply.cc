@@ -169,8 +169,8 @@ absl::Status MapPlatformError(const PlatformReply& reply, const ErrorContext& co
     violation->set_description(error.message);
     details.push_back(PackDetail(bad_request));
   }
-  if (mapping.retry_info || context.retry_after) {
-    details.push_back(RetryDetail(context.retry_after.value_or(absl::Seconds(1))));
+  if (mapping.retry_info || reply.retry_after) {
+    details.push_back(RetryDetail(reply.retry_after.value_or(absl::Seconds(1))));
   }
   std::string message = error.message.empty()
                             ? absl::StrCat("platform answered HTTP ", reply.http_status, " on ", context.route)

@@ -48,6 +48,8 @@ struct PlatformReply {
   nlohmann::json data;
   // Set when the platform answered with an error (non-2xx, or an error object).
   std::optional<PlatformError> error;
+  // From the Retry-After header, when present.
+  std::optional<absl::Duration> retry_after;
 };
 
 // Fails (INTERNAL, saying what was wrong) only for a 2xx answer that is not the expected JSON shape;
@@ -59,8 +61,6 @@ absl::StatusOr<PlatformReply> DecodeReply(aarthik::gateway::v1::Envelope envelop
 struct ErrorContext {
   std::string route;           // Route::label
   std::string correlation_id;  // ours, when the platform echoed none
-  // From the Retry-After header, when present.
-  std::optional<absl::Duration> retry_after;
 };
 
 absl::Status MapPlatformError(const PlatformReply& reply, const ErrorContext& context);

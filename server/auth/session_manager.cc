@@ -1,0 +1,282 @@
+#include "server/auth/session_manager.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "server/core/log.h"
+
+namespace aarthik::auth {
+namespace {
+
+constexpr char kSessionsPath[] = "/api/v1/headless/sessions";
+constexpr char kRefreshPath[] = "/api/v1/headless/sessions/refresh";
+
+absl::StatusOr<absl::Time> ParseTimestamp(const nlohmann::json& data, const char* key) {
+  auto it = data.find(key);
+  if (it == data.end() || !it->is_string()) {
+    return absl::InternalError(absl::StrCat("platform session payload has no ", key));
+  }
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, it->get<std::string>(), &time, &error)) {
+    return absl::InternalError(absl::StrCat("platform session payload's ", key, " is not a timestamp"));
+  }
+  return time;
+}
+
+}  // namespace
+
+absl::StatusOr<BorrowerTokens> TokensFromPlatformData(const nlohmann::json& data, absl::Time now) {
+  BorrowerTokens tokens;
+  auto session = data.find("sessionToken");
+  auto refresh = data.find("refreshToken");
+  if (session == data.end() || !session->is_string() || refresh == data.end() || !refresh->is_string()) {
+    return absl::InternalError("platform session payload lacks sessionToken or refreshToken");
+  }
+  tokens.session_token = session->get<std::string>();
+  tokens.refresh_token = refresh->get<std::string>();
+  absl::StatusOr<absl::Time> session_expiry = ParseTimestamp(data, "sessionExpiresAt");
+  if (!session_expiry.ok()) return session_expiry.status();
+  absl::StatusOr<absl::Time> refresh_expiry = ParseTimestamp(data, "refreshExpiresAt");
+  if (!refresh_expiry.ok()) return refresh_expiry.status();
+  tokens.session_expires_at = *session_expiry;
+  tokens.refresh_expires_at = *refresh_expiry;
+  tokens.obtained_at = now;
+  return tokens;
+}
+
+SessionManager::SessionManager(upstream::EventLoop* loop, platform::PlatformClient* platform,
+                               TokenStore* store, std::string api_key, const core::Clock& clock,
+                               core::IdSource& ids, Options options)
+    : loop_(loop),
+      platform_(platform),
+      store_(store),
+      api_key_(std::move(api_key)),
+      clock_(clock),
+      ids_(ids),
+      options_(options) {}
+
+void SessionManager::RunOnLoop(absl::AnyInvocable<void()> task) {
+  if (loop_->IsInLoopThread()) {
+    task();
+  } else {
+    loop_->Post(std::move(task));
+  }
+}
+
+bool SessionManager::SessionUsable(const BorrowerTokens& tokens, absl::Time now) const {
+  absl::Duration lifetime = tokens.session_expires_at - tokens.obtained_at;
+  absl::Duration margin = std::min(options_.refresh_margin, lifetime / 5);
+  return now < tokens.session_expires_at - margin;
+}
+
+void SessionManager::AddWaiter(Flight& flight, const std::string& borrower, absl::Time deadline,
+                               TokenCallback done) {
+  uint64_t id = ++next_waiter_id_;
+  absl::Duration wait = std::max(deadline - clock_.Now(), absl::ZeroDuration());
+  upstream::EventLoop::TimerId timer = loop_->RunAfter(wait, [this, borrower, id] {
+    auto it = flights_.find(borrower);
+    if (it == flights_.end()) return;
+    auto& waiters = it->second.waiters;
+    auto waiter = std::find_if(waiters.begin(), waiters.end(), [id](const Waiter& w) { return w.id == id; });
+    if (waiter == waiters.end()) return;
+    TokenCallback expired = std::move(waiter->done);
+    waiters.erase(waiter);
+    expired(absl::DeadlineExceededError("deadline passed while waiting for the borrower's session"));
+  });
+  flight.waiters.push_back(Waiter{id, std::move(done), timer});
+}
+
+void SessionManager::AcquireSessionToken(const std::string& borrower, absl::Time deadline,
+                                         const std::string& correlation_id, const std::string& rejected_token,
+                                         TokenCallback done) {
+  RunOnLoop([this, borrower, deadline, correlation_id, rejected_token, done = std::move(done)]() mutable {
+    Flight& flight = flights_[borrower];
+    AddWaiter(flight, borrower, deadline, std::move(done));
+    if (flight.busy) return;  // join the mint/refresh in flight
+    flight.busy = true;
+    LoadAndProceed(borrower, correlation_id, rejected_token);
+  });
+}
+
+void SessionManager::LoadAndProceed(const std::string& borrower, const std::string& correlation_id,
+                                    const std::string& rejected_token) {
+  store_->Load(borrower, [this, borrower, correlation_id, rejected_token](
+                             absl::StatusOr<std::optional<BorrowerTokens>> loaded) mutable {
+    RunOnLoop([this, borrower, correlation_id, rejected_token, loaded = std::move(loaded)]() mutable {
+      Proceed(borrower, correlation_id, rejected_token, std::move(loaded));
+    });
+  });
+}
+
+void SessionManager::Proceed(const std::string& borrower, const std::string& correlation_id,
+                             const std::string& rejected_token,
+                             absl::StatusOr<std::optional<BorrowerTokens>> loaded) {
+  if (!loaded.ok()) {
+    Complete(borrower, absl::UnavailableError(
+                           absl::StrCat("token store unavailable: ", loaded.status().message())));
+    return;
+  }
+  absl::Time now = clock_.Now();
+  const std::optional<BorrowerTokens>& tokens = *loaded;
+  if (tokens && tokens->session_token != rejected_token && SessionUsable(*tokens, now)) {
+    Complete(borrower, tokens->session_token);
+  } else if (tokens && now < tokens->refresh_expires_at) {
+    Refresh(borrower, correlation_id, tokens->refresh_token);
+  } else {
+    Mint(borrower, correlation_id);
+  }
+}
+
+void SessionManager::Refresh(const std::string& borrower, const std::string& correlation_id,
+                             const std::string& refresh_token) {
+  ++refreshes_;
+  platform::PlatformRequest request;
+  request.method = "POST";
+  request.path_and_query = kRefreshPath;
+  request.body = "{}";
+  request.bearer = refresh_token;
+  request.idempotency_key = ids_.NewUuid();
+  request.correlation_id = correlation_id;
+  request.deadline = clock_.Now() + options_.call_timeout;
+  request.max_timeout = options_.call_timeout;
+  request.route = absl::StrCat("POST ", kRefreshPath);
+  platform_->Call(std::move(request), [this, borrower, correlation_id](
+                                          absl::StatusOr<transcode::PlatformReply> reply) {
+    if (reply.ok() && !reply->error) {
+      absl::StatusOr<BorrowerTokens> tokens = TokensFromPlatformData(reply->data, clock_.Now());
+      if (tokens.ok()) {
+        SaveAndComplete(borrower, *tokens);
+        return;
+      }
+    }
+    // A refused or failed refresh: start over with a new session, which resumes the borrower.
+    core::Log(core::Severity::kInfo, "session refresh failed; re-bootstrapping",
+              {{"correlation_id", correlation_id},
+               {"upstream_status", reply.ok() ? absl::StrCat(reply->http_status) : reply.status().ToString()}});
+    Mint(borrower, correlation_id);
+  });
+}
+
+void SessionManager::Mint(const std::string& borrower, const std::string& correlation_id) {
+  ++mints_;
+  platform::PlatformRequest request;
+  request.method = "POST";
+  request.path_and_query = kSessionsPath;
+  request.body = nlohmann::json{{"borrowerExternalID", borrower}}.dump();
+  request.bearer = api_key_;
+  request.idempotency_key = ids_.NewUuid();
+  request.correlation_id = correlation_id;
+  request.deadline = clock_.Now() + options_.call_timeout;
+  request.max_timeout = options_.call_timeout;
+  std::string route = absl::StrCat("POST ", kSessionsPath);
+  request.route = route;
+  platform_->Call(std::move(request), [this, borrower, route = std::move(route), correlation_id](
+                                          absl::StatusOr<transcode::PlatformReply> reply) {
+    if (!reply.ok()) {
+      Complete(borrower, reply.status());
+      return;
+    }
+    transcode::ErrorContext context{route, correlation_id};
+    if (reply->error) {
+      Complete(borrower, transcode::MapPlatformError(*reply, context));
+      return;
+    }
+    absl::StatusOr<BorrowerTokens> tokens = TokensFromPlatformData(reply->data, clock_.Now());
+    if (!tokens.ok()) {
+      Complete(borrower, transcode::MapBadResponse(tokens.status().message(), &*reply, context));
+      return;
+    }
+    SaveAndComplete(borrower, *tokens);
+  });
+}
+
+void SessionManager::SaveAndComplete(const std::string& borrower, const BorrowerTokens& tokens) {
+  store_->Save(borrower, tokens, [this, borrower, token = tokens.session_token](absl::Status saved) {
+    RunOnLoop([this, borrower, token, saved] {
+      // A store failure loses only the cache: the token itself is good for the waiting callers.
+      if (!saved.ok()) core::Log(core::Severity::kWarning, "token store save failed");
+      Complete(borrower, token);
+    });
+  });
+}
+
+void SessionManager::Complete(const std::string& borrower, absl::StatusOr<std::string> result) {
+  auto it = flights_.find(borrower);
+  if (it == flights_.end()) return;
+  std::vector<Waiter> waiters = std::move(it->second.waiters);
+  flights_.erase(it);
+  for (Waiter& waiter : waiters) {
+    loop_->CancelTimer(waiter.timer);
+    waiter.done(result);
+  }
+}
+
+void SessionManager::AcquireRefreshLease(const std::string& borrower, absl::Time deadline,
+                                         const std::string& correlation_id, TokenCallback done) {
+  RunOnLoop([this, borrower, deadline, correlation_id, done = std::move(done)]() mutable {
+    Flight& flight = flights_[borrower];
+    if (flight.busy) {
+      // Wait for the work in flight, then try again for the lease.
+      AddWaiter(flight, borrower, deadline,
+                [this, borrower, deadline, correlation_id, done = std::move(done)](
+                    absl::StatusOr<std::string> token) mutable {
+                  if (!token.ok()) {
+                    done(token.status());
+                    return;
+                  }
+                  AcquireRefreshLease(borrower, deadline, correlation_id, std::move(done));
+                });
+      return;
+    }
+    flight.busy = true;
+    flight.lease_held = true;
+    store_->Load(borrower, [this, borrower, deadline, correlation_id, done = std::move(done)](
+                               absl::StatusOr<std::optional<BorrowerTokens>> loaded) mutable {
+      RunOnLoop([this, borrower, deadline, correlation_id, loaded = std::move(loaded),
+                 done = std::move(done)]() mutable {
+        if (loaded.ok() && loaded->has_value() && clock_.Now() < (*loaded)->refresh_expires_at) {
+          done((*loaded)->refresh_token);
+          return;
+        }
+        // No usable refresh token: bootstrap a session first, then hand out its refresh token.
+        flights_[borrower].lease_held = false;
+        AddWaiter(flights_[borrower], borrower, deadline,
+                  [this, borrower, deadline, correlation_id, done = std::move(done)](
+                      absl::StatusOr<std::string> token) mutable {
+                    if (!token.ok()) {
+                      done(token.status());
+                      return;
+                    }
+                    AcquireRefreshLease(borrower, deadline, correlation_id, std::move(done));
+                  });
+        Mint(borrower, correlation_id);
+      });
+    });
+  });
+}
+
+void SessionManager::ReleaseRefreshLease(const std::string& borrower, absl::StatusOr<BorrowerTokens> rotated) {
+  RunOnLoop([this, borrower, rotated = std::move(rotated)]() mutable {
+    auto it = flights_.find(borrower);
+    if (it == flights_.end() || !it->second.lease_held) return;
+    it->second.lease_held = false;
+    if (rotated.ok()) {
+      ++refreshes_;
+      SaveAndComplete(borrower, *rotated);
+    } else if (!it->second.waiters.empty()) {
+      // The lease holder's refresh failed; the waiters still need a token.
+      LoadAndProceed(borrower, /*correlation_id=*/"", /*rejected_token=*/"");
+    } else {
+      flights_.erase(it);
+    }
+  });
+}
+
+void SessionManager::StoreTokens(const std::string& borrower, const BorrowerTokens& tokens) {
+  store_->Save(borrower, tokens, [](absl::Status saved) {
+    if (!saved.ok()) core::Log(core::Severity::kWarning, "token store save failed");
+  });
+}
+
+}  // namespace aarthik::auth

@@ -1,0 +1,117 @@
+// SessionManager: hands out valid borrower session tokens, owning the whole platform session lifecycle so
+// that no caller ever handles tokens.
+//
+// For a borrower it (1) reuses the stored session token while it is fresh; (2) refreshes it with the
+// refresh token shortly before expiry or after the platform rejected it; (3) re-bootstraps with
+// POST /api/v1/headless/sessions (which resumes the borrower) when there are no tokens or the refresh fails.
+// At most one mint/refresh per borrower is in flight: concurrent callers join it, each waiting no longer
+// than its own deadline.
+//
+//   SessionManager sessions(&loop, &platform, &store, api_key, clock, ids, {});
+//   sessions.AcquireSessionToken("CUST_0012", deadline, correlation_id, /*rejected_token=*/"",
+//       [](absl::StatusOr<std::string> token) { ... });   // runs on the loop thread
+//
+// Routes that present the refresh token themselves (the RefreshSession RPC) take a lease: while it is held
+// no other refresh for that borrower starts, so the platform never sees one refresh token used twice.
+//
+// Thread-safety: every public method may be called from any thread; callbacks run on the loop thread.
+// All state lives on the loop thread.
+#ifndef AARTHIK_SERVER_AUTH_SESSION_MANAGER_H_
+#define AARTHIK_SERVER_AUTH_SESSION_MANAGER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "nlohmann/json.hpp"
+#include "server/auth/token_store.h"
+#include "server/core/clock.h"
+#include "server/core/id_source.h"
+#include "server/platform/platform_client.h"
+#include "server/upstream/event_loop.h"
+
+namespace aarthik::auth {
+
+// The tokens in a platform session payload ({sessionToken, refreshToken, sessionExpiresAt, ...}).
+absl::StatusOr<BorrowerTokens> TokensFromPlatformData(const nlohmann::json& data, absl::Time now);
+
+class SessionManager {
+ public:
+  struct Options {
+    // Refresh this long before the session token expires (capped at a fifth of the token's lifetime,
+    // so that short-lived tokens are still used).
+    absl::Duration refresh_margin = absl::Seconds(60);
+    // Timeout of the gateway's own mint/refresh calls (not bounded by any one caller).
+    absl::Duration call_timeout = absl::Seconds(10);
+  };
+  using TokenCallback = absl::AnyInvocable<void(absl::StatusOr<std::string>)>;
+
+  SessionManager(upstream::EventLoop* loop, platform::PlatformClient* platform, TokenStore* store,
+                 std::string api_key, const core::Clock& clock, core::IdSource& ids, Options options);
+
+  // A session token valid now. `rejected_token`, when not empty, is one the platform just refused
+  // (401 AUTH_INVALID_SESSION): it is not handed out again.
+  void AcquireSessionToken(const std::string& borrower, absl::Time deadline, const std::string& correlation_id,
+                           const std::string& rejected_token, TokenCallback done);
+
+  // The borrower's refresh token, under an exclusive lease. Every successful acquisition must be followed
+  // by exactly one ReleaseRefreshLease.
+  void AcquireRefreshLease(const std::string& borrower, absl::Time deadline, const std::string& correlation_id,
+                           TokenCallback done);
+  // Ends the lease with the rotated tokens, or with the failure of the call that used it.
+  void ReleaseRefreshLease(const std::string& borrower, absl::StatusOr<BorrowerTokens> rotated);
+
+  // Stores tokens a caller-initiated session bootstrap returned.
+  void StoreTokens(const std::string& borrower, const BorrowerTokens& tokens);
+
+  // Counters for tests and metrics.
+  int64_t mints() const { return mints_.load(); }
+  int64_t refreshes() const { return refreshes_.load(); }
+
+ private:
+  struct Waiter {
+    uint64_t id;
+    TokenCallback done;
+    upstream::EventLoop::TimerId timer;
+  };
+  // One borrower's in-progress token work; exists only while something is in flight.
+  struct Flight {
+    bool busy = false;
+    bool lease_held = false;
+    std::vector<Waiter> waiters;
+  };
+
+  void RunOnLoop(absl::AnyInvocable<void()> task);
+  void AddWaiter(Flight& flight, const std::string& borrower, absl::Time deadline, TokenCallback done);
+  void LoadAndProceed(const std::string& borrower, const std::string& correlation_id,
+                      const std::string& rejected_token);
+  void Proceed(const std::string& borrower, const std::string& correlation_id, const std::string& rejected_token,
+               absl::StatusOr<std::optional<BorrowerTokens>> loaded);
+  void Refresh(const std::string& borrower, const std::string& correlation_id, const std::string& refresh_token);
+  void Mint(const std::string& borrower, const std::string& correlation_id);
+  void SaveAndComplete(const std::string& borrower, const BorrowerTokens& tokens);
+  void Complete(const std::string& borrower, absl::StatusOr<std::string> result);
+  bool SessionUsable(const BorrowerTokens& tokens, absl::Time now) const;
+
+  upstream::EventLoop* loop_;
+  platform::PlatformClient* platform_;
+  TokenStore* store_;
+  const std::string api_key_;
+  const core::Clock& clock_;
+  core::IdSource& ids_;
+  const Options options_;
+  uint64_t next_waiter_id_ = 0;                         // loop thread only
+  absl::flat_hash_map<std::string, Flight> flights_;    // loop thread only
+  std::atomic<int64_t> mints_{0};
+  std::atomic<int64_t> refreshes_{0};
+};
+
+}  // namespace aarthik::auth
+
+#endif  // AARTHIK_SERVER_AUTH_SESSION_MANAGER_H_

@@ -1,0 +1,53 @@
+// aarthik-gateway: serves the Aarthik Labs platform's REST API as gRPC. See --help and docs/architecture.md.
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "server/core/config.h"
+#include "server/core/log.h"
+#include "server/rpc/gateway.h"
+
+namespace {
+
+// Waits for SIGTERM/SIGINT on a dedicated thread (signals are blocked everywhere else), then drains.
+void ShutdownOnSignal(aarthik::rpc::Gateway* gateway, sigset_t signals) {
+  int received = 0;
+  sigwait(&signals, &received);
+  aarthik::core::Log(aarthik::core::Severity::kInfo, "shutting down", {{"signal", strsignal(received)}});
+  gateway->Shutdown();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::StatusOr<aarthik::core::Config> config =
+      aarthik::core::ParseConfig(argc, argv, aarthik::core::ProcessEnv());
+  if (!config.ok()) {
+    if (config.status().code() == absl::StatusCode::kCancelled) {
+      std::cout << config.status().message();
+      return 0;
+    }
+    std::cerr << "aarthik-gateway: invalid configuration: " << config.status().message() << "\n";
+    return 2;
+  }
+  aarthik::core::SetMinLogSeverity(config->log_level);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<aarthik::rpc::Gateway>> gateway = aarthik::rpc::Gateway::Start(*config);
+  if (!gateway.ok()) {
+    std::cerr << "aarthik-gateway: cannot start: " << gateway.status().message() << "\n";
+    return 1;
+  }
+  // The first stdout line tells scripts and tests where we listen (useful with port 0).
+  std::cout << "listening " << (*gateway)->listen_address() << std::endl;
+  std::thread signal_thread(ShutdownOnSignal, gateway->get(), signals);
+  signal_thread.detach();
+  (*gateway)->Wait();
+  gateway->reset();
+  return 0;
+}

@@ -1,0 +1,98 @@
+#include "server/rpc/gateway.h"
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/core/log.h"
+
+namespace aarthik::rpc {
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& config) {
+  std::unique_ptr<Gateway> gateway(new Gateway());
+  absl::StatusOr<transcode::RouteTable> routes = transcode::RouteTable::Build(transcode::PlatformServices());
+  if (!routes.ok()) return routes.status();
+  if (routes->routes().empty()) return absl::InternalError("no routed services are linked into the gateway");
+  gateway->routes_ = std::make_unique<transcode::RouteTable>(*std::move(routes));
+
+  std::vector<const google::protobuf::Descriptor*> messages;
+  for (const auto& route : gateway->routes_->routes()) {
+    messages.push_back(route->method->input_type());
+    messages.push_back(route->method->output_type());
+  }
+  gateway->codec_ = std::make_unique<transcode::JsonCodec>(messages);
+  gateway->mapper_ = std::make_unique<transcode::RequestMapper>(
+      gateway->codec_.get(), transcode::EdgeLimits{config.max_field_length, config.tenant_id, config.application_id});
+
+  gateway->loop_ = std::make_unique<upstream::EventLoop>();
+  upstream::CurlMultiTransport::Options transport_options;
+  transport_options.max_in_flight = static_cast<size_t>(config.max_in_flight_upstream);
+  transport_options.max_response_bytes = static_cast<size_t>(config.max_response_bytes);
+  gateway->transport_ = std::make_unique<upstream::CurlMultiTransport>(gateway->loop_.get(), transport_options);
+  gateway->loop_->Start();
+  gateway->platform_ = std::make_unique<platform::PlatformClient>(gateway->transport_.get(), config.upstream_url,
+                                                                  config.api_version, core::Clock::Real());
+  gateway->tokens_ = std::make_unique<auth::MemoryTokenStore>();
+  auth::SessionManager::Options session_options;
+  session_options.refresh_margin = config.session_refresh_margin;
+  session_options.call_timeout = config.default_upstream_timeout;
+  gateway->sessions_ = std::make_unique<auth::SessionManager>(
+      gateway->loop_.get(), gateway->platform_.get(), gateway->tokens_.get(), config.api_key, core::Clock::Real(),
+      core::IdSource::Random(), session_options);
+
+  RpcProxyDeps deps;
+  deps.codec = gateway->codec_.get();
+  deps.mapper = gateway->mapper_.get();
+  deps.platform = gateway->platform_.get();
+  deps.sessions = gateway->sessions_.get();
+  deps.loop = gateway->loop_.get();
+  deps.clock = &core::Clock::Real();
+  deps.ids = &core::IdSource::Random();
+  deps.api_key = config.api_key;
+  deps.default_timeout = config.default_upstream_timeout;
+  gateway->proxy_ = std::make_unique<RpcProxy>(std::move(deps));
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(config.max_request_bytes);
+  std::vector<std::string> service_names;
+  for (const google::protobuf::ServiceDescriptor* service : transcode::PlatformServices()) {
+    gateway->services_.push_back(std::make_unique<RoutedService>(*service, *gateway->routes_, gateway->proxy_.get()));
+    builder.RegisterService(gateway->services_.back().get());
+    service_names.push_back(service->full_name());
+  }
+  gateway->server_ = builder.BuildAndStart();
+  if (gateway->server_ == nullptr || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on --grpc-listen=", config.grpc_listen, " (address in use or not local?)"));
+  }
+  std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
+  gateway->listen_address_ = absl::StrCat(host, ":", port);
+  grpc::HealthCheckServiceInterface* health = gateway->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  for (const std::string& name : service_names) health->SetServingStatus(name, true);
+  core::Log(core::Severity::kInfo, "gateway started",
+            {{"listen", gateway->listen_address_}, {"routes", absl::StrCat(gateway->routes_->routes().size())},
+             {"upstream", config.upstream_url}});
+  return gateway;
+}
+
+void Gateway::Wait() { server_->Wait(); }
+
+void Gateway::Shutdown(absl::Duration grace) {
+  if (server_ == nullptr) return;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+}
+
+Gateway::~Gateway() {
+  if (server_ != nullptr) {
+    Shutdown(absl::ZeroDuration());
+    server_->Wait();
+  }
+  if (loop_ != nullptr) loop_->Stop();
+}
+
+}  // namespace aarthik::rpc

@@ -1,0 +1,65 @@
+// Gateway: the assembled server. Owns the upstream event loop and transport, the route table, the session
+// manager and the gRPC server with one RoutedService per platform service, health (grpc.health.v1, per
+// service and overall) and server reflection.
+//
+//   absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(config);
+//   std::cout << "listening " << (*gateway)->listen_address() << std::endl;
+//   (*gateway)->Wait();        // until Shutdown() from another thread (e.g. on SIGTERM)
+//
+// Thread-safety: Shutdown may be called from any thread; the rest is for the owning thread.
+#ifndef AARTHIK_SERVER_RPC_GATEWAY_H_
+#define AARTHIK_SERVER_RPC_GATEWAY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "server/auth/session_manager.h"
+#include "server/auth/token_store.h"
+#include "server/core/config.h"
+#include "server/platform/platform_client.h"
+#include "server/rpc/routed_service.h"
+#include "server/rpc/rpc_proxy.h"
+#include "server/transcode/json_codec.h"
+#include "server/transcode/request_mapper.h"
+#include "server/transcode/route_table.h"
+#include "server/upstream/curl_multi_transport.h"
+#include "server/upstream/event_loop.h"
+
+namespace aarthik::rpc {
+
+class Gateway {
+ public:
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const core::Config& config);
+  ~Gateway();
+
+  // "HOST:PORT" actually bound (the port is resolved when the config asked for port 0).
+  const std::string& listen_address() const { return listen_address_; }
+  void Wait();
+  // Stops accepting calls, lets in-flight calls finish (up to `grace`), then stops the upstream loop.
+  void Shutdown(absl::Duration grace = absl::Seconds(5));
+
+  const auth::SessionManager& sessions() const { return *sessions_; }
+
+ private:
+  Gateway() = default;
+
+  std::string listen_address_;
+  std::unique_ptr<upstream::EventLoop> loop_;
+  std::unique_ptr<upstream::CurlMultiTransport> transport_;
+  std::unique_ptr<transcode::RouteTable> routes_;
+  std::unique_ptr<transcode::JsonCodec> codec_;
+  std::unique_ptr<transcode::RequestMapper> mapper_;
+  std::unique_ptr<platform::PlatformClient> platform_;
+  std::unique_ptr<auth::TokenStore> tokens_;
+  std::unique_ptr<auth::SessionManager> sessions_;
+  std::unique_ptr<RpcProxy> proxy_;
+  std::vector<std::unique_ptr<RoutedService>> services_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace aarthik::rpc
+
+#endif  // AARTHIK_SERVER_RPC_GATEWAY_H_

@@ -1,0 +1,25 @@
+#include "server/rpc/routed_service.h"
+
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
+#include "grpcpp/impl/rpc_service_method.h"
+
+namespace aarthik::rpc {
+
+RoutedService::RoutedService(const google::protobuf::ServiceDescriptor& service,
+                             const transcode::RouteTable& routes, RpcProxy* proxy) {
+  for (int i = 0; i < service.method_count(); ++i) {
+    const transcode::Route* route =
+        routes.Find("/" + service.full_name() + "/" + service.method(i)->name());
+    // The route owns the method path string, which gRPC keeps a pointer to.
+    AddMethod(new grpc::internal::RpcServiceMethod(route->grpc_path.c_str(),
+                                                   grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+    MarkMethodRawCallback(
+        i, new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+               [proxy, route](grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                              grpc::ByteBuffer* response) {
+                 return proxy->Handle(*route, context, request, response);
+               }));
+  }
+}
+
+}  // namespace aarthik::rpc

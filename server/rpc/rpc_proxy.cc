@@ -1,0 +1,302 @@
+#include "server/rpc/rpc_proxy.h"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/support/proto_buffer_writer.h"
+#include "server/core/log.h"
+#include "server/transcode/rpc_error.h"
+
+namespace aarthik::rpc {
+namespace {
+
+using gateway::v1::AUTH_MODE_API_KEY;
+using gateway::v1::AUTH_MODE_BORROWER_SESSION;
+using gateway::v1::AUTH_MODE_REFRESH_TOKEN;
+using gateway::v1::CREDENTIAL_EFFECT_STORE_SESSION;
+using google::protobuf::Message;
+
+// A metadata value a caller may choose: 1–max printable ASCII characters.
+std::optional<std::string> CallerValue(const grpc::CallbackServerContext& context, const char* key, size_t max) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return std::nullopt;
+  std::string value(it->second.data(), it->second.size());
+  if (value.empty() || value.size() > max) return std::nullopt;
+  for (char c : value) {
+    if (!absl::ascii_isprint(static_cast<unsigned char>(c))) return std::nullopt;
+  }
+  return value;
+}
+
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
+  auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
+
+void ClearPath(Message* message, const std::vector<const google::protobuf::FieldDescriptor*>& path) {
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    if (!message->GetReflection()->HasField(*message, path[i])) return;
+    message = message->GetReflection()->MutableMessage(message, path[i]);
+  }
+  message->GetReflection()->ClearField(message, path.back());
+}
+
+// One RPC in flight. Shared by the reactor and the loop callbacks; the reactor is finished exactly once.
+class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
+ public:
+  ProxyCall(const RpcProxyDeps& deps, const transcode::Route& route, grpc::CallbackServerContext* context,
+            grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor)
+      : deps_(deps), route_(route), context_(context), response_(response), reactor_(reactor) {}
+
+  // On the gRPC thread: everything that needs no I/O.
+  void Begin(const grpc::ByteBuffer* request_bytes) {
+    started_ = absl::Now();
+    correlation_id_ = CallerValue(*context_, kCorrelationIdHeader, 128).value_or(deps_.ids->NewUuid());
+    context_->AddInitialMetadata(kCorrelationIdHeader, correlation_id_);
+    if (route_.is_write()) {
+      idempotency_key_ = CallerValue(*context_, kIdempotencyKeyHeader, 255).value_or(deps_.ids->NewUuid());
+    }
+    traceparent_ = CallerValue(*context_, kTraceparentHeader, 55).value_or("");
+
+    const Message* prototype =
+        google::protobuf::MessageFactory::generated_factory()->GetPrototype(route_.method->input_type());
+    std::unique_ptr<Message> request(prototype->New());
+    grpc::ByteBuffer copy(*request_bytes);
+    grpc::ProtoBufferReader reader(&copy);
+    if (!request->ParseFromZeroCopyStream(&reader)) {
+      Finish(transcode::InvalidRequest("MALFORMED_REQUEST", {{"", "request is not a valid " +
+                                                                    route_.method->input_type()->full_name()}}));
+      return;
+    }
+    absl::StatusOr<transcode::PlatformCall> call = deps_.mapper->Map(route_, *request);
+    if (!call.ok()) {
+      Finish(call.status());
+      return;
+    }
+    call_ = *std::move(call);
+    absl::Duration budget = route_.default_timeout > absl::ZeroDuration() ? route_.default_timeout
+                                                                           : deps_.default_timeout;
+    deadline_ = std::min(DeadlineOf(*context_), deps_.clock->Now() + budget);
+    max_timeout_ = budget;
+    deps_.loop->Post([self = shared_from_this()] { self->Authenticate(""); });
+  }
+
+  // From the reactor when the caller cancels or its deadline passes.
+  void OnCancel() {
+    Finish(absl::CancelledError("the caller cancelled the call or its deadline passed"));
+    deps_.loop->Post([self = shared_from_this()] {
+      if (self->upstream_id_ != 0) self->deps_.platform->Cancel(self->upstream_id_);
+    });
+  }
+
+ private:
+  // On the loop thread from here on.
+  bool finished() {
+    absl::MutexLock lock(&finish_mu_);
+    return finished_;
+  }
+
+  void Authenticate(const std::string& rejected_token) {
+    if (finished()) return;
+    switch (route_.options.auth()) {
+      case AUTH_MODE_API_KEY:
+        Send(deps_.api_key);
+        return;
+      case AUTH_MODE_BORROWER_SESSION:
+        deps_.sessions->AcquireSessionToken(
+            call_.borrower_key, deadline_, correlation_id_, rejected_token,
+            [self = shared_from_this()](absl::StatusOr<std::string> token) {
+              if (!token.ok()) return self->Finish(token.status());
+              self->Send(*token);
+            });
+        return;
+      case AUTH_MODE_REFRESH_TOKEN:
+        deps_.sessions->AcquireRefreshLease(call_.borrower_key, deadline_, correlation_id_,
+                                            [self = shared_from_this()](absl::StatusOr<std::string> token) {
+                                              if (!token.ok()) return self->Finish(token.status());
+                                              self->holds_lease_ = true;
+                                              self->Send(*token);
+                                            });
+        return;
+      default:
+        Finish(absl::InternalError("route has no auth mode"));
+    }
+  }
+
+  void Send(const std::string& bearer) {
+    if (finished()) {
+      ReleaseLease(absl::CancelledError("call ended"));
+      return;
+    }
+    bearer_ = bearer;
+    platform::PlatformRequest request;
+    request.method = route_.http_method;
+    request.path_and_query = call_.path_and_query;
+    request.body = call_.body;
+    request.bearer = bearer;
+    request.idempotency_key = idempotency_key_;  // the same key on our own retry
+    request.correlation_id = correlation_id_;
+    request.traceparent = traceparent_;
+    request.deadline = deadline_;
+    request.max_timeout = max_timeout_;
+    request.route = route_.label;
+    request.envelope = route_.options.envelope();
+    upstream_id_ = deps_.platform->Call(std::move(request),
+                                        [self = shared_from_this()](absl::StatusOr<transcode::PlatformReply> r) {
+                                          self->upstream_id_ = 0;
+                                          self->OnReply(std::move(r));
+                                        });
+  }
+
+  void OnReply(absl::StatusOr<transcode::PlatformReply> reply) {
+    if (!reply.ok()) {
+      ReleaseLease(reply.status());
+      return Finish(reply.status());
+    }
+    upstream_status_ = reply->http_status;
+    request_id_ = reply->request_id;
+    transcode::ErrorContext error_context{route_.label, correlation_id_};
+    if (reply->error) {
+      bool session_rejected = reply->http_status == 401 && reply->error->code == "AUTH_INVALID_SESSION";
+      if (session_rejected && route_.options.auth() == AUTH_MODE_BORROWER_SESSION && !retried_after_refresh_) {
+        retried_after_refresh_ = true;
+        Authenticate(bearer_);
+        return;
+      }
+      ReleaseLease(absl::UnauthenticatedError("refresh refused"));
+      return Finish(transcode::MapPlatformError(*reply, error_context));
+    }
+
+    const Message* prototype =
+        google::protobuf::MessageFactory::generated_factory()->GetPrototype(route_.method->output_type());
+    std::unique_ptr<Message> response(prototype->New());
+    Message* payload = route_.response_field != nullptr
+                           ? response->GetReflection()->MutableMessage(response.get(), route_.response_field)
+                           : response.get();
+    if (absl::Status decoded = deps_.codec->Decode(reply->data, payload); !decoded.ok()) {
+      ReleaseLease(decoded);
+      return Finish(transcode::MapBadResponse(decoded.message(), &*reply, error_context));
+    }
+    if (route_.options.credential_effect() == CREDENTIAL_EFFECT_STORE_SESSION) {
+      absl::StatusOr<auth::BorrowerTokens> tokens = auth::TokensFromPlatformData(reply->data, deps_.clock->Now());
+      if (holds_lease_) {
+        ReleaseLease(tokens);
+      } else if (tokens.ok()) {
+        deps_.sessions->StoreTokens(call_.borrower_key, *tokens);
+      }
+    }
+    for (const auto& path : route_.withheld_paths) ClearPath(payload, path);
+
+    Finish(absl::OkStatus(), response.get());
+  }
+
+  void ReleaseLease(absl::StatusOr<auth::BorrowerTokens> rotated) {
+    if (!holds_lease_) return;
+    holds_lease_ = false;
+    deps_.sessions->ReleaseRefreshLease(call_.borrower_key, std::move(rotated));
+  }
+
+  // Finishes the reactor once. `response` is written only on success. The lock keeps the caller's
+  // cancellation (which ends the call and frees its buffers) from racing with writing the answer.
+  void Finish(absl::Status status, const Message* response = nullptr) {
+    absl::MutexLock lock(&finish_mu_);
+    if (finished_) return;
+    finished_ = true;
+    if (status.ok()) {
+      if (!request_id_.empty()) context_->AddInitialMetadata(kPlatformRequestIdHeader, request_id_);
+      grpc::ProtoBufferWriter writer(response_, grpc::kProtoBufferWriterMaxBufferLength,
+                                     static_cast<int>(response->ByteSizeLong()));
+      if (!response->SerializeToZeroCopyStream(&writer)) status = absl::InternalError("cannot serialize the response");
+    }
+    if (!status.ok()) {
+      // Trailers carry the IDs too: an error answer may have no initial metadata of its own.
+      context_->AddTrailingMetadata(kCorrelationIdHeader, correlation_id_);
+      if (!request_id_.empty()) context_->AddTrailingMetadata(kPlatformRequestIdHeader, request_id_);
+    }
+    core::Severity severity = status.ok() ? core::Severity::kDebug
+                              : (status.code() == absl::StatusCode::kInternal ||
+                                 status.code() == absl::StatusCode::kUnavailable)
+                                  ? core::Severity::kWarning
+                                  : core::Severity::kInfo;
+    if (core::LogEnabled(severity)) {
+      core::Log(severity, "rpc finished",
+                {{"rpc", route_.method->full_name()},
+                 {"route", route_.label},
+                 {"code", absl::StatusCodeToString(status.code())},
+                 {"upstream_status", absl::StrCat(upstream_status_)},
+                 {"latency_ms", absl::StrCat(absl::ToDoubleMilliseconds(absl::Now() - started_))},
+                 {"correlation_id", correlation_id_},
+                 {"request_id", request_id_}});
+    }
+    reactor_->Finish(ToGrpcStatus(status));
+  }
+
+  const RpcProxyDeps& deps_;
+  const transcode::Route& route_;
+  grpc::CallbackServerContext* context_;
+  grpc::ByteBuffer* response_;
+  grpc::ServerUnaryReactor* reactor_;
+  absl::Mutex finish_mu_;
+  bool finished_ ABSL_GUARDED_BY(finish_mu_) = false;
+
+  // Set on the gRPC thread before the loop sees the call, then read-only.
+  absl::Time started_;
+  std::string correlation_id_;
+  std::string idempotency_key_;
+  std::string traceparent_;
+  transcode::PlatformCall call_;
+  absl::Time deadline_;
+  absl::Duration max_timeout_;
+
+  // Loop thread only.
+  std::string bearer_;
+  std::string request_id_;
+  int upstream_status_ = 0;
+  bool retried_after_refresh_ = false;
+  bool holds_lease_ = false;
+  upstream::HttpTransport::RequestId upstream_id_ = 0;
+};
+
+class ProxyReactor : public grpc::ServerUnaryReactor {
+ public:
+  ProxyReactor(const RpcProxyDeps& deps, const transcode::Route& route, grpc::CallbackServerContext* context,
+               grpc::ByteBuffer* response)
+      : call_(std::make_shared<ProxyCall>(deps, route, context, response, this)) {}
+
+  void Begin(const grpc::ByteBuffer* request) { call_->Begin(request); }
+  void OnCancel() override { call_->OnCancel(); }
+  void OnDone() override { delete this; }
+
+ private:
+  std::shared_ptr<ProxyCall> call_;
+};
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  auto code = static_cast<grpc::StatusCode>(status.code());
+  std::string message(status.message());
+  if (std::optional<google::rpc::Status> details = transcode::RpcDetails(status)) {
+    return grpc::Status(code, message, details->SerializeAsString());
+  }
+  return grpc::Status(code, message);
+}
+
+grpc::ServerUnaryReactor* RpcProxy::Handle(const transcode::Route& route, grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+  auto* reactor = new ProxyReactor(deps_, route, context, response);
+  reactor->Begin(request);
+  return reactor;
+}
+
+}  // namespace aarthik::rpc

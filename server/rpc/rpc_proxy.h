@@ -1,0 +1,74 @@
+// RpcProxy: serves any routed RPC by calling the platform. One instance serves every method; the route
+// (from the proto options) is the only per-method knowledge.
+//
+// For one call it: reads x-correlation-id / idempotency-key / traceparent metadata (generating what is
+// missing), decodes the request, maps it to the platform call (RequestMapper), obtains the credential the
+// route needs (API key, or the borrower's session via SessionManager), sends it (PlatformClient), runs the
+// single 401 → refresh → retry path, decodes the envelope into the response message, withholds what must
+// not leave the gateway, and finishes with the platform's request/correlation IDs in the response metadata
+// and, on failure, a gRPC status with google.rpc details.
+//
+//   RpcProxy proxy(deps);
+//   grpc::ServerUnaryReactor* reactor = proxy.Handle(*route, context, request, response);
+//
+// Nothing here blocks: the platform call and the session work run on the upstream event loop, and the
+// reactor is finished from there. A cancelled or expired call cancels its upstream request.
+//
+// Thread-safety: Handle may be called concurrently from any gRPC thread.
+#ifndef AARTHIK_SERVER_RPC_RPC_PROXY_H_
+#define AARTHIK_SERVER_RPC_RPC_PROXY_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "server/auth/session_manager.h"
+#include "server/core/clock.h"
+#include "server/core/id_source.h"
+#include "server/platform/platform_client.h"
+#include "server/transcode/json_codec.h"
+#include "server/transcode/request_mapper.h"
+#include "server/transcode/route_table.h"
+#include "server/upstream/event_loop.h"
+
+namespace aarthik::rpc {
+
+struct RpcProxyDeps {
+  const transcode::JsonCodec* codec = nullptr;
+  const transcode::RequestMapper* mapper = nullptr;
+  platform::PlatformClient* platform = nullptr;
+  auth::SessionManager* sessions = nullptr;
+  upstream::EventLoop* loop = nullptr;
+  const core::Clock* clock = nullptr;
+  core::IdSource* ids = nullptr;
+  std::string api_key;
+  // Upstream timeout when neither the caller's deadline nor the route says otherwise.
+  absl::Duration default_timeout = absl::Seconds(10);
+};
+
+class RpcProxy {
+ public:
+  explicit RpcProxy(RpcProxyDeps deps) : deps_(std::move(deps)) {}
+
+  grpc::ServerUnaryReactor* Handle(const transcode::Route& route, grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
+
+  const RpcProxyDeps& deps() const { return deps_; }
+
+ private:
+  RpcProxyDeps deps_;
+};
+
+// absl::Status (with an optional google.rpc.Status payload) → grpc::Status with binary details.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Metadata names the gateway reads and writes.
+inline constexpr char kCorrelationIdHeader[] = "x-correlation-id";
+inline constexpr char kIdempotencyKeyHeader[] = "idempotency-key";
+inline constexpr char kPlatformRequestIdHeader[] = "x-platform-request-id";
+inline constexpr char kTraceparentHeader[] = "traceparent";
+
+}  // namespace aarthik::rpc
+
+#endif  // AARTHIK_SERVER_RPC_RPC_PROXY_H_
