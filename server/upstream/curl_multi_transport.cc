@@ -125,7 +125,12 @@ HttpTransport::RequestId CurlMultiTransport::Send(HttpRequest request, ResponseC
   const RequestId id = next_request_id_.fetch_add(1, std::memory_order_relaxed);
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    loop_->Post([done = std::move(done), limit = options_.max_in_flight]() mutable {
+    // Held by a Call so that, should the loop drop the task (stopped), ~Call still reports once.
+    auto refused = std::make_unique<Call>();
+    refused->done = std::move(done);
+    loop_->Post([refused = std::move(refused), limit = options_.max_in_flight]() mutable {
+      ResponseCallback done = std::move(refused->done);
+      refused->done = nullptr;
       std::move(done)(absl::ResourceExhaustedError(
           absl::StrCat("upstream transport: ", limit, " requests already in flight")));
     });
@@ -207,7 +212,7 @@ absl::Status CurlMultiTransport::ConfigureEasyHandle(Call& call) {
   }
   curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST,
                    request.method == "GET" || request.method == "POST" || request.method == "HEAD"
-                       ? nullptr
+                       ? static_cast<const char*>(nullptr)
                        : request.method.c_str());
 
   bool has_content_type = false;
@@ -219,7 +224,8 @@ absl::Status CurlMultiTransport::ConfigureEasyHandle(Call& call) {
     line.append(value.empty() ? ";" : ": ");
     line.append(value);
     curl_slist* appended = curl_slist_append(call.header_list, line.c_str());
-    if (appended == nullptr) return absl::InternalError("upstream request: out of memory for headers");
+    if (appended == nullptr)
+      return absl::InternalError("upstream request: out of memory for headers");
     call.header_list = appended;
   }
   // "Expect:" stops curl from waiting a round trip for 100-continue on large bodies; an empty
@@ -232,8 +238,9 @@ absl::Status CurlMultiTransport::ConfigureEasyHandle(Call& call) {
 
   if (options_.http2_over_tls && absl::StartsWithIgnoreCase(request.url, "https:")) {
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-    // Wait for a connection in progress to say whether it multiplexes rather than open another. Only
-    // for TLS: over plain HTTP/1.1 it would serialise concurrent requests behind the first connect.
+    // Wait for a connection in progress to say whether it multiplexes rather than open another.
+    // Only for TLS: over plain HTTP/1.1 it would serialise concurrent requests behind the first
+    // connect.
     curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
   } else {
     curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
@@ -247,7 +254,8 @@ void CurlMultiTransport::SetPerHandleOptions(CURL* easy) const {
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
-  // An explicit proxy setting (even "none") spares curl reading the *_proxy environment per request.
+  // An explicit proxy setting (even "none") spares curl reading the *_proxy environment per
+  // request.
   curl_easy_setopt(easy, CURLOPT_PROXY, options_.proxy.c_str());
   curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &CurlMultiTransport::CurlHeaderCallback);
@@ -308,9 +316,9 @@ int CurlMultiTransport::CurlSocketCallback(CURL* easy, int fd, int what, void* t
   if (static_cast<size_t>(fd) >= transport->sockets_.size()) transport->sockets_.resize(fd + 1);
   SocketWatch& watch = transport->sockets_[fd];
   if (what == CURL_POLL_REMOVE) {
-    // curl says this for every keep-alive connection it parks in its cache between requests. Keeping the
-    // epoll registration saves two epoll_ctl calls per request; OnSocketEvent drops it if the idle
-    // socket becomes ready, and CurlCloseSocketCallback before curl closes it.
+    // curl says this for every keep-alive connection it parks in its cache between requests.
+    // Keeping the epoll registration saves two epoll_ctl calls per request; OnSocketEvent drops it
+    // if the idle socket becomes ready, and CurlCloseSocketCallback before curl closes it.
     watch.parked = true;
     return 0;
   }
@@ -320,10 +328,16 @@ int CurlMultiTransport::CurlSocketCallback(CURL* easy, int fd, int what, void* t
   watch.parked = false;
   if (watch.registered) {
     if (watch.events == events) return 0;
-    if (!transport->loop_->Modify(fd, events).ok()) return -1;  // curl fails this socket's transfers.
+    if (!transport->loop_->Modify(fd, events).ok())
+      return -1;  // curl fails this socket's transfers.
   } else {
-    absl::Status watched = transport->loop_->Watch(
-        fd, events, [transport, fd](uint32_t ready) { transport->OnSocketEvent(fd, ready); });
+    auto on_ready = [transport, fd](uint32_t ready) { transport->OnSocketEvent(fd, ready); };
+    absl::Status watched = transport->loop_->Watch(fd, events, on_ready);
+    if (absl::IsAlreadyExists(watched)) {
+      // A stale watcher from an fd number closed behind our back: replace it.
+      transport->loop_->Unwatch(fd);
+      watched = transport->loop_->Watch(fd, events, on_ready);
+    }
     if (!watched.ok()) return -1;
     watch.registered = true;
   }
@@ -363,8 +377,9 @@ void CurlMultiTransport::OnCurlTimer() {
 void CurlMultiTransport::OnSocketEvent(int fd, uint32_t events) {
   SocketWatch& watch = sockets_[fd];
   if (watch.parked) {
-    // An idle cached connection became ready (the upstream closed it, most likely). curl finds out when
-    // it next considers reusing it; until then stop watching, or level-triggered epoll would spin.
+    // An idle cached connection became ready (the upstream closed it, most likely). curl finds out
+    // when it next considers reusing it; until then stop watching, or level-triggered epoll would
+    // spin.
     loop_->Unwatch(fd);
     watch = SocketWatch();
     return;
@@ -495,8 +510,9 @@ void CurlMultiTransport::ReleaseEasyHandle(CURL* easy) {
     curl_easy_cleanup(easy);
     return;
   }
-  // No curl_easy_reset (see ConfigureEasyHandle): drop only the pointers into the finished call, so that
-  // nothing in the idle handle refers to freed memory. Connections live in the multi handle's cache.
+  // No curl_easy_reset (see ConfigureEasyHandle): drop only the pointers into the finished call, so
+  // that nothing in the idle handle refers to freed memory. Connections live in the multi handle's
+  // cache.
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);
   curl_easy_setopt(easy, CURLOPT_PRIVATE, nullptr);

@@ -74,7 +74,8 @@ class CurlMultiTransport : public HttpTransport {
     // Idle easy handles kept for reuse; 0 = max_in_flight.
     size_t max_pooled_handles = 0;
     std::string user_agent = "aarthik-gateway";
-    // Proxy URL ("" = connect directly). The *_proxy environment variables are deliberately ignored.
+    // Proxy URL ("" = connect directly). The *_proxy environment variables are deliberately
+    // ignored.
     std::string proxy;
   };
 
@@ -138,7 +139,7 @@ class CurlMultiTransport : public HttpTransport {
   // Loop thread only.
   absl::flat_hash_map<RequestId, std::unique_ptr<Call>> calls_;  // Started and not yet completed.
   std::vector<CURL*> idle_easy_handles_;
-  std::vector<SocketWatch> sockets_;  // Indexed by fd.
+  std::vector<SocketWatch> sockets_;   // Indexed by fd.
   EventLoop::TimerId curl_timer_ = 0;  // 0: none armed.
   bool shut_down_ = false;
 };

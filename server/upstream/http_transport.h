@@ -5,7 +5,9 @@
 // interface.
 //
 // Example:
-//   HttpRequest request{.method = "GET", .url = "http://platform/v1/journeys/42"};
+//   HttpRequest request;
+//   request.method = "GET";
+//   request.url = "http://platform/v1/journeys/42";
 //   transport.Send(std::move(request), [](absl::StatusOr<HttpResponse> response) {
 //     if (!response.ok()) { /* transport error: see the status codes below */ return; }
 //     int status = response->status;  std::string_view id = response->Header("x-request-id");

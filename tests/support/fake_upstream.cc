@@ -176,6 +176,15 @@ void FakeUpstream::SetHandler(Handler handler) {
   handler_ = std::move(handler);
 }
 
+void FakeUpstream::CloseAllConnections() {
+  {
+    absl::MutexLock lock(&mu_);
+    close_all_requested_ = true;
+  }
+  char byte = 1;
+  [[maybe_unused]] ssize_t n = write(wake_pipe_[1], &byte, 1);
+}
+
 std::vector<ReceivedRequest> FakeUpstream::requests() const {
   absl::MutexLock lock(&mu_);
   return requests_;
@@ -228,9 +237,16 @@ FakeResponse FakeUpstream::ChooseResponse(const ReceivedRequest& request) {
 void FakeUpstream::Run() {
   std::vector<pollfd> poll_fds;
   for (;;) {
+    bool close_all = false;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
+      close_all = close_all_requested_;
+      close_all_requested_ = false;
+    }
+    if (close_all) {
+      for (auto& connection : connections_) CloseConnection(*connection, /*reset=*/false);
+      connections_.clear();
     }
     poll_fds.clear();
     poll_fds.push_back({wake_pipe_[0], POLLIN, 0});

@@ -95,6 +95,9 @@ class FakeUpstream {
   void SetDefaultResponse(FakeResponse response);
   void SetHandler(Handler handler);
 
+  // Closes every open connection (FIN), as an upstream dropping idle keep-alive connections does.
+  void CloseAllConnections();
+
   std::vector<ReceivedRequest> requests() const;
   size_t request_count() const;
   size_t accepted_connections() const;
@@ -128,6 +131,7 @@ class FakeUpstream {
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool close_all_requested_ ABSL_GUARDED_BY(mu_) = false;
   Handler handler_ ABSL_GUARDED_BY(mu_);
   std::deque<FakeResponse> queued_ ABSL_GUARDED_BY(mu_);
   FakeResponse default_response_ ABSL_GUARDED_BY(mu_);

@@ -140,6 +140,48 @@ TEST_F(CurlMultiTransportTest, SequentialRequestsReuseOneKeepAliveConnection) {
   EXPECT_EQ(transport().connections_opened(), 1u);
 }
 
+TEST_F(CurlMultiTransportTest, IdleConnectionClosedByTheUpstreamIsReplacedTransparently) {
+  ASSERT_TRUE(SendAndWait(Request("GET", "/first")).ok());
+  upstream_.CloseAllConnections();  // The parked keep-alive socket sees EOF while idle.
+  ASSERT_TRUE(upstream_.WaitForOpenConnections(0));
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/again"));
+    ASSERT_TRUE(response.ok()) << response.status();
+  }
+  EXPECT_EQ(upstream_.accepted_connections(), 2u);
+}
+
+TEST_F(CurlMultiTransportTest, ConnectionCloseFromTheUpstreamIsHonoured) {
+  upstream_.EnqueueResponse(FakeResponse::Ok("bye").WithConnectionClose());
+  ASSERT_TRUE(SendAndWait(Request("GET", "/closing")).ok());
+  ASSERT_TRUE(SendAndWait(Request("GET", "/next")).ok());
+  EXPECT_EQ(upstream_.accepted_connections(), 2u);
+}
+
+TEST_F(CurlMultiTransportTest, HeadRequestHasNoBodyAndTheHandleIsReusableAfterwards) {
+  upstream_.EnqueueResponse(FakeResponse::Ok());
+  HttpRequest head = Request("HEAD", "/exists");
+  absl::StatusOr<HttpResponse> response = SendAndWait(std::move(head));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(upstream_.requests().at(0).method, "HEAD");
+  // The pooled handle served a HEAD: a POST and a GET after it must not inherit NOBODY or the
+  // method.
+  upstream_.EnqueueResponse(FakeResponse::Ok("posted"));
+  upstream_.EnqueueResponse(FakeResponse::Ok("got"));
+  response = SendAndWait(Request("POST", "/p", "x"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "posted");
+  response = SendAndWait(Request("GET", "/g"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "got");
+  const auto requests = upstream_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[1].method, "POST");
+  EXPECT_EQ(requests[1].body, "x");
+  EXPECT_EQ(requests[2].method, "GET");
+  EXPECT_EQ(requests[2].body, "");
+}
+
 TEST_F(CurlMultiTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComplete) {
   upstream_.SetHandler([](const aarthik::testing::ReceivedRequest& request) {
     return FakeResponse::Ok(request.target);
