@@ -68,7 +68,10 @@ void JsonCodec::IndexEnum(const EnumDescriptor* descriptor) {
   EnumNames& names = enums_[descriptor];
   for (int i = 0; i < descriptor->value_count(); ++i) {
     const EnumValueDescriptor* value = descriptor->value(i);
-    if (value->number() == 0) continue;  // UNSPECIFIED stands for null/absent; never on the wire.
+    if (value->number() == 0) {  // UNSPECIFIED stands for null/absent; never on the wire.
+      names.unspecified = value->name();
+      continue;
+    }
     std::string wire = EnumWireName(*value);
     names.wire_to_proto.emplace(wire, value->name());
     names.proto_to_wire.emplace(value->name(), wire);
@@ -157,10 +160,7 @@ void JsonCodec::ValueToWire(nlohmann::json& value, const FieldDescriptor* field)
   if (field->is_repeated() && value.is_array()) {
     for (nlohmann::json& element : value) {
       if (field->type() == FieldDescriptor::TYPE_ENUM && element.is_string()) {
-        auto names = enums_.find(field->enum_type());
-        if (names == enums_.end()) continue;
-        auto wire = names->second.proto_to_wire.find(element.get_ref<const std::string&>());
-        if (wire != names->second.proto_to_wire.end()) element = wire->second;
+        EnumToWire(element, field->enum_type());
       } else if (field->type() == FieldDescriptor::TYPE_MESSAGE && element.is_object() &&
                  !IsWellKnown(field->message_type())) {
         ToWireSpelling(element, field->message_type());
@@ -169,14 +169,23 @@ void JsonCodec::ValueToWire(nlohmann::json& value, const FieldDescriptor* field)
     return;
   }
   if (field->type() == FieldDescriptor::TYPE_ENUM && value.is_string()) {
-    auto names = enums_.find(field->enum_type());
-    if (names == enums_.end()) return;
-    auto wire = names->second.proto_to_wire.find(value.get_ref<const std::string&>());
-    if (wire != names->second.proto_to_wire.end()) value = wire->second;
+    EnumToWire(value, field->enum_type());
   } else if (field->type() == FieldDescriptor::TYPE_MESSAGE && value.is_object() &&
              !IsWellKnown(field->message_type())) {
     ToWireSpelling(value, field->message_type());
   }
+}
+
+void JsonCodec::EnumToWire(nlohmann::json& value, const EnumDescriptor* descriptor) const {
+  auto names = enums_.find(descriptor);
+  if (names == enums_.end()) return;
+  const std::string& name = value.get_ref<const std::string&>();
+  if (name == names->second.unspecified) {
+    value = nullptr;
+    return;
+  }
+  auto wire = names->second.proto_to_wire.find(name);
+  if (wire != names->second.proto_to_wire.end()) value = wire->second;
 }
 
 void JsonCodec::ToWireSpelling(nlohmann::json& object, const Descriptor* descriptor) const {
@@ -188,9 +197,11 @@ void JsonCodec::ToWireSpelling(nlohmann::json& object, const Descriptor* descrip
   }
 }
 
-absl::StatusOr<nlohmann::json> JsonCodec::EncodeJson(const google::protobuf::Message& message) const {
+absl::StatusOr<nlohmann::json> JsonCodec::EncodeJson(const google::protobuf::Message& message,
+                                                     bool print_defaults) const {
   std::string text;
   google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = print_defaults;
   options.preserve_proto_field_names = false;  // json_name carries the platform's spelling
   auto status = google::protobuf::util::MessageToJsonString(message, &text, options);
   if (!status.ok()) {

@@ -40,7 +40,10 @@ class JsonCodec {
   JsonCodec(const JsonCodec&) = delete;
   JsonCodec& operator=(const JsonCodec&) = delete;
 
-  absl::StatusOr<nlohmann::json> EncodeJson(const google::protobuf::Message& message) const;
+  // `print_defaults` also prints fields at their default value (unset enums as null), as tools and tests
+  // comparing against the platform's documented payloads want; requests to the platform omit them.
+  absl::StatusOr<nlohmann::json> EncodeJson(const google::protobuf::Message& message,
+                                            bool print_defaults = false) const;
   absl::StatusOr<std::string> Encode(const google::protobuf::Message& message) const;
 
   // Fails with INVALID_ARGUMENT (message says where) when a known field has the wrong JSON type.
@@ -54,6 +57,7 @@ class JsonCodec {
   struct EnumNames {
     absl::flat_hash_map<std::string, std::string> wire_to_proto;
     absl::flat_hash_map<std::string, std::string> proto_to_wire;
+    std::string unspecified;  // the zero value's name, which stands for the platform's null
   };
   // Field lookup by every spelling the platform may use: json_name, proto name, aliases.
   using FieldsByKey = absl::flat_hash_map<std::string, const google::protobuf::FieldDescriptor*>;
@@ -65,6 +69,7 @@ class JsonCodec {
   // Rewrites one field value (scalar, list or map) in place. Returns false when it should be dropped.
   bool ValueToProto(nlohmann::json& value, const google::protobuf::FieldDescriptor* field) const;
   void ValueToWire(nlohmann::json& value, const google::protobuf::FieldDescriptor* field) const;
+  void EnumToWire(nlohmann::json& value, const google::protobuf::EnumDescriptor* descriptor) const;
 
   absl::flat_hash_map<const google::protobuf::Descriptor*, FieldsByKey> messages_;
   absl::flat_hash_map<const google::protobuf::EnumDescriptor*, EnumNames> enums_;
