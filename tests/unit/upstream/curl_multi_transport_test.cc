@@ -117,7 +117,9 @@ TEST_F(CurlMultiTransportTest, LargeRequestBodyAndChunkedResponseRoundTrip) {
   const std::string big_body(3 << 20, 'b');
   const std::string big_reply(2 << 20, 'r');
   upstream_.EnqueueResponse(FakeResponse::Ok(big_reply).Chunked());
-  absl::StatusOr<HttpResponse> response = SendAndWait(Request("POST", "/upload", big_body));
+  HttpRequest request = Request("POST", "/upload", big_body);
+  request.timeout = absl::Minutes(2);  // Megabytes through sanitizer builds can be slow.
+  absl::StatusOr<HttpResponse> response = SendAndWait(std::move(request));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->body, big_reply);
   EXPECT_EQ(upstream_.requests().at(0).body, big_body);
@@ -191,6 +193,7 @@ TEST_F(CurlMultiTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComple
   absl::Mutex mu;
   int remaining = kThreads * kPerThread;
   int mismatches = 0;
+  transport();  // Create it before the threads race to.
   std::vector<std::thread> senders;
   for (int t = 0; t < kThreads; ++t) {
     senders.emplace_back([&, t] {
