@@ -1,0 +1,260 @@
+// SessionManager against a scripted transport and fake time: mint on first use, reuse while fresh, one
+// refresh for many concurrent callers, re-bootstrap when refresh fails, deadlines while waiting, and the
+// refresh lease.
+#include "server/auth/session_manager.h"
+
+#include <deque>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "server/core/clock.h"
+#include "server/core/id_source.h"
+#include "server/upstream/event_loop.h"
+#include "server/upstream/http_transport.h"
+
+namespace aarthik::auth {
+namespace {
+
+using upstream::HttpRequest;
+using upstream::HttpResponse;
+
+// Records requests; the test answers them explicitly, on the loop thread as a real transport would.
+class ScriptedTransport : public upstream::HttpTransport {
+ public:
+  explicit ScriptedTransport(upstream::EventLoop* loop) : loop_(loop) {}
+
+  RequestId Send(HttpRequest request, upstream::ResponseCallback done) override {
+    absl::MutexLock lock(&mu_);
+    pending_.push_back({std::move(request), std::move(done)});
+    return ++next_id_;
+  }
+  void Cancel(RequestId) override {}
+
+  // Waits until a request is pending and returns it without answering.
+  HttpRequest Peek() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(+[](std::deque<Pending>* p) { return !p->empty(); }, &pending_));
+    return pending_.front().request;
+  }
+  // Answers the oldest pending request.
+  void Respond(int status, std::string body) {
+    upstream::ResponseCallback done;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(+[](std::deque<Pending>* p) { return !p->empty(); }, &pending_));
+      done = std::move(pending_.front().done);
+      pending_.pop_front();
+    }
+    HttpResponse response;
+    response.status = status;
+    response.body = std::move(body);
+    loop_->Post([done = std::move(done), response = std::move(response)]() mutable { done(std::move(response)); });
+  }
+  size_t pending() {
+    absl::MutexLock lock(&mu_);
+    return pending_.size();
+  }
+
+ private:
+  struct Pending {
+    HttpRequest request;
+    upstream::ResponseCallback done;
+  };
+  upstream::EventLoop* loop_;
+  absl::Mutex mu_;
+  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  RequestId next_id_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+std::string SessionEnvelope(const std::string& suffix, absl::Time now, absl::Duration ttl) {
+  auto ts = [](absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()); };
+  return R"({"requestID":"req_1","data":{"sessionToken":"st_test_)" + suffix + R"(","refreshToken":"rt_test_)" +
+         suffix + R"(","sessionExpiresAt":")" + ts(now + ttl) + R"(","refreshExpiresAt":")" +
+         ts(now + absl::Hours(24 * 7)) + R"("},"error":null})";
+}
+
+constexpr char kRejected[] =
+    R"({"requestID":"req_2","data":null,"error":{"code":"AUTH_INVALID_SESSION","message":"rotated","retryable":false}})";
+
+// Collects one Acquire's outcome.
+struct Result {
+  absl::Notification done;
+  absl::StatusOr<std::string> token;
+  SessionManager::TokenCallback Callback() {
+    return [this](absl::StatusOr<std::string> t) {
+      token = std::move(t);
+      done.Notify();
+    };
+  }
+};
+
+class SessionManagerTest : public ::testing::Test {
+ protected:
+  SessionManagerTest()
+      : clock_(absl::FromUnixSeconds(1'772'700'000)),
+        ids_("key"),
+        transport_(&loop_),
+        platform_(&transport_, "http://platform", "", clock_),
+        sessions_(&loop_, &platform_, &store_, "sk_test_key", clock_, ids_, {}) {
+    loop_.Start();
+  }
+  ~SessionManagerTest() override { loop_.Stop(); }
+
+  absl::Time Deadline() { return clock_.Now() + absl::Hours(1); }
+
+  core::ManualClock clock_;
+  core::SequentialIdSource ids_;
+  upstream::EventLoop loop_;
+  ScriptedTransport transport_;
+  platform::PlatformClient platform_;
+  MemoryTokenStore store_;
+  SessionManager sessions_;
+};
+
+TEST_F(SessionManagerTest, MintsOnFirstUseThenReuses) {
+  Result first;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "corr", "", first.Callback());
+  HttpRequest mint = transport_.Peek();
+  EXPECT_EQ(mint.url, "http://platform/api/v1/headless/sessions");
+  EXPECT_EQ(mint.body, R"({"borrowerExternalID":"CUST_1"})");
+  bool has_key = false, has_auth = false;
+  for (const auto& [name, value] : mint.headers) {
+    has_key |= name == "Idempotency-Key" && !value.empty();
+    has_auth |= name == "Authorization" && value == "Bearer sk_test_key";
+  }
+  EXPECT_TRUE(has_key);
+  EXPECT_TRUE(has_auth);
+  transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
+  first.done.WaitForNotification();
+  ASSERT_TRUE(first.token.ok()) << first.token.status();
+  EXPECT_EQ(*first.token, "st_test_a");
+
+  Result second;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "corr", "", second.Callback());
+  second.done.WaitForNotification();
+  EXPECT_EQ(*second.token, "st_test_a");
+  EXPECT_EQ(sessions_.mints(), 1);
+  EXPECT_EQ(transport_.pending(), 0u);
+}
+
+TEST_F(SessionManagerTest, OneRefreshForManyConcurrentCallersAtExpiry) {
+  Result seed;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", seed.Callback());
+  transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
+  seed.done.WaitForNotification();
+
+  clock_.Advance(absl::Minutes(30));
+  std::vector<std::unique_ptr<Result>> results;
+  for (int i = 0; i < 200; ++i) {
+    results.push_back(std::make_unique<Result>());
+    sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", results.back()->Callback());
+  }
+  HttpRequest refresh = transport_.Peek();
+  EXPECT_EQ(refresh.url, "http://platform/api/v1/headless/sessions/refresh");
+  transport_.Respond(200, SessionEnvelope("b", clock_.Now(), absl::Minutes(30)));
+  for (auto& result : results) {
+    result->done.WaitForNotification();
+    ASSERT_TRUE(result->token.ok());
+    EXPECT_EQ(*result->token, "st_test_b");
+  }
+  EXPECT_EQ(sessions_.refreshes(), 1);
+  EXPECT_EQ(transport_.pending(), 0u);
+}
+
+TEST_F(SessionManagerTest, RejectedTokenIsRefreshedEvenBeforeItsExpiry) {
+  Result seed;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", seed.Callback());
+  transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
+  seed.done.WaitForNotification();
+
+  Result after;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "st_test_a", after.Callback());
+  EXPECT_EQ(transport_.Peek().url, "http://platform/api/v1/headless/sessions/refresh");
+  transport_.Respond(200, SessionEnvelope("b", clock_.Now(), absl::Minutes(30)));
+  after.done.WaitForNotification();
+  EXPECT_EQ(*after.token, "st_test_b");
+}
+
+TEST_F(SessionManagerTest, FailedRefreshReBootstraps) {
+  Result seed;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", seed.Callback());
+  transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
+  seed.done.WaitForNotification();
+
+  clock_.Advance(absl::Hours(1));
+  Result after;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", after.Callback());
+  transport_.Respond(401, kRejected);  // the refresh
+  EXPECT_EQ(transport_.Peek().url, "http://platform/api/v1/headless/sessions");
+  transport_.Respond(200, SessionEnvelope("c", clock_.Now(), absl::Minutes(30)));
+  after.done.WaitForNotification();
+  EXPECT_EQ(*after.token, "st_test_c");
+  EXPECT_EQ(sessions_.mints(), 2);
+}
+
+TEST_F(SessionManagerTest, MintFailureReachesEveryWaiterAsAMappedError) {
+  Result a, b;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", a.Callback());
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", b.Callback());
+  transport_.Respond(401, R"({"requestID":"r","error":{"code":"AUTH_INVALID_API_KEY","message":"bad key"}})");
+  a.done.WaitForNotification();
+  b.done.WaitForNotification();
+  EXPECT_EQ(a.token.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(b.token.status().code(), absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(SessionManagerTest, WaiterGivesUpAtItsDeadlineWhileTheMintGoesOn) {
+  Result impatient, patient;
+  sessions_.AcquireSessionToken("CUST_1", clock_.Now() + absl::Hours(1), "c", "", patient.Callback());
+  // A deadline already in the past: the waiter's timer fires at once.
+  sessions_.AcquireSessionToken("CUST_1", clock_.Now() - absl::Seconds(1), "c", "", impatient.Callback());
+  impatient.done.WaitForNotification();
+  EXPECT_EQ(impatient.token.status().code(), absl::StatusCode::kDeadlineExceeded);
+  transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
+  patient.done.WaitForNotification();
+  EXPECT_EQ(*patient.token, "st_test_a");
+}
+
+TEST_F(SessionManagerTest, RefreshLeaseHoldsOffOtherRefreshes) {
+  Result seed;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", seed.Callback());
+  transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
+  seed.done.WaitForNotification();
+
+  Result lease;
+  sessions_.AcquireRefreshLease("CUST_1", Deadline(), "c", lease.Callback());
+  lease.done.WaitForNotification();
+  EXPECT_EQ(*lease.token, "rt_test_a");
+
+  clock_.Advance(absl::Hours(1));  // the session token is stale now, but the lease holder is refreshing
+  Result waiting;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", waiting.Callback());
+  EXPECT_EQ(transport_.pending(), 0u);
+
+  BorrowerTokens rotated{"st_test_r", "rt_test_r", clock_.Now() + absl::Minutes(30),
+                         clock_.Now() + absl::Hours(100), clock_.Now()};
+  sessions_.ReleaseRefreshLease("CUST_1", rotated);
+  waiting.done.WaitForNotification();
+  EXPECT_EQ(*waiting.token, "st_test_r");
+  EXPECT_EQ(transport_.pending(), 0u);
+}
+
+TEST(TokensFromPlatformDataTest, RejectsIncompletePayloads) {
+  absl::Time now = absl::Now();
+  EXPECT_FALSE(TokensFromPlatformData(nlohmann::json::parse(R"({"sessionToken":"st"})"), now).ok());
+  EXPECT_FALSE(TokensFromPlatformData(nlohmann::json::parse(
+                                          R"({"sessionToken":"st","refreshToken":"rt","sessionExpiresAt":"soon",)"
+                                          R"("refreshExpiresAt":"2026-03-12T16:10:10.000Z"})"),
+                                      now)
+                   .ok());
+  auto tokens = TokensFromPlatformData(
+      nlohmann::json::parse(R"({"sessionToken":"st","refreshToken":"rt","sessionExpiresAt":"2026-03-05T16:40:10.000Z",)"
+                            R"("refreshExpiresAt":"2026-03-12T16:10:10.000Z"})"),
+      now);
+  ASSERT_TRUE(tokens.ok());
+  EXPECT_EQ(tokens->session_expires_at, absl::FromUnixSeconds(1772728810));
+}
+
+}  // namespace
+}  // namespace aarthik::auth
