@@ -7,10 +7,10 @@ const std::vector<Lender>& Lenders() {
   static const std::vector<Lender>* lenders = new std::vector<Lender>{
       {"lndr_demo_bank_01", "Aarthik Demo Bank", "Nodal Officer", "gro@demobank.example",
        "+918000000001", "Mumbai, Maharashtra", "https://demobank.example/help", "+918000000002",
-       "support@demobank.example", "14.5", 24, 150000, false, 1, true},
+       "support@demobank.example", "14.5", 24, 300000, false, 1, true},
       {"lndr_sandbox_finance_01", "Sandbox Finance", "Grievance Cell", "gro@sandboxfin.example",
        "+918000000011", "Bengaluru, Karnataka", "https://sandboxfin.example/contact",
-       "+918000000012", "care@sandboxfin.example", "13.25", 36, 250000, true, 1, true},
+       "+918000000012", "care@sandboxfin.example", "13.25", 36, 400000, true, 1, true},
       {"lndr_test_capital_01", "Test Capital NBFC", "Regional GRO", "gro@testcapital.example",
        "+918000000021", "Pune, Maharashtra", "https://testcapital.example/support",
        "+918000000022", "help@testcapital.example", "16.0", 12, 100000, false, 2, true},

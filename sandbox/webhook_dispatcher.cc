@@ -42,15 +42,15 @@ void WebhookDispatcher::Enqueue(const std::string& url, const std::string& event
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   const bool duplicate = options_.duplicate_rate > 0 && uniform(rng_) < options_.duplicate_rate;
   if (options_.reorder) {
-    if (held_) {
+    if (!held_.empty()) {
       // Send the newer event first, then the one held back: out of order on purpose.
       queue_.push_back(delivery);
       if (duplicate) queue_.push_back(delivery);
-      queue_.push_back(std::move(*held_));
-      held_.reset();
+      for (Delivery& held : held_) queue_.push_back(std::move(held));
+      held_.clear();
     } else {
-      if (duplicate) queue_.push_back(delivery);
-      held_ = std::move(delivery);
+      held_.push_back(delivery);
+      if (duplicate) held_.push_back(delivery);
       held_since_ = absl::Now();
     }
     return;
@@ -67,22 +67,22 @@ void WebhookDispatcher::Wake() {
 void WebhookDispatcher::Clear() {
   absl::MutexLock lock(&mu_);
   queue_.clear();
-  held_.reset();
+  held_.clear();
 }
 
 void WebhookDispatcher::SetDeliveryOptions(double duplicate_rate, bool reorder) {
   absl::MutexLock lock(&mu_);
   options_.duplicate_rate = duplicate_rate;
   options_.reorder = reorder;
-  if (!reorder && held_) {
-    queue_.push_back(std::move(*held_));
-    held_.reset();
+  if (!reorder) {
+    for (Delivery& held : held_) queue_.push_back(std::move(held));
+    held_.clear();
   }
 }
 
 size_t WebhookDispatcher::pending() const {
   absl::MutexLock lock(&mu_);
-  return queue_.size() + (held_ ? 1 : 0);
+  return queue_.size() + held_.size();
 }
 
 void WebhookDispatcher::Run() {
@@ -100,9 +100,9 @@ void WebhookDispatcher::Run() {
     {
       absl::MutexLock lock(&mu_);
       // A held (reorder) event with no successor for 1 s real time goes out anyway.
-      if (held_ && absl::Now() - held_since_ > absl::Seconds(1)) {
-        queue_.push_back(std::move(*held_));
-        held_.reset();
+      if (!held_.empty() && absl::Now() - held_since_ > absl::Seconds(1)) {
+        for (Delivery& held : held_) queue_.push_back(std::move(held));
+        held_.clear();
       }
       const absl::Time now = clock_->Now();
       for (auto it = queue_.begin(); it != queue_.end();) {

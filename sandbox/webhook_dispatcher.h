@@ -23,6 +23,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -82,7 +83,7 @@ class WebhookDispatcher {
 
   mutable absl::Mutex mu_;
   std::deque<Delivery> queue_ ABSL_GUARDED_BY(mu_);
-  std::optional<Delivery> held_ ABSL_GUARDED_BY(mu_);  // reorder mode
+  std::vector<Delivery> held_ ABSL_GUARDED_BY(mu_);  // reorder mode: held back (with duplicate)
   absl::Time held_since_ ABSL_GUARDED_BY(mu_);          // real time
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
