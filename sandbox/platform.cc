@@ -209,6 +209,42 @@ HttpResponse Platform::HandlePlatform(const HttpRequest& request, const RequestP
     scope = std::string(BearerToken(request));
   }
 
+  // Hot path (the benchmark's poll): render the state envelope without building a JSON tree.
+  if (route.id == RouteId::kJourneyState) {
+    ApiError error;
+    Journey* journey = FindJourney(call, &error);
+    if (journey == nullptr) return finish(Error(error));
+    std::string body;
+    body.reserve(320);
+    absl::StrAppend(&body, "{\"requestID\":\"req_", request_ids_.Ulid(now), "\",\"correlationID\":",
+                    correlation_present ? nlohmann::json(correlation_id).dump() : "null",
+                    ",\"timestamp\":\"", IsoTimeMillis(now), "\",\"data\":{\"journeyID\":\"",
+                    journey->id, "\",\"status\":\"", journey->status, "\",\"nextAction\":");
+    absl::string_view action = NextActionFor(journey->status);
+    if (action.empty()) {
+      body.append("null");
+    } else {
+      absl::StrAppend(&body, "\"", action, "\"");
+    }
+    body.append(",\"pendingOperations\":[");
+    bool first = true;
+    auto add = [&](absl::string_view op) {
+      absl::StrAppend(&body, first ? "\"" : ",\"", op, "\"");
+      first = false;
+    };
+    if (journey->status == "PROFILE_SUBMITTED" || journey->status == "OFFERS_PENDING") {
+      add("PROFILE_SUBMISSION");
+    }
+    if (journey->status == "OFFERS_PENDING") add("SELECT_DISPATCH");
+    for (const Operation& op : journey->operations) add(op.kind);
+    body.append("]");
+    absl::StrAppend(&body, ",\"updatedAt\":\"", IsoTimeMillis(journey->updated_at),
+                    "\"},\"error\":null}");
+    HttpResponse response = JsonResponse(request, 200, std::move(body));
+    if (correlation_present) response.set("X-Correlation-ID", correlation_id);
+    return response;
+  }
+
   // Idempotency (§2.4): mandatory for headless writes, honoured when sent elsewhere.
   std::string idempotency_key(Header(request, "Idempotency-Key"));
   std::string record_key, fingerprint;
