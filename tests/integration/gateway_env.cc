@@ -1,0 +1,131 @@
+#include "tests/integration/gateway_env.h"
+
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace aarthik::testing {
+namespace {
+
+size_t Append(char* data, size_t size, size_t count, void* out) {
+  static_cast<std::string*>(out)->append(data, size * count);
+  return size * count;
+}
+
+}  // namespace
+
+std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
+  auto env = std::unique_ptr<GatewayEnv>(new GatewayEnv());
+  std::vector<std::string> sandbox_argv = {std::string(AARTHIK_BIN_DIR) + "/aarthik-sandbox",
+                                           "--listen", "127.0.0.1:0", "--threads", "2", "--control-plane",
+                                           "--api-key", kGatewayApiKey, "--tenant-id", kTenantId,
+                                           "--application-id", kApplicationId, "--seed", "7"};
+  sandbox_argv.insert(sandbox_argv.end(), options.sandbox_args.begin(), options.sandbox_args.end());
+  auto sandbox = Subprocess::Start(sandbox_argv);
+  if (!sandbox.ok()) return nullptr;
+  env->sandbox_ = *std::move(sandbox);
+  absl::StatusOr<std::string> sandbox_address = ReadListenAddress(*env->sandbox_);
+  if (!sandbox_address.ok()) return nullptr;
+  env->sandbox_address_ = *sandbox_address;
+
+  char key_template[] = "/tmp/aarthik-key-XXXXXX";
+  int fd = mkstemp(key_template);
+  if (fd < 0) return nullptr;
+  std::string key = absl::StrCat(kGatewayApiKey, "\n");
+  if (write(fd, key.data(), key.size()) != static_cast<ssize_t>(key.size())) return nullptr;
+  close(fd);
+  env->key_file_ = key_template;
+
+  std::vector<std::string> gateway_argv = {
+      std::string(AARTHIK_BIN_DIR) + "/aarthik-gateway", "--grpc-listen", "127.0.0.1:0",
+      "--upstream-url", options.upstream_override.empty() ? env->sandbox_url() : options.upstream_override,
+      "--api-key-file", env->key_file_, "--tenant-id", kTenantId, "--application-id", kApplicationId};
+  gateway_argv.insert(gateway_argv.end(), options.gateway_args.begin(), options.gateway_args.end());
+  auto gateway = Subprocess::Start(gateway_argv);
+  if (!gateway.ok()) return nullptr;
+  env->gateway_ = *std::move(gateway);
+  absl::StatusOr<std::string> gateway_address = ReadListenAddress(*env->gateway_);
+  if (!gateway_address.ok()) return nullptr;
+  env->gateway_address_ = *gateway_address;
+  env->channel_ = grpc::CreateChannel(env->gateway_address_, grpc::InsecureChannelCredentials());
+  if (!env->channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) return nullptr;
+  return env;
+}
+
+GatewayEnv::~GatewayEnv() {
+  // Close our connection first: the gateway's graceful shutdown waits for open client connections.
+  channel_.reset();
+  if (gateway_) gateway_->Terminate();
+  if (sandbox_) sandbox_->Terminate();
+  if (!key_file_.empty()) std::remove(key_file_.c_str());
+}
+
+int GatewayEnv::StopGateway() {
+  int code = gateway_->Terminate();
+  gateway_.reset();
+  return code;
+}
+
+nlohmann::json GatewayEnv::SandboxHttp(const std::string& method, const std::string& path,
+                                       const std::string& body, long* status) {
+  CURL* curl = curl_easy_init();
+  std::string url = sandbox_url() + path;
+  std::string response;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (!body.empty()) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_perform(curl);
+  long code = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+  if (status != nullptr) *status = code;
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return nlohmann::json::parse(response, nullptr, /*allow_exceptions=*/false);
+}
+
+void GatewayEnv::AdvanceSandboxTime(double seconds) {
+  SandboxHttp("POST", "/_sandbox/time/advance", nlohmann::json{{"seconds", seconds}}.dump());
+}
+
+nlohmann::json GatewayEnv::SandboxCounters() { return SandboxHttp("GET", "/_sandbox/counters"); }
+
+int64_t GatewayEnv::SandboxRequests(const std::string& route, int status) {
+  int64_t total = 0;
+  for (const auto& row : SandboxCounters()["requests"]) {
+    if (row["route"] == route && (status == 0 || row["status"] == status)) total += row["count"].get<int64_t>();
+  }
+  return total;
+}
+
+void GatewayEnv::SetSandboxFaults(const nlohmann::json& faults) {
+  SandboxHttp("PUT", "/_sandbox/faults", faults.dump());
+}
+
+void GatewayEnv::ClearSandboxFaults() { SandboxHttp("DELETE", "/_sandbox/faults"); }
+
+void PrepareContext(grpc::ClientContext* context, const std::string& correlation_id, absl::Duration timeout,
+                    const std::string& idempotency_key) {
+  if (!correlation_id.empty()) context->AddMetadata("x-correlation-id", correlation_id);
+  if (!idempotency_key.empty()) context->AddMetadata("idempotency-key", idempotency_key);
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+std::string ServerMetadata(const grpc::ClientContext& context, const std::string& key) {
+  for (const auto* metadata : {&context.GetServerInitialMetadata(), &context.GetServerTrailingMetadata()}) {
+    auto it = metadata->find(key);
+    if (it != metadata->end()) return std::string(it->second.data(), it->second.size());
+  }
+  return "";
+}
+
+}  // namespace aarthik::testing

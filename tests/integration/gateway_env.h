@@ -1,0 +1,74 @@
+// Integration environment: the real aarthik-sandbox and aarthik-gateway binaries on free loopback ports,
+// a gRPC channel to the gateway, and the sandbox's control plane (time, faults, counters) over HTTP.
+//
+//   auto env = GatewayEnv::Start({.sandbox_args = {"--session-ttl", "2m"}});
+//   ASSERT_NE(env, nullptr);
+//   aarthik::headless::v1::JourneysService::Stub journeys(env->channel());
+//   env->AdvanceSandboxTime(31 * 60);
+//   EXPECT_EQ(env->SandboxCounters()["refreshes"], 1);
+//
+// Thread-safety: the control-plane helpers are for the test thread; channel() is thread-safe.
+#ifndef AARTHIK_TESTS_INTEGRATION_GATEWAY_ENV_H_
+#define AARTHIK_TESTS_INTEGRATION_GATEWAY_ENV_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "grpcpp/grpcpp.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/subprocess.h"
+
+namespace aarthik::testing {
+
+inline constexpr char kTenantId[] = "8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61";
+inline constexpr char kApplicationId[] = "fbb1fd74-c502-4419-83f3-82a2a019fc9a";
+inline constexpr char kGatewayApiKey[] = "sk_test_gateway_integration";
+
+struct GatewayEnvOptions {
+  std::vector<std::string> sandbox_args;
+  std::vector<std::string> gateway_args;
+  // Point the gateway at this URL instead of the sandbox (e.g. a closed port).
+  std::string upstream_override;
+};
+
+class GatewayEnv {
+ public:
+  static std::unique_ptr<GatewayEnv> Start(GatewayEnvOptions options = {});
+  ~GatewayEnv();
+
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
+  const std::string& gateway_address() const { return gateway_address_; }
+  std::string sandbox_url() const { return "http://" + sandbox_address_; }
+
+  // Raw HTTP to the sandbox; returns the parsed JSON body (null when not JSON) and the status.
+  nlohmann::json SandboxHttp(const std::string& method, const std::string& path, const std::string& body = "",
+                             long* status = nullptr);
+  void AdvanceSandboxTime(double seconds);
+  nlohmann::json SandboxCounters();
+  // Count of requests the sandbox served for "METHOD /path/template" (any status when status == 0).
+  int64_t SandboxRequests(const std::string& route, int status = 0);
+  void SetSandboxFaults(const nlohmann::json& faults);
+  void ClearSandboxFaults();
+  // Stops the gateway with SIGTERM; returns its exit code.
+  int StopGateway();
+
+ private:
+  std::unique_ptr<Subprocess> sandbox_;
+  std::unique_ptr<Subprocess> gateway_;
+  std::string sandbox_address_;
+  std::string gateway_address_;
+  std::string key_file_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// Adds x-correlation-id (and idempotency-key when given) and a deadline to a client context.
+void PrepareContext(grpc::ClientContext* context, const std::string& correlation_id = "",
+                    absl::Duration timeout = absl::Seconds(10), const std::string& idempotency_key = "");
+
+// The metadata value the server sent (initial or trailing), "" when absent.
+std::string ServerMetadata(const grpc::ClientContext& context, const std::string& key);
+
+}  // namespace aarthik::testing
+
+#endif  // AARTHIK_TESTS_INTEGRATION_GATEWAY_ENV_H_
