@@ -2,7 +2,8 @@
 //
 // AA model: create → REDIRECT_READY (redirectURL valid for --aa-url-ttl, then EXPIRED) →
 // complete → USER_RETURNED → APPROVAL_DISPATCHED → reconcile → RECONCILING → CONFIRMED. /redirect
-// re-issues a URL (after expiry too). complete with {"status":"FAILED"} simulates a refused consent.
+// re-issues a URL (after expiry too). complete with {"status":"FAILED"} simulates a refused
+// consent.
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "sandbox/platform.h"
@@ -16,8 +17,8 @@ void IssueAaUrl(AaSession& aa, absl::Time now, absl::Duration ttl, IdGenerator& 
   aa.txnid = absl::StrCat("sbx_txn_", ids.Ulid(now));
   aa.reqdate = now;
   aa.expires_at = now + ttl;
-  aa.redirect_url = absl::StrCat("https://aa.sandbox.aarthiklabs.test/consent/", aa.id,
-                                 "?txnid=", aa.txnid);
+  aa.redirect_url =
+      absl::StrCat("https://aa.sandbox.aarthiklabs.test/consent/", aa.id, "?txnid=", aa.txnid);
   aa.state = "REDIRECT_READY";
   aa.updated_at = now;
 }
@@ -41,7 +42,8 @@ Platform::Reply Platform::AaCreate(Call& call) {
   if (std::find(kAllowed.begin(), kAllowed.end(), journey->status) == kAllowed.end()) {
     return Error(StatePreconditionFailed("AA consent is possible once offers are available."));
   }
-  if (journey->aa_confirmed) return Error(StatePreconditionFailed("AA consent is already confirmed."));
+  if (journey->aa_confirmed)
+    return Error(StatePreconditionFailed("AA consent is already confirmed."));
   AaSession aa;
   aa.id = ids_.Uuid();
   aa.created_at = call.now;
@@ -62,7 +64,8 @@ Platform::Reply Platform::AaSessionAction(Call& call) {
   }
   if (aa == nullptr) return Error(NotFound("AA session not found."));
   auto conflict = [&](absl::string_view what) {
-    ApiError e = StatePreconditionFailed(absl::StrCat(what, " is not possible in state ", aa->state, "."));
+    ApiError e =
+        StatePreconditionFailed(absl::StrCat(what, " is not possible in state ", aa->state, "."));
     e.details["state"] = aa->state;
     return Error(e);
   };
@@ -75,7 +78,8 @@ Platform::Reply Platform::AaSessionAction(Call& call) {
       IssueAaUrl(*aa, call.now, timings_.aa_url_ttl, ids_);
       break;
     case RouteId::kAaComplete: {
-      if (aa->state != "REDIRECT_READY" && aa->state != "IN_PROGRESS") return conflict("Completion");
+      if (aa->state != "REDIRECT_READY" && aa->state != "IN_PROGRESS")
+        return conflict("Completion");
       auto status = call.body.find("status");
       const bool failed = status != call.body.end() && status->is_string() && *status == "FAILED";
       // USER_RETURNED is passed through at once: the sandbox dispatches the approval immediately.
@@ -114,12 +118,12 @@ Platform::Reply Platform::PostDisbursal(Call& call) {
   if (journey->status != "DISBURSED") {
     return Error(StatePreconditionFailed("Post-disbursal operations need a DISBURSED journey."));
   }
-  const char* purpose = route == RouteId::kPdStatus        ? "status"
-                        : route == RouteId::kPdForeclosure ? "foreclosure"
+  const char* purpose = route == RouteId::kPdStatus           ? "status"
+                        : route == RouteId::kPdForeclosure    ? "foreclosure"
                         : route == RouteId::kPdPrePartPayment ? "prepart"
                                                               : "missed_emi";
-  const char* kind = route == RouteId::kPdStatus        ? "POST_DISBURSAL_STATUS"
-                     : route == RouteId::kPdForeclosure ? "FORECLOSURE"
+  const char* kind = route == RouteId::kPdStatus           ? "POST_DISBURSAL_STATUS"
+                     : route == RouteId::kPdForeclosure    ? "FORECLOSURE"
                      : route == RouteId::kPdPrePartPayment ? "PRE_PART_PAYMENT"
                                                            : "MISSED_EMI_PAYMENT";
   Operation op{absl::StrCat("op_pd_", purpose, "_", ids_.Ulid(call.now)), kind,
@@ -127,7 +131,8 @@ Platform::Reply Platform::PostDisbursal(Call& call) {
   journey->operations.push_back(op);
   nlohmann::json data = {{"operationID", op.id}, {"status", "ACCEPTED"}, {"pollAfterSeconds", 5}};
   if (route != RouteId::kPdStatus) {
-    data["redirectURL"] = absl::StrCat("https://pay.sandbox.aarthiklabs.test/", purpose, "/", op.id);
+    data["redirectURL"] =
+        absl::StrCat("https://pay.sandbox.aarthiklabs.test/", purpose, "/", op.id);
   }
   return Ok(std::move(data), 202);
 }

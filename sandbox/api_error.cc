@@ -35,8 +35,8 @@ ApiError StatePreconditionFailed(absl::string_view message) {
   return Make(409, "STATE_PRECONDITION_FAILED", message, false);
 }
 ApiError OfferLockConflict() {
-  ApiError e = Make(409, "OFFER_LOCK_CONFLICT", "Another offer is already active for this application.",
-                    false);
+  ApiError e = Make(409, "OFFER_LOCK_CONFLICT",
+                    "Another offer is already active for this application.", false);
   e.details["proceedBoundaryState"] = "LOCKED_TO_DIFFERENT_OFFER";
   return e;
 }
@@ -49,7 +49,8 @@ ApiError RateLimited(int retry_after_seconds) {
 ApiError InjectedError(int status) {
   if (status == 429) return RateLimited(1);
   if (status >= 500) {
-    return Make(status, "UPSTREAM_TEMPORARY_FAILURE", "A lender or network dependency failed.", true);
+    return Make(status, "UPSTREAM_TEMPORARY_FAILURE", "A lender or network dependency failed.",
+                true);
   }
   if (status == 401) return InvalidSession("Injected authentication failure.");
   if (status == 403) return ScopeMismatch("Injected scope failure.");

@@ -291,7 +291,8 @@ absl::StatusOr<Config> ParseConfig(int argc, const char* const* argv, const char
     }
     for (const std::string& value : values) {
       absl::Status status = flag.set(config, absl::StripAsciiWhitespace(value));
-      if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(EnvName(flag.name), ": ", status.message()));
+      if (!status.ok())
+        return absl::InvalidArgumentError(absl::StrCat(EnvName(flag.name), ": ", status.message()));
     }
   }
 
@@ -311,7 +312,8 @@ absl::StatusOr<Config> ParseConfig(int argc, const char* const* argv, const char
       has_inline_value = true;
     }
     auto it = by_name.find(name);
-    if (it == by_name.end()) return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    if (it == by_name.end())
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
     const Flag& flag = *it->second;
     if (!has_inline_value && !flag.arg.empty()) {
       if (i + 1 >= argc) return Invalid(name, "missing value");

@@ -19,8 +19,11 @@ HttpResponse ControlResponse(const HttpRequest& request, int status, const nlohm
 }
 
 nlohmann::json BadRequest(absl::string_view message) {
-  return {{"error", {{"code", "VALIDATION_FAILED"}, {"message", message}, {"retryable", false},
-                     {"details", nlohmann::json::object()}}}};
+  return {{"error",
+           {{"code", "VALIDATION_FAILED"},
+            {"message", message},
+            {"retryable", false},
+            {"details", nlohmann::json::object()}}}};
 }
 
 }  // namespace
@@ -49,14 +52,14 @@ HttpResponse Platform::HandleControl(const HttpRequest& request, const RouteMatc
       clock_.Advance(absl::Seconds(seconds->get<double>()));
       Tick();  // make the new state visible before answering
       webhooks_.Wake();
-      return ControlResponse(request, 200,
-                             {{"now", IsoTimeMillis(clock_.Now())},
-                              {"advanced_seconds", seconds->get<double>()}});
+      return ControlResponse(
+          request, 200,
+          {{"now", IsoTimeMillis(clock_.Now())}, {"advanced_seconds", seconds->get<double>()}});
     }
     case RouteId::kControlTimeGet:
-      return ControlResponse(request, 200,
-                             {{"now", IsoTimeMillis(clock_.Now())},
-                              {"time_scale", clock_.time_scale()}});
+      return ControlResponse(
+          request, 200,
+          {{"now", IsoTimeMillis(clock_.Now())}, {"time_scale", clock_.time_scale()}});
     case RouteId::kControlFaultsPut: {
       absl::StatusOr<std::vector<FaultRule>> rules =
           ParseFaultRules(body.contains("rules") ? body["rules"] : body);

@@ -6,9 +6,11 @@ namespace aarthik::sandbox {
 namespace {
 
 absl::StatusOr<double> Rate(const nlohmann::json& value, absl::string_view name) {
-  if (!value.is_number()) return absl::InvalidArgumentError(absl::StrCat(name, " must be a number"));
+  if (!value.is_number())
+    return absl::InvalidArgumentError(absl::StrCat(name, " must be a number"));
   double rate = value.get<double>();
-  if (rate < 0 || rate > 1) return absl::InvalidArgumentError(absl::StrCat(name, " must be in [0,1]"));
+  if (rate < 0 || rate > 1)
+    return absl::InvalidArgumentError(absl::StrCat(name, " must be in [0,1]"));
   return rate;
 }
 

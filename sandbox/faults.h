@@ -2,9 +2,9 @@
 //
 // A rule applies to requests whose "METHOD PATH" matches its glob (`*` matches any run of
 // characters, including '/'; an absent route matches everything). Pre-handler faults (latency,
-// connection reset, 429, error status) are decided BEFORE the handler runs, so a faulted write has no
-// side effect. Post-handler faults (truncated, malformed, oversized body) corrupt the response of a
-// handler that DID run. Control-plane paths (/_sandbox/...) are never faulted.
+// connection reset, 429, error status) are decided BEFORE the handler runs, so a faulted write has
+// no side effect. Post-handler faults (truncated, malformed, oversized body) corrupt the response
+// of a handler that DID run. Control-plane paths (/_sandbox/...) are never faulted.
 //
 // Example:
 //   FaultInjector faults(/*seed=*/7);

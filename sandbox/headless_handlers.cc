@@ -39,8 +39,10 @@ Platform::Reply Platform::SessionsCreate(Call& call) {
                                   "borrowerExternalID is required (1..128 characters)."));
   }
   if (body.contains("journeyType") && !body["journeyType"].is_null() &&
-      (!body["journeyType"].is_string() || !IsJourneyType(body["journeyType"].get<std::string>()))) {
-    return Error(ValidationFailed("journeyType", "journeyType must be PERSONAL_LOAN or GOLD_LOAN."));
+      (!body["journeyType"].is_string() ||
+       !IsJourneyType(body["journeyType"].get<std::string>()))) {
+    return Error(
+        ValidationFailed("journeyType", "journeyType must be PERSONAL_LOAN or GOLD_LOAN."));
   }
   if (body.contains("profile") && !body["profile"].is_null()) {
     if (auto error = ValidatePersonal(body["profile"], "profile")) return Error(*error);
@@ -180,7 +182,8 @@ Platform::Reply Platform::ProfilePut(Call& call) {
   if (journey->status != "STARTED" && journey->status != "PROFILE_REQUIRED") {
     return Error(StatePreconditionFailed("The profile can only change before it is submitted."));
   }
-  for (const char* section : {"profile", "workProfile", "address", "bankingInformation", "journey"}) {
+  for (const char* section :
+       {"profile", "workProfile", "address", "bankingInformation", "journey"}) {
     auto it = call.body.find(section);
     if (it == call.body.end() || !it->is_object()) continue;
     nlohmann::json& stored = journey->profile[section];
@@ -209,7 +212,8 @@ Platform::Reply Platform::ProfileSubmit(Call& call) {
   }
   std::vector<std::string> missing = MissingProfileFields(*journey);
   if (!missing.empty()) {
-    return Error(ValidationFailed(missing.front(), absl::StrCat(missing.front(), " is required to submit.")));
+    return Error(ValidationFailed(missing.front(),
+                                  absl::StrCat(missing.front(), " is required to submit.")));
   }
   const std::string contact = journey->profile["profile"].value("contactNumber", "");
   journey->no_offers = absl::EndsWith(contact, "0000");

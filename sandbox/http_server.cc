@@ -38,8 +38,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void Read() {
     parser_.emplace();
     parser_->body_limit(kBodyLimit);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -47,7 +48,8 @@ class Session : public std::enable_shared_from_this<Session> {
       HttpRequest request = parser_->release();
       response_ = HttpResponse{http::status::payload_too_large, request.version()};
       response_.set(http::field::content_type, "application/json");
-      response_.body() = R"({"error":{"code":"VALIDATION_FAILED","message":"Request body too large.","retryable":false,"details":{"field":"body"}}})";
+      response_.body() =
+          R"({"error":{"code":"VALIDATION_FAILED","message":"Request body too large.","retryable":false,"details":{"field":"body"}}})";
       response_.keep_alive(false);
       response_.prepare_payload();
       Write();
@@ -149,7 +151,8 @@ absl::StatusOr<std::string> HttpServer::Listen(const std::string& host, int port
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("listen ", host, ":", port, ": ", ec.message()));
+  if (ec)
+    return absl::UnavailableError(absl::StrCat("listen ", host, ":", port, ": ", ec.message()));
   tcp::endpoint bound = acceptor_.local_endpoint();
   std::string host_text = bound.address().to_string();
   if (bound.address().is_v6()) host_text = absl::StrCat("[", host_text, "]");

@@ -1,9 +1,9 @@
 // Idempotency-Key records (§2.4 with the contract's [I] defaults).
 //
-// A record is keyed by (credential scope, method, path, Idempotency-Key) and remembers a fingerprint
-// of the request body (canonical JSON) and the first response. Within the 24 h retention window the
-// same key with the same body replays that response byte for byte; with a different body it is a
-// 409 VALIDATION_FAILED.
+// A record is keyed by (credential scope, method, path, Idempotency-Key) and remembers a
+// fingerprint of the request body (canonical JSON) and the first response. Within the 24 h
+// retention window the same key with the same body replays that response byte for byte; with a
+// different body it is a 409 VALIDATION_FAILED.
 //
 // Example:
 //   IdempotencyStore store;

@@ -14,7 +14,9 @@ uint64_t IdGenerator::Next() {
   return rng_();
 }
 
-double IdGenerator::Uniform() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }
+double IdGenerator::Uniform() {
+  return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0);
+}
 
 std::string IdGenerator::Uuid() {
   uint64_t hi, lo;

@@ -48,7 +48,8 @@ struct Lender {
 const std::vector<Lender>& Lenders();
 
 enum StepIndex { kKyc = 0, kBankMandate, kEMandate, kLoanAgreement, kDisbursal, kStepCount };
-// Keys of the aggregate steps object, in order: kyc, bankMandate, eMandate, loanAgreement, disbursal.
+// Keys of the aggregate steps object, in order: kyc, bankMandate, eMandate, loanAgreement,
+// disbursal.
 const char* StepKey(int step);
 
 struct StepState {
@@ -56,7 +57,7 @@ struct StepState {
   std::string action = "WAIT";     // ActionRequired
   std::string redirect_url;        // REDIRECT steps, once issued
   bool redirect_issued = false;
-  nlohmann::json submitted;        // SUBMIT_FORM steps: the accepted form
+  nlohmann::json submitted;  // SUBMIT_FORM steps: the accepted form
   absl::Time updated_at;
 };
 
@@ -131,10 +132,10 @@ struct Journey {
 
 struct Borrower {
   std::string id;
-  std::string external_id;  // headless borrowerExternalID
-  std::string provider_id;  // Hybrid/Hosted borrowerProviderID
+  std::string external_id;                            // headless borrowerExternalID
+  std::string provider_id;                            // Hybrid/Hosted borrowerProviderID
   nlohmann::json prefill = nlohmann::json::object();  // POST /sessions profile
-  std::vector<std::string> journey_ids;                // oldest first
+  std::vector<std::string> journey_ids;               // oldest first
 };
 
 }  // namespace aarthik::sandbox

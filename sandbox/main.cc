@@ -1,8 +1,8 @@
 // aarthik-sandbox: simulator of the Aarthik Labs REST platform. See docs/sandbox.md.
+#include <curl/curl.h>
+
 #include <cstdio>
 #include <iostream>
-
-#include <curl/curl.h>
 
 #include "sandbox/config.h"
 #include "sandbox/http_server.h"

@@ -21,11 +21,16 @@ bool OffersStageReached(const Journey& j) {
 int StepForRoute(RouteId id) {
   switch (id) {
     case RouteId::kStepKyc:
-    case RouteId::kStepKycStatus: return kKyc;
-    case RouteId::kStepBankMandateGet: return kBankMandate;
-    case RouteId::kStepEMandate: return kEMandate;
-    case RouteId::kStepLoanAgreement: return kLoanAgreement;
-    default: return -1;
+    case RouteId::kStepKycStatus:
+      return kKyc;
+    case RouteId::kStepBankMandateGet:
+      return kBankMandate;
+    case RouteId::kStepEMandate:
+      return kEMandate;
+    case RouteId::kStepLoanAgreement:
+      return kLoanAgreement;
+    default:
+      return -1;
   }
 }
 
@@ -40,7 +45,8 @@ Platform::Reply Platform::OffersList(Call& call) {
   Journey* journey = FindJourney(call, &error);
   if (journey == nullptr) return Error(error);
   nlohmann::json items = nlohmann::json::array();
-  for (const Offer& offer : journey->offers) items.push_back(OfferCardJson(*journey, offer, call.now));
+  for (const Offer& offer : journey->offers)
+    items.push_back(OfferCardJson(*journey, offer, call.now));
   return Ok({{"items", std::move(items)}});
 }
 
@@ -96,7 +102,8 @@ Platform::Reply Platform::OfferReject(Call& call) {
   if (stage == call.body.end() || !stage->is_string() ||
       std::find(kStages.begin(), kStages.end(), stage->get<std::string>()) == kStages.end()) {
     return Error(ValidationFailed(
-        "rejectedStage", "rejectedStage must be KYC, BANK_MANDATE, E_MANDATE, LOAN_AGREEMENT or OFFER."));
+        "rejectedStage",
+        "rejectedStage must be KYC, BANK_MANDATE, E_MANDATE, LOAN_AGREEMENT or OFFER."));
   }
   if (auto invalid = OptionalString(call.body, "rejectionReason", "rejectionReason", 500)) {
     return Error(*invalid);
@@ -143,7 +150,8 @@ Platform::Reply Platform::OfferLoanAmount(Call& call) {
   }
   const std::string& value = amount->get_ref<const std::string&>();
   if (value.size() > 12 || std::stoll(value) > offer->principal) {
-    return Error(ValidationFailed("amount", absl::StrCat("amount must not exceed ", offer->principal, ".")));
+    return Error(
+        ValidationFailed("amount", absl::StrCat("amount must not exceed ", offer->principal, ".")));
   }
   offer->confirmed_amount = value;
   return Ok({{"journeyID", journey->id},
@@ -199,7 +207,8 @@ Platform::Reply Platform::BankMandateSubmit(Call& call) {
   if (offer == nullptr) return Error(error);
   nlohmann::json& body = call.body;
   for (const char* field : {"accountHolderName", "accountNumber", "ifsc", "accountType"}) {
-    if (!body.contains(field) || !body[field].is_string() || body[field].get<std::string>().empty()) {
+    if (!body.contains(field) || !body[field].is_string() ||
+        body[field].get<std::string>().empty()) {
       return Error(ValidationFailed(field, absl::StrCat(field, " is required.")));
     }
   }

@@ -23,17 +23,22 @@ std::optional<ApiError> ValidateGoldLoan(nlohmann::json& body, const std::string
   if (!gold.is_object()) return ValidationFailed("goldLoan", "goldLoan must be an object.");
   if (IsPresent(gold, "purity")) {
     static const std::vector<std::string> kPurity = {"24K", "22K", "21K", "18K", "14K", "9K"};
-    std::string purity = gold["purity"].is_string() ? absl::AsciiStrToUpper(gold["purity"].get<std::string>()) : "";
+    std::string purity =
+        gold["purity"].is_string() ? absl::AsciiStrToUpper(gold["purity"].get<std::string>()) : "";
     if (std::find(kPurity.begin(), kPurity.end(), purity) == kPurity.end()) {
-      return ValidationFailed("goldLoan.purity", "goldLoan.purity must be one of 24K 22K 21K 18K 14K 9K.");
+      return ValidationFailed("goldLoan.purity",
+                              "goldLoan.purity must be one of 24K 22K 21K 18K 14K 9K.");
     }
     gold["purity"] = purity;
   }
   if (IsPresent(gold, "jewelleryWeightGrams")) {
     const nlohmann::json& w = gold["jewelleryWeightGrams"];
-    double grams = w.is_number() ? w.get<double>() : w.is_string() ? std::atof(w.get<std::string>().c_str()) : 0;
+    double grams = w.is_number()   ? w.get<double>()
+                   : w.is_string() ? std::atof(w.get<std::string>().c_str())
+                                   : 0;
     if (grams <= 0) {
-      return ValidationFailed("goldLoan.jewelleryWeightGrams", "goldLoan.jewelleryWeightGrams must be > 0.");
+      return ValidationFailed("goldLoan.jewelleryWeightGrams",
+                              "goldLoan.jewelleryWeightGrams must be > 0.");
     }
   }
   return std::nullopt;
@@ -44,7 +49,8 @@ std::optional<ApiError> ValidateBureau(const nlohmann::json& body) {
   const bool consent = IsPresent(body, "journey") && body["journey"].is_object() &&
                        body["journey"].value("bureauConsent", false) == true;
   if (!consent) {
-    return ValidationFailed("journey.bureauConsent", "bureau data requires journey.bureauConsent = true.");
+    return ValidationFailed("journey.bureauConsent",
+                            "bureau data requires journey.bureauConsent = true.");
   }
   return std::nullopt;
 }
@@ -58,18 +64,22 @@ bool IsLoopbackHost(absl::string_view host) {
 Platform::Reply Platform::HybridStart(Call& call) {
   const std::string& provider_id = call.match.params.borrower_provider_id;
   if (provider_id.empty() || provider_id.size() > 128) {
-    return Error(ValidationFailed("borrowerProviderID", "borrowerProviderID must be 1..128 characters."));
+    return Error(
+        ValidationFailed("borrowerProviderID", "borrowerProviderID must be 1..128 characters."));
   }
   nlohmann::json& body = call.body;
-  if (!IsPresent(body, "personal")) return Error(ValidationFailed("personal", "personal is required."));
+  if (!IsPresent(body, "personal"))
+    return Error(ValidationFailed("personal", "personal is required."));
   if (auto e = ValidatePersonal(body["personal"], "personal")) return Error(*e);
   if (!IsPresent(body["personal"], "contactNumber")) {
     return Error(ValidationFailed("personal.contactNumber", "personal.contactNumber is required."));
   }
   std::string type = "PERSONAL_LOAN";
   if (IsPresent(body, "journeyType")) {
-    if (!body["journeyType"].is_string() || !IsJourneyType(body["journeyType"].get<std::string>())) {
-      return Error(ValidationFailed("journeyType", "journeyType must be PERSONAL_LOAN or GOLD_LOAN."));
+    if (!body["journeyType"].is_string() ||
+        !IsJourneyType(body["journeyType"].get<std::string>())) {
+      return Error(
+          ValidationFailed("journeyType", "journeyType must be PERSONAL_LOAN or GOLD_LOAN."));
     }
     type = body["journeyType"];
   }
@@ -108,8 +118,11 @@ Platform::Reply Platform::HybridStart(Call& call) {
     journey->origin_experience = "HYBRID";
     journey->profile["profile"] = body["personal"];
     static const std::pair<const char*, const char*> kSections[] = {
-        {"work", "workProfile"}, {"address", "address"}, {"bankingInformation", "bankingInformation"},
-        {"journey", "journey"}, {"goldLoan", "goldLoan"}};
+        {"work", "workProfile"},
+        {"address", "address"},
+        {"bankingInformation", "bankingInformation"},
+        {"journey", "journey"},
+        {"goldLoan", "goldLoan"}};
     for (const auto& [from, to] : kSections) {
       if (IsPresent(body, from)) journey->profile[to] = body[from];
     }
@@ -158,8 +171,9 @@ Platform::Reply Platform::HybridOffers(Call& call) {
     const std::string bootstrap = ids_.Token(absl::StrCat("bt_", config_.environment, "_"));
     return Ok({{"offer_id", offer_id},
                {"journey_id", journey->id},
-               {"hosted_url", absl::StrCat("https://credit.sandbox.aarthiklabs.test/lab/embed?journey_id=",
-                                           journey->id, "&offer_id=", offer_id, "#", bootstrap)},
+               {"hosted_url",
+                absl::StrCat("https://credit.sandbox.aarthiklabs.test/lab/embed?journey_id=",
+                             journey->id, "&offer_id=", offer_id, "#", bootstrap)},
                {"expires_at", IsoTimeMillis(call.now + config_.hosted_url_ttl)}});
   }
 
@@ -167,15 +181,16 @@ Platform::Reply Platform::HybridOffers(Call& call) {
   // (PROCESSING) unless the URL expired first, in which case a fresh READY URL is issued.
   bool aa_lender = false;
   for (const Offer& offer : journey->offers) {
-    aa_lender = aa_lender || (offer.aa_required && OfferCardStatus(offer, call.now) == "OFFER_RECEIVED");
+    aa_lender =
+        aa_lender || (offer.aa_required && OfferCardStatus(offer, call.now) == "OFFER_RECEIVED");
   }
   if (journey->status == "OFFERED" && aa_lender && !journey->aa_confirmed) {
     const std::string& aa = journey->hybrid_aa_status;
     if (aa.empty() || (aa == "READY" && call.now >= journey->hybrid_aa_expires_at)) {
       journey->hybrid_aa_status = "READY";
       journey->hybrid_aa_expires_at = call.now + timings_.aa_url_ttl;
-      journey->hybrid_aa_url = absl::StrCat("https://aa.sandbox.aarthiklabs.test/consent/", journey->id,
-                                            "?txnid=sbx_txn_", ids_.Ulid(call.now));
+      journey->hybrid_aa_url = absl::StrCat("https://aa.sandbox.aarthiklabs.test/consent/",
+                                            journey->id, "?txnid=sbx_txn_", ids_.Ulid(call.now));
     } else if (aa == "READY") {
       nlohmann::json data = HybridOffersJson(*journey, call.now);
       journey->hybrid_aa_status = "PROCESSING";
@@ -202,8 +217,10 @@ Platform::Reply Platform::HostedSessions(Call& call) {
   }
   std::string type = "PERSONAL_LOAN";
   if (IsPresent(body, "journeyType")) {
-    if (!body["journeyType"].is_string() || !IsJourneyType(body["journeyType"].get<std::string>())) {
-      return Error(ValidationFailed("journeyType", "journeyType must be PERSONAL_LOAN or GOLD_LOAN."));
+    if (!body["journeyType"].is_string() ||
+        !IsJourneyType(body["journeyType"].get<std::string>())) {
+      return Error(
+          ValidationFailed("journeyType", "journeyType must be PERSONAL_LOAN or GOLD_LOAN."));
     }
     type = body["journeyType"];
   }
@@ -253,7 +270,8 @@ Platform::Reply Platform::HostedSessions(Call& call) {
       "&application_id=", config_.application_id, "&borrower_provider_id=", provider_id,
       "&journey_type=", type, "#", bootstrap);
   nlohmann::json data;
-  for (const char* alias : {"embedURL", "embedUrl", "embedurl", "Embedurl", "EmbedUrl", "EmbedURL"}) {
+  for (const char* alias :
+       {"embedURL", "embedUrl", "embedurl", "Embedurl", "EmbedUrl", "EmbedURL"}) {
     data[alias] = url;
   }
   data["bootstrapExpiresAt"] = IsoTimeMillis(call.now + config_.bootstrap_ttl);
@@ -292,11 +310,14 @@ Platform::Reply Platform::WebhookSubscription(Call& call) {
     } else if (absl::StartsWith(value, "http://")) {
       rest = absl::string_view(value).substr(7);
       absl::string_view host = rest.substr(0, rest.find_first_of("/?#"));
-      if (!absl::StartsWith(host, "[")) host = host.substr(0, host.rfind(':'));
-      else host = host.substr(0, host.find(']') + 1);
+      if (!absl::StartsWith(host, "["))
+        host = host.substr(0, host.rfind(':'));
+      else
+        host = host.substr(0, host.find(']') + 1);
       ok = IsLoopbackHost(host);
       if (!ok) {
-        return Error(ValidationFailed("url", "http:// callback URLs are accepted only for loopback hosts; use https://."));
+        return Error(ValidationFailed(
+            "url", "http:// callback URLs are accepted only for loopback hosts; use https://."));
       }
     }
     if (!ok) return Error(ValidationFailed("url", "url must be an absolute https:// URI."));
@@ -307,10 +328,11 @@ Platform::Reply Platform::WebhookSubscription(Call& call) {
     webhook_url_.clear();
     webhooks_.Clear();
   }
-  return Ok({{"tenant_id", config_.tenant_id},
-             {"application_id", config_.application_id},
-             {"webhook_enabled", webhook_enabled_},
-             {"webhook_url", webhook_enabled_ ? nlohmann::json(webhook_url_) : nlohmann::json(nullptr)}});
+  return Ok(
+      {{"tenant_id", config_.tenant_id},
+       {"application_id", config_.application_id},
+       {"webhook_enabled", webhook_enabled_},
+       {"webhook_url", webhook_enabled_ ? nlohmann::json(webhook_url_) : nlohmann::json(nullptr)}});
 }
 
 }  // namespace aarthik::sandbox

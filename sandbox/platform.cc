@@ -51,11 +51,11 @@ Platform::Platform(Config config)
       ids_(config_.seed),
       request_ids_(config_.seed ^ 0x5DEECE66DULL),
       faults_(config_.seed),
-      webhooks_(&clock_, &counters_,
-                WebhookOptions{config_.tenant_id, config_.application_id, config_.webhook_secret,
-                               config_.webhook_backoff, config_.webhook_max_attempts,
-                               config_.webhook_duplicate_rate, config_.webhook_reorder,
-                               config_.seed}),
+      webhooks_(
+          &clock_, &counters_,
+          WebhookOptions{config_.tenant_id, config_.application_id, config_.webhook_secret,
+                         config_.webhook_backoff, config_.webhook_max_attempts,
+                         config_.webhook_duplicate_rate, config_.webhook_reorder, config_.seed}),
       tokens_(config_.environment, config_.session_ttl, config_.refresh_ttl, &ids_) {
   faults_.Set(config_.faults);
 }
@@ -93,9 +93,9 @@ void Platform::CountReset(const RequestPlan& plan) {
 HttpResponse Platform::Handle(const HttpRequest& request, const RequestPlan& plan) {
   if (plan.matched && plan.match.route->surface == Surface::kControl) {
     if (!config_.control_plane) {
-      return JsonResponse(request, 404,
-                          nlohmann::json{{"error", NotFound("Control plane disabled.").ToJson()}}
-                              .dump());
+      return JsonResponse(
+          request, 404,
+          nlohmann::json{{"error", NotFound("Control plane disabled.").ToJson()}}.dump());
     }
     return HandleControl(request, plan.match);
   }
@@ -158,7 +158,8 @@ HttpResponse Platform::HandlePlatform(const HttpRequest& request, const RequestP
   bool have_reply = false;
   if (surface == Surface::kHybrid) {
     if (correlation_id.size() > 128) {
-      reply = Error(ValidationFailed("x-correlation-id", "x-correlation-id must be 1..128 characters"));
+      reply =
+          Error(ValidationFailed("x-correlation-id", "x-correlation-id must be 1..128 characters"));
       correlation_id = correlation_id.substr(0, 128);
       have_reply = true;
     }
@@ -167,8 +168,8 @@ HttpResponse Platform::HandlePlatform(const HttpRequest& request, const RequestP
   }
 
   auto finish = [&](const Reply& r) {
-    HttpResponse response =
-        JsonResponse(request, r.status, RenderBody(surface, r, correlation_id, correlation_present, now));
+    HttpResponse response = JsonResponse(
+        request, r.status, RenderBody(surface, r, correlation_id, correlation_present, now));
     if (r.error && r.error->retry_after_seconds > 0) {
       response.set(http::field::retry_after, std::to_string(r.error->retry_after_seconds));
     }
@@ -250,11 +251,12 @@ HttpResponse Platform::HandlePlatform(const HttpRequest& request, const RequestP
   std::string record_key, fingerprint;
   if (route.mutating) {
     if (idempotency_key.empty() && route.surface == Surface::kHeadless) {
-      return finish(Error(ValidationFailed("Idempotency-Key",
-                                           "Idempotency-Key header is required for writes.")));
+      return finish(Error(
+          ValidationFailed("Idempotency-Key", "Idempotency-Key header is required for writes.")));
     }
     if (idempotency_key.size() > 255) {
-      return finish(Error(ValidationFailed("Idempotency-Key", "Idempotency-Key is at most 255 characters.")));
+      return finish(
+          Error(ValidationFailed("Idempotency-Key", "Idempotency-Key is at most 255 characters.")));
     }
     if (!idempotency_key.empty()) {
       record_key = IdempotencyStore::RecordKey(scope, route.method, target, idempotency_key);
@@ -323,47 +325,74 @@ std::optional<ApiError> Platform::AuthenticateSession(Call& call) {
 
 Platform::Reply Platform::Dispatch(Call& call) {
   switch (call.match.route->id) {
-    case RouteId::kSessionsCreate: return SessionsCreate(call);
-    case RouteId::kSessionsRefresh: return SessionsRefresh(call);
-    case RouteId::kJourneysList: return JourneysList(call);
-    case RouteId::kJourneysCreate: return JourneysCreate(call);
+    case RouteId::kSessionsCreate:
+      return SessionsCreate(call);
+    case RouteId::kSessionsRefresh:
+      return SessionsRefresh(call);
+    case RouteId::kJourneysList:
+      return JourneysList(call);
+    case RouteId::kJourneysCreate:
+      return JourneysCreate(call);
     case RouteId::kJourneyGet:
-    case RouteId::kJourneyState: return JourneyRead(call);
-    case RouteId::kJourneyResume: return JourneyResume(call);
-    case RouteId::kProfileGet: return ProfileGet(call);
-    case RouteId::kProfilePut: return ProfilePut(call);
-    case RouteId::kProfileSubmit: return ProfileSubmit(call);
-    case RouteId::kOffersList: return OffersList(call);
-    case RouteId::kOfferGet: return OfferGet(call);
-    case RouteId::kOfferProceed: return OfferProceed(call);
-    case RouteId::kOfferReject: return OfferReject(call);
-    case RouteId::kOfferLoanAmount: return OfferLoanAmount(call);
+    case RouteId::kJourneyState:
+      return JourneyRead(call);
+    case RouteId::kJourneyResume:
+      return JourneyResume(call);
+    case RouteId::kProfileGet:
+      return ProfileGet(call);
+    case RouteId::kProfilePut:
+      return ProfilePut(call);
+    case RouteId::kProfileSubmit:
+      return ProfileSubmit(call);
+    case RouteId::kOffersList:
+      return OffersList(call);
+    case RouteId::kOfferGet:
+      return OfferGet(call);
+    case RouteId::kOfferProceed:
+      return OfferProceed(call);
+    case RouteId::kOfferReject:
+      return OfferReject(call);
+    case RouteId::kOfferLoanAmount:
+      return OfferLoanAmount(call);
     case RouteId::kStepsGet:
     case RouteId::kStepKyc:
     case RouteId::kStepKycStatus:
     case RouteId::kStepBankMandateGet:
     case RouteId::kStepEMandate:
-    case RouteId::kStepLoanAgreement: return Steps(call);
-    case RouteId::kStepBankMandatePost: return BankMandateSubmit(call);
-    case RouteId::kAaList: return AaList(call);
-    case RouteId::kAaCreate: return AaCreate(call);
+    case RouteId::kStepLoanAgreement:
+      return Steps(call);
+    case RouteId::kStepBankMandatePost:
+      return BankMandateSubmit(call);
+    case RouteId::kAaList:
+      return AaList(call);
+    case RouteId::kAaCreate:
+      return AaCreate(call);
     case RouteId::kAaGet:
     case RouteId::kAaRedirect:
     case RouteId::kAaComplete:
-    case RouteId::kAaReconcile: return AaSessionAction(call);
+    case RouteId::kAaReconcile:
+      return AaSessionAction(call);
     case RouteId::kPdStatus:
     case RouteId::kPdForeclosure:
     case RouteId::kPdPrePartPayment:
-    case RouteId::kPdMissedEmiPayment: return PostDisbursal(call);
-    case RouteId::kHybridStart: return HybridStart(call);
-    case RouteId::kHybridOffers: return HybridOffers(call);
-    case RouteId::kHybridHandoff: return HybridHandoff(call);
-    case RouteId::kHostedSessions: return HostedSessions(call);
-    case RouteId::kHostedFeatures: return HostedFeatures(call);
+    case RouteId::kPdMissedEmiPayment:
+      return PostDisbursal(call);
+    case RouteId::kHybridStart:
+      return HybridStart(call);
+    case RouteId::kHybridOffers:
+      return HybridOffers(call);
+    case RouteId::kHybridHandoff:
+      return HybridHandoff(call);
+    case RouteId::kHostedSessions:
+      return HostedSessions(call);
+    case RouteId::kHostedFeatures:
+      return HostedFeatures(call);
     case RouteId::kWebhookConfiguration:
     case RouteId::kWebhookSubscribe:
-    case RouteId::kWebhookUnsubscribe: return WebhookSubscription(call);
-    default: return Error(NotFound("No such endpoint."));
+    case RouteId::kWebhookUnsubscribe:
+      return WebhookSubscription(call);
+    default:
+      return Error(NotFound("No such endpoint."));
   }
 }
 
@@ -398,9 +427,8 @@ Offer* Platform::FindOffer(Call& call, Journey& journey, ApiError* error) {
 }
 
 ChangeObserver Platform::Observer() {
-  return [this](const Journey& journey) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    OnJourneyChanged(journey);
-  };
+  return [this](const Journey& journey)
+             ABSL_NO_THREAD_SAFETY_ANALYSIS { OnJourneyChanged(journey); };
 }
 
 void Platform::AdvanceJourney(Journey& journey, absl::Time now) {

@@ -81,8 +81,7 @@ Router::Router() {
       {RouteId::kAaGet, "GET", absl::StrCat(kAa, "/{aaSessionID}"), S::kHeadless},
       {RouteId::kAaRedirect, "POST", absl::StrCat(kAa, "/{aaSessionID}/redirect"), S::kHeadless},
       {RouteId::kAaComplete, "POST", absl::StrCat(kAa, "/{aaSessionID}/complete"), S::kHeadless},
-      {RouteId::kAaReconcile, "POST", absl::StrCat(kAa, "/{aaSessionID}/reconcile"),
-       S::kHeadless},
+      {RouteId::kAaReconcile, "POST", absl::StrCat(kAa, "/{aaSessionID}/reconcile"), S::kHeadless},
       {RouteId::kPdStatus, "POST", absl::StrCat(kPd, "/status"), S::kHeadless},
       {RouteId::kPdForeclosure, "POST", absl::StrCat(kPd, "/foreclosure"), S::kHeadless},
       {RouteId::kPdPrePartPayment, "POST", absl::StrCat(kPd, "/pre-part-payment"), S::kHeadless},
@@ -161,12 +160,18 @@ bool Router::Match(absl::string_view method, absl::string_view path, RouteMatch*
       std::string value = segments[i].find('%') == absl::string_view::npos
                               ? std::string(segments[i])
                               : PercentDecode(segments[i]);
-      if (t == "{journeyID}") match->params.journey_id = std::move(value);
-      else if (t == "{offerID}") match->params.offer_id = std::move(value);
-      else if (t == "{aaSessionID}") match->params.aa_session_id = std::move(value);
-      else if (t == "{borrowerProviderID}") match->params.borrower_provider_id = std::move(value);
-      else if (t == "{tenantID}") match->params.tenant_id = std::move(value);
-      else if (t == "{applicationID}") match->params.application_id = std::move(value);
+      if (t == "{journeyID}")
+        match->params.journey_id = std::move(value);
+      else if (t == "{offerID}")
+        match->params.offer_id = std::move(value);
+      else if (t == "{aaSessionID}")
+        match->params.aa_session_id = std::move(value);
+      else if (t == "{borrowerProviderID}")
+        match->params.borrower_provider_id = std::move(value);
+      else if (t == "{tenantID}")
+        match->params.tenant_id = std::move(value);
+      else if (t == "{applicationID}")
+        match->params.application_id = std::move(value);
     }
     return true;
   }

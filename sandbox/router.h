@@ -24,19 +24,54 @@ namespace aarthik::sandbox {
 enum class Surface { kHeadless, kHybrid, kHosted, kSubscription, kControl };
 
 enum class RouteId {
-  kSessionsCreate, kSessionsRefresh,
-  kJourneysList, kJourneysCreate, kJourneyGet, kJourneyState, kJourneyResume,
-  kProfileGet, kProfilePut, kProfileSubmit,
-  kOffersList, kOfferGet, kOfferProceed, kOfferReject, kOfferLoanAmount,
-  kStepsGet, kStepKyc, kStepKycStatus, kStepBankMandateGet, kStepBankMandatePost, kStepEMandate,
+  kSessionsCreate,
+  kSessionsRefresh,
+  kJourneysList,
+  kJourneysCreate,
+  kJourneyGet,
+  kJourneyState,
+  kJourneyResume,
+  kProfileGet,
+  kProfilePut,
+  kProfileSubmit,
+  kOffersList,
+  kOfferGet,
+  kOfferProceed,
+  kOfferReject,
+  kOfferLoanAmount,
+  kStepsGet,
+  kStepKyc,
+  kStepKycStatus,
+  kStepBankMandateGet,
+  kStepBankMandatePost,
+  kStepEMandate,
   kStepLoanAgreement,
-  kAaList, kAaCreate, kAaGet, kAaRedirect, kAaComplete, kAaReconcile,
-  kPdStatus, kPdForeclosure, kPdPrePartPayment, kPdMissedEmiPayment,
-  kHybridStart, kHybridOffers, kHybridHandoff,
-  kHostedSessions, kHostedFeatures,
-  kWebhookConfiguration, kWebhookSubscribe, kWebhookUnsubscribe,
-  kControlReset, kControlTimeAdvance, kControlFaultsPut, kControlFaultsDelete, kControlFaultsGet,
-  kControlCounters, kControlWebhooksPut, kControlTimeGet,
+  kAaList,
+  kAaCreate,
+  kAaGet,
+  kAaRedirect,
+  kAaComplete,
+  kAaReconcile,
+  kPdStatus,
+  kPdForeclosure,
+  kPdPrePartPayment,
+  kPdMissedEmiPayment,
+  kHybridStart,
+  kHybridOffers,
+  kHybridHandoff,
+  kHostedSessions,
+  kHostedFeatures,
+  kWebhookConfiguration,
+  kWebhookSubscribe,
+  kWebhookUnsubscribe,
+  kControlReset,
+  kControlTimeAdvance,
+  kControlFaultsPut,
+  kControlFaultsDelete,
+  kControlFaultsGet,
+  kControlCounters,
+  kControlWebhooksPut,
+  kControlTimeGet,
   kCount
 };
 
@@ -46,7 +81,7 @@ struct Route {
   std::string path_template;  // contract spelling, e.g. /api/v1/headless/journeys/{journeyID}
   std::string label;          // "METHOD TEMPLATE", used by counters
   Surface surface;
-  bool mutating;              // POST/PUT/PATCH
+  bool mutating;  // POST/PUT/PATCH
   std::vector<std::string> segments;
 };
 

@@ -1,8 +1,8 @@
 // Simulated time for the sandbox.
 //
 // Simulated time runs `time_scale` times faster than real time and can be pushed forward on demand
-// (control plane `POST /_sandbox/time/advance`). Every expiry and delay in the sandbox (tokens, offer
-// arrival, AA URLs, web-hook retries) is measured on this clock, so tests never sleep.
+// (control plane `POST /_sandbox/time/advance`). Every expiry and delay in the sandbox (tokens,
+// offer arrival, AA URLs, web-hook retries) is measured on this clock, so tests never sleep.
 //
 // Example:
 //   SimClock clock(/*time_scale=*/60.0);   // one real second = one simulated minute

@@ -36,30 +36,31 @@ nlohmann::json VariantBOffer(const Journey& j, const Offer& offer) {
     }
   }
   const bool accepted = j.handed_off_offer_id == offer.id && j.status != "OFFER_SELECTED";
-  return {{"id", offer.id},
-          {"accepted", accepted},
-          {"expired", false},
-          {"amount_principal", std::to_string(offer.principal)},
-          {"amount_total_interest_payable", std::to_string(interest)},
-          {"amount_net_disbursed_amount", std::to_string(offer.principal - offer.principal / 100)},
-          {"offer_term", absl::StrCat(lender.term_months, " months")},
-          {"interest_rate", lender.interest_rate},
-          {"interest_type", "Reducing"},
-          {"annual_percentage_rate", absl::StrCat(rate + 0.7)},
-          {"number_of_installments", lender.term_months},
-          {"cool_off_period", "3 days"},
-          {"terms_and_conditions_link", absl::StrCat("https://sandbox.aarthiklabs.test/tc/", offer.id)},
-          {"key_facts_statement_link", absl::StrCat("https://sandbox.aarthiklabs.test/kfs/", offer.id)},
-          {"application_fees", "0"},
-          {"foreclosure_fees", "2000"},
-          {"interest_rate_conversion_charges", nullptr},
-          {"delay_penalty_fees", "500"},
-          {"other_penalty_fees", nullptr},
-          {"processing_fees", std::to_string(offer.principal / 100)},
-          {"other_upfront_charges", nullptr},
-          {"insurance_charges", nullptr},
-          {"other_charges", nullptr},
-          {"installments", installments}};
+  return {
+      {"id", offer.id},
+      {"accepted", accepted},
+      {"expired", false},
+      {"amount_principal", std::to_string(offer.principal)},
+      {"amount_total_interest_payable", std::to_string(interest)},
+      {"amount_net_disbursed_amount", std::to_string(offer.principal - offer.principal / 100)},
+      {"offer_term", absl::StrCat(lender.term_months, " months")},
+      {"interest_rate", lender.interest_rate},
+      {"interest_type", "Reducing"},
+      {"annual_percentage_rate", absl::StrCat(rate + 0.7)},
+      {"number_of_installments", lender.term_months},
+      {"cool_off_period", "3 days"},
+      {"terms_and_conditions_link", absl::StrCat("https://sandbox.aarthiklabs.test/tc/", offer.id)},
+      {"key_facts_statement_link", absl::StrCat("https://sandbox.aarthiklabs.test/kfs/", offer.id)},
+      {"application_fees", "0"},
+      {"foreclosure_fees", "2000"},
+      {"interest_rate_conversion_charges", nullptr},
+      {"delay_penalty_fees", "500"},
+      {"other_penalty_fees", nullptr},
+      {"processing_fees", std::to_string(offer.principal / 100)},
+      {"other_upfront_charges", nullptr},
+      {"insurance_charges", nullptr},
+      {"other_charges", nullptr},
+      {"installments", installments}};
 }
 
 // Step statuses of Variant B: PENDING until the lender redirect, SUCCESS once disbursed.
@@ -93,7 +94,8 @@ nlohmann::json VariantASnapshot(const SnapshotContext& ctx, const Borrower& borr
                                 const Journey& changed) {
   nlohmann::json list = nlohmann::json::array();
   for (const Journey* j : journeys) {
-    list.push_back({{"journeyID", j->id}, {"status", j->status}, {"nextAction", NextActionJson(*j)}});
+    list.push_back(
+        {{"journeyID", j->id}, {"status", j->status}, {"nextAction", NextActionJson(*j)}});
   }
   const std::string at = IsoTimeMillis(ctx.now);
   return {{"schema_version", "1.0.0"},
@@ -124,20 +126,19 @@ nlohmann::json VariantBSnapshot(const SnapshotContext& ctx, const Borrower& borr
   if (j.type == "GOLD_LOAN") personal["pan"] = StringOrNull(personal_in, "pan");
   nlohmann::json income = StringOrNull(work_in, "income");
   if (income.is_string()) income = std::stoll(income.get<std::string>());
-  nlohmann::json profile = {
-      {"personal", personal},
-      {"work",
-       {{"employmentType", StringOrNull(work_in, "employmentType")},
-        {"officialemail", StringOrNull(work_in, "officialemail")},
-        {"income", income},
-        {"companyName", StringOrNull(work_in, "companyName")},
-        {"udyamNumber", StringOrNull(work_in, "udyamNumber")}}},
-      {"address",
-       {{"addressL1", StringOrNull(address_in, "addressL1")},
-        {"addressL2", StringOrNull(address_in, "addressL2")},
-        {"city", StringOrNull(address_in, "city")},
-        {"state", StringOrNull(address_in, "state")},
-        {"pincode", StringOrNull(address_in, "pincode")}}}};
+  nlohmann::json profile = {{"personal", personal},
+                            {"work",
+                             {{"employmentType", StringOrNull(work_in, "employmentType")},
+                              {"officialemail", StringOrNull(work_in, "officialemail")},
+                              {"income", income},
+                              {"companyName", StringOrNull(work_in, "companyName")},
+                              {"udyamNumber", StringOrNull(work_in, "udyamNumber")}}},
+                            {"address",
+                             {{"addressL1", StringOrNull(address_in, "addressL1")},
+                              {"addressL2", StringOrNull(address_in, "addressL2")},
+                              {"city", StringOrNull(address_in, "city")},
+                              {"state", StringOrNull(address_in, "state")},
+                              {"pincode", StringOrNull(address_in, "pincode")}}}};
   if (j.type == "GOLD_LOAN") {
     const nlohmann::json gold = Section(j, "goldLoan");
     profile["gold_loan"] = {{"userType", StringOrNull(gold, "userType")},
@@ -166,8 +167,8 @@ nlohmann::json VariantBSnapshot(const SnapshotContext& ctx, const Borrower& borr
       offers.push_back(VariantBOffer(j, offer));
     }
   }
-  const bool decided = j.status == "DISBURSED" || j.status == "LENDER_REDIRECTED" ||
-                       j.status == "OFFER_ACCEPTED";
+  const bool decided =
+      j.status == "DISBURSED" || j.status == "LENDER_REDIRECTED" || j.status == "OFFER_ACCEPTED";
   nlohmann::json journey = {
       {"id", absl::StrCat("jrn_", j.id)},
       {"endUse", StringOrNull(journey_in, "endUse")},

@@ -34,7 +34,7 @@ struct SessionGrant {
 };
 
 struct TokenCheck {
-  std::optional<ApiError> error;  // set when the token must be refused
+  std::optional<ApiError> error;             // set when the token must be refused
   const std::string* borrower_id = nullptr;  // valid until the next mutation of the store
   uint64_t family_id = 0;
 };

@@ -32,7 +32,8 @@ std::optional<ApiError> StringField(const nlohmann::json& object, const char* ke
   if (IsNullOrAbsent(object, key)) return std::nullopt;
   const nlohmann::json& value = object.at(key);
   if (!value.is_string()) {
-    return ValidationFailed(Field(prefix, key), absl::StrCat(Field(prefix, key), " must be a string"));
+    return ValidationFailed(Field(prefix, key),
+                            absl::StrCat(Field(prefix, key), " must be a string"));
   }
   *out = value.get<std::string>();
   *present = true;
@@ -149,8 +150,8 @@ std::optional<ApiError> OptionalString(const nlohmann::json& body, const char* k
   const nlohmann::json& value = body.at(key);
   if (!value.is_string() || value.get_ref<const std::string&>().empty() ||
       value.get_ref<const std::string&>().size() > max_length) {
-    return ValidationFailed(field, absl::StrCat(field, " must be a string of 1..", max_length,
-                                                " characters"));
+    return ValidationFailed(
+        field, absl::StrCat(field, " must be a string of 1..", max_length, " characters"));
   }
   return std::nullopt;
 }
@@ -163,9 +164,9 @@ std::optional<ApiError> ValidatePersonal(nlohmann::json& p, absl::string_view pr
   if (present) {
     std::optional<std::string> mobile = NormalizeIndianMobile(value);
     if (!mobile) {
-      return ValidationFailed(Field(prefix, "contactNumber"),
-                              absl::StrCat(Field(prefix, "contactNumber"),
-                                           " must be a valid mobile number"));
+      return ValidationFailed(
+          Field(prefix, "contactNumber"),
+          absl::StrCat(Field(prefix, "contactNumber"), " must be a valid mobile number"));
     }
     p["contactNumber"] = *mobile;
   }
@@ -181,22 +182,25 @@ std::optional<ApiError> ValidatePersonal(nlohmann::json& p, absl::string_view pr
   if (auto e = StringField(p, "panName", prefix, &value, &present)) return e;
   if (auto e = StringField(p, "dob", prefix, &value, &present)) return e;
   if (present && !IsIsoDate(value)) {
-    return ValidationFailed(Field(prefix, "dob"), absl::StrCat(Field(prefix, "dob"), " must be YYYY-MM-DD"));
+    return ValidationFailed(Field(prefix, "dob"),
+                            absl::StrCat(Field(prefix, "dob"), " must be YYYY-MM-DD"));
   }
   if (auto e = StringField(p, "gender", prefix, &value, &present)) return e;
   if (present) {
     std::optional<std::string> gender = NormalizeGender(value);
     if (!gender) {
-      return ValidationFailed(Field(prefix, "gender"),
-                              absl::StrCat(Field(prefix, "gender"), " must be male, female or transgender"));
+      return ValidationFailed(
+          Field(prefix, "gender"),
+          absl::StrCat(Field(prefix, "gender"), " must be male, female or transgender"));
     }
     p["gender"] = *gender;
   }
   if (auto e = StringField(p, "personalemail", prefix, &value, &present)) return e;
   if (present) {
     if (!IsEmail(value)) {
-      return ValidationFailed(Field(prefix, "personalemail"),
-                              absl::StrCat(Field(prefix, "personalemail"), " must be an email address"));
+      return ValidationFailed(
+          Field(prefix, "personalemail"),
+          absl::StrCat(Field(prefix, "personalemail"), " must be an email address"));
     }
     p["personalemail"] = absl::AsciiStrToLower(value);
   }
@@ -212,9 +216,9 @@ std::optional<ApiError> ValidateWork(nlohmann::json& w, absl::string_view prefix
   if (present) {
     std::optional<std::string> type = NormalizeEmploymentType(value);
     if (!type) {
-      return ValidationFailed(Field(prefix, "employmentType"),
-                              absl::StrCat(Field(prefix, "employmentType"),
-                                           " must be salaried or selfEmployed"));
+      return ValidationFailed(
+          Field(prefix, "employmentType"),
+          absl::StrCat(Field(prefix, "employmentType"), " must be salaried or selfEmployed"));
     }
     employment = *type;
     w["employmentType"] = employment;
@@ -226,23 +230,25 @@ std::optional<ApiError> ValidateWork(nlohmann::json& w, absl::string_view prefix
                              ? std::to_string(income.get<int64_t>())
                              : std::string();
     if (digits.size() < 4 || !IsPositiveDigitString(digits)) {
-      return ValidationFailed(Field(prefix, "income"),
-                              absl::StrCat(Field(prefix, "income"),
-                                           " must be a positive amount of at least 4 digits"));
+      return ValidationFailed(
+          Field(prefix, "income"),
+          absl::StrCat(Field(prefix, "income"), " must be a positive amount of at least 4 digits"));
     }
     w["income"] = digits;
   }
   if (auto e = StringField(w, "incomeType", prefix, &value, &present)) return e;
   if (present && value != "monthly" && value != "annual") {
-    return ValidationFailed(Field(prefix, "incomeType"),
-                            absl::StrCat(Field(prefix, "incomeType"), " must be monthly or annual"));
+    return ValidationFailed(
+        Field(prefix, "incomeType"),
+        absl::StrCat(Field(prefix, "incomeType"), " must be monthly or annual"));
   }
   if (auto e = StringField(w, "companyName", prefix, &value, &present)) return e;
   if (auto e = StringField(w, "officialemail", prefix, &value, &present)) return e;
   if (present) {
     if (!IsEmail(value)) {
-      return ValidationFailed(Field(prefix, "officialemail"),
-                              absl::StrCat(Field(prefix, "officialemail"), " must be an email address"));
+      return ValidationFailed(
+          Field(prefix, "officialemail"),
+          absl::StrCat(Field(prefix, "officialemail"), " must be an email address"));
     }
   }
   if (auto e = StringField(w, "udyamNumber", prefix, &value, &present)) return e;
@@ -263,7 +269,8 @@ std::optional<ApiError> ValidateAddress(nlohmann::json& a, absl::string_view pre
   }
   if (auto e = StringField(a, "pincode", prefix, &value, &present)) return e;
   if (present && !IsPincode(value)) {
-    return ValidationFailed(Field(prefix, "pincode"), absl::StrCat(Field(prefix, "pincode"), " must be 6 digits"));
+    return ValidationFailed(Field(prefix, "pincode"),
+                            absl::StrCat(Field(prefix, "pincode"), " must be 6 digits"));
   }
   return std::nullopt;
 }

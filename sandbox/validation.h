@@ -41,7 +41,8 @@ std::optional<ApiError> ValidateWork(nlohmann::json& work, absl::string_view pre
 std::optional<ApiError> ValidateAddress(nlohmann::json& address, absl::string_view prefix);
 
 // PUT /profile body (and the optional `profile` of POST /sessions, via ValidatePersonal):
-// sections profile, workProfile, address, bankingInformation, journey; all optional, each an object.
+// sections profile, workProfile, address, bankingInformation, journey; all optional, each an
+// object.
 std::optional<ApiError> ValidateProfileUpsert(nlohmann::json& body);
 
 // Checks that `body[key]` is absent/null or a string of 1..max_length characters.

@@ -22,11 +22,11 @@ nlohmann::json AaCardJson(const Journey& journey, const Offer& offer) {
     return {{"required", true}, {"state", "CONFIRMED"}, {"actionRequired", "NONE"}};
   }
   std::string state = journey.aa_sessions.empty() ? "REQUIRED" : journey.aa_sessions.back().state;
-  std::string action = state == "REDIRECT_READY" || state == "REQUIRED" || state == "EXPIRED" ||
-                               state == "FAILED"
-                           ? "REDIRECT"
-                       : state == "USER_RETURNED" || state == "APPROVAL_DISPATCHED" ? "RECONCILE"
-                                                                                    : "WAIT";
+  std::string action =
+      state == "REDIRECT_READY" || state == "REQUIRED" || state == "EXPIRED" || state == "FAILED"
+          ? "REDIRECT"
+      : state == "USER_RETURNED" || state == "APPROVAL_DISPATCHED" ? "RECONCILE"
+                                                                   : "WAIT";
   return {{"required", true}, {"state", state}, {"actionRequired", action}};
 }
 
@@ -47,15 +47,15 @@ nlohmann::json NextActionJson(const Journey& journey) {
 
 nlohmann::json JourneyJson(const Journey& j) {
   std::string timeline = j.status == "STARTED" ? "PROFILE_REQUIRED" : j.status;
-  return {{"journeyID", j.id},
-          {"type", j.type},
-          {"status", j.status},
-          {"updatedAt", IsoTimeMillis(j.updated_at)},
-          {"timelineState", timeline},
-          {"nextAction", NextActionJson(j)},
-          {"capabilities",
-           {{"aaEnabled", true}, {"postDisbursalEnabled", j.status == "DISBURSED"}}},
-          {"resume", j.resume}};
+  return {
+      {"journeyID", j.id},
+      {"type", j.type},
+      {"status", j.status},
+      {"updatedAt", IsoTimeMillis(j.updated_at)},
+      {"timelineState", timeline},
+      {"nextAction", NextActionJson(j)},
+      {"capabilities", {{"aaEnabled", true}, {"postDisbursalEnabled", j.status == "DISBURSED"}}},
+      {"resume", j.resume}};
 }
 
 nlohmann::json JourneySummaryJson(const Journey& j) {
@@ -83,9 +83,12 @@ nlohmann::json StateJson(const Journey& j) {
 
 std::vector<std::string> MissingProfileFields(const Journey& j) {
   static const std::vector<std::pair<const char*, const char*>> kRequired = {
-      {"profile", "contactNumber"},       {"profile", "pan"},
-      {"profile", "panName"},             {"profile", "dob"},
-      {"workProfile", "employmentType"}, {"workProfile", "income"}};
+      {"profile", "contactNumber"},
+      {"profile", "pan"},
+      {"profile", "panName"},
+      {"profile", "dob"},
+      {"workProfile", "employmentType"},
+      {"workProfile", "income"}};
   std::vector<std::string> missing;
   for (const auto& [section, key] : kRequired) {
     auto s = j.profile.find(section);
@@ -98,7 +101,8 @@ std::vector<std::string> MissingProfileFields(const Journey& j) {
 
 nlohmann::json ProfileJson(const Journey& j) {
   nlohmann::json out = {{"journeyID", j.id}};
-  for (const char* section : {"profile", "workProfile", "address", "bankingInformation", "journey"}) {
+  for (const char* section :
+       {"profile", "workProfile", "address", "bankingInformation", "journey"}) {
     auto it = j.profile.find(section);
     out[section] = it == j.profile.end() ? nlohmann::json::object() : *it;
   }
@@ -124,19 +128,20 @@ nlohmann::json OfferCardJson(const Journey& j, const Offer& offer, absl::Time no
   } else if (!received) {
     reason = "Awaiting lender decision";
   }
-  return {{"lenderID", lender.id},
-          {"lenderName", lender.name},
-          {"offerID", offer.id},
-          {"status", status},
-          {"amountPrincipal", received ? nlohmann::json(std::to_string(offer.principal)) : nullptr},
-          {"interestRate", received ? nlohmann::json(lender.interest_rate) : nullptr},
-          {"offerTerm", received ? nlohmann::json(absl::StrCat(lender.term_months, " months"))
-                                 : nullptr},
-          {"keyFactsStatementLink",
-           received ? nlohmann::json(absl::StrCat("https://sandbox.aarthiklabs.test/kfs/", offer.id))
-                    : nullptr},
-          {"aa", AaCardJson(j, offer)},
-          {"lenderStateReason", reason}};
+  return {
+      {"lenderID", lender.id},
+      {"lenderName", lender.name},
+      {"offerID", offer.id},
+      {"status", status},
+      {"amountPrincipal", received ? nlohmann::json(std::to_string(offer.principal)) : nullptr},
+      {"interestRate", received ? nlohmann::json(lender.interest_rate) : nullptr},
+      {"offerTerm",
+       received ? nlohmann::json(absl::StrCat(lender.term_months, " months")) : nullptr},
+      {"keyFactsStatementLink",
+       received ? nlohmann::json(absl::StrCat("https://sandbox.aarthiklabs.test/kfs/", offer.id))
+                : nullptr},
+      {"aa", AaCardJson(j, offer)},
+      {"lenderStateReason", reason}};
 }
 
 nlohmann::json OfferDetailJson(const Journey& j, const Offer& offer, absl::Time now) {
@@ -144,11 +149,10 @@ nlohmann::json OfferDetailJson(const Journey& j, const Offer& offer, absl::Time 
   const Lender& lender = Lenders()[offer.lender];
   out["journeyID"] = j.id;
   out["proceedBoundaryState"] = ProceedBoundaryState(j, offer);
-  out["offerSelectionLock"] =
-      j.locked_offer_id == offer.id
-          ? nlohmann::json{{"lockedAt", IsoTimeMillis(j.locked_at)},
-                           {"lockSource", "OFFER_DETAILS_PROCEED"}}
-          : nlohmann::json(nullptr);
+  out["offerSelectionLock"] = j.locked_offer_id == offer.id
+                                  ? nlohmann::json{{"lockedAt", IsoTimeMillis(j.locked_at)},
+                                                   {"lockSource", "OFFER_DETAILS_PROCEED"}}
+                                  : nlohmann::json(nullptr);
   if (OfferCardStatus(offer, now) != "OFFER_RECEIVED") {
     out["quoteBreakup"] = nullptr;
     out["installments"] = nlohmann::json::array();
@@ -170,8 +174,10 @@ nlohmann::json OfferDetailJson(const Journey& j, const Offer& offer, absl::Time 
                             {"dueDate", IsoTimeMillis(j.created_at + absl::Hours(24 * 30 * i))}});
   }
   out["installments"] = std::move(installments);
-  out["fulfillments"] = nlohmann::json::array(
-      {{{"type", "DISBURSAL"}, {"mode", "BANK_TRANSFER"}, {"state", j.status == "DISBURSED" ? "COMPLETED" : "PENDING"}}});
+  out["fulfillments"] =
+      nlohmann::json::array({{{"type", "DISBURSAL"},
+                              {"mode", "BANK_TRANSFER"},
+                              {"state", j.status == "DISBURSED" ? "COMPLETED" : "PENDING"}}});
   if (!offer.confirmed_amount.empty()) out["confirmedAmount"] = offer.confirmed_amount;
   return out;
 }
@@ -200,15 +206,17 @@ nlohmann::json StepsJson(const Journey& j) {
 }
 
 nlohmann::json AaSessionJson(const Journey& j, const AaSession& aa) {
-  return {{"aaSessionID", aa.id},
-          {"journeyID", j.id},
-          {"state", aa.state},
-          {"redirectURL", aa.redirect_url.empty() ? nlohmann::json(nullptr) : nlohmann::json(aa.redirect_url)},
-          {"reqdate", absl::FormatTime("%Y%m%d%H%M%E3S", aa.reqdate, absl::UTCTimeZone()).erase(14, 1)},
-          {"txnid", aa.txnid},
-          {"expiresAt", IsoTimeMillis(aa.expires_at)},
-          {"createdAt", IsoTimeMillis(aa.created_at)},
-          {"updatedAt", IsoTimeMillis(aa.updated_at)}};
+  return {
+      {"aaSessionID", aa.id},
+      {"journeyID", j.id},
+      {"state", aa.state},
+      {"redirectURL",
+       aa.redirect_url.empty() ? nlohmann::json(nullptr) : nlohmann::json(aa.redirect_url)},
+      {"reqdate", absl::FormatTime("%Y%m%d%H%M%E3S", aa.reqdate, absl::UTCTimeZone()).erase(14, 1)},
+      {"txnid", aa.txnid},
+      {"expiresAt", IsoTimeMillis(aa.expires_at)},
+      {"createdAt", IsoTimeMillis(aa.created_at)},
+      {"updatedAt", IsoTimeMillis(aa.updated_at)}};
 }
 
 nlohmann::json HybridOffersJson(const Journey& j, absl::Time now) {
@@ -237,7 +245,8 @@ nlohmann::json HybridOffersJson(const Journey& j, absl::Time now) {
                            absl::StrCat("https://sandbox.aarthiklabs.test/kfs/", offer.id)},
                           {"selected", j.handed_off_offer_id == offer.id}});
       }
-      lenders[lender.name] = {{"lender_id", lender.id}, {"status", lender_status}, {"offers", offers}};
+      lenders[lender.name] = {
+          {"lender_id", lender.id}, {"status", lender_status}, {"offers", offers}};
     }
   }
   nlohmann::json data = {{"journey_id", j.id}, {"status", j.status}, {"lenders", lenders}};

@@ -84,7 +84,7 @@ class WebhookDispatcher {
   mutable absl::Mutex mu_;
   std::deque<Delivery> queue_ ABSL_GUARDED_BY(mu_);
   std::vector<Delivery> held_ ABSL_GUARDED_BY(mu_);  // reorder mode: held back (with duplicate)
-  absl::Time held_since_ ABSL_GUARDED_BY(mu_);          // real time
+  absl::Time held_since_ ABSL_GUARDED_BY(mu_);       // real time
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);

@@ -42,36 +42,53 @@ TEST(FixturesTest, HeadlessRequestsAcceptedAndResponsesShaped) {
   WebhookReceiver receiver;
   auto sandbox = SandboxProcess::Start({"--control-plane"});
   ASSERT_NE(sandbox, nullptr);
-  ASSERT_EQ(sandbox->Request("POST",
-                             "/api/tenants/8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61/applications/"
-                             "fbb1fd74-c502-4419-83f3-82a2a019fc9a/webhooks/subscribe",
-                             nlohmann::json{{"url", receiver.url()}}.dump(), {kAuth}).status, 200);
+  ASSERT_EQ(sandbox
+                ->Request("POST",
+                          "/api/tenants/8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61/applications/"
+                          "fbb1fd74-c502-4419-83f3-82a2a019fc9a/webhooks/subscribe",
+                          nlohmann::json{{"url", receiver.url()}}.dump(), {kAuth})
+                .status,
+            200);
   const nlohmann::json session_request = LoadFixture("headless/sessions.create.request.json");
-  HttpResult session = sandbox->Request("POST", "/api/v1/headless/sessions", session_request.dump(),
-                                        {kAuth, "Idempotency-Key: s1", "X-Correlation-ID: trace_abc"});
+  HttpResult session =
+      sandbox->Request("POST", "/api/v1/headless/sessions", session_request.dump(),
+                       {kAuth, "Idempotency-Key: s1", "X-Correlation-ID: trace_abc"});
   ASSERT_EQ(session.status, 200) << session.body;
   ExpectSameShape(LoadFixture("headless/envelope.success.json"), session.json, "envelope");
-  ExpectSameShape(LoadFixture("headless/sessions.create.response-data.json"), session.data(), "session");
+  ExpectSameShape(LoadFixture("headless/sessions.create.response-data.json"), session.data(),
+                  "session");
 
   HeadlessBorrower borrower(sandbox.get(), "CUST_0012");
   borrower.session_token = session.data()["sessionToken"];
-  HttpResult refresh = sandbox->Request("POST", "/api/v1/headless/sessions/refresh", "",
-                                        {"Authorization: Bearer " + session.data()["refreshToken"].get<std::string>(),
-                                         "Idempotency-Key: r1"});
+  HttpResult refresh = sandbox->Request(
+      "POST", "/api/v1/headless/sessions/refresh", "",
+      {"Authorization: Bearer " + session.data()["refreshToken"].get<std::string>(),
+       "Idempotency-Key: r1"});
   ASSERT_EQ(refresh.status, 200) << refresh.body;
-  ExpectSameShape(LoadFixture("headless/sessions.refresh.response-data.json"), refresh.data(), "refresh");
+  ExpectSameShape(LoadFixture("headless/sessions.refresh.response-data.json"), refresh.data(),
+                  "refresh");
   borrower.session_token = refresh.data()["sessionToken"];
 
   HttpResult created = borrower.Call("POST", "/api/v1/headless/journeys",
                                      LoadFixture("headless/journeys.create.request.json"));
   ASSERT_EQ(created.status, 200) << created.body;
-  ExpectSameShape(LoadFixture("headless/journeys.create.response-data.json"), created.data(), "journey");
-  const std::string base = absl::StrCat("/api/v1/headless/journeys/", created.data()["journeyID"].get<std::string>());
-  EXPECT_EQ(borrower.Call("PATCH", base + "/resume", LoadFixture("headless/journeys.resume.request.json")).status, 200);
-  EXPECT_EQ(borrower.Call("PUT", base + "/profile", LoadFixture("headless/profile.update.request.json")).status, 200);
-  HttpResult submit = borrower.Call("POST", base + "/profile/submit", LoadFixture("headless/profile.submit.request.json"));
+  ExpectSameShape(LoadFixture("headless/journeys.create.response-data.json"), created.data(),
+                  "journey");
+  const std::string base =
+      absl::StrCat("/api/v1/headless/journeys/", created.data()["journeyID"].get<std::string>());
+  EXPECT_EQ(
+      borrower.Call("PATCH", base + "/resume", LoadFixture("headless/journeys.resume.request.json"))
+          .status,
+      200);
+  EXPECT_EQ(
+      borrower.Call("PUT", base + "/profile", LoadFixture("headless/profile.update.request.json"))
+          .status,
+      200);
+  HttpResult submit = borrower.Call("POST", base + "/profile/submit",
+                                    LoadFixture("headless/profile.submit.request.json"));
   ASSERT_EQ(submit.status, 202) << submit.body;
-  ExpectSameShape(LoadFixture("headless/profile.submit.response-data.json"), submit.data(), "submit");
+  ExpectSameShape(LoadFixture("headless/profile.submit.response-data.json"), submit.data(),
+                  "submit");
   sandbox->AdvanceTime(2);
   HttpResult state = borrower.Call("GET", base + "/state");
   ExpectSameShape(LoadFixture("headless/journeys.state.response-data.json"), state.data(), "state");
@@ -81,42 +98,60 @@ TEST(FixturesTest, HeadlessRequestsAcceptedAndResponsesShaped) {
   std::vector<std::string> received;
   const HttpResult offers = borrower.Call("GET", base + "/offers");
   for (const auto& item : offers.data()["items"]) {
-    if (item["status"] == "OFFER_RECEIVED" && item["aa"]["required"] == false) received.push_back(item["offerID"]);
+    if (item["status"] == "OFFER_RECEIVED" && item["aa"]["required"] == false)
+      received.push_back(item["offerID"]);
   }
   ASSERT_GE(received.size(), 2u);
   const std::string offer = base + "/offers/" + received[0];
   HttpResult proceed = borrower.Call("POST", offer + "/proceed");
   ASSERT_EQ(proceed.status, 200) << proceed.body;
-  ExpectSameShape(LoadFixture("headless/offers.proceed.response-data.json"), proceed.data(), "proceed");
+  ExpectSameShape(LoadFixture("headless/offers.proceed.response-data.json"), proceed.data(),
+                  "proceed");
   HttpResult conflict = borrower.Call("POST", base + "/offers/" + received[1] + "/proceed");
-  HttpResult invalid = sandbox->Request("PUT", base + "/profile", R"({"profile":{"contactNumber":"123"}})",
-                                        {"Authorization: Bearer " + borrower.session_token,
-                                         "Idempotency-Key: bad-1", "X-Correlation-ID: trace_abc"});
+  HttpResult invalid =
+      sandbox->Request("PUT", base + "/profile", R"({"profile":{"contactNumber":"123"}})",
+                       {"Authorization: Bearer " + borrower.session_token, "Idempotency-Key: bad-1",
+                        "X-Correlation-ID: trace_abc"});
   ExpectSameShape(LoadFixture("headless/envelope.error.json"), invalid.json, "error envelope");
-  EXPECT_EQ(invalid.json["error"]["message"], "profile.contactNumber must be a valid mobile number");
-  ExpectSameShape(LoadFixture("headless/offers.proceed.conflict-error.json"), conflict.error(), "conflict");
-  EXPECT_EQ(borrower.Call("POST", base + "/offers/" + received[1] + "/reject",
-                          LoadFixture("headless/offers.reject.request.json")).status, 200);
-  EXPECT_EQ(borrower.Call("POST", offer + "/loan-amount", LoadFixture("headless/offers.loan-amount.request.json")).status,
+  EXPECT_EQ(invalid.json["error"]["message"],
+            "profile.contactNumber must be a valid mobile number");
+  ExpectSameShape(LoadFixture("headless/offers.proceed.conflict-error.json"), conflict.error(),
+                  "conflict");
+  EXPECT_EQ(borrower
+                .Call("POST", base + "/offers/" + received[1] + "/reject",
+                      LoadFixture("headless/offers.reject.request.json"))
+                .status,
+            200);
+  EXPECT_EQ(borrower
+                .Call("POST", offer + "/loan-amount",
+                      LoadFixture("headless/offers.loan-amount.request.json"))
+                .status,
             200);
   borrower.Call("GET", offer + "/steps/kyc");
   borrower.Call("GET", offer + "/steps/kyc");
   HttpResult step = borrower.Call("GET", offer + "/steps/bank-mandate");
   ExpectSameShape(LoadFixture("headless/steps.step-object.json"), step.data(), "step");
-  EXPECT_EQ(borrower.Call("POST", offer + "/steps/bank-mandate",
-                          LoadFixture("headless/steps.bank-mandate.request.json")).status, 200);
+  EXPECT_EQ(borrower
+                .Call("POST", offer + "/steps/bank-mandate",
+                      LoadFixture("headless/steps.bank-mandate.request.json"))
+                .status,
+            200);
   for (int i = 0; i < 2; ++i) borrower.Call("GET", offer + "/steps/e-mandate");
   for (int i = 0; i < 2; ++i) borrower.Call("GET", offer + "/steps/loan-agreement");
   sandbox->AdvanceTime(5);
   HttpResult pd = borrower.Call("POST", base + "/post-disbursal/status");
   ASSERT_EQ(pd.status, 202) << pd.body;
-  ExpectSameShape(LoadFixture("headless/post-disbursal.status.response-data.json"), pd.data(), "pd");
+  ExpectSameShape(LoadFixture("headless/post-disbursal.status.response-data.json"), pd.data(),
+                  "pd");
 
   // AA redirect shape, on a second journey.
-  HttpResult second = borrower.Call("POST", "/api/v1/headless/journeys", {{"type", "PERSONAL_LOAN"}});
-  const std::string base2 = absl::StrCat("/api/v1/headless/journeys/", second.data()["journeyID"].get<std::string>());
+  HttpResult second =
+      borrower.Call("POST", "/api/v1/headless/journeys", {{"type", "PERSONAL_LOAN"}});
+  const std::string base2 =
+      absl::StrCat("/api/v1/headless/journeys/", second.data()["journeyID"].get<std::string>());
   borrower.Call("PUT", base2 + "/profile", LoadFixture("headless/profile.update.request.json"));
-  borrower.Call("POST", base2 + "/profile/submit", LoadFixture("headless/profile.submit.request.json"));
+  borrower.Call("POST", base2 + "/profile/submit",
+                LoadFixture("headless/profile.submit.request.json"));
   sandbox->AdvanceTime(10);
   HttpResult aa = borrower.Call("POST", base2 + "/aa/sessions");
   ASSERT_EQ(aa.status, 200) << aa.body;
@@ -133,34 +168,46 @@ TEST(FixturesTest, HostedAndVariantBShapes) {
   WebhookReceiver receiver;
   auto sandbox = SandboxProcess::Start({"--control-plane"});
   ASSERT_NE(sandbox, nullptr);
-  ASSERT_EQ(sandbox->Request("POST",
-                             "/api/tenants/8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61/applications/"
-                             "fbb1fd74-c502-4419-83f3-82a2a019fc9a/webhooks/subscribe",
-                             nlohmann::json{{"url", receiver.url()}}.dump(), {kAuth}).status, 200);
+  ASSERT_EQ(sandbox
+                ->Request("POST",
+                          "/api/tenants/8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61/applications/"
+                          "fbb1fd74-c502-4419-83f3-82a2a019fc9a/webhooks/subscribe",
+                          nlohmann::json{{"url", receiver.url()}}.dump(), {kAuth})
+                .status,
+            200);
   for (const char* name : {"pl", "gl"}) {
-    const std::string request = std::string(name) == "pl" ? "hosted/lab-sessions.pl.request-extended.json"
-                                                           : "hosted/lab-sessions.gl.request-basic.json";
-    HttpResult r = sandbox->Request("POST", "/api/lab/sessions", LoadFixture(request).dump(), {kAuth});
+    const std::string request = std::string(name) == "pl"
+                                    ? "hosted/lab-sessions.pl.request-extended.json"
+                                    : "hosted/lab-sessions.gl.request-basic.json";
+    HttpResult r =
+        sandbox->Request("POST", "/api/lab/sessions", LoadFixture(request).dump(), {kAuth});
     ASSERT_EQ(r.status, 200) << r.body;
-    ExpectSameShape(LoadFixture(absl::StrCat("hosted/lab-sessions.", name, ".response.json")), r.json, name);
+    ExpectSameShape(LoadFixture(absl::StrCat("hosted/lab-sessions.", name, ".response.json")),
+                    r.json, name);
   }
   ASSERT_TRUE(receiver.WaitFor(2, absl::Seconds(10)));
   std::vector<ReceivedWebhook> hooks = receiver.received();
   for (const ReceivedWebhook& hook : hooks) {
     nlohmann::json body = nlohmann::json::parse(hook.body);
     const bool gold = body["borrower"]["journey"]["type"] == "GOLD_LOAN";
-    ExpectSameShape(LoadFixture(gold ? "webhooks/variant-b.gl.STARTED.json" : "webhooks/variant-b.pl.STARTED.json"),
+    ExpectSameShape(LoadFixture(gold ? "webhooks/variant-b.gl.STARTED.json"
+                                     : "webhooks/variant-b.pl.STARTED.json"),
                     body, gold ? "gl" : "pl", /*nullable_leaves=*/true);
   }
 
   // Hybrid journeys go further: compare each lifecycle status with its PL fixture.
   WebhookReceiver hybrid_receiver;
-  ASSERT_EQ(sandbox->Request("POST",
-                             "/api/tenants/8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61/applications/"
-                             "fbb1fd74-c502-4419-83f3-82a2a019fc9a/webhooks/subscribe",
-                             nlohmann::json{{"url", hybrid_receiver.url()}}.dump(), {kAuth}).status, 200);
+  ASSERT_EQ(sandbox
+                ->Request("POST",
+                          "/api/tenants/8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61/applications/"
+                          "fbb1fd74-c502-4419-83f3-82a2a019fc9a/webhooks/subscribe",
+                          nlohmann::json{{"url", hybrid_receiver.url()}}.dump(), {kAuth})
+                .status,
+            200);
   nlohmann::json pl = LoadFixture("hosted/lab-sessions.pl.request-extended.json");
-  nlohmann::json start = {{"personal", pl["profile"]}, {"work", pl["workProfile"]}, {"address", pl["address"]},
+  nlohmann::json start = {{"personal", pl["profile"]},
+                          {"work", pl["workProfile"]},
+                          {"address", pl["address"]},
                           {"journey", {{"endUse", "travel"}, {"bureauConsent", true}}}};
   const std::string path = "/api/v1/hybrid/personal-loan/borrowers/HYB-1/journey";
   ASSERT_EQ(sandbox->Request("POST", path, start.dump(), {kAuth}).status, 200);
@@ -178,11 +225,12 @@ TEST(FixturesTest, HostedAndVariantBShapes) {
     nlohmann::json body = nlohmann::json::parse(hook.body);
     const std::string status = body["borrower"]["journey"]["status"];
     statuses.insert(status);
-    ExpectSameShape(LoadFixture(absl::StrCat("webhooks/variant-b.pl.", status, ".json")), body, status,
+    ExpectSameShape(LoadFixture(absl::StrCat("webhooks/variant-b.pl.", status, ".json")), body,
+                    status,
                     /*nullable_leaves=*/true);
   }
-  EXPECT_EQ(statuses, (std::set<std::string>{"STARTED", "PROFILED", "OFFERED", "OFFER_SELECTED", "OFFER_ACCEPTED",
-                                             "LENDER_REDIRECTED", "DISBURSED"}));
+  EXPECT_EQ(statuses, (std::set<std::string>{"STARTED", "PROFILED", "OFFERED", "OFFER_SELECTED",
+                                             "OFFER_ACCEPTED", "LENDER_REDIRECTED", "DISBURSED"}));
 }
 
 }  // namespace

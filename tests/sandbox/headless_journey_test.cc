@@ -22,7 +22,8 @@ std::string JourneyPath(const std::string& id, const std::string& suffix = "") {
 
 TEST_F(HeadlessJourneyTest, FullJourneyFromSessionToPostDisbursal) {
   HeadlessBorrower borrower(sandbox_.get(), "CUST_0012");
-  HttpResult session = borrower.Bootstrap(LoadFixture("headless/sessions.create.request.json")["profile"]);
+  HttpResult session =
+      borrower.Bootstrap(LoadFixture("headless/sessions.create.request.json")["profile"]);
   ASSERT_EQ(session.status, 200) << session.body;
   EXPECT_TRUE(session.data()["activeJourney"].is_null());
   EXPECT_EQ(borrower.session_token.rfind("st_test_", 0), 0u);
@@ -35,13 +36,17 @@ TEST_F(HeadlessJourneyTest, FullJourneyFromSessionToPostDisbursal) {
   EXPECT_EQ(created.data()["nextAction"], "FILL_PROFILE");
 
   // Submitting before the profile is complete names the missing field.
-  HttpResult early = borrower.Call("POST", JourneyPath(id, "/profile/submit"), {{"bureauConsent", true}});
+  HttpResult early =
+      borrower.Call("POST", JourneyPath(id, "/profile/submit"), {{"bureauConsent", true}});
   EXPECT_EQ(early.status, 400);
   EXPECT_EQ(early.error()["code"], "VALIDATION_FAILED");
   EXPECT_EQ(early.error()["details"]["field"], "profile.dob");
 
-  ASSERT_EQ(borrower.Call("PUT", JourneyPath(id, "/profile"),
-                          LoadFixture("headless/profile.update.request.json")).status, 200);
+  ASSERT_EQ(borrower
+                .Call("PUT", JourneyPath(id, "/profile"),
+                      LoadFixture("headless/profile.update.request.json"))
+                .status,
+            200);
   HttpResult submit = borrower.Call("POST", JourneyPath(id, "/profile/submit"),
                                     LoadFixture("headless/profile.submit.request.json"));
   ASSERT_EQ(submit.status, 202) << submit.body;
@@ -54,7 +59,8 @@ TEST_F(HeadlessJourneyTest, FullJourneyFromSessionToPostDisbursal) {
   state = borrower.Call("GET", JourneyPath(id, "/state"));
   EXPECT_EQ(state.data()["status"], "OFFERS_PENDING");
   EXPECT_EQ(state.data()["nextAction"], "WAIT_FOR_OFFERS");
-  EXPECT_EQ(state.data()["pendingOperations"], nlohmann::json({"PROFILE_SUBMISSION", "SELECT_DISPATCH"}));
+  EXPECT_EQ(state.data()["pendingOperations"],
+            nlohmann::json({"PROFILE_SUBMISSION", "SELECT_DISPATCH"}));
   sandbox_->AdvanceTime(8);
   state = borrower.Call("GET", JourneyPath(id, "/state"));
   EXPECT_EQ(state.data()["status"], "OFFERS_AVAILABLE");
@@ -74,7 +80,8 @@ TEST_F(HeadlessJourneyTest, FullJourneyFromSessionToPostDisbursal) {
   ASSERT_FALSE(plain_offer.empty());
   ASSERT_FALSE(aa_offer.empty());
 
-  HttpResult proceed = borrower.Call("POST", JourneyPath(id, "/offers/" + plain_offer + "/proceed"));
+  HttpResult proceed =
+      borrower.Call("POST", JourneyPath(id, "/offers/" + plain_offer + "/proceed"));
   ASSERT_EQ(proceed.status, 200) << proceed.body;
   EXPECT_EQ(proceed.data()["proceedBoundaryState"], "LOCKED");
   EXPECT_EQ(proceed.data()["offerSelectionLock"]["lockSource"], "OFFER_DETAILS_PROCEED");
@@ -124,12 +131,19 @@ TEST_F(HeadlessJourneyTest, FullJourneyFromSessionToPostDisbursal) {
   EXPECT_EQ(pd.status, 202);
   EXPECT_EQ(pd.data()["status"], "ACCEPTED");
   EXPECT_EQ(pd.data()["pollAfterSeconds"], 5);
-  EXPECT_EQ(borrower.Call("POST", JourneyPath(id, "/post-disbursal/pre-part-payment"),
-                          {{"amount", "10000"}}).status, 202);
-  EXPECT_EQ(borrower.Call("POST", JourneyPath(id, "/post-disbursal/pre-part-payment"),
-                          {{"amount", "ten"}}).status, 400);
+  EXPECT_EQ(
+      borrower
+          .Call("POST", JourneyPath(id, "/post-disbursal/pre-part-payment"), {{"amount", "10000"}})
+          .status,
+      202);
+  EXPECT_EQ(
+      borrower
+          .Call("POST", JourneyPath(id, "/post-disbursal/pre-part-payment"), {{"amount", "ten"}})
+          .status,
+      400);
   EXPECT_EQ(borrower.Call("POST", JourneyPath(id, "/post-disbursal/foreclosure")).status, 202);
-  EXPECT_EQ(borrower.Call("POST", JourneyPath(id, "/post-disbursal/missed-emi-payment")).status, 202);
+  EXPECT_EQ(borrower.Call("POST", JourneyPath(id, "/post-disbursal/missed-emi-payment")).status,
+            202);
 
   // A new session for the same borrower resumes; the finished journey is not active.
   HttpResult again = borrower.Bootstrap();
@@ -158,7 +172,8 @@ TEST_F(HeadlessJourneyTest, AaSessionLifecycleUnblocksAnAaOffer) {
   ASSERT_EQ(aa.status, 200) << aa.body;
   EXPECT_EQ(aa.data()["state"], "REDIRECT_READY");
   EXPECT_EQ(aa.data()["reqdate"].get<std::string>().size(), 17u);
-  const std::string aa_path = JourneyPath(id, "/aa/sessions/" + aa.data()["aaSessionID"].get<std::string>());
+  const std::string aa_path =
+      JourneyPath(id, "/aa/sessions/" + aa.data()["aaSessionID"].get<std::string>());
   sandbox_->AdvanceTime(15 * 60);
   EXPECT_EQ(borrower.Call("GET", aa_path).data()["state"], "EXPIRED");
   EXPECT_EQ(borrower.Call("POST", aa_path + "/complete").status, 409);
@@ -176,22 +191,24 @@ TEST_F(HeadlessJourneyTest, TokenRotationAndReuseRevocation) {
   ASSERT_EQ(borrower.Bootstrap().status, 200);
   const std::string old_session = borrower.session_token;
   const std::string old_refresh = borrower.refresh_token;
-  HttpResult refreshed = sandbox_->Request(
-      "POST", "/api/v1/headless/sessions/refresh", "",
-      {"Authorization: Bearer " + old_refresh, "Idempotency-Key: r1"});
+  HttpResult refreshed =
+      sandbox_->Request("POST", "/api/v1/headless/sessions/refresh", "",
+                        {"Authorization: Bearer " + old_refresh, "Idempotency-Key: r1"});
   ASSERT_EQ(refreshed.status, 200) << refreshed.body;
   const std::string new_session = refreshed.data()["sessionToken"];
   EXPECT_NE(new_session, old_session);
   EXPECT_NE(refreshed.data()["refreshToken"], old_refresh);
   // A retried refresh with the same Idempotency-Key replays instead of tripping reuse detection.
-  HttpResult replay = sandbox_->Request("POST", "/api/v1/headless/sessions/refresh", "",
-                                        {"Authorization: Bearer " + old_refresh, "Idempotency-Key: r1"});
+  HttpResult replay =
+      sandbox_->Request("POST", "/api/v1/headless/sessions/refresh", "",
+                        {"Authorization: Bearer " + old_refresh, "Idempotency-Key: r1"});
   EXPECT_EQ(replay.body, refreshed.body);
   borrower.session_token = new_session;
   EXPECT_EQ(borrower.Call("GET", "/api/v1/headless/journeys").status, 200);
   // Presenting the rotated refresh token (new key) revokes the family.
-  HttpResult reuse = sandbox_->Request("POST", "/api/v1/headless/sessions/refresh", "",
-                                       {"Authorization: Bearer " + old_refresh, "Idempotency-Key: r2"});
+  HttpResult reuse =
+      sandbox_->Request("POST", "/api/v1/headless/sessions/refresh", "",
+                        {"Authorization: Bearer " + old_refresh, "Idempotency-Key: r2"});
   EXPECT_EQ(reuse.status, 401);
   EXPECT_EQ(reuse.error()["code"], "AUTH_INVALID_SESSION");
   HttpResult revoked = borrower.Call("GET", "/api/v1/headless/journeys");
@@ -209,9 +226,9 @@ TEST_F(HeadlessJourneyTest, SessionExpiresInSimulatedTime) {
   HttpResult expired = borrower.Call("GET", "/api/v1/headless/journeys");
   EXPECT_EQ(expired.status, 401);
   EXPECT_EQ(expired.error()["code"], "AUTH_INVALID_SESSION");
-  HttpResult refreshed = sandbox_->Request("POST", "/api/v1/headless/sessions/refresh",
-                                           nlohmann::json{{"refreshToken", borrower.refresh_token}}.dump(),
-                                           {"Idempotency-Key: r1"});
+  HttpResult refreshed = sandbox_->Request(
+      "POST", "/api/v1/headless/sessions/refresh",
+      nlohmann::json{{"refreshToken", borrower.refresh_token}}.dump(), {"Idempotency-Key: r1"});
   EXPECT_EQ(refreshed.status, 200) << refreshed.body;
 }
 
@@ -252,33 +269,37 @@ TEST_F(HeadlessJourneyTest, DocumentedErrors) {
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(unknown.error()["code"], "RESOURCE_NOT_FOUND");
 
-  HttpResult malformed = sandbox_->Request("PUT", JourneyPath(a_journey, "/profile"), "{not json",
-                                           {"Authorization: Bearer " + a.session_token, "Idempotency-Key: m1"});
+  HttpResult malformed =
+      sandbox_->Request("PUT", JourneyPath(a_journey, "/profile"), "{not json",
+                        {"Authorization: Bearer " + a.session_token, "Idempotency-Key: m1"});
   EXPECT_EQ(malformed.status, 400);
-  HttpResult bad_pan = a.Call("PUT", JourneyPath(a_journey, "/profile"), {{"profile", {{"pan", "12345"}}}});
+  HttpResult bad_pan =
+      a.Call("PUT", JourneyPath(a_journey, "/profile"), {{"profile", {{"pan", "12345"}}}});
   EXPECT_EQ(bad_pan.error()["details"]["field"], "profile.pan");
   HttpResult bad_enum = a.Call("PUT", JourneyPath(a_journey, "/profile"),
                                {{"workProfile", {{"employmentType", "astronaut"}}}});
   EXPECT_EQ(bad_enum.error()["details"]["field"], "workProfile.employmentType");
 
-  HttpResult live_key = sandbox_->Request("POST", "/api/v1/headless/sessions",
-                                          R"({"borrowerExternalID":"X"})",
-                                          {"Authorization: Bearer sk_live_sandbox", "Idempotency-Key: k"});
+  HttpResult live_key =
+      sandbox_->Request("POST", "/api/v1/headless/sessions", R"({"borrowerExternalID":"X"})",
+                        {"Authorization: Bearer sk_live_sandbox", "Idempotency-Key: k"});
   EXPECT_EQ(live_key.status, 401);
   EXPECT_EQ(live_key.error()["code"], "AUTH_INVALID_API_KEY");
-  HttpResult no_key = sandbox_->Request("POST", "/api/v1/headless/sessions", R"({"borrowerExternalID":"X"})",
-                                        {"Idempotency-Key: k"});
+  HttpResult no_key = sandbox_->Request("POST", "/api/v1/headless/sessions",
+                                        R"({"borrowerExternalID":"X"})", {"Idempotency-Key: k"});
   EXPECT_EQ(no_key.error()["code"], "AUTH_INVALID_API_KEY");
-  HttpResult st_as_key = sandbox_->Request("POST", "/api/v1/headless/sessions", R"({"borrowerExternalID":"X"})",
-                                           {"Authorization: Bearer " + a.session_token, "Idempotency-Key: k"});
+  HttpResult st_as_key =
+      sandbox_->Request("POST", "/api/v1/headless/sessions", R"({"borrowerExternalID":"X"})",
+                        {"Authorization: Bearer " + a.session_token, "Idempotency-Key: k"});
   EXPECT_EQ(st_as_key.status, 401);
-  HttpResult no_borrower = sandbox_->Request("POST", "/api/v1/headless/sessions", "{}",
-                                             {std::string("Authorization: Bearer ") + kApiKey, "Idempotency-Key: k2"});
+  HttpResult no_borrower =
+      sandbox_->Request("POST", "/api/v1/headless/sessions", "{}",
+                        {std::string("Authorization: Bearer ") + kApiKey, "Idempotency-Key: k2"});
   EXPECT_EQ(no_borrower.error()["details"]["field"], "borrowerExternalID");
 
-  HttpResult correlated = sandbox_->Request("GET", "/api/v1/headless/journeys", "",
-                                            {"Authorization: Bearer " + a.session_token,
-                                             "X-Correlation-ID: trace_abc"});
+  HttpResult correlated = sandbox_->Request(
+      "GET", "/api/v1/headless/journeys", "",
+      {"Authorization: Bearer " + a.session_token, "X-Correlation-ID: trace_abc"});
   EXPECT_EQ(correlated.json["correlationID"], "trace_abc");
   EXPECT_EQ(correlated.json["requestID"].get<std::string>().rfind("req_", 0), 0u);
   EXPECT_TRUE(correlated.json["error"].is_null());

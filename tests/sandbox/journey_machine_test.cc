@@ -48,7 +48,8 @@ TEST_F(JourneyMachineTest, OffersArriveAfterTheDelayAndEveryStatusIsObserved) {
   Advance(journey_, kT0 + absl::Seconds(60), timings_, observer_);
   EXPECT_EQ(journey_.status, "OFFERS_AVAILABLE");
   EXPECT_EQ(journey_.updated_at, kT0 + absl::Seconds(10));
-  EXPECT_EQ(seen_, (std::vector<std::string>{"PROFILE_SUBMITTED", "OFFERS_PENDING", "OFFERS_AVAILABLE"}));
+  EXPECT_EQ(seen_,
+            (std::vector<std::string>{"PROFILE_SUBMITTED", "OFFERS_PENDING", "OFFERS_AVAILABLE"}));
 }
 
 TEST_F(JourneyMachineTest, OfferCatalogue) {
@@ -130,8 +131,8 @@ TEST_F(JourneyMachineTest, HybridLifecycle) {
   SetStatus(hybrid, "OFFER_SELECTED", kT0 + absl::Seconds(10), observer_);
   Advance(hybrid, kT0 + absl::Seconds(30), timings_, observer_);
   EXPECT_EQ(hybrid.status, "DISBURSED");
-  EXPECT_EQ(seen_, (std::vector<std::string>{"PROFILED", "OFFERED", "OFFER_SELECTED", "OFFER_ACCEPTED",
-                                             "LENDER_REDIRECTED", "DISBURSED"}));
+  EXPECT_EQ(seen_, (std::vector<std::string>{"PROFILED", "OFFERED", "OFFER_SELECTED",
+                                             "OFFER_ACCEPTED", "LENDER_REDIRECTED", "DISBURSED"}));
 }
 
 }  // namespace

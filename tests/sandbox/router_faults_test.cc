@@ -15,14 +15,18 @@ TEST(RouterTest, MatchesEveryContractEndpointWithParams) {
   }
   EXPECT_EQ(platform_routes, 40);
   RouteMatch match;
-  ASSERT_TRUE(router.Match("GET", "/api/v1/headless/journeys/j1/offers/o1/steps/kyc/status", &match));
+  ASSERT_TRUE(
+      router.Match("GET", "/api/v1/headless/journeys/j1/offers/o1/steps/kyc/status", &match));
   EXPECT_EQ(match.route->id, RouteId::kStepKycStatus);
   EXPECT_EQ(match.params.journey_id, "j1");
   EXPECT_EQ(match.params.offer_id, "o1");
-  ASSERT_TRUE(router.Match("GET", "/api/v1/hybrid/personal-loan/borrowers/B%2D1/journey/offers/x", &match));
+  ASSERT_TRUE(
+      router.Match("GET", "/api/v1/hybrid/personal-loan/borrowers/B%2D1/journey/offers/x", &match));
   EXPECT_EQ(match.route->id, RouteId::kHybridHandoff);
   EXPECT_EQ(match.params.borrower_provider_id, "B-1");
-  EXPECT_EQ(match.route->label, "GET /api/v1/hybrid/personal-loan/borrowers/{borrowerProviderID}/journey/offers/{offerID}");
+  EXPECT_EQ(
+      match.route->label,
+      "GET /api/v1/hybrid/personal-loan/borrowers/{borrowerProviderID}/journey/offers/{offerID}");
   RouteMatch wrong_method;
   EXPECT_FALSE(router.Match("DELETE", "/api/v1/headless/journeys", &wrong_method));
   EXPECT_TRUE(wrong_method.path_known);
@@ -32,7 +36,8 @@ TEST(RouterTest, MatchesEveryContractEndpointWithParams) {
 }
 
 TEST(FaultsTest, GlobAndRules) {
-  EXPECT_TRUE(GlobMatch("POST /api/v1/headless/journeys/*", "POST /api/v1/headless/journeys/x/profile"));
+  EXPECT_TRUE(
+      GlobMatch("POST /api/v1/headless/journeys/*", "POST /api/v1/headless/journeys/x/profile"));
   EXPECT_FALSE(GlobMatch("POST /api/v1/headless/journeys/*", "GET /api/v1/headless/journeys/x"));
   EXPECT_TRUE(GlobMatch("*state", "GET /a/state"));
   absl::StatusOr<std::vector<FaultRule>> rules = ParseFaultRules(nlohmann::json::parse(
@@ -66,9 +71,19 @@ TEST(FaultsTest, RatesAreRoughlyHonouredAndDeterministic) {
 }
 
 TEST(ConfigTest, FlagsEnvAndDurations) {
-  const char* argv[] = {"sandbox", "--listen", "127.0.0.1:0", "--api-key", "sk_test_a",
-                        "--api-key=sk_test_b", "--session-ttl", "2s", "--refresh-ttl", "7d",
-                        "--control-plane", "--fault-error-rate", "0.5"};
+  const char* argv[] = {"sandbox",
+                        "--listen",
+                        "127.0.0.1:0",
+                        "--api-key",
+                        "sk_test_a",
+                        "--api-key=sk_test_b",
+                        "--session-ttl",
+                        "2s",
+                        "--refresh-ttl",
+                        "7d",
+                        "--control-plane",
+                        "--fault-error-rate",
+                        "0.5"};
   const char* envp[] = {"AARTHIK_SANDBOX_SEED=9", "AARTHIK_SANDBOX_API_KEY=sk_test_env", nullptr};
   absl::StatusOr<Config> config = ParseConfig(13, argv, envp);
   ASSERT_TRUE(config.ok()) << config.status();

@@ -1,7 +1,6 @@
 #include "tests/sandbox/sandbox_harness.h"
 
 #include <curl/curl.h>
-
 #include <sys/socket.h>
 
 #include <fstream>
@@ -25,7 +24,8 @@ size_t AppendHeader(char* data, size_t size, size_t n, void* out) {
   std::string line(data, size * n);
   size_t colon = line.find(':');
   if (colon != std::string::npos) {
-    (*static_cast<std::map<std::string, std::string>*>(out))[absl::AsciiStrToLower(line.substr(0, colon))] =
+    (*static_cast<std::map<std::string, std::string>*>(
+        out))[absl::AsciiStrToLower(line.substr(0, colon))] =
         std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
   }
   return size * n;
@@ -56,7 +56,8 @@ std::unique_ptr<SandboxProcess> SandboxProcess::Start(std::vector<std::string> a
 }
 
 HttpResult SandboxProcess::Request(const std::string& method, const std::string& path,
-                                   const std::string& body, const std::vector<std::string>& headers) {
+                                   const std::string& body,
+                                   const std::vector<std::string>& headers) {
   HttpResult result;
   CURL* curl = curl_easy_init();
   const std::string url = absl::StrCat("http://", address_, path);
@@ -96,10 +97,10 @@ HeadlessBorrower::HeadlessBorrower(SandboxProcess* sandbox, std::string external
 HttpResult HeadlessBorrower::Bootstrap(const nlohmann::json& profile) {
   nlohmann::json body = {{"borrowerExternalID", external_id_}, {"journeyType", "PERSONAL_LOAN"}};
   if (!profile.is_null()) body["profile"] = profile;
-  HttpResult r = sandbox_->Request(
-      "POST", "/api/v1/headless/sessions", body.dump(),
-      {absl::StrCat("Authorization: Bearer ", kApiKey),
-       absl::StrCat("Idempotency-Key: boot-", external_id_, "-", next_key_++)});
+  HttpResult r =
+      sandbox_->Request("POST", "/api/v1/headless/sessions", body.dump(),
+                        {absl::StrCat("Authorization: Bearer ", kApiKey),
+                         absl::StrCat("Idempotency-Key: boot-", external_id_, "-", next_key_++)});
   if (r.status == 200) {
     session_token = r.data()["sessionToken"];
     refresh_token = r.data()["refreshToken"];
@@ -111,16 +112,16 @@ HttpResult HeadlessBorrower::Call(const std::string& method, const std::string& 
                                   const nlohmann::json& body, const std::string& idempotency_key) {
   std::vector<std::string> headers = {absl::StrCat("Authorization: Bearer ", session_token)};
   if (method != "GET") {
-    headers.push_back(absl::StrCat("Idempotency-Key: ",
-                                   idempotency_key.empty()
-                                       ? absl::StrCat(external_id_, "-", next_key_++)
-                                       : idempotency_key));
+    headers.push_back(absl::StrCat(
+        "Idempotency-Key: ",
+        idempotency_key.empty() ? absl::StrCat(external_id_, "-", next_key_++) : idempotency_key));
   }
   return sandbox_->Request(method, path, body.is_null() ? "" : body.dump(), headers);
 }
 
 std::string HeadlessBorrower::JourneyWithOffers() {
-  HttpResult created = Call("POST", "/api/v1/headless/journeys", LoadFixture("headless/journeys.create.request.json"));
+  HttpResult created = Call("POST", "/api/v1/headless/journeys",
+                            LoadFixture("headless/journeys.create.request.json"));
   const std::string id = created.data()["journeyID"];
   const std::string base = absl::StrCat("/api/v1/headless/journeys/", id);
   Call("PUT", base + "/profile", LoadFixture("headless/profile.update.request.json"));
@@ -138,7 +139,8 @@ nlohmann::json LoadFixture(const std::string& relative_path) {
 
 WebhookReceiver::WebhookReceiver(std::function<int(int)> status_for)
     : status_for_(std::move(status_for)),
-      acceptor_(io_, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
+      acceptor_(io_,
+                boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0)) {
   thread_ = std::thread([this] { Serve(); });
 }
 
@@ -179,7 +181,8 @@ void WebhookReceiver::Serve() {
       if (ec) break;
       ReceivedWebhook hook;
       for (const auto& field : request) {
-        hook.headers[absl::AsciiStrToLower(std::string(field.name_string()))] = std::string(field.value());
+        hook.headers[absl::AsciiStrToLower(std::string(field.name_string()))] =
+            std::string(field.value());
       }
       hook.body = request.body();
       int index;

@@ -5,7 +5,8 @@
 //   auto sandbox = SandboxProcess::Start({"--control-plane"});
 //   ASSERT_NE(sandbox, nullptr);
 //   HttpResult r = sandbox->Request("POST", "/api/v1/headless/sessions", body,
-//                                   {"Authorization: Bearer sk_test_sandbox", "Idempotency-Key: k"});
+//                                   {"Authorization: Bearer sk_test_sandbox", "Idempotency-Key:
+//                                   k"});
 //   EXPECT_EQ(r.status, 200);
 //
 // Thread-safety: SandboxProcess is for one test thread; WebhookReceiver is thread-safe.
@@ -32,10 +33,10 @@ namespace aarthik::sandbox::testing {
 inline constexpr char kApiKey[] = "sk_test_sandbox";
 
 struct HttpResult {
-  long status = 0;   // 0 when the transfer failed
+  long status = 0;  // 0 when the transfer failed
   int curl_code = 0;
   std::string body;
-  nlohmann::json json;  // discarded when the body is not JSON
+  nlohmann::json json;                         // discarded when the body is not JSON
   std::map<std::string, std::string> headers;  // lower-case names
   const nlohmann::json& data() const { return json["data"]; }
   const nlohmann::json& error() const { return json["error"]; }

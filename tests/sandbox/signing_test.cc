@@ -1,5 +1,6 @@
 // Web-hook signature known-answer test. The expected digest was computed independently with:
-//   printf '%s' '1741179022.{"event_id":"evt_01JB2X4CE6"}' | openssl dgst -sha256 -hmac 'whsec_test_sandbox'
+//   printf '%s' '1741179022.{"event_id":"evt_01JB2X4CE6"}' | openssl dgst -sha256 -hmac
+//   'whsec_test_sandbox'
 #include "sandbox/signing.h"
 
 #include "gtest/gtest.h"

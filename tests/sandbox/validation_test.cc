@@ -59,8 +59,11 @@ TEST(ValidationTest, EnumsNormalise) {
 }
 
 TEST(ValidationTest, ProfileUpsertNormalisesAndNamesTheField) {
-  nlohmann::json body = {{"profile", {{"contactNumber", "+919876543210"}, {"pan", "abcde1234f"},
-                                      {"personalemail", "Rahul@Example.com"}, {"gender", "FEMALE"}}},
+  nlohmann::json body = {{"profile",
+                          {{"contactNumber", "+919876543210"},
+                           {"pan", "abcde1234f"},
+                           {"personalemail", "Rahul@Example.com"},
+                           {"gender", "FEMALE"}}},
                          {"workProfile", {{"employmentType", "Salaried"}, {"income", "75000"}}},
                          {"unknownField", 1}};
   EXPECT_FALSE(ValidateProfileUpsert(body));
@@ -78,7 +81,8 @@ TEST(ValidationTest, ProfileUpsertNormalisesAndNamesTheField) {
   EXPECT_FALSE(error->retryable);
   EXPECT_EQ(error->details["field"], "profile.contactNumber");
 
-  nlohmann::json udyam = {{"workProfile", {{"employmentType", "salaried"}, {"udyamNumber", "UDYAM-1"}}}};
+  nlohmann::json udyam = {
+      {"workProfile", {{"employmentType", "salaried"}, {"udyamNumber", "UDYAM-1"}}}};
   EXPECT_EQ(ValidateProfileUpsert(udyam)->details["field"], "workProfile.udyamNumber");
   nlohmann::json income = {{"workProfile", {{"income", "900"}}}};
   EXPECT_EQ(ValidateProfileUpsert(income)->details["field"], "workProfile.income");

@@ -9,10 +9,14 @@ namespace {
 
 const std::string kAuth = std::string("Authorization: Bearer ") + kApiKey;
 const std::string kHooks =
-    "/api/tenants/8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61/applications/fbb1fd74-c502-4419-83f3-82a2a019fc9a/webhooks";
+    "/api/tenants/8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61/applications/"
+    "fbb1fd74-c502-4419-83f3-82a2a019fc9a/webhooks";
 
 void Subscribe(SandboxProcess& sandbox, const std::string& url) {
-  ASSERT_EQ(sandbox.Request("POST", kHooks + "/subscribe", nlohmann::json{{"url", url}}.dump(), {kAuth}).status, 200);
+  ASSERT_EQ(
+      sandbox.Request("POST", kHooks + "/subscribe", nlohmann::json{{"url", url}}.dump(), {kAuth})
+          .status,
+      200);
 }
 
 void ExpectValidSignature(const ReceivedWebhook& hook, const std::string& secret) {
@@ -31,13 +35,14 @@ TEST(WebhooksTest, HeadlessVariantASignedAndRetried) {
   std::fclose(f);
   // The receiver fails the first delivery: the sandbox retries after the (simulated) backoff.
   WebhookReceiver receiver([](int n) { return n == 0 ? 503 : 200; });
-  auto sandbox = SandboxProcess::Start({"--control-plane", "--webhook-secret-file", secret_file,
-                                        "--webhook-backoff", "30s"});
+  auto sandbox = SandboxProcess::Start(
+      {"--control-plane", "--webhook-secret-file", secret_file, "--webhook-backoff", "30s"});
   ASSERT_NE(sandbox, nullptr);
   Subscribe(*sandbox, receiver.url());
   HeadlessBorrower borrower(sandbox.get(), "CUST_0012");
   ASSERT_EQ(borrower.Bootstrap().status, 200);
-  ASSERT_EQ(borrower.Call("POST", "/api/v1/headless/journeys", {{"type", "PERSONAL_LOAN"}}).status, 200);
+  ASSERT_EQ(borrower.Call("POST", "/api/v1/headless/journeys", {{"type", "PERSONAL_LOAN"}}).status,
+            200);
   ASSERT_TRUE(receiver.WaitFor(1, absl::Seconds(10)));
   sandbox->AdvanceTime(30);
   ASSERT_TRUE(receiver.WaitFor(2, absl::Seconds(10)));
@@ -56,7 +61,8 @@ TEST(WebhooksTest, HeadlessVariantASignedAndRetried) {
   // The receiver saw the request before the sandbox read the answer: re-read the counters (each
   // read is a round trip, no sleeping) until the outcome is recorded.
   nlohmann::json counters = sandbox->Counters();
-  for (int i = 0; i < 2000 && counters["webhooks"]["succeeded"] != 1; ++i) counters = sandbox->Counters();
+  for (int i = 0; i < 2000 && counters["webhooks"]["succeeded"] != 1; ++i)
+    counters = sandbox->Counters();
   EXPECT_EQ(counters["webhooks"]["sent"], 2);
   EXPECT_EQ(counters["webhooks"]["failed"], 1);
   EXPECT_EQ(counters["webhooks"]["succeeded"], 1);
@@ -67,9 +73,15 @@ TEST(WebhooksTest, HybridVariantBAndDuplicatesAndReorder) {
   auto sandbox = SandboxProcess::Start({"--control-plane"});
   ASSERT_NE(sandbox, nullptr);
   Subscribe(*sandbox, receiver.url());
-  ASSERT_EQ(sandbox->Request("PUT", "/_sandbox/webhooks", R"({"duplicate_rate":1.0,"reorder":true})").status, 200);
-  ASSERT_EQ(sandbox->Request("POST", "/api/v1/hybrid/personal-loan/borrowers/B-9/journey",
-                             R"({"personal":{"contactNumber":"9876543210"}})", {kAuth}).status, 200);
+  ASSERT_EQ(
+      sandbox->Request("PUT", "/_sandbox/webhooks", R"({"duplicate_rate":1.0,"reorder":true})")
+          .status,
+      200);
+  ASSERT_EQ(sandbox
+                ->Request("POST", "/api/v1/hybrid/personal-loan/borrowers/B-9/journey",
+                          R"({"personal":{"contactNumber":"9876543210"}})", {kAuth})
+                .status,
+            200);
   sandbox->AdvanceTime(10);  // STARTED, PROFILED, OFFERED
   ASSERT_TRUE(receiver.WaitFor(6, absl::Seconds(10)));
   std::vector<ReceivedWebhook> hooks = receiver.received();
@@ -95,17 +107,25 @@ TEST(FaultsIntegrationTest, InjectedFaultsHaveNoSideEffectAndAreCounted) {
   ASSERT_NE(sandbox, nullptr);
   HeadlessBorrower borrower(sandbox.get(), "CUST_F");
   ASSERT_EQ(borrower.Bootstrap().status, 200);
-  ASSERT_EQ(sandbox->Request("PUT", "/_sandbox/faults",
-                             R"({"route":"POST /api/v1/headless/journeys","error_rate":1,"error_status":503})").status,
-            200);
-  HttpResult faulted = borrower.Call("POST", "/api/v1/headless/journeys", {{"type", "PERSONAL_LOAN"}}, "fk");
+  ASSERT_EQ(
+      sandbox
+          ->Request(
+              "PUT", "/_sandbox/faults",
+              R"({"route":"POST /api/v1/headless/journeys","error_rate":1,"error_status":503})")
+          .status,
+      200);
+  HttpResult faulted =
+      borrower.Call("POST", "/api/v1/headless/journeys", {{"type", "PERSONAL_LOAN"}}, "fk");
   EXPECT_EQ(faulted.status, 503);
   EXPECT_EQ(faulted.error()["code"], "UPSTREAM_TEMPORARY_FAILURE");
   EXPECT_EQ(faulted.error()["retryable"], true);
   EXPECT_EQ(borrower.Call("GET", "/api/v1/headless/journeys").data()["items"].size(), 0u);
 
-  ASSERT_EQ(sandbox->Request("PUT", "/_sandbox/faults",
-                             R"([{"route":"GET *","rate_limit_rate":1,"retry_after_seconds":7}])").status, 200);
+  ASSERT_EQ(sandbox
+                ->Request("PUT", "/_sandbox/faults",
+                          R"([{"route":"GET *","rate_limit_rate":1,"retry_after_seconds":7}])")
+                .status,
+            200);
   HttpResult limited = borrower.Call("GET", "/api/v1/headless/journeys");
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.headers["retry-after"], "7");
@@ -125,14 +145,17 @@ TEST(FaultsIntegrationTest, InjectedFaultsHaveNoSideEffectAndAreCounted) {
   EXPECT_EQ(malformed.status, 200);
   EXPECT_TRUE(malformed.json.is_discarded());
 
-  ASSERT_EQ(sandbox->Request("PUT", "/_sandbox/faults", R"({"latency_ms":{"fixed":200}})").status, 200);
+  ASSERT_EQ(sandbox->Request("PUT", "/_sandbox/faults", R"({"latency_ms":{"fixed":200}})").status,
+            200);
   absl::Time before = absl::Now();
   EXPECT_EQ(borrower.Call("GET", "/api/v1/headless/journeys").status, 200);
   EXPECT_GE(absl::Now() - before, absl::Milliseconds(190));
 
   ASSERT_EQ(sandbox->Request("DELETE", "/_sandbox/faults").status, 200);
   // The same Idempotency-Key now runs the write for the first time.
-  EXPECT_EQ(borrower.Call("POST", "/api/v1/headless/journeys", {{"type", "PERSONAL_LOAN"}}, "fk").status, 200);
+  EXPECT_EQ(
+      borrower.Call("POST", "/api/v1/headless/journeys", {{"type", "PERSONAL_LOAN"}}, "fk").status,
+      200);
   nlohmann::json counters = sandbox->Counters();
   EXPECT_EQ(counters["side_effects"]["fk"], 1);
   bool saw_503 = false, saw_429 = false;
@@ -149,8 +172,8 @@ TEST(FaultsIntegrationTest, InjectedFaultsHaveNoSideEffectAndAreCounted) {
 }
 
 TEST(FaultsIntegrationTest, StartupFaultFlags) {
-  auto sandbox = SandboxProcess::Start({"--fault-route", "GET /api/lab/*", "--fault-error-rate", "1",
-                                        "--fault-error-status", "502"});
+  auto sandbox = SandboxProcess::Start({"--fault-route", "GET /api/lab/*", "--fault-error-rate",
+                                        "1", "--fault-error-status", "502"});
   ASSERT_NE(sandbox, nullptr);
   HttpResult r = sandbox->Request("GET", "/api/lab/features", "", {kAuth});
   EXPECT_EQ(r.status, 502);

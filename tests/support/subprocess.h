@@ -1,12 +1,12 @@
 // Child processes for integration tests.
 //
-// `Subprocess` starts a binary with fork/exec, pipes its stdout to the parent (stderr is inherited so
-// the child's logs appear in the test output) and makes sure the child never outlives the test.
+// `Subprocess` starts a binary with fork/exec, pipes its stdout to the parent (stderr is inherited
+// so the child's logs appear in the test output) and makes sure the child never outlives the test.
 //
 // Example:
-//   auto child = Subprocess::Start({AARTHIK_BIN_DIR "/aarthik-sandbox", "--listen", "127.0.0.1:0"});
-//   ASSERT_TRUE(child.ok()) << child.status();
-//   absl::StatusOr<std::string> address = ReadListenAddress(**child);
+//   auto child = Subprocess::Start({AARTHIK_BIN_DIR "/aarthik-sandbox", "--listen",
+//   "127.0.0.1:0"}); ASSERT_TRUE(child.ok()) << child.status(); absl::StatusOr<std::string> address
+//   = ReadListenAddress(**child);
 //   ...
 //   EXPECT_EQ((*child)->Terminate(), 0);
 //
@@ -30,11 +30,12 @@ class Subprocess {
  public:
   // Starts argv[0] (a path; PATH is not searched) with argv, the parent's environment plus
   // `extra_env` entries of the form "K=V" (which override inherited ones).
-  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(
-      std::vector<std::string> argv, std::vector<std::string> extra_env = {});
+  static absl::StatusOr<std::unique_ptr<Subprocess>> Start(std::vector<std::string> argv,
+                                                           std::vector<std::string> extra_env = {});
 
   // Returns the next stdout line without its '\n'. DeadlineExceeded when no full line arrives in
-  // `timeout`; OutOfRange when the child closed stdout (a final unterminated line is returned first).
+  // `timeout`; OutOfRange when the child closed stdout (a final unterminated line is returned
+  // first).
   absl::StatusOr<std::string> ReadLine(absl::Duration timeout);
 
   // Sends SIGTERM, waits up to `grace`, then SIGKILLs. Returns the exit code, or -signal when the
