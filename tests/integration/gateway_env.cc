@@ -101,7 +101,8 @@ nlohmann::json GatewayEnv::SandboxCounters() { return SandboxHttp("GET", "/_sand
 
 int64_t GatewayEnv::SandboxRequests(const std::string& route, int status) {
   int64_t total = 0;
-  for (const auto& row : SandboxCounters()["requests"]) {
+  const nlohmann::json counters = SandboxCounters();
+  for (const auto& row : counters["requests"]) {
     if (row["route"] == route && (status == 0 || row["status"] == status)) total += row["count"].get<int64_t>();
   }
   return total;
