@@ -194,7 +194,7 @@ HttpResponse Platform::HandlePlatform(const HttpRequest& request, const RequestP
   if (plan.faults.error_status > 0) return finish(Error(InjectedError(plan.faults.error_status)));
 
   const Route& route = *plan.match.route;
-  Call call{request, plan.match, now};
+  Call call{request, plan.match, now, nlohmann::json::object(), std::string()};
   absl::MutexLock lock(&mu_);
 
   // Credentials first; the refresh endpoint authenticates inside its handler, after the

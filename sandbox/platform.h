@@ -80,7 +80,6 @@ class Platform {
     absl::Time now;
     nlohmann::json body = nlohmann::json::object();
     std::string borrower_id;  // after session-token auth
-    std::string refresh_token_hint;
   };
   // A handler's answer: `data` inside the surface's envelope, or `error`.
   struct Reply {
