@@ -116,13 +116,15 @@ void WebhookDispatcher::Run() {
     }
     for (Delivery& delivery : due) {
       const bool ok = Send(delivery);
-      if (ok) continue;
-      if (delivery.attempt >= options_.max_attempts) continue;  // given up
-      absl::Duration backoff = options_.backoff;
-      for (int i = 1; i < delivery.attempt && backoff < absl::Hours(1); ++i) backoff *= 2;
-      delivery.due = clock_->Now() + std::min(backoff, absl::Hours(1));
-      absl::MutexLock lock(&mu_);
-      queue_.push_back(std::move(delivery));
+      if (!ok && delivery.attempt < options_.max_attempts) {
+        absl::Duration backoff = options_.backoff;
+        for (int i = 1; i < delivery.attempt && backoff < absl::Hours(1); ++i) backoff *= 2;
+        delivery.due = clock_->Now() + std::min(backoff, absl::Hours(1));
+        absl::MutexLock lock(&mu_);
+        queue_.push_back(std::move(delivery));
+      }
+      // Counted after the retry is scheduled, so an observer of the counters can rely on it.
+      counters_->CountWebhookResult(ok);
     }
   }
 }
@@ -134,10 +136,7 @@ bool WebhookDispatcher::Send(Delivery& delivery) {
   const std::string timestamp = std::to_string(absl::ToUnixSeconds(absl::Now()));
   const std::string signature = SignWebhook(options_.secret, timestamp, delivery.body);
   CURL* curl = curl_easy_init();
-  if (curl == nullptr) {
-    counters_->CountWebhookResult(false);
-    return false;
-  }
+  if (curl == nullptr) return false;
   curl_slist* headers = nullptr;
   for (const std::string& h :
        {std::string("Content-Type: application/json"),
@@ -162,9 +161,7 @@ bool WebhookDispatcher::Send(Delivery& delivery) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
-  const bool ok = rc == CURLE_OK && status >= 200 && status < 300;
-  counters_->CountWebhookResult(ok);
-  return ok;
+  return rc == CURLE_OK && status >= 200 && status < 300;
 }
 
 }  // namespace aarthik::sandbox

@@ -44,6 +44,11 @@ TEST(WebhooksTest, HeadlessVariantASignedAndRetried) {
   ASSERT_EQ(borrower.Call("POST", "/api/v1/headless/journeys", {{"type", "PERSONAL_LOAN"}}).status,
             200);
   ASSERT_TRUE(receiver.WaitFor(1, absl::Seconds(10)));
+  // The retry is scheduled when the sandbox reads the 503: wait for that (counter round trips, no
+  // sleeping) before advancing time, or the retry would be scheduled after the jump.
+  nlohmann::json before = sandbox->Counters();
+  for (int i = 0; i < 2000 && before["webhooks"]["failed"] != 1; ++i) before = sandbox->Counters();
+  ASSERT_EQ(before["webhooks"]["failed"], 1);
   sandbox->AdvanceTime(30);
   ASSERT_TRUE(receiver.WaitFor(2, absl::Seconds(10)));
   std::vector<ReceivedWebhook> hooks = receiver.received();
