@@ -88,6 +88,31 @@ const std::vector<FlagSpec>& Flags() {
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("max-field-length", v, &c.max_field_length);
        }},
+      {"max-pending-rpcs", "RPCs served at once; more fail at once with RESOURCE_EXHAUSTED. Default 20000.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("max-pending-rpcs", v, &c.max_pending_rpcs);
+       }},
+      {"retry-max-attempts", "Attempts per platform call, the first included (1 = no retries). Default 4.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("retry-max-attempts", v, &c.retry_max_attempts);
+       }},
+      {"retry-budget-ratio", "Retries allowed as a share of requests over 10 s (plus 10/s). Default 0.2.",
+       [](absl::string_view v, Config& c) -> absl::Status {
+         if (!absl::SimpleAtod(v, &c.retry_budget_ratio) || c.retry_budget_ratio < 0 ||
+             c.retry_budget_ratio > 10) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--retry-budget-ratio='", v, "' must be a number between 0 and 10, e.g. 0.2"));
+         }
+         return absl::OkStatus();
+       }},
+      {"breaker-failures", "Consecutive platform failures that open the circuit breaker. Default 5.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("breaker-failures", v, &c.breaker_consecutive_failures);
+       }},
+      {"breaker-open-for", "How long the open breaker fails calls fast before a probe. Default 5s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("breaker-open-for", v, &c.breaker_open_for);
+       }},
       {"api-version", "Value of X-AL-API-Version sent upstream, e.g. 2026-03-05. Default: not sent.",
        [](absl::string_view v, Config& c) {
          c.api_version = std::string(v);

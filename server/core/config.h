@@ -43,6 +43,14 @@ struct Config {
   int max_request_bytes = 1 << 20;
   // Longest string the gateway accepts in any request field.
   int max_field_length = 4096;
+  // RPCs being served at once; more are refused with RESOURCE_EXHAUSTED rather than queued.
+  int max_pending_rpcs = 20000;
+  // Attempts per platform call (1 = no retries) and the share of traffic retries may add.
+  int retry_max_attempts = 4;
+  double retry_budget_ratio = 0.2;
+  // Circuit breaker: consecutive failures that open it, and how long it stays open before a probe.
+  int breaker_consecutive_failures = 5;
+  absl::Duration breaker_open_for = absl::Seconds(5);
   // Sent as X-AL-API-Version when set.
   std::string api_version;
   Severity log_level = Severity::kInfo;

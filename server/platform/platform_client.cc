@@ -3,14 +3,45 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/transcode/rpc_error.h"
 
 namespace aarthik::platform {
+namespace {
 
-upstream::HttpTransport::RequestId PlatformClient::Call(PlatformRequest request, ReplyCallback done) {
-  upstream::HttpRequest http;
+absl::Status CircuitOpen(const PlatformRequest& request, absl::Duration retry_in) {
+  google::rpc::ErrorInfo info;
+  info.set_reason("UPSTREAM_CIRCUIT_OPEN");
+  info.set_domain(transcode::kGatewayDomain);
+  (*info.mutable_metadata())["route"] = request.route;
+  google::rpc::RetryInfo retry;
+  retry.mutable_retry_delay()->set_seconds(std::max<int64_t>(1, absl::ToInt64Seconds(retry_in)));
+  google::rpc::RequestInfo request_info;
+  request_info.set_serving_data(request.correlation_id);
+  return transcode::RpcError(absl::StatusCode::kUnavailable,
+                             "the platform is failing; the gateway is not sending requests for a few seconds",
+                             {transcode::PackDetail(info), transcode::PackDetail(retry),
+                              transcode::PackDetail(request_info)});
+}
+
+}  // namespace
+
+PlatformClient::PlatformClient(upstream::EventLoop* loop, upstream::HttpTransport* transport,
+                               PlatformClientOptions options, const core::Clock& clock,
+                               CircuitBreaker::StateListener on_breaker_change)
+    : loop_(loop),
+      transport_(transport),
+      options_(std::move(options)),
+      clock_(clock),
+      retry_policy_(options_.retry),
+      breaker_(options_.breaker, std::move(on_breaker_change)),
+      random_(std::random_device{}()) {}
+
+PlatformClient::CallId PlatformClient::Call(PlatformRequest request, ReplyCallback done) {
+  auto call = std::make_shared<PendingCall>();
+  call->id = ++next_id_;
+  upstream::HttpRequest& http = call->http;
   http.method = request.method;
-  http.url = base_url_ + request.path_and_query;
-  http.timeout = std::min(request.max_timeout, request.deadline - clock_.Now());
+  http.url = options_.base_url + request.path_and_query;
   http.headers.reserve(7);
   http.headers.emplace_back("Authorization", "Bearer " + request.bearer);
   http.headers.emplace_back("Accept", "application/json");
@@ -18,34 +49,93 @@ upstream::HttpTransport::RequestId PlatformClient::Call(PlatformRequest request,
   if (!request.idempotency_key.empty()) http.headers.emplace_back("Idempotency-Key", request.idempotency_key);
   if (!request.correlation_id.empty()) http.headers.emplace_back("X-Correlation-ID", request.correlation_id);
   if (!request.traceparent.empty()) http.headers.emplace_back("traceparent", request.traceparent);
-  if (!api_version_.empty()) http.headers.emplace_back("X-AL-API-Version", api_version_);
+  if (!options_.api_version.empty()) http.headers.emplace_back("X-AL-API-Version", options_.api_version);
   http.body = std::move(request.body);
+  call->request = std::move(request);
+  call->done = std::move(done);
+  calls_.emplace(call->id, call);
+  retry_policy_.RecordRequest(clock_.Now());
+  Attempt(call);
+  return call->id;
+}
 
-  transcode::ErrorContext context{request.route, request.correlation_id};
-  if (http.timeout <= absl::ZeroDuration()) {
-    // The caller's deadline has passed: do not bother the platform.
-    done(transcode::MapTransportError(absl::DeadlineExceededError("deadline passed before the call"), context));
-    return 0;
+void PlatformClient::Attempt(const std::shared_ptr<PendingCall>& call) {
+  call->retry_timer = 0;
+  absl::Time now = clock_.Now();
+  transcode::ErrorContext context{call->request.route, call->request.correlation_id};
+  absl::Duration remaining = call->request.deadline - now;
+  if (remaining <= absl::ZeroDuration()) {
+    Finish(call, transcode::MapTransportError(absl::DeadlineExceededError("deadline passed before the call"),
+                                              context));
+    return;
   }
-  return transport_->Send(
-      std::move(http), [envelope = request.envelope, context = std::move(context),
-                        done = std::move(done)](absl::StatusOr<upstream::HttpResponse> response) mutable {
-        if (!response.ok()) {
-          done(transcode::MapTransportError(response.status(), context));
-          return;
-        }
-        absl::StatusOr<transcode::PlatformReply> reply =
-            transcode::DecodeReply(envelope, response->status, response->body);
-        if (!reply.ok()) {
-          done(transcode::MapBadResponse(reply.status().message(), nullptr, context));
-          return;
-        }
-        if (std::string_view retry_after = response->Header("retry-after"); !retry_after.empty()) {
-          reply->retry_after =
-              transcode::ParseRetryAfter(absl::string_view(retry_after.data(), retry_after.size()));
-        }
-        done(std::move(reply));
+  absl::Duration retry_in;
+  if (!breaker_.Allow(now, &retry_in)) {
+    Finish(call, CircuitOpen(call->request, retry_in));
+    return;
+  }
+  ++call->attempt;
+  ++attempts_;
+  upstream::HttpRequest http = call->http;  // kept for a possible retry
+  http.timeout = std::min(call->request.max_timeout, remaining);
+  call->transport_id = transport_->Send(std::move(http), [this, call](absl::StatusOr<upstream::HttpResponse> r) {
+    call->transport_id = 0;
+    OnAttempt(call, std::move(r));
+  });
+}
+
+void PlatformClient::OnAttempt(const std::shared_ptr<PendingCall>& call,
+                               absl::StatusOr<upstream::HttpResponse> response) {
+  if (!calls_.contains(call->id)) return;  // cancelled meanwhile
+  absl::Time now = clock_.Now();
+  transcode::ErrorContext context{call->request.route, call->request.correlation_id};
+  absl::StatusOr<transcode::PlatformReply> outcome;
+  if (!response.ok()) {
+    if (response.status().code() == absl::StatusCode::kUnavailable) breaker_.Record(false, now);
+    outcome = transcode::MapTransportError(response.status(), context);
+  } else {
+    breaker_.Record(response->status < 500, now);
+    absl::StatusOr<transcode::PlatformReply> reply =
+        transcode::DecodeReply(call->request.envelope, response->status, response->body);
+    if (!reply.ok()) {
+      outcome = transcode::MapBadResponse(reply.status().message(), nullptr, context);
+    } else {
+      if (std::string_view retry_after = response->Header("retry-after"); !retry_after.empty()) {
+        reply->retry_after = transcode::ParseRetryAfter(absl::string_view(retry_after.data(), retry_after.size()));
+      }
+      reply->attempts = call->attempt;
+      outcome = std::move(reply);
+    }
+  }
+  if (IsRetryable(outcome) && call->attempt < options_.retry.max_attempts) {
+    std::optional<absl::Duration> wait =
+        retry_policy_.Backoff(call->attempt, outcome.ok() ? outcome->retry_after : std::nullopt, random_);
+    if (wait && now + *wait < call->request.deadline && retry_policy_.TryAcquireRetry(now)) {
+      ++retries_;
+      call->retry_timer = loop_->RunAfter(*wait, [this, call] {
+        if (calls_.contains(call->id)) Attempt(call);
       });
+      return;
+    }
+  }
+  Finish(call, std::move(outcome));
+}
+
+void PlatformClient::Finish(const std::shared_ptr<PendingCall>& call,
+                            absl::StatusOr<transcode::PlatformReply> outcome) {
+  calls_.erase(call->id);
+  ReplyCallback done = std::move(call->done);
+  done(std::move(outcome));
+}
+
+void PlatformClient::Cancel(CallId id) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;
+  std::shared_ptr<PendingCall> call = it->second;
+  if (call->retry_timer != 0) loop_->CancelTimer(call->retry_timer);
+  if (call->transport_id != 0) transport_->Cancel(call->transport_id);
+  transcode::ErrorContext context{call->request.route, call->request.correlation_id};
+  Finish(call, transcode::MapTransportError(absl::CancelledError("cancelled by the caller"), context));
 }
 
 }  // namespace aarthik::platform

@@ -1,29 +1,40 @@
-// PlatformClient: one call to the Aarthik Labs platform. It adds the headers every call carries
-// (Authorization, Content-Type, Idempotency-Key for writes, X-Correlation-ID, X-AL-API-Version), derives the
-// attempt's timeout from the caller's deadline, sends it on the HttpTransport and decodes the envelope.
+// PlatformClient: one logical call to the Aarthik Labs platform. It adds the headers every call carries
+// (Authorization, Content-Type, Idempotency-Key for writes, X-Correlation-ID, traceparent,
+// X-AL-API-Version), bounds each attempt by the caller's deadline, retries transient failures with backoff
+// within a retry budget (RetryPolicy; the same Idempotency-Key on every attempt), fails fast while the
+// circuit breaker is open, and decodes the envelope.
 //
-//   PlatformClient client(&transport, "https://api.credit.aarthiklabs.com", /*api_version=*/"", clock);
+//   PlatformClient client(&loop, &transport, {.base_url = "https://api.credit.aarthiklabs.com"}, clock);
 //   client.Call({.method = "GET", .path_and_query = "/api/v1/headless/journeys/…/state", .bearer = token,
 //                .correlation_id = id, .deadline = deadline, .route = "GET …/state",
 //                .envelope = gateway::v1::ENVELOPE_HEADLESS},
 //               [](absl::StatusOr<transcode::PlatformReply> reply) { ... });
 //
 // The callback gets a PlatformReply for every HTTP answer (a platform error included, so that the caller
-// can run the 401 refresh path), or an already-mapped gRPC-ready error for transport failures and
-// unreadable 2xx bodies. It runs on the transport's loop thread.
+// can run the 401 refresh path), or an already-mapped gRPC-ready error for transport failures, an open
+// breaker and unreadable 2xx bodies. Errors describe the last attempt.
 //
-// Thread-safety: Call and Cancel may be used from any thread.
+// Thread-safety: Call and Cancel must run on the event loop's thread (callbacks run there too);
+// breaker_state() and the counters may be read from any thread.
 #ifndef AARTHIK_SERVER_PLATFORM_PLATFORM_CLIENT_H_
 #define AARTHIK_SERVER_PLATFORM_PLATFORM_CLIENT_H_
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <random>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "aarthik/gateway/v1/options.pb.h"
 #include "server/core/clock.h"
+#include "server/platform/circuit_breaker.h"
+#include "server/platform/retry_policy.h"
 #include "server/transcode/platform_reply.h"
+#include "server/upstream/event_loop.h"
 #include "server/upstream/http_transport.h"
 
 namespace aarthik::platform {
@@ -44,23 +55,54 @@ struct PlatformRequest {
 
 using ReplyCallback = absl::AnyInvocable<void(absl::StatusOr<transcode::PlatformReply>)>;
 
+struct PlatformClientOptions {
+  std::string base_url;
+  std::string api_version;  // X-AL-API-Version, sent when not empty
+  RetryOptions retry;
+  CircuitBreakerOptions breaker;
+};
+
 class PlatformClient {
  public:
-  PlatformClient(upstream::HttpTransport* transport, std::string base_url, std::string api_version,
-                 const core::Clock& clock)
-      : transport_(transport),
-        base_url_(std::move(base_url)),
-        api_version_(std::move(api_version)),
-        clock_(clock) {}
+  using CallId = uint64_t;
 
-  upstream::HttpTransport::RequestId Call(PlatformRequest request, ReplyCallback done);
-  void Cancel(upstream::HttpTransport::RequestId id) { transport_->Cancel(id); }
+  PlatformClient(upstream::EventLoop* loop, upstream::HttpTransport* transport, PlatformClientOptions options,
+                 const core::Clock& clock, CircuitBreaker::StateListener on_breaker_change = nullptr);
+
+  CallId Call(PlatformRequest request, ReplyCallback done);
+  // Ends the call with CANCELLED (the attempt in flight is cancelled, a pending retry dropped).
+  void Cancel(CallId id);
+
+  CircuitBreaker::State breaker_state() const { return breaker_.state(); }
+  int64_t retries() const { return retries_.load(); }
+  int64_t attempts() const { return attempts_.load(); }
 
  private:
+  struct PendingCall {
+    CallId id = 0;
+    upstream::HttpRequest http;
+    PlatformRequest request;  // path, deadline, route, envelope…; body and headers moved into `http`
+    ReplyCallback done;
+    int attempt = 0;
+    upstream::HttpTransport::RequestId transport_id = 0;
+    upstream::EventLoop::TimerId retry_timer = 0;
+  };
+
+  void Attempt(const std::shared_ptr<PendingCall>& call);
+  void OnAttempt(const std::shared_ptr<PendingCall>& call, absl::StatusOr<upstream::HttpResponse> response);
+  void Finish(const std::shared_ptr<PendingCall>& call, absl::StatusOr<transcode::PlatformReply> outcome);
+
+  upstream::EventLoop* loop_;
   upstream::HttpTransport* transport_;
-  const std::string base_url_;
-  const std::string api_version_;
+  const PlatformClientOptions options_;
   const core::Clock& clock_;
+  RetryPolicy retry_policy_;
+  CircuitBreaker breaker_;
+  std::mt19937_64 random_;
+  CallId next_id_ = 0;
+  absl::flat_hash_map<CallId, std::shared_ptr<PendingCall>> calls_;
+  std::atomic<int64_t> retries_{0};
+  std::atomic<int64_t> attempts_{0};
 };
 
 }  // namespace aarthik::platform

@@ -29,8 +29,26 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   transport_options.max_response_bytes = static_cast<size_t>(config.max_response_bytes);
   gateway->transport_ = std::make_unique<upstream::CurlMultiTransport>(gateway->loop_.get(), transport_options);
   gateway->loop_->Start();
-  gateway->platform_ = std::make_unique<platform::PlatformClient>(gateway->transport_.get(), config.upstream_url,
-                                                                  config.api_version, core::Clock::Real());
+  platform::PlatformClientOptions platform_options;
+  platform_options.base_url = config.upstream_url;
+  platform_options.api_version = config.api_version;
+  platform_options.retry.max_attempts = config.retry_max_attempts;
+  platform_options.retry.budget_ratio = config.retry_budget_ratio;
+  platform_options.breaker.consecutive_failures = config.breaker_consecutive_failures;
+  platform_options.breaker.open_for = config.breaker_open_for;
+  Gateway* self = gateway.get();
+  gateway->platform_ = std::make_unique<platform::PlatformClient>(
+      gateway->loop_.get(), gateway->transport_.get(), platform_options, core::Clock::Real(),
+      [self](platform::CircuitBreaker::State state) {
+        // Runs on the upstream loop; the health service is thread-safe. Overall health stays SERVING: a
+        // platform outage must not take every replica out of the load balancer.
+        core::Log(core::Severity::kWarning, "platform circuit breaker changed state",
+                  {{"state", platform::CircuitStateName(state)}});
+        if (self->server_ != nullptr) {
+          self->server_->GetHealthCheckService()->SetServingStatus(
+              kUpstreamHealthService, state != platform::CircuitBreaker::State::kOpen);
+        }
+      });
   gateway->tokens_ = std::make_unique<auth::MemoryTokenStore>();
   auth::SessionManager::Options session_options;
   session_options.refresh_margin = config.session_refresh_margin;
@@ -49,6 +67,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   deps.ids = &core::IdSource::Random();
   deps.api_key = config.api_key;
   deps.default_timeout = config.default_upstream_timeout;
+  deps.max_pending_rpcs = config.max_pending_rpcs;
   gateway->proxy_ = std::make_unique<RpcProxy>(std::move(deps));
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -73,6 +92,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   grpc::HealthCheckServiceInterface* health = gateway->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   for (const std::string& name : service_names) health->SetServingStatus(name, true);
+  health->SetServingStatus(kUpstreamHealthService, true);
   core::Log(core::Severity::kInfo, "gateway started",
             {{"listen", gateway->listen_address_}, {"routes", absl::StrCat(gateway->routes_->routes().size())},
              {"upstream", config.upstream_url}});

@@ -30,6 +30,9 @@
 
 namespace aarthik::rpc {
 
+// Health-check service name whose status follows the platform circuit breaker (NOT_SERVING while open).
+inline constexpr char kUpstreamHealthService[] = "aarthik.gateway.upstream";
+
 class Gateway {
  public:
   static absl::StatusOr<std::unique_ptr<Gateway>> Start(const core::Config& config);
@@ -42,6 +45,7 @@ class Gateway {
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
   const auth::SessionManager& sessions() const { return *sessions_; }
+  const platform::PlatformClient& platform() const { return *platform_; }
 
  private:
   Gateway() = default;

@@ -53,15 +53,19 @@ void ClearPath(Message* message, const std::vector<const google::protobuf::Field
 // One RPC in flight. Shared by the reactor and the loop callbacks; the reactor is finished exactly once.
 class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
  public:
-  ProxyCall(const RpcProxyDeps& deps, const transcode::Route& route, grpc::CallbackServerContext* context,
-            grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor)
-      : deps_(deps), route_(route), context_(context), response_(response), reactor_(reactor) {}
+  ProxyCall(const RpcProxyDeps& deps, std::atomic<int>* pending, const transcode::Route& route,
+            grpc::CallbackServerContext* context, grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor)
+      : deps_(deps), pending_(pending), route_(route), context_(context), response_(response), reactor_(reactor) {}
 
   // On the gRPC thread: everything that needs no I/O.
   void Begin(const grpc::ByteBuffer* request_bytes) {
     started_ = absl::Now();
     correlation_id_ = CallerValue(*context_, kCorrelationIdHeader, 128).value_or(deps_.ids->NewUuid());
     context_->AddInitialMetadata(kCorrelationIdHeader, correlation_id_);
+    if (pending_->fetch_add(1, std::memory_order_relaxed) >= deps_.max_pending_rpcs) {
+      Finish(Overloaded());
+      return;
+    }
     if (route_.is_write()) {
       idempotency_key_ = CallerValue(*context_, kIdempotencyKeyHeader, 255).value_or(deps_.ids->NewUuid());
     }
@@ -211,6 +215,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     absl::MutexLock lock(&finish_mu_);
     if (finished_) return;
     finished_ = true;
+    pending_->fetch_sub(1, std::memory_order_relaxed);
     if (status.ok()) {
       if (!request_id_.empty()) context_->AddInitialMetadata(kPlatformRequestIdHeader, request_id_);
       grpc::ProtoBufferWriter writer(response_, grpc::kProtoBufferWriterMaxBufferLength,
@@ -240,7 +245,20 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     reactor_->Finish(ToGrpcStatus(status));
   }
 
+  absl::Status Overloaded() {
+    google::rpc::ErrorInfo info;
+    info.set_reason("GATEWAY_OVERLOADED");
+    info.set_domain(transcode::kGatewayDomain);
+    google::rpc::RetryInfo retry;
+    retry.mutable_retry_delay()->set_seconds(1);
+    return transcode::RpcError(absl::StatusCode::kResourceExhausted,
+                               absl::StrCat("the gateway is serving its maximum of ", deps_.max_pending_rpcs,
+                                            " calls; retry shortly"),
+                               {transcode::PackDetail(info), transcode::PackDetail(retry)});
+  }
+
   const RpcProxyDeps& deps_;
+  std::atomic<int>* pending_;
   const transcode::Route& route_;
   grpc::CallbackServerContext* context_;
   grpc::ByteBuffer* response_;
@@ -268,9 +286,9 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
 
 class ProxyReactor : public grpc::ServerUnaryReactor {
  public:
-  ProxyReactor(const RpcProxyDeps& deps, const transcode::Route& route, grpc::CallbackServerContext* context,
-               grpc::ByteBuffer* response)
-      : call_(std::make_shared<ProxyCall>(deps, route, context, response, this)) {}
+  ProxyReactor(const RpcProxyDeps& deps, std::atomic<int>* pending, const transcode::Route& route,
+               grpc::CallbackServerContext* context, grpc::ByteBuffer* response)
+      : call_(std::make_shared<ProxyCall>(deps, pending, route, context, response, this)) {}
 
   void Begin(const grpc::ByteBuffer* request) { call_->Begin(request); }
   void OnCancel() override { call_->OnCancel(); }
@@ -294,7 +312,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 grpc::ServerUnaryReactor* RpcProxy::Handle(const transcode::Route& route, grpc::CallbackServerContext* context,
                                            const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
-  auto* reactor = new ProxyReactor(deps_, route, context, response);
+  auto* reactor = new ProxyReactor(deps_, &pending_, route, context, response);
   reactor->Begin(request);
   return reactor;
 }

@@ -18,6 +18,7 @@
 #ifndef AARTHIK_SERVER_RPC_RPC_PROXY_H_
 #define AARTHIK_SERVER_RPC_RPC_PROXY_H_
 
+#include <atomic>
 #include <string>
 
 #include "absl/status/status.h"
@@ -45,6 +46,8 @@ struct RpcProxyDeps {
   std::string api_key;
   // Upstream timeout when neither the caller's deadline nor the route says otherwise.
   absl::Duration default_timeout = absl::Seconds(10);
+  // Calls served at once; beyond it calls are refused at once (load shedding).
+  int max_pending_rpcs = 20000;
 };
 
 class RpcProxy {
@@ -55,9 +58,11 @@ class RpcProxy {
                                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
 
   const RpcProxyDeps& deps() const { return deps_; }
+  int pending() const { return pending_.load(std::memory_order_relaxed); }
 
  private:
   RpcProxyDeps deps_;
+  std::atomic<int> pending_{0};
 };
 
 // absl::Status (with an optional google.rpc.Status payload) → grpc::Status with binary details.

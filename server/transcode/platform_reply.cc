@@ -156,6 +156,7 @@ absl::Status MapPlatformError(const PlatformReply& reply, const ErrorContext& co
   metadata["upstream_status"] = absl::StrCat(reply.http_status);
   metadata["route"] = context.route;
   metadata["retryable"] = error.retryable ? "true" : "false";
+  if (reply.attempts > 1) metadata["attempts"] = absl::StrCat(reply.attempts);
   if (error.details.is_object()) {
     for (const auto& [key, value] : error.details.items()) {
       if (value.is_string()) metadata[key] = value.get<std::string>();

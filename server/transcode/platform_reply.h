@@ -50,6 +50,8 @@ struct PlatformReply {
   std::optional<PlatformError> error;
   // From the Retry-After header, when present.
   std::optional<absl::Duration> retry_after;
+  // How many attempts the gateway made (retries included).
+  int attempts = 1;
 };
 
 // Fails (INTERNAL, saying what was wrong) only for a 2xx answer that is not the expected JSON shape;

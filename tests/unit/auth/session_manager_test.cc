@@ -95,7 +95,7 @@ class SessionManagerTest : public ::testing::Test {
       : clock_(absl::FromUnixSeconds(1'772'700'000)),
         ids_("key"),
         transport_(&loop_),
-        platform_(&transport_, "http://platform", "", clock_),
+        platform_(&loop_, &transport_, {.base_url = "http://platform"}, clock_),
         sessions_(&loop_, &platform_, &store_, "sk_test_key", clock_, ids_, {}) {
     loop_.Start();
   }
