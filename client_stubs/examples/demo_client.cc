@@ -883,6 +883,8 @@ class Demo {
       return false;
     }
 
+    // Polls until an offer can be handed off: OFFERED with a received offer, or, for a journey
+    // resumed after an earlier hand-off (same --borrower), the offer it selected then.
     std::string offer_id;
     std::string offer_lender;
     for (;;) {
@@ -890,6 +892,7 @@ class Demo {
       hy::PollOffersRequest poll;
       poll.set_borrower_provider_id(borrower);
       hy::PollOffersResponse polled;
+      bool ready = false;
       if (!Step(
               "PollOffers", Kind::kRead,
               [&](grpc::ClientContext* c) { return hybrid_->PollOffers(c, poll, &polled); },
@@ -901,41 +904,50 @@ class Demo {
                 for (const auto& [name, lender] : offers.lenders()) names.push_back(name);
                 std::sort(names.begin(), names.end());
                 int received = 0;
+                bool selected = false;
+                offer_id.clear();
                 for (const std::string& name : names) {
                   for (const hy::HybridOffer& offer : offers.lenders().at(name).offers()) {
                     if (offer.status() != hy::HYBRID_OFFER_STATUS_OFFER_RECEIVED) continue;
                     ++received;
-                    if (offer_id.empty()) {
+                    if (offer_id.empty() || (offer.selected() && !selected)) {
                       offer_id = offer.offer_id();
                       offer_lender = name;
+                      selected = offer.selected();
                     }
                   }
                 }
+                ready = offers.status() == cm::EXPERIENCE_STATUS_OFFERED ? received > 0 : selected;
                 std::string text = Name(offers.status());
                 if (offers.lenders_size() > 0) {
                   absl::StrAppend(&text, ", ", offers.lenders_size(), " lenders, ", received,
                                   received == 1 ? " offer" : " offers", " received");
                 }
+                if (selected) absl::StrAppend(&text, ", ", offer_lender, " selected earlier");
                 if (offers.has_account_aggregator()) {
                   absl::StrAppend(
                       &text, ", AA ",
                       Short(hy::AccountAggregatorStatus_Name(offers.account_aggregator().status()),
                             "ACCOUNT_AGGREGATOR_STATUS_"));
                 }
-                const bool done =
-                    offers.status() == cm::EXPERIENCE_STATUS_NOT_OFFERED ||
-                    (offers.status() == cm::EXPERIENCE_STATUS_OFFERED && received > 0);
-                if (!done) absl::StrAppend(&text, WaitNote(hint));
+                if (!ready && offers.status() != cm::EXPERIENCE_STATUS_NOT_OFFERED) {
+                  absl::StrAppend(&text, WaitNote(hint));
+                }
                 return text;
               })) {
         return false;
       }
-      const cm::ExperienceStatus status = polled.offers().status();
-      if (status == cm::EXPERIENCE_STATUS_NOT_OFFERED) {
-        return Fail("the Hybrid journey ended NOT_OFFERED: no lender made an offer");
+      if (ready) break;
+      switch (polled.offers().status()) {
+        case cm::EXPERIENCE_STATUS_NOT_OFFERED:
+          return Fail("the Hybrid journey ended NOT_OFFERED: no lender made an offer");
+        case cm::EXPERIENCE_STATUS_REJECTED:
+        case cm::EXPERIENCE_STATUS_DISBURSED:
+          return Fail(absl::StrCat("the Hybrid journey is already ", Name(polled.offers().status()),
+                                   " with no offer to hand off"));
+        default:
+          break;
       }
-      if (status == cm::EXPERIENCE_STATUS_OFFERED && !offer_id.empty()) break;
-      offer_id.clear();
     }
 
     hy::GetHostedUrlRequest hand_off;
