@@ -391,7 +391,7 @@ class Demo {
     return milliseconds(static_cast<int64_t>(hint.count() / flags_.poll_scale));
   }
 
-  // "polling again in 150 ms (hint 3 s / 20)".
+  // "; next poll in 150 ms (hint 3 s / 20)": the wait the platform asked for, scaled.
   std::string WaitNote(milliseconds hint) const {
     char text[96];
     std::snprintf(text, sizeof(text), "; next poll in %lld ms (hint %g s / %g)",
