@@ -1,0 +1,561 @@
+#!/usr/bin/python3
+"""Gateway benchmarks a-e of issue 5 (see docs/benchmarks.md, "Gateway").
+
+Starts aarthik-sandbox and aarthik-gateway on free loopback ports (each prints `listening HOST:PORT` as
+its first stdout line, read from the process's stdout pipe, no sleeping), runs every scenario RUNS
+times, takes medians and writes bench/gateway/results/<stamp>/{raw.jsonl,summary.json,summary.md} plus
+the concurrency plot (gnuplot) to docs/gateway-concurrency.png.
+
+  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,b,c,d,e,perf,callgrind]
+
+Scenarios:
+  a  gateway CPU per proxied RPC at saturation (health baseline, GetJourneyState, GetFeatures) + wrk
+     directly against the sandbox's /state (the sandbox's CPU per request measured the same way);
+  b  latency added over calling the sandbox directly, at concurrency 1 and 64 (wrk --latency-style
+     percentiles from a Lua done() hook);
+  c  5,000 RPCs in flight with the sandbox adding 500 ms;
+  d  token-expiry storm: 1,000 concurrent RPCs for one borrower after the session expired;
+  e  throughput and p99 against concurrency (1, 4, 16, 64, 256) -> PNG;
+  perf       perf record -e cpu-clock on the gateway at c=64 (once; reports by DSO and symbol);
+  callgrind  instructions per RPC in the gateway for health / GetJourneyState / GetFeatures (once).
+
+Processes are stopped by their own PID (SIGTERM, then SIGKILL after 10 s); nothing else is touched.
+"""
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.join(ROOT, "bench", "gateway")
+API_KEY = "sk_test_bench"
+TENANT = "8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61"
+APPLICATION = "fbb1fd74-c502-4419-83f3-82a2a019fc9a"
+
+
+def log(*parts):
+    print(*parts, file=sys.stderr, flush=True)
+
+
+class Proc:
+    """A child that prints `listening HOST:PORT` first; the rest of stdout/stderr goes to a log."""
+
+    def __init__(self, name, argv, logdir, env=None, expect_listen=True):
+        self.name = name
+        self.argv = argv
+        self.log_path = os.path.join(logdir, f"{name}-{int(time.time() * 1000)}.log")
+        self.log_file = open(self.log_path, "wb")
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log_file,
+                                  env=env, start_new_session=True)
+        self.pid = self.p.pid
+        self.addr = None
+        if expect_listen:
+            line = self.p.stdout.readline().decode().strip()  # blocks until the first line
+            if not line.startswith("listening "):
+                self.stop()
+                raise RuntimeError(f"{name}: unexpected first line {line!r}; see {self.log_path}")
+            self.addr = line.split()[1]
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self):
+        for chunk in iter(lambda: self.p.stdout.read(4096), b""):
+            self.log_file.write(chunk)
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()  # SIGTERM to this PID only
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.build = os.path.join(ROOT, args.build) if not os.path.isabs(args.build) else args.build
+        self.bin = os.path.join(self.build, "bin")
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.out = os.path.join(HERE, "results", stamp)
+        os.makedirs(self.out, exist_ok=True)
+        self.raw = open(os.path.join(self.out, "raw.jsonl"), "w")
+        self.procs = []
+        self.load_samples = []
+
+    # ---- processes ------------------------------------------------------------------------------
+    def start_pair(self, sandbox_extra=(), gateway_extra=()):
+        sandbox = Proc("sandbox", [os.path.join(self.bin, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
+                                   "--api-key", API_KEY, "--control-plane", "--threads", "2",
+                                   *sandbox_extra], self.out)
+        self.procs.append(sandbox)
+        env = dict(os.environ, AARTHIK_API_KEY=API_KEY)
+        gateway = Proc("gateway", [os.path.join(self.bin, "aarthik-gateway"), "--grpc-listen",
+                                   "127.0.0.1:0", "--upstream-url", f"http://{sandbox.addr}",
+                                   "--tenant-id", TENANT, "--application-id", APPLICATION,
+                                   *gateway_extra], self.out, env=env)
+        self.procs.append(gateway)
+        return sandbox, gateway
+
+    def stop_all(self):
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.procs = []
+
+    # ---- helpers --------------------------------------------------------------------------------
+    def record(self, scenario, run, kind, data, **extra):
+        row = dict(scenario=scenario, run=run, kind=kind, loadavg=os.getloadavg()[0], **extra, data=data)
+        self.raw.write(json.dumps(row) + "\n")
+        self.raw.flush()
+        self.load_samples.append(os.getloadavg()[0])
+        return data
+
+    def http(self, addr, method, path, body=None, headers=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://{addr}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.loads(resp.read() or b"null")
+
+    def grpc_load(self, gateway, rpc, concurrency, channels=4, duration=None, warmup=None,
+                  requests=None, pids=(), borrower="BENCH_1", journey=None, deadline_ms=30000):
+        argv = [os.path.join(self.bin, "aarthik-grpc-load"), f"--target={gateway.addr}", f"--rpc={rpc}",
+                f"--borrower={borrower}", f"--concurrency={concurrency}", f"--channels={channels}",
+                f"--deadline_ms={deadline_ms}"]
+        if journey:
+            argv.append(f"--journey={journey}")
+        if requests:
+            argv.append(f"--requests={requests}")
+        else:
+            argv += [f"--duration={duration or self.args.duration}",
+                     f"--warmup={self.args.warmup if warmup is None else warmup}"]
+        argv += [f"--pid={p.name}:{p.pid}" for p in pids]
+        out = subprocess.run(argv, check=True, capture_output=True, text=True)
+        result = json.loads(out.stdout)
+        result["command"] = " ".join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in argv)
+        return result
+
+    def session_token(self, sandbox, borrower):
+        data = self.http(sandbox.addr, "POST", "/api/v1/headless/sessions", {"borrowerExternalID": borrower},
+                         {"Authorization": f"Bearer {API_KEY}", "Idempotency-Key": f"bench-s-{borrower}"})
+        return data["data"]["sessionToken"]
+
+    def direct_journey(self, sandbox, borrower):
+        token = self.session_token(sandbox, borrower)
+        data = self.http(sandbox.addr, "POST", "/api/v1/headless/journeys", {"type": "PERSONAL_LOAN"},
+                         {"Authorization": f"Bearer {token}", "Idempotency-Key": f"bench-j-{borrower}"})
+        return token, data["data"]["journeyID"]
+
+    def proc_cpu(self, pid):
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def tasks(self, pid):
+        """{tid: (comm, cpu seconds, context switches)} for every thread of pid."""
+        out = {}
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    text = f.read()
+                comm = text[text.index("(") + 1:text.rindex(")")]
+                fields = text.rsplit(")", 1)[1].split()
+                cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                ctx = 0
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    for line in f:
+                        if "ctxt_switches" in line:
+                            ctx += int(line.split()[1])
+                out[tid] = (comm, cpu, ctx)
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                pass
+        return out
+
+    def wrk(self, sandbox, url, token, connections, threads, duration, watch=None):
+        """wrk against the sandbox; the Lua done() hook prints latency percentiles in microseconds."""
+        argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(round(duration))}s", "-s",
+                os.path.join(HERE, "wrk_report.lua"), "-H", f"Authorization: Bearer {token}", url]
+        cpu0 = self.proc_cpu(watch.pid) if watch else 0
+        t0 = time.monotonic()
+        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        elapsed = time.monotonic() - t0
+        cpu1 = self.proc_cpu(watch.pid) if watch else 0
+        line = [l for l in out.splitlines() if l.startswith("WRK_JSON ")][-1]
+        result = json.loads(line[len("WRK_JSON "):])
+        result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+        if watch:
+            result["sandbox_cpu_s"] = cpu1 - cpu0
+            result["sandbox_cpu_us_per_req"] = (cpu1 - cpu0) * 1e6 / max(1, result["requests"])
+            result["elapsed_s"] = elapsed
+        shown = [a if not a.startswith("Authorization") else "Authorization: Bearer <st_test_...>"
+                 for a in argv]
+        result["command"] = " ".join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in shown)
+        return result
+
+    # ---- scenarios ------------------------------------------------------------------------------
+    def scenario_a(self, run):
+        sandbox, gateway = self.start_pair()
+        try:
+            res = {}
+            # Create the journey first (CreateJourney through the gateway), then measure.
+            setup = self.grpc_load(gateway, "state", 1, channels=1, requests=10)
+            journey = setup["journey_id"]
+            for rpc in ("health", "state", "features"):
+                res[rpc] = self.record("a", run, rpc, self.grpc_load(
+                    gateway, rpc, 64, channels=4, journey=journey if rpc == "state" else None,
+                    pids=(gateway, sandbox)))
+            token, direct_journey = self.direct_journey(sandbox, "BENCH_DIRECT")
+            url = f"http://{sandbox.addr}/api/v1/headless/journeys/{direct_journey}/state"
+            res["wrk"] = self.record("a", run, "wrk", self.wrk(sandbox, url, token, 64, 1,
+                                                            self.args.duration, watch=sandbox))
+            return res
+        finally:
+            self.stop_all()
+
+    def scenario_b(self, run):
+        sandbox, gateway = self.start_pair()
+        try:
+            res = {}
+            setup = self.grpc_load(gateway, "state", 1, channels=1, requests=10)
+            journey = setup["journey_id"]
+            token, direct_journey = self.direct_journey(sandbox, "BENCH_DIRECT")
+            url = f"http://{sandbox.addr}/api/v1/headless/journeys/{direct_journey}/state"
+            for c in (1, 64):
+                res[f"grpc_c{c}"] = self.record("b", run, f"grpc_c{c}", self.grpc_load(
+                    gateway, "state", c, channels=1 if c == 1 else 4, journey=journey,
+                    pids=(gateway, sandbox)), concurrency=c)
+                res[f"wrk_c{c}"] = self.record("b", run, f"wrk_c{c}", self.wrk(
+                    sandbox, url, token, c, 1, self.args.duration, watch=sandbox), concurrency=c)
+            return res
+        finally:
+            self.stop_all()
+
+    def scenario_c(self, run):
+        sandbox, gateway = self.start_pair(gateway_extra=("--max-in-flight", "10000"))
+        try:
+            setup = self.grpc_load(gateway, "state", 1, channels=1, requests=10)
+            journey = setup["journey_id"]
+            self.http(sandbox.addr, "PUT", "/_sandbox/faults", {"latency_ms": {"fixed": 500}})
+            result = self.grpc_load(gateway, "state", 5000, channels=16, journey=journey, warmup=3,
+                                    duration=max(10, self.args.duration), pids=(gateway, sandbox))
+            return self.record("c", run, "state_5000", result)
+        finally:
+            self.stop_all()
+
+    def scenario_d(self, run):
+        sandbox, gateway = self.start_pair()
+        try:
+            setup = self.grpc_load(gateway, "state", 1, channels=1, requests=10)
+            journey = setup["journey_id"]
+            before = self.http(sandbox.addr, "GET", "/_sandbox/counters")
+            advanced = self.http(sandbox.addr, "POST", "/_sandbox/time/advance", {"seconds": 1860})
+            result = self.grpc_load(gateway, "state", 1000, channels=4, requests=1000, journey=journey,
+                                    pids=(gateway,))
+            after = self.http(sandbox.addr, "GET", "/_sandbox/counters")
+            result["refreshes"] = after["refreshes"] - before["refreshes"]
+            result["sessions_minted"] = after["sessions_minted"] - before["sessions_minted"]
+            result["advance"] = advanced
+            result["upstream_401"] = sum(r["count"] for r in after["requests"] if r["status"] == 401) - sum(
+                r["count"] for r in before["requests"] if r["status"] == 401)
+            return self.record("d", run, "storm", result)
+        finally:
+            self.stop_all()
+
+    def scenario_e(self, run):
+        sandbox, gateway = self.start_pair()
+        try:
+            setup = self.grpc_load(gateway, "state", 1, channels=1, requests=10)
+            journey = setup["journey_id"]
+            res = {}
+            for c in (1, 4, 16, 64, 256):
+                res[c] = self.record("e", run, f"c{c}", self.grpc_load(
+                    gateway, "state", c, channels=min(c, 4), journey=journey,
+                    duration=self.args.sweep_duration, warmup=1, pids=(gateway, sandbox)), concurrency=c)
+            return res
+        finally:
+            self.stop_all()
+
+
+    # ---- profiles (run once, not part of the medians) ---------------------------------------------
+    def profile_perf(self):
+        """perf record (cpu-clock sampling: this VM has no hardware counters) on the gateway at c=64."""
+        sandbox, gateway = self.start_pair()
+        try:
+            journey = self.grpc_load(gateway, "state", 1, channels=1, requests=10)["journey_id"]
+            data = os.path.join(self.out, "perf-state.data")
+            perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "2000", "-g", "-o", data,
+                                     "-p", str(gateway.pid)], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            tasks0 = self.tasks(gateway.pid)
+            result = self.grpc_load(gateway, "state", 64, channels=4, journey=journey, warmup=0,
+                                    duration=self.args.duration, pids=(gateway, sandbox))
+            tasks1 = self.tasks(gateway.pid)
+            perf.send_signal(2)  # SIGINT to perf's own PID: write the file and exit
+            perf.wait()
+            rpcs = max(1, result["completed"])
+            threads = {}
+            for tid, (comm, cpu, ctx) in tasks1.items():
+                c0 = tasks0.get(tid, (comm, 0, 0))
+                row = threads.setdefault(comm, {"threads": 0, "cpu_us_per_rpc": 0, "ctx_switches_per_rpc": 0})
+                row["threads"] += 1
+                row["cpu_us_per_rpc"] += (cpu - c0[1]) * 1e6 / rpcs
+                row["ctx_switches_per_rpc"] += (ctx - c0[2]) / rpcs
+            result["threads_breakdown"] = threads
+            self.record("p", 0, "perf_load", result)
+            reports = {}
+            for name, argv in {
+                "dso": ["--sort", "dso"],
+                "sym": ["--sort", "dso,sym", "--no-children"],
+                "children": ["--sort", "sym", "--children"],
+            }.items():
+                out = subprocess.run(["perf", "report", "-i", data, "--stdio", "--percent-limit", "0.7",
+                                      "-g", "none", *argv], capture_output=True, text=True).stdout
+                path = os.path.join(self.out, f"perf-report-{name}.txt")
+                with open(path, "w") as f:
+                    f.write(out)
+                reports[name] = path
+            return {"load": result, "reports": reports}
+        finally:
+            self.stop_all()
+
+    def profile_callgrind(self, requests=3000):
+        """callgrind on the gateway: instructions per RPC for health, GetJourneyState, GetFeatures."""
+        sandbox = Proc("sandbox", [os.path.join(self.bin, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
+                                   "--api-key", API_KEY, "--control-plane", "--threads", "2"], self.out)
+        self.procs.append(sandbox)
+        env = dict(os.environ, AARTHIK_API_KEY=API_KEY)
+        prefix = os.path.join(self.out, "callgrind.out")
+        gateway = Proc("gateway", ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                                   f"--callgrind-out-file={prefix}.%p",
+                                   os.path.join(self.bin, "aarthik-gateway"), "--grpc-listen", "127.0.0.1:0",
+                                   "--upstream-url", f"http://{sandbox.addr}", "--tenant-id", TENANT,
+                                   "--application-id", APPLICATION], self.out, env=env)
+        self.procs.append(gateway)
+        try:
+            journey = self.grpc_load(gateway, "state", 1, channels=1, requests=20)["journey_id"]
+            self.grpc_load(gateway, "features", 1, channels=1, requests=20)
+            self.grpc_load(gateway, "health", 1, channels=1, requests=20)
+            out = {}
+            for rpc in ("health", "state", "features"):
+                subprocess.run(["callgrind_control", "-z", str(gateway.pid)], check=True, capture_output=True)
+                subprocess.run(["callgrind_control", "-i", "on", str(gateway.pid)], check=True, capture_output=True)
+                result = self.grpc_load(gateway, rpc, 16, channels=4, requests=requests,
+                                        journey=journey if rpc == "state" else None)
+                subprocess.run(["callgrind_control", "-i", "off", str(gateway.pid)], check=True, capture_output=True)
+                subprocess.run(["callgrind_control", "-d", rpc, str(gateway.pid)], check=True, capture_output=True)
+                dumps = sorted(f for f in os.listdir(self.out) if f.startswith("callgrind.out.")
+                               and not f.endswith(".txt"))
+                dump = os.path.join(self.out, dumps[-1])
+                final = os.path.join(self.out, f"callgrind-{rpc}.out")
+                os.rename(dump, final)
+                annotate = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=99", final],
+                                          capture_output=True, text=True).stdout
+                self_cost = subprocess.run(["callgrind_annotate", "--threshold=95", final],
+                                           capture_output=True, text=True).stdout
+                with open(final + ".inclusive.txt", "w") as f:
+                    f.write(annotate)
+                with open(final + ".self.txt", "w") as f:
+                    f.write(self_cost)
+                total = 0
+                for line in annotate.splitlines():
+                    if "PROGRAM TOTALS" in line:
+                        total = int(line.split()[0].replace(",", ""))
+                out[rpc] = {"requests": requests, "ok": result["ok"], "ir_total": total,
+                            "ir_per_rpc": total / requests, "file": final}
+                self.record("p", 0, f"callgrind_{rpc}", out[rpc])
+            return out
+        finally:
+            self.stop_all()
+
+
+def med(values):
+    return statistics.median(values) if values else None
+
+
+def summarize(bench, results):
+    s = {}
+    a = results.get("a")
+    if a:
+        g = lambda rpc, f: med([r[rpc]["processes"]["gateway"]["cpu_us_per_rpc"] for r in a]) if f == "gw" else None
+        s["a"] = {
+            "health_gw_cpu_us": med([r["health"]["processes"]["gateway"]["cpu_us_per_rpc"] for r in a]),
+            "state_gw_cpu_us": med([r["state"]["processes"]["gateway"]["cpu_us_per_rpc"] for r in a]),
+            "features_gw_cpu_us": med([r["features"]["processes"]["gateway"]["cpu_us_per_rpc"] for r in a]),
+            "state_sandbox_cpu_us": med([r["state"]["processes"]["sandbox"]["cpu_us_per_rpc"] for r in a]),
+            "features_sandbox_cpu_us": med([r["features"]["processes"]["sandbox"]["cpu_us_per_rpc"] for r in a]),
+            "wrk_sandbox_cpu_us": med([r["wrk"]["sandbox_cpu_us_per_req"] for r in a]),
+            "health_rps": med([r["health"]["rps"] for r in a]),
+            "state_rps": med([r["state"]["rps"] for r in a]),
+            "features_rps": med([r["features"]["rps"] for r in a]),
+            "wrk_rps": med([r["wrk"]["rps"] for r in a]),
+            "state_failed": sum(r["state"]["failed"] for r in a),
+            "features_failed": sum(r["features"]["failed"] for r in a),
+            "health_failed": sum(r["health"]["failed"] for r in a),
+            "wrk_non2xx": sum(r["wrk"]["non2xx"] + r["wrk"]["errors"] for r in a),
+            "client_cpu_us_state": med([r["state"]["client_cpu_us_per_rpc"] for r in a]),
+            "runs": [{k: (v["processes"]["gateway"]["cpu_us_per_rpc"] if k != "wrk" else v["sandbox_cpu_us_per_req"])
+                      for k, v in r.items()} for r in a],
+        }
+        x = s["a"]
+        x["state_ratio_to_health"] = x["state_gw_cpu_us"] / x["health_gw_cpu_us"]
+        x["features_ratio_to_health"] = x["features_gw_cpu_us"] / x["health_gw_cpu_us"]
+        x["state_ratio_to_sandbox_cpu"] = x["state_gw_cpu_us"] / x["wrk_sandbox_cpu_us"]
+        x["state_rps_ratio_to_wrk"] = x["state_rps"] / x["wrk_rps"]
+        x["target_met"] = x["state_gw_cpu_us"] <= 45 and x["features_gw_cpu_us"] <= 45
+    b = results.get("b")
+    if b:
+        s["b"] = {}
+        for c in (1, 64):
+            row = {}
+            for p in ("p50", "p99"):
+                gw = med([r[f"grpc_c{c}"]["latency_us"][p] for r in b])
+                direct = med([r[f"wrk_c{c}"]["latency_us"][p] for r in b])
+                added = med([r[f"grpc_c{c}"]["latency_us"][p] - r[f"wrk_c{c}"]["latency_us"][p] for r in b])
+                row[p] = {"gateway_us": gw, "direct_us": direct, "added_us": added}
+            row["gateway_rps"] = med([r[f"grpc_c{c}"]["rps"] for r in b])
+            row["direct_rps"] = med([r[f"wrk_c{c}"]["rps"] for r in b])
+            row["gateway_cpu_us"] = med([r[f"grpc_c{c}"]["processes"]["gateway"]["cpu_us_per_rpc"] for r in b])
+            row["failed"] = sum(r[f"grpc_c{c}"]["failed"] for r in b)
+            row["target_met"] = row["p50"]["added_us"] <= 100 and row["p99"]["added_us"] <= 500
+            s["b"][f"c{c}"] = row
+    c = results.get("c")
+    if c:
+        s["c"] = {
+            "rps": med([r["rps"] for r in c]),
+            "rps_ratio_to_10000": med([r["rps"] for r in c]) / 10000.0,
+            "p50_us": med([r["latency_us"]["p50"] for r in c]),
+            "p99_us": med([r["latency_us"]["p99"] for r in c]),
+            "threads_max": max(r["processes"]["gateway"]["threads_max"] for r in c),
+            "vm_hwm_mb": max(r["processes"]["gateway"]["vm_hwm_kb"] for r in c) / 1024.0,
+            "gw_cpu_us": med([r["processes"]["gateway"]["cpu_us_per_rpc"] for r in c]),
+            "gw_cores": med([r["processes"]["gateway"]["cores"] for r in c]),
+            "codes": [r["codes"] for r in c],
+            "runs_rps": [r["rps"] for r in c],
+        }
+        x = s["c"]
+        x["target_met"] = x["rps_ratio_to_10000"] >= 0.9 and x["threads_max"] <= 16 and x["vm_hwm_mb"] <= 300
+    d = results.get("d")
+    if d:
+        s["d"] = {"refreshes": [r["refreshes"] for r in d], "failed": [r["failed"] for r in d],
+                  "sessions_minted": [r["sessions_minted"] for r in d],
+                  "upstream_401": [r["upstream_401"] for r in d],
+                  "p99_us": med([r["latency_us"]["p99"] for r in d]),
+                  "target_met": all(r["refreshes"] == 1 and r["failed"] == 0 for r in d)}
+    e = results.get("e")
+    if e:
+        s["e"] = {}
+        for conc in (1, 4, 16, 64, 256):
+            s["e"][conc] = {"rps": med([r[conc]["rps"] for r in e]),
+                            "p50_us": med([r[conc]["latency_us"]["p50"] for r in e]),
+                            "p99_us": med([r[conc]["latency_us"]["p99"] for r in e]),
+                            "gw_cpu_us": med([r[conc]["processes"]["gateway"]["cpu_us_per_rpc"] for r in e]),
+                            "failed": sum(r[conc]["failed"] for r in e)}
+    s["loadavg_min"] = min(bench.load_samples) if bench.load_samples else None
+    s["loadavg_max"] = max(bench.load_samples) if bench.load_samples else None
+    s["loadavg_median"] = med(bench.load_samples)
+    return s
+
+
+def plot(bench, summary):
+    e = summary.get("e")
+    if not e:
+        return None
+    dat = os.path.join(bench.out, "concurrency.dat")
+    with open(dat, "w") as f:
+        f.write("# concurrency rps p99_ms p50_ms\n")
+        for conc, row in e.items():
+            f.write(f"{conc} {row['rps']:.1f} {row['p99_us'] / 1000:.3f} {row['p50_us'] / 1000:.3f}\n")
+    png = os.path.join(ROOT, "docs", "gateway-concurrency.png")
+    script = f"""
+set terminal pngcairo size 900,540 font ",11"
+set output "{png}"
+set title "GetJourneyState through the gateway (closed loop, medians of {bench.args.runs} runs)"
+set xlabel "RPCs in flight (concurrency)"
+set logscale x 2
+set xtics (1, 4, 16, 64, 256)
+set ylabel "throughput (RPC/s)"
+set y2label "latency (ms)"
+set logscale y2 10
+set ytics nomirror
+set y2tics
+set yrange [0:*]
+set key top left
+set grid
+plot "{dat}" using 1:2 with linespoints lw 2 pt 7 title "throughput (RPC/s)", \\
+     "{dat}" using 1:3 axes x1y2 with linespoints lw 2 pt 5 title "p99 latency (ms)", \\
+     "{dat}" using 1:4 axes x1y2 with linespoints lw 1 pt 4 dt 2 title "p50 latency (ms)"
+"""
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    except FileNotFoundError:
+        try:
+            subprocess.run(["gnuplot-nox"], input=script.replace("pngcairo", "png"), text=True, check=True)
+        except FileNotFoundError:
+            log("gnuplot not installed: no plot")
+            return None
+    return png
+
+
+def machine():
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "server"],
+                           capture_output=True, text=True).stdout.strip()
+    return {"nproc": os.cpu_count(), "cpu": model, "commit": commit,
+            "server_tree_dirty": bool(dirty), "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "loadavg_start": os.getloadavg()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build", default="build-bench")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=8)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--sweep-duration", type=float, default=5)
+    parser.add_argument("--only", default="a,b,c,d,e,perf,callgrind")
+    args = parser.parse_args()
+    bench = Bench(args)
+    info = machine()
+    log(f"results in {bench.out}; {info}")
+    results = {}
+    names = args.only.split(",")
+    profiles = {}
+    try:
+        for run in range(1, args.runs + 1):
+            for name in names:
+                if name in ("perf", "callgrind"):
+                    continue
+                log(f"run {run}/{args.runs}: scenario {name} (load average {os.getloadavg()[0]:.2f})")
+                results.setdefault(name, []).append(getattr(bench, f"scenario_{name}")(run))
+        for name in names:
+            if name in ("perf", "callgrind"):
+                log(f"profile {name} (load average {os.getloadavg()[0]:.2f})")
+                profiles[name] = getattr(bench, f"profile_{name}")()
+    finally:
+        bench.stop_all()
+    summary = summarize(bench, results)
+    summary["profiles"] = profiles
+    summary["machine"] = info
+    summary["machine"]["loadavg_end"] = os.getloadavg()
+    summary["plot"] = plot(bench, summary)
+    summary["args"] = vars(args)
+    with open(os.path.join(bench.out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2, default=str)
+    print(json.dumps(summary, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
