@@ -109,6 +109,19 @@ const std::vector<FlagSpec>& Flags() {
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("breaker-failures", v, &c.breaker_consecutive_failures);
        }},
+      {"breaker-min-requests", "Outcomes in 10 s before the failure ratio can open the breaker. Default 20.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("breaker-min-requests", v, &c.breaker_min_requests);
+       }},
+      {"breaker-failure-ratio", "Share of failed outcomes in 10 s that opens the breaker. Default 0.5.",
+       [](absl::string_view v, Config& c) -> absl::Status {
+         if (!absl::SimpleAtod(v, &c.breaker_failure_ratio) || c.breaker_failure_ratio <= 0 ||
+             c.breaker_failure_ratio > 1) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--breaker-failure-ratio='", v, "' must be a number in (0, 1], e.g. 0.5"));
+         }
+         return absl::OkStatus();
+       }},
       {"breaker-open-for", "How long the open breaker fails calls fast before a probe. Default 5s.",
        [](absl::string_view v, Config& c) {
          return ParseDurationFlag("breaker-open-for", v, &c.breaker_open_for);

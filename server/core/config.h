@@ -50,6 +50,9 @@ struct Config {
   double retry_budget_ratio = 0.2;
   // Circuit breaker: consecutive failures that open it, and how long it stays open before a probe.
   int breaker_consecutive_failures = 5;
+  // ... or when at least breaker_min_requests outcomes in 10 s include breaker_failure_ratio failures.
+  int breaker_min_requests = 20;
+  double breaker_failure_ratio = 0.5;
   absl::Duration breaker_open_for = absl::Seconds(5);
   // Sent as X-AL-API-Version when set.
   std::string api_version;

@@ -36,6 +36,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   platform_options.retry.budget_ratio = config.retry_budget_ratio;
   platform_options.breaker.consecutive_failures = config.breaker_consecutive_failures;
   platform_options.breaker.open_for = config.breaker_open_for;
+  platform_options.breaker.min_requests = config.breaker_min_requests;
+  platform_options.breaker.failure_ratio = config.breaker_failure_ratio;
   Gateway* self = gateway.get();
   gateway->platform_ = std::make_unique<platform::PlatformClient>(
       gateway->loop_.get(), gateway->transport_.get(), platform_options, core::Clock::Real(),

@@ -26,6 +26,7 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
                                            "--api-key", kGatewayApiKey, "--tenant-id", kTenantId,
                                            "--application-id", kApplicationId, "--seed", "7"};
   sandbox_argv.insert(sandbox_argv.end(), options.sandbox_args.begin(), options.sandbox_args.end());
+  env->sandbox_argv_ = sandbox_argv;
   auto sandbox = Subprocess::Start(sandbox_argv);
   if (!sandbox.ok()) return nullptr;
   env->sandbox_ = *std::move(sandbox);
@@ -63,6 +64,23 @@ GatewayEnv::~GatewayEnv() {
   if (gateway_) gateway_->Terminate();
   if (sandbox_) sandbox_->Terminate();
   if (!key_file_.empty()) std::remove(key_file_.c_str());
+}
+
+void GatewayEnv::StopSandbox() {
+  sandbox_->Terminate();
+  sandbox_.reset();
+}
+
+bool GatewayEnv::RestartSandbox() {
+  std::vector<std::string> argv = sandbox_argv_;
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "--listen") argv[i + 1] = sandbox_address_;
+  }
+  auto sandbox = Subprocess::Start(argv);
+  if (!sandbox.ok()) return false;
+  sandbox_ = *std::move(sandbox);
+  absl::StatusOr<std::string> address = ReadListenAddress(*sandbox_);
+  return address.ok() && *address == sandbox_address_;
 }
 
 int GatewayEnv::StopGateway() {

@@ -52,8 +52,13 @@ class GatewayEnv {
   void ClearSandboxFaults();
   // Stops the gateway with SIGTERM; returns its exit code.
   int StopGateway();
+  // Stops the sandbox (the platform goes down: connections refused) and starts it again on the same
+  // address (state is not kept).
+  void StopSandbox();
+  bool RestartSandbox();
 
  private:
+  std::vector<std::string> sandbox_argv_;
   std::unique_ptr<Subprocess> sandbox_;
   std::unique_ptr<Subprocess> gateway_;
   std::string sandbox_address_;

@@ -74,7 +74,7 @@ TEST_F(ResilienceTest, ServerErrorsMapToUnavailable) {
 }
 
 TEST_F(ResilienceTest, BrokenBodiesAreClearErrorsNotCrashes) {
-  Start({.gateway_args = {"--breaker-failures", "1000"}});  // the breaker is tested on its own
+  Start({.gateway_args = {"--breaker-failures", "100000", "--breaker-min-requests", "100000"}});  // the breaker is tested on its own
   for (const char* fault : {"malformed_rate", "truncate_rate", "reset_rate"}) {
     env_->SetSandboxFaults({{fault, 1.0}});
     grpc::Status status = Features();
