@@ -7,7 +7,7 @@ namespace aarthik::auth {
 void MemoryTokenStore::Load(const std::string& borrower, LoadCallback done) {
   std::optional<BorrowerTokens> found;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = tokens_.find(borrower);
     if (it != tokens_.end()) found = it->second;
   }
@@ -16,7 +16,7 @@ void MemoryTokenStore::Load(const std::string& borrower, LoadCallback done) {
 
 void MemoryTokenStore::Save(const std::string& borrower, const BorrowerTokens& tokens, DoneCallback done) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (tokens_.size() >= max_borrowers_ && !tokens_.contains(borrower)) {
       absl::Time now = absl::Now();
       for (auto it = tokens_.begin(); it != tokens_.end();) {
@@ -35,7 +35,7 @@ void MemoryTokenStore::Save(const std::string& borrower, const BorrowerTokens& t
 
 void MemoryTokenStore::Erase(const std::string& borrower, DoneCallback done) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     tokens_.erase(borrower);
   }
   done(absl::OkStatus());

@@ -13,13 +13,13 @@
 #define AARTHIK_SERVER_AUTH_TOKEN_STORE_H_
 
 #include <cstddef>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace aarthik::auth {
@@ -57,8 +57,8 @@ class MemoryTokenStore : public TokenStore {
 
  private:
   const size_t max_borrowers_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, BorrowerTokens> tokens_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, BorrowerTokens> tokens_;  // guarded by mu_
 };
 
 }  // namespace aarthik::auth

@@ -11,7 +11,8 @@
 #ifndef AARTHIK_SERVER_CORE_CLOCK_H_
 #define AARTHIK_SERVER_CORE_CLOCK_H_
 
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -32,21 +33,21 @@ class ManualClock : public Clock {
   explicit ManualClock(absl::Time start = absl::UnixEpoch()) : now_(start) {}
 
   absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return now_;
   }
   void Advance(absl::Duration by) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     now_ += by;
   }
   void Set(absl::Time now) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     now_ = now;
   }
 
  private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_);
+  mutable std::mutex mu_;
+  absl::Time now_;  // guarded by mu_
 };
 
 }  // namespace aarthik::core

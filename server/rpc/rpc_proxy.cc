@@ -2,11 +2,11 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/message.h"
 #include "grpcpp/support/proto_buffer_reader.h"
@@ -105,7 +105,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
  private:
   // On the loop thread from here on.
   bool finished() {
-    absl::MutexLock lock(&finish_mu_);
+    std::lock_guard<std::mutex> lock(finish_mu_);
     return finished_;
   }
 
@@ -212,7 +212,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   // Finishes the reactor once. `response` is written only on success. The lock keeps the caller's
   // cancellation (which ends the call and frees its buffers) from racing with writing the answer.
   void Finish(absl::Status status, const Message* response = nullptr) {
-    absl::MutexLock lock(&finish_mu_);
+    std::lock_guard<std::mutex> lock(finish_mu_);
     if (finished_) return;
     finished_ = true;
     pending_->fetch_sub(1, std::memory_order_relaxed);
@@ -263,8 +263,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   grpc::CallbackServerContext* context_;
   grpc::ByteBuffer* response_;
   grpc::ServerUnaryReactor* reactor_;
-  absl::Mutex finish_mu_;
-  bool finished_ ABSL_GUARDED_BY(finish_mu_) = false;
+  std::mutex finish_mu_;
+  bool finished_ = false;  // guarded by finish_mu_
 
   // Set on the gRPC thread before the loop sees the call, then read-only.
   absl::Time started_;

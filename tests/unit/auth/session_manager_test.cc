@@ -5,8 +5,9 @@
 
 #include <deque>
 
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include <condition_variable>
+#include <mutex>
+
 #include "gtest/gtest.h"
 #include "server/core/clock.h"
 #include "server/core/id_source.h"
@@ -25,24 +26,25 @@ class ScriptedTransport : public upstream::HttpTransport {
   explicit ScriptedTransport(upstream::EventLoop* loop) : loop_(loop) {}
 
   RequestId Send(HttpRequest request, upstream::ResponseCallback done) override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     pending_.push_back({std::move(request), std::move(done)});
+    arrived_.notify_all();
     return ++next_id_;
   }
   void Cancel(RequestId) override {}
 
   // Waits until a request is pending and returns it without answering.
   HttpRequest Peek() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(+[](std::deque<Pending>* p) { return !p->empty(); }, &pending_));
+    std::unique_lock<std::mutex> lock(mu_);
+    arrived_.wait(lock, [this] { return !pending_.empty(); });
     return pending_.front().request;
   }
   // Answers the oldest pending request.
   void Respond(int status, std::string body) {
     upstream::ResponseCallback done;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(+[](std::deque<Pending>* p) { return !p->empty(); }, &pending_));
+      std::unique_lock<std::mutex> lock(mu_);
+      arrived_.wait(lock, [this] { return !pending_.empty(); });
       done = std::move(pending_.front().done);
       pending_.pop_front();
     }
@@ -52,7 +54,7 @@ class ScriptedTransport : public upstream::HttpTransport {
     loop_->Post([done = std::move(done), response = std::move(response)]() mutable { done(std::move(response)); });
   }
   size_t pending() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return pending_.size();
   }
 
@@ -62,9 +64,10 @@ class ScriptedTransport : public upstream::HttpTransport {
     upstream::ResponseCallback done;
   };
   upstream::EventLoop* loop_;
-  absl::Mutex mu_;
-  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
-  RequestId next_id_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mutex mu_;
+  std::condition_variable arrived_;
+  std::deque<Pending> pending_;  // guarded by mu_
+  RequestId next_id_ = 0;        // guarded by mu_
 };
 
 std::string SessionEnvelope(const std::string& suffix, absl::Time now, absl::Duration ttl) {
@@ -77,9 +80,28 @@ std::string SessionEnvelope(const std::string& suffix, absl::Time now, absl::Dur
 constexpr char kRejected[] =
     R"({"requestID":"req_2","data":null,"error":{"code":"AUTH_INVALID_SESSION","message":"rotated","retryable":false}})";
 
+// A one-shot latch (std primitives, which ThreadSanitizer understands).
+class Latch {
+ public:
+  void Notify() {
+    std::lock_guard<std::mutex> lock(mu_);
+    notified_ = true;
+    cv_.notify_all();
+  }
+  void WaitForNotification() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return notified_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool notified_ = false;
+};
+
 // Collects one Acquire's outcome.
 struct Result {
-  absl::Notification done;
+  Latch done;
   absl::StatusOr<std::string> token;
   SessionManager::TokenCallback Callback() {
     return [this](absl::StatusOr<std::string> t) {

@@ -1,0 +1,63 @@
+// WebhookReceiver: one web-hook delivery, transport-agnostic: verify (WebhookVerifier, before the body is
+// parsed) → parse variant A or B into a JourneyEvent → EventLog::Accept → tell the state poller. Answers
+// the HTTP status the platform should see: 200 once accepted (also for a duplicate or a superseded
+// snapshot, so that the platform stops retrying), 400 malformed headers/body, 401 bad signature or
+// timestamp, 403 another tenant/application.
+//
+//   WebhookReceiver receiver(&verifier, &log, [&](const JourneyEvent& e) { poller.OnWebhook(e); });
+//   WebhookReceiver::Result r = receiver.Handle(headers, raw_body);   // r.http_status, r.message
+//
+// Thread-safety: Handle may run concurrently on any thread (the verifier, codec and log are thread-safe);
+// `on_accepted` runs on the calling thread.
+#ifndef AARTHIK_SERVER_EVENTS_WEBHOOK_RECEIVER_H_
+#define AARTHIK_SERVER_EVENTS_WEBHOOK_RECEIVER_H_
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/events/event_log.h"
+#include "server/events/webhook_verifier.h"
+#include "server/transcode/json_codec.h"
+
+namespace aarthik::events {
+
+// Parses a verified body (variant A: headless, variant B: Hybrid/Hosted) into what the log needs.
+// INVALID_ARGUMENT when it is neither, lacks its keys or contradicts `event_id` (the header).
+absl::StatusOr<IncomingEvent> ParseSnapshot(const transcode::JsonCodec& codec, const std::string& event_id,
+                                            absl::string_view raw_body);
+
+// A codec that knows both snapshot messages' enum spellings and aliases.
+std::unique_ptr<transcode::JsonCodec> NewSnapshotCodec();
+
+class WebhookReceiver {
+ public:
+  struct Result {
+    int http_status = 0;
+    std::string message;
+    std::optional<AcceptOutcome> outcome;  // set for 2xx
+  };
+  using AcceptedCallback = std::function<void(const aarthik::events::v1::JourneyEvent&)>;
+
+  WebhookReceiver(const WebhookVerifier* verifier, EventLog* log, AcceptedCallback on_accepted = nullptr);
+
+  Result Handle(const WebhookHeaders& headers, absl::string_view raw_body);
+
+  int64_t rejected() const { return rejected_.load(); }
+
+ private:
+  const WebhookVerifier* verifier_;
+  EventLog* log_;
+  AcceptedCallback on_accepted_;
+  std::unique_ptr<transcode::JsonCodec> codec_;
+  std::atomic<int64_t> rejected_{0};
+};
+
+// The HTTP status for an error of Verify/ParseSnapshot.
+int HttpStatusFor(const absl::Status& status);
+
+}  // namespace aarthik::events
+
+#endif  // AARTHIK_SERVER_EVENTS_WEBHOOK_RECEIVER_H_

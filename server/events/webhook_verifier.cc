@@ -1,0 +1,92 @@
+#include "server/events/webhook_verifier.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace aarthik::events {
+
+std::string HmacSha256Hex(absl::string_view secret, absl::string_view message) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(length * 2, '0');
+  for (unsigned int i = 0; i < length; ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return hex;
+}
+
+bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+absl::StatusOr<std::vector<std::string>> LoadSecretFiles(const std::vector<std::string>& paths) {
+  std::vector<std::string> secrets;
+  for (const std::string& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read web-hook secret file ", path));
+    std::stringstream content;
+    content << in.rdbuf();
+    std::string secret = content.str();
+    if (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+    if (secret.empty()) return absl::InvalidArgumentError(absl::StrCat("web-hook secret file ", path, " is empty"));
+    secrets.push_back(std::move(secret));
+  }
+  return secrets;
+}
+
+WebhookVerifier::WebhookVerifier(Options options, const core::Clock& clock)
+    : options_(std::move(options)), clock_(clock) {}
+
+absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& headers,
+                                                        absl::string_view raw_body) const {
+  if (headers.signature.empty() || headers.timestamp.empty()) {
+    return absl::InvalidArgumentError("missing X-AL-Webhook-Signature or X-AL-Webhook-Timestamp");
+  }
+  if (headers.event_id.empty() || headers.tenant_id.empty() || headers.application_id.empty()) {
+    return absl::InvalidArgumentError("missing X-AL-Event-ID, X-AL-Tenant-ID or X-AL-Application-ID");
+  }
+  int64_t seconds = 0;
+  if (headers.timestamp.size() > 12 || !absl::SimpleAtoi(headers.timestamp, &seconds) ||
+      !absl::ascii_isdigit(static_cast<unsigned char>(headers.timestamp[0]))) {
+    return absl::InvalidArgumentError("X-AL-Webhook-Timestamp is not Unix epoch seconds");
+  }
+  // The signature first: nothing else about an unauthenticated request is worth telling its sender.
+  bool matched = false;
+  int matched_index = 0;
+  const std::string signed_payload = absl::StrCat(headers.timestamp, ".", raw_body);
+  for (size_t i = 0; i < options_.secrets.size(); ++i) {
+    // Compare against every secret (no early exit) so the time does not tell which one matched.
+    bool equal = ConstantTimeEquals(HmacSha256Hex(options_.secrets[i], signed_payload), headers.signature);
+    if (equal && !matched) matched_index = static_cast<int>(i);
+    matched = matched || equal;
+  }
+  if (!matched) return absl::UnauthenticatedError("web-hook signature does not match");
+  const absl::Time signed_at = absl::FromUnixSeconds(seconds);
+  if (absl::AbsDuration(clock_.Now() - signed_at) > options_.tolerance) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("web-hook timestamp outside the tolerance of ", absl::FormatDuration(options_.tolerance)));
+  }
+  if (!options_.tenant_id.empty() && headers.tenant_id != options_.tenant_id) {
+    return absl::PermissionDeniedError("web-hook for another tenant");
+  }
+  if (!options_.application_id.empty() && headers.application_id != options_.application_id) {
+    return absl::PermissionDeniedError("web-hook for another application");
+  }
+  return VerifiedHeaders{headers.event_id, signed_at, matched_index};
+}
+
+}  // namespace aarthik::events
