@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -70,6 +71,8 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(std::vector<std::s
     return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
   }
   if (pid == 0) {
+    // Die with the test: a crashed or killed test must not leave servers behind.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(pipe_fds[1], STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the new descriptor
     execve(argv_ptrs[0], argv_ptrs.data(), env_ptrs.data());
     _exit(127);
