@@ -1,10 +1,12 @@
-// aarthik-grpc-load: a closed-loop gRPC load generator for the gateway, written on the callback client
-// API with the generated stubs. It keeps `--concurrency` RPCs in flight (each completion starts the
-// next call) for `--warmup` + `--duration` seconds, or until `--requests` calls have completed, checks
-// the gRPC status of every reply (counted by code), records latency in a log-linear histogram (< 1 %
-// error) and prints one JSON object on stdout. With `--pid=NAME:PID` it also reports, for the measured
-// window only, that process's CPU seconds (utime + stime from /proc/PID/stat) and CPU microseconds per
-// completed RPC, its highest thread count (sampled every 50 ms) and its peak RSS (VmHWM).
+// aarthik-grpc-load: a closed-loop gRPC load generator for the gateway, written on the callback
+// client API with the generated stubs. It keeps `--concurrency` RPCs in flight (each completion
+// starts the next call) for `--warmup` + `--duration` seconds, or until `--requests` calls have
+// completed, checks the gRPC status of every reply (counted by code), records latency in a
+// log-linear histogram (< 1 % error) and prints one JSON object on stdout. With `--pid=NAME:PID` it
+// also reports, for the measured window only, that process's CPU seconds (utime + stime from
+// /proc/PID/stat) and CPU microseconds per completed RPC, context switches per RPC (summed over its
+// threads), its highest thread count (sampled every 50 ms) and its peak RSS (VmHWM); and the host's
+// new TCP connections in the window (Tcp ActiveOpens: shows upstream connection churn).
 //
 // Example:
 //
@@ -16,7 +18,8 @@
 // RPCs (`--rpc`):
 //   health    grpc.health.v1.Health/Check with an empty request, served by the gateway itself
 //             (generic stub, hand-encoded request: the health proto is not in Debian's headers).
-//   state     aarthik.headless.v1.JourneysService/GetJourneyState for `--borrower`: a borrower-session
+//   state     aarthik.headless.v1.JourneysService/GetJourneyState for `--borrower`: a
+//   borrower-session
 //             read. Without `--journey` the journey is first created through the gateway
 //             (CreateJourney); its id is reported as "journey_id".
 //   features  aarthik.hosted.v1.HostedService/GetFeatures: an API-key read.
@@ -24,8 +27,9 @@
 // `--channels=K` opens K channels, each with its own subchannel pool, so the calls spread over K
 // HTTP/2 connections (one connection's stream limit cannot cap the load).
 //
-// Thread-safety: a single-purpose program. Completions run on gRPC's callback threads; everything they
-// share is atomic (counters, histogram buckets) or immutable after start (requests, stubs).
+// Thread-safety: a single-purpose program. Completions run on gRPC's callback threads; everything
+// they share is atomic (counters, histogram buckets) or immutable after start (requests, stubs).
+#include <dirent.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
@@ -94,7 +98,8 @@ Flags ParseFlags(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const absl::string_view arg = argv[i];
     const size_t eq = arg.find('=');
-    if (arg.substr(0, 2) != "--" || eq == absl::string_view::npos) Usage(absl::StrCat("bad flag ", arg));
+    if (arg.substr(0, 2) != "--" || eq == absl::string_view::npos)
+      Usage(absl::StrCat("bad flag ", arg));
     const absl::string_view name = arg.substr(2, eq - 2);
     const absl::string_view value = arg.substr(eq + 1);
     auto integer = [&](int64_t* out) {
@@ -133,7 +138,8 @@ Flags ParseFlags(int argc, char** argv) {
     }
   }
   if (flags.rpc != "health" && flags.rpc != "state" && flags.rpc != "features") Usage("bad --rpc");
-  if (flags.concurrency < 1 || flags.channels < 1) Usage("--concurrency and --channels must be >= 1");
+  if (flags.concurrency < 1 || flags.channels < 1)
+    Usage("--concurrency and --channels must be >= 1");
   return flags;
 }
 
@@ -214,11 +220,50 @@ int64_t ProcessStatus(int pid, const std::string& key) {
   return -1;
 }
 
+// Context switches (voluntary + involuntary) summed over the threads that exist now.
+int64_t ProcessContextSwitches(int pid) {
+  int64_t total = 0;
+  const std::string dir = absl::StrCat("/proc/", pid, "/task");
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return -1;
+  while (dirent* entry = readdir(d)) {
+    if (entry->d_name[0] == '.') continue;
+    const int tid = std::atoi(entry->d_name);
+    std::ifstream in(absl::StrCat(dir, "/", tid, "/status"));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("ctxt_switches:") == std::string::npos) continue;
+      total += std::atoll(line.substr(line.find(':') + 1).c_str());
+    }
+  }
+  closedir(d);
+  return total;
+}
+
+// TCP connections opened by anyone on this host (Tcp ActiveOpens in /proc/net/snmp).
+int64_t TcpActiveOpens() {
+  std::ifstream in("/proc/net/snmp");
+  std::string header;
+  std::string values;
+  while (std::getline(in, header)) {
+    if (header.compare(0, 4, "Tcp:") != 0) continue;
+    std::getline(in, values);
+    std::vector<std::string> names = absl::StrSplit(header, ' ');
+    std::vector<std::string> numbers = absl::StrSplit(values, ' ');
+    for (size_t i = 0; i < names.size() && i < numbers.size(); ++i) {
+      if (names[i] == "ActiveOpens") return std::atoll(numbers[i].c_str());
+    }
+  }
+  return -1;
+}
+
 struct Watched {
   std::string name;
   int pid = 0;
   double cpu_start = 0;
   double cpu_end = 0;
+  int64_t ctx_start = 0;
+  int64_t ctx_end = 0;
   std::atomic<int64_t> threads_max{0};
 };
 
@@ -438,7 +483,8 @@ double SelfCpuSeconds() {
 int main(int argc, char** argv) {
   Flags flags = ParseFlags(argc, argv);
   std::vector<std::shared_ptr<grpc::Channel>> channels = MakeChannels(flags);
-  if (flags.rpc == "state" && flags.journey.empty()) flags.journey = CreateJourney(flags, channels[0]);
+  if (flags.rpc == "state" && flags.journey.empty())
+    flags.journey = CreateJourney(flags, channels[0]);
 
   std::vector<std::unique_ptr<Watched>> watched;
   for (const auto& [name, pid] : flags.pids) {
@@ -461,13 +507,23 @@ int main(int argc, char** argv) {
   Load load(flags, channels);
   double self_cpu_start = 0;
   double self_cpu_end = 0;
+  int64_t tcp_opens_start = 0;
+  int64_t tcp_opens_end = 0;
   load.on_window_start_ = [&] {
     self_cpu_start = SelfCpuSeconds();
-    for (auto& w : watched) w->cpu_start = ProcessCpuSeconds(w->pid);
+    tcp_opens_start = TcpActiveOpens();
+    for (auto& w : watched) {
+      w->cpu_start = ProcessCpuSeconds(w->pid);
+      w->ctx_start = ProcessContextSwitches(w->pid);
+    }
   };
   load.on_window_end_ = [&] {
     self_cpu_end = SelfCpuSeconds();
-    for (auto& w : watched) w->cpu_end = ProcessCpuSeconds(w->pid);
+    tcp_opens_end = TcpActiveOpens();
+    for (auto& w : watched) {
+      w->cpu_end = ProcessCpuSeconds(w->pid);
+      w->ctx_end = ProcessContextSwitches(w->pid);
+    }
   };
   if (flags.requests > 0) load.on_window_start_();
   load.Run();
@@ -481,18 +537,23 @@ int main(int argc, char** argv) {
   std::string codes;
   for (int code = 0; code < 18; ++code) {
     if (load.code_count(code) == 0) continue;
-    absl::StrAppend(&codes, codes.empty() ? "" : ",", "\"", CodeName(code), "\":", load.code_count(code));
+    absl::StrAppend(&codes, codes.empty() ? "" : ",", "\"", CodeName(code),
+                    "\":", load.code_count(code));
   }
   std::string processes;
   for (const auto& w : watched) {
     const double cpu = w->cpu_end - w->cpu_start;
-    absl::StrAppend(&processes, processes.empty() ? "" : ",", "\"", w->name, "\":{\"pid\":", w->pid,
-                    ",\"cpu_s\":", absl::StrFormat("%.3f", cpu), ",\"cpu_us_per_rpc\":",
-                    absl::StrFormat("%.2f", completed ? cpu * 1e6 / completed : 0),
-                    ",\"cores\":", absl::StrFormat("%.3f", seconds > 0 ? cpu / seconds : 0),
-                    ",\"threads_max\":", w->threads_max.load(),
-                    ",\"vm_hwm_kb\":", ProcessStatus(w->pid, "VmHWM"),
-                    ",\"vm_rss_kb\":", ProcessStatus(w->pid, "VmRSS"), "}");
+    absl::StrAppend(
+        &processes, processes.empty() ? "" : ",", "\"", w->name, "\":{\"pid\":", w->pid,
+        ",\"cpu_s\":", absl::StrFormat("%.3f", cpu),
+        ",\"cpu_us_per_rpc\":", absl::StrFormat("%.2f", completed ? cpu * 1e6 / completed : 0),
+        ",\"cores\":", absl::StrFormat("%.3f", seconds > 0 ? cpu / seconds : 0),
+        ",\"ctx_switches_per_rpc\":",
+        absl::StrFormat("%.2f",
+                        completed ? static_cast<double>(w->ctx_end - w->ctx_start) / completed : 0),
+        ",\"threads_max\":", w->threads_max.load(),
+        ",\"vm_hwm_kb\":", ProcessStatus(w->pid, "VmHWM"),
+        ",\"vm_rss_kb\":", ProcessStatus(w->pid, "VmRSS"), "}");
   }
   const double client_cpu = self_cpu_end - self_cpu_start;
   std::printf(
@@ -500,16 +561,18 @@ int main(int argc, char** argv) {
       "\"channels\":%lld,\"mode\":\"%s\",\"window_s\":%.3f,\"completed\":%llu,"
       "\"completed_after_window\":%llu,\"ok\":%lld,\"failed\":%llu,\"rps\":%.1f,\"codes\":{%s},"
       "\"latency_us\":{\"p50\":%s,\"p90\":%s,\"p99\":%s,\"max\":%s,\"mean\":%s},"
-      "\"client_cpu_us_per_rpc\":%.2f,\"processes\":{%s}}\n",
+      "\"client_cpu_us_per_rpc\":%.2f,\"tcp_active_opens\":%lld,\"processes\":{%s}}\n",
       flags.rpc.c_str(), flags.target.c_str(), flags.journey.c_str(),
       static_cast<long long>(flags.concurrency), static_cast<long long>(flags.channels),
-      flags.requests > 0 ? "requests" : "duration", seconds, static_cast<unsigned long long>(completed),
+      flags.requests > 0 ? "requests" : "duration", seconds,
+      static_cast<unsigned long long>(completed),
       static_cast<unsigned long long>(load.late_after_window()),
       static_cast<long long>(load.code_count(0)),
       static_cast<unsigned long long>(completed - load.code_count(0)),
       seconds > 0 ? completed / seconds : 0.0, codes.c_str(), us(latency.Quantile(0.5)).c_str(),
       us(latency.Quantile(0.9)).c_str(), us(latency.Quantile(0.99)).c_str(),
       us(latency.max_ns()).c_str(), us(latency.mean_ns()).c_str(),
-      completed ? client_cpu * 1e6 / completed : 0.0, processes.c_str());
+      completed ? client_cpu * 1e6 / completed : 0.0,
+      static_cast<long long>(tcp_opens_end - tcp_opens_start), processes.c_str());
   return 0;
 }

@@ -6,7 +6,7 @@ its first stdout line, read from the process's stdout pipe, no sleeping), runs e
 times, takes medians and writes bench/gateway/results/<stamp>/{raw.jsonl,summary.json,summary.md} plus
 the concurrency plot (gnuplot) to docs/gateway-concurrency.png.
 
-  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,b,c,d,e,perf,callgrind]
+  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,j,b,c,d,e,perf,callgrind]
 
 Scenarios:
   a  gateway CPU per proxied RPC at saturation (health baseline, GetJourneyState, GetFeatures) + wrk
@@ -16,6 +16,7 @@ Scenarios:
   c  5,000 RPCs in flight with the sandbox adding 500 ms;
   d  token-expiry storm: 1,000 concurrent RPCs for one borrower after the session expired;
   e  throughput and p99 against concurrency (1, 4, 16, 64, 256) -> PNG;
+  j  scenario a's proxied RPCs again with jemalloc preloaded into the gateway (allocator what-if);
   perf       perf record -e cpu-clock on the gateway at c=64 (once; reports by DSO and symbol);
   callgrind  instructions per RPC in the gateway for health / GetJourneyState / GetFeatures (once).
 
@@ -37,6 +38,7 @@ HERE = os.path.join(ROOT, "bench", "gateway")
 API_KEY = "sk_test_bench"
 TENANT = "8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61"
 APPLICATION = "fbb1fd74-c502-4419-83f3-82a2a019fc9a"
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"  # Debian libjemalloc2
 
 
 def log(*parts):
@@ -90,12 +92,12 @@ class Bench:
         self.load_samples = []
 
     # ---- processes ------------------------------------------------------------------------------
-    def start_pair(self, sandbox_extra=(), gateway_extra=()):
+    def start_pair(self, sandbox_extra=(), gateway_extra=(), gateway_env=None):
         sandbox = Proc("sandbox", [os.path.join(self.bin, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
                                    "--api-key", API_KEY, "--control-plane", "--threads", "2",
                                    *sandbox_extra], self.out)
         self.procs.append(sandbox)
-        env = dict(os.environ, AARTHIK_API_KEY=API_KEY)
+        env = dict(os.environ, AARTHIK_API_KEY=API_KEY, **(gateway_env or {}))
         gateway = Proc("gateway", [os.path.join(self.bin, "aarthik-gateway"), "--grpc-listen",
                                    "127.0.0.1:0", "--upstream-url", f"http://{sandbox.addr}",
                                    "--tenant-id", TENANT, "--application-id", APPLICATION,
@@ -218,6 +220,20 @@ class Bench:
         finally:
             self.stop_all()
 
+    def scenario_j(self, run):
+        """What-if for item 7: the same saturation as scenario a with jemalloc preloaded in the gateway."""
+        sandbox, gateway = self.start_pair(gateway_env={"LD_PRELOAD": JEMALLOC})
+        try:
+            journey = self.grpc_load(gateway, "state", 1, channels=1, requests=10)["journey_id"]
+            res = {}
+            for rpc in ("state", "features"):
+                res[rpc] = self.record("j", run, rpc, self.grpc_load(
+                    gateway, rpc, 64, channels=4, journey=journey if rpc == "state" else None,
+                    pids=(gateway, sandbox)), ld_preload=JEMALLOC)
+            return res
+        finally:
+            self.stop_all()
+
     def scenario_b(self, run):
         sandbox, gateway = self.start_pair()
         try:
@@ -331,7 +347,7 @@ class Bench:
         self.procs.append(sandbox)
         env = dict(os.environ, AARTHIK_API_KEY=API_KEY)
         prefix = os.path.join(self.out, "callgrind.out")
-        gateway = Proc("gateway", ["valgrind", "--tool=callgrind", "--collect-atstart=no",
+        gateway = Proc("gateway", ["valgrind", "--tool=callgrind", "--instr-atstart=no",
                                    f"--callgrind-out-file={prefix}.%p",
                                    os.path.join(self.bin, "aarthik-gateway"), "--grpc-listen", "127.0.0.1:0",
                                    "--upstream-url", f"http://{sandbox.addr}", "--tenant-id", TENANT,
@@ -364,7 +380,7 @@ class Bench:
                     f.write(self_cost)
                 total = 0
                 for line in annotate.splitlines():
-                    if "PROGRAM TOTALS" in line:
+                    if "PROGRAM TOTALS" in line and line.split()[0] != ".":
                         total = int(line.split()[0].replace(",", ""))
                 out[rpc] = {"requests": requests, "ok": result["ok"], "ir_total": total,
                             "ir_per_rpc": total / requests, "file": final}
@@ -399,6 +415,9 @@ def summarize(bench, results):
             "health_failed": sum(r["health"]["failed"] for r in a),
             "wrk_non2xx": sum(r["wrk"]["non2xx"] + r["wrk"]["errors"] for r in a),
             "client_cpu_us_state": med([r["state"]["client_cpu_us_per_rpc"] for r in a]),
+            "health_ctx_per_rpc": med([r["health"]["processes"]["gateway"].get("ctx_switches_per_rpc", 0) for r in a]),
+            "state_ctx_per_rpc": med([r["state"]["processes"]["gateway"].get("ctx_switches_per_rpc", 0) for r in a]),
+            "features_ctx_per_rpc": med([r["features"]["processes"]["gateway"].get("ctx_switches_per_rpc", 0) for r in a]),
             "runs": [{k: (v["processes"]["gateway"]["cpu_us_per_rpc"] if k != "wrk" else v["sandbox_cpu_us_per_req"])
                       for k, v in r.items()} for r in a],
         }
@@ -408,6 +427,12 @@ def summarize(bench, results):
         x["state_ratio_to_sandbox_cpu"] = x["state_gw_cpu_us"] / x["wrk_sandbox_cpu_us"]
         x["state_rps_ratio_to_wrk"] = x["state_rps"] / x["wrk_rps"]
         x["target_met"] = x["state_gw_cpu_us"] <= 45 and x["features_gw_cpu_us"] <= 45
+    j = results.get("j")
+    if j:
+        s["j"] = {"state_gw_cpu_us": med([r["state"]["processes"]["gateway"]["cpu_us_per_rpc"] for r in j]),
+                  "features_gw_cpu_us": med([r["features"]["processes"]["gateway"]["cpu_us_per_rpc"] for r in j]),
+                  "state_rps": med([r["state"]["rps"] for r in j]),
+                  "failed": sum(r["state"]["failed"] + r["features"]["failed"] for r in j)}
     b = results.get("b")
     if b:
         s["b"] = {}
@@ -435,6 +460,9 @@ def summarize(bench, results):
             "vm_hwm_mb": max(r["processes"]["gateway"]["vm_hwm_kb"] for r in c) / 1024.0,
             "gw_cpu_us": med([r["processes"]["gateway"]["cpu_us_per_rpc"] for r in c]),
             "gw_cores": med([r["processes"]["gateway"]["cores"] for r in c]),
+            "tcp_opens_per_rpc": med([r.get("tcp_active_opens", 0) / max(1, r["completed"]) for r in c]),
+            "vm_hwm_mb_runs": [r["processes"]["gateway"]["vm_hwm_kb"] / 1024.0 for r in c],
+            "threads_max_runs": [r["processes"]["gateway"]["threads_max"] for r in c],
             "codes": [r["codes"] for r in c],
             "runs_rps": [r["rps"] for r in c],
         }
@@ -478,6 +506,7 @@ set output "{png}"
 set title "GetJourneyState through the gateway (closed loop, medians of {bench.args.runs} runs)"
 set xlabel "RPCs in flight (concurrency)"
 set logscale x 2
+set xrange [0.8:320]
 set xtics (1, 4, 16, 64, 256)
 set ylabel "throughput (RPC/s)"
 set y2label "latency (ms)"
@@ -525,7 +554,7 @@ def main():
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--sweep-duration", type=float, default=5)
-    parser.add_argument("--only", default="a,b,c,d,e,perf,callgrind")
+    parser.add_argument("--only", default="a,j,b,c,d,e,perf,callgrind")
     args = parser.parse_args()
     bench = Bench(args)
     info = machine()
