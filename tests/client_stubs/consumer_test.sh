@@ -34,7 +34,13 @@ fi
 echo "== configure and build the consumer against the prefix"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S "$consumer" -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+# A sanitized build tree installs sanitized static libraries: the consumer must link the same runtime.
+sanitize=()
+case "$(sed -n 's/^AARTHIK_SANITIZE:STRING=//p' "$build/CMakeCache.txt")" in
+  address) sanitize=(-DCMAKE_CXX_FLAGS=-fsanitize=address,undefined -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=address,undefined) ;;
+  thread) sanitize=(-DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread) ;;
+esac
+cmake -S "$consumer" -B "$tmp/build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${sanitize[@]}" \
       -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON "${launcher[@]}" \
       >"$tmp/configure.log" 2>&1 || { cat "$tmp/configure.log" >&2; echo "FAIL: configure" >&2; exit 1; }
 grep -q "^AarthikClient_DIR:PATH=$prefix/lib/cmake/AarthikClient$" "$tmp/build/CMakeCache.txt" || {
