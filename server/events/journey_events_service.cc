@@ -1,0 +1,203 @@
+#include "server/events/journey_events_service.h"
+
+#include <memory>
+#include <mutex>
+#include <optional>
+
+namespace aarthik::events {
+namespace {
+
+using aarthik::events::v1::WatchJourneyEventsRequest;
+using aarthik::events::v1::WatchJourneyEventsResponse;
+using aarthik::events::v1::WatchJourneyStateRequest;
+using aarthik::events::v1::WatchJourneyStateResponse;
+
+template <typename Response>
+class ErrorReactor : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit ErrorReactor(grpc::Status status) { this->Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+// Streams a subscriber's queue, one write at a time.
+class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse> {
+ public:
+  EventsWriter(EventLog* log, std::shared_ptr<Subscriber> subscriber,
+               const JourneyEventsService::StatusConverter& to_grpc)
+      : log_(log), subscriber_(std::move(subscriber)), to_grpc_(to_grpc) {
+    subscriber_->SetListener([this] { Pump(); });
+    Pump();
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      writing_ = false;
+      if (!ok) {
+        FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "write failed: the caller went away"));
+        return;
+      }
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
+  }
+
+  void OnDone() override {
+    subscriber_->ClearListener();
+    log_->Unsubscribe(subscriber_);
+    delete this;
+  }
+
+ private:
+  void Pump() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (writing_ || finished_) return;
+    EventPtr event = subscriber_->Next();
+    if (event != nullptr) {
+      *response_.mutable_event() = event->event;
+      writing_ = true;
+      StartWrite(&response_);
+      return;
+    }
+    absl::Status status = subscriber_->status();
+    if (!status.ok()) FinishLocked(to_grpc_(status));
+  }
+
+  void FinishLocked(grpc::Status status) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(std::move(status));
+  }
+
+  EventLog* log_;
+  std::shared_ptr<Subscriber> subscriber_;
+  const JourneyEventsService::StatusConverter& to_grpc_;
+  std::mutex mu_;
+  bool writing_ = false;   // guarded by mu_
+  bool finished_ = false;  // guarded by mu_
+  WatchJourneyEventsResponse response_;
+};
+
+// Streams the poller's updates for one journey: only the latest pending state is kept (a watcher that reads
+// slowly skips intermediate states instead of buffering them).
+class StateWriter : public grpc::ServerWriteReactor<WatchJourneyStateResponse> {
+ public:
+  StateWriter(StatePoller* poller, JourneyKey key, const JourneyEventsService::StatusConverter& to_grpc)
+      : poller_(poller), to_grpc_(to_grpc), core_(std::make_shared<Core>()) {
+    core_->writer = this;
+    std::shared_ptr<Core> core = core_;
+    id_ = poller_->Watch(
+        std::move(key),
+        [core](StatePoller::StatePtr state) {
+          std::lock_guard<std::mutex> lock(core->mu);
+          if (core->writer == nullptr) return;
+          core->pending = std::move(state);
+          core->writer->PumpLocked();
+        },
+        [core](absl::Status status) {
+          std::lock_guard<std::mutex> lock(core->mu);
+          if (core->writer == nullptr) return;
+          core->end = std::move(status);
+          core->writer->PumpLocked();
+        });
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    writing_ = false;
+    if (!ok) return FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "write failed: the caller went away"));
+    PumpLocked();
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the caller"));
+  }
+
+  void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(core_->mu);
+      core_->writer = nullptr;
+    }
+    poller_->Unwatch(id_);
+    delete this;
+  }
+
+ private:
+  struct Core {
+    std::mutex mu;
+    StateWriter* writer = nullptr;  // null once the reactor is done
+    StatePoller::StatePtr pending;
+    std::optional<absl::Status> end;
+  };
+
+  void PumpLocked() {
+    if (writing_ || finished_) return;
+    if (core_->pending != nullptr) {
+      response_ = *core_->pending;
+      core_->pending = nullptr;
+      writing_ = true;
+      StartWrite(&response_);
+      return;
+    }
+    if (core_->end.has_value()) FinishLocked(core_->end->ok() ? grpc::Status::OK : to_grpc_(*core_->end));
+  }
+
+  void FinishLocked(grpc::Status status) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(std::move(status));
+  }
+
+  StatePoller* poller_;
+  const JourneyEventsService::StatusConverter& to_grpc_;
+  std::shared_ptr<Core> core_;
+  StatePoller::WatchId id_ = 0;
+  bool writing_ = false;   // guarded by core_->mu
+  bool finished_ = false;  // guarded by core_->mu
+  WatchJourneyStateResponse response_;
+};
+
+grpc::Status PlainStatus(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+}  // namespace
+
+JourneyEventsService::JourneyEventsService(EventLog* log, StatePoller* poller, StatusConverter to_grpc)
+    : log_(log), poller_(poller), to_grpc_(to_grpc ? std::move(to_grpc) : StatusConverter(PlainStatus)) {}
+
+grpc::ServerWriteReactor<WatchJourneyEventsResponse>* JourneyEventsService::WatchJourneyEvents(
+    grpc::CallbackServerContext* context, const WatchJourneyEventsRequest* request) {
+  const int keys = !request->journey_id().empty() + !request->borrower_external_id().empty() +
+                   !request->borrower_provider_id().empty();
+  if (keys > 1) {
+    return new ErrorReactor<WatchJourneyEventsResponse>(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        "set at most one of journey_id, borrower_external_id, borrower_provider_id"));
+  }
+  absl::StatusOr<std::shared_ptr<Subscriber>> subscriber = log_->Subscribe(
+      EventFilter{request->journey_id(), request->borrower_external_id(), request->borrower_provider_id()},
+      request->cursor());
+  if (!subscriber.ok()) return new ErrorReactor<WatchJourneyEventsResponse>(to_grpc_(subscriber.status()));
+  return new EventsWriter(log_, *std::move(subscriber), to_grpc_);
+}
+
+grpc::ServerWriteReactor<WatchJourneyStateResponse>* JourneyEventsService::WatchJourneyState(
+    grpc::CallbackServerContext* context, const WatchJourneyStateRequest* request) {
+  const bool headless = !request->borrower_external_id().empty() && !request->journey_id().empty();
+  const bool hybrid = !request->borrower_provider_id().empty();
+  if (headless == hybrid || (hybrid && (!request->borrower_external_id().empty() || !request->journey_id().empty()))) {
+    return new ErrorReactor<WatchJourneyStateResponse>(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     "set borrower_external_id and journey_id (headless), or borrower_provider_id (Hybrid)"));
+  }
+  JourneyKey key{request->borrower_external_id(), request->journey_id(), request->borrower_provider_id()};
+  return new StateWriter(poller_, std::move(key), to_grpc_);
+}
+
+}  // namespace aarthik::events

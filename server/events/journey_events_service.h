@@ -1,0 +1,44 @@
+// JourneyEventsService: the gateway's own gRPC service (aarthik.events.v1), on the callback API. Each
+// stream is a ServerWriteReactor that writes one message at a time and is woken by the EventLog (web-hook
+// events) or the StatePoller (polled state); no gRPC thread ever waits.
+//
+//   JourneyEventsService service(&log, &poller, rpc::ToGrpcStatus);
+//   builder.RegisterService(&service);
+//
+// Thread-safety: the service is stateless beyond its dependencies (thread-safe); each reactor guards its
+// own state with a mutex.
+#ifndef AARTHIK_SERVER_EVENTS_JOURNEY_EVENTS_SERVICE_H_
+#define AARTHIK_SERVER_EVENTS_JOURNEY_EVENTS_SERVICE_H_
+
+#include <functional>
+
+#include "aarthik/events/v1/events.grpc.pb.h"
+#include "absl/status/status.h"
+#include "grpcpp/grpcpp.h"
+#include "server/events/event_log.h"
+#include "server/events/state_poller.h"
+
+namespace aarthik::events {
+
+class JourneyEventsService final : public aarthik::events::v1::JourneyEventsService::CallbackService {
+ public:
+  using StatusConverter = std::function<grpc::Status(const absl::Status&)>;
+
+  // `to_grpc` turns internal errors into RPC statuses (with their details); null: code and message only.
+  JourneyEventsService(EventLog* log, StatePoller* poller, StatusConverter to_grpc = nullptr);
+
+  grpc::ServerWriteReactor<aarthik::events::v1::WatchJourneyEventsResponse>* WatchJourneyEvents(
+      grpc::CallbackServerContext* context, const aarthik::events::v1::WatchJourneyEventsRequest* request) override;
+
+  grpc::ServerWriteReactor<aarthik::events::v1::WatchJourneyStateResponse>* WatchJourneyState(
+      grpc::CallbackServerContext* context, const aarthik::events::v1::WatchJourneyStateRequest* request) override;
+
+ private:
+  EventLog* log_;
+  StatePoller* poller_;
+  StatusConverter to_grpc_;
+};
+
+}  // namespace aarthik::events
+
+#endif  // AARTHIK_SERVER_EVENTS_JOURNEY_EVENTS_SERVICE_H_
