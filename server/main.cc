@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   }
   // The first stdout line tells scripts and tests where we listen (useful with port 0).
   std::cout << "listening " << (*gateway)->listen_address() << std::endl;
+  // The second line: the HTTP listener (web-hooks, /healthz).
+  std::cout << "http " << (*gateway)->http_address() << std::endl;
   std::thread signal_thread(ShutdownOnSignal, gateway->get(), signals);
   signal_thread.detach();
   (*gateway)->Wait();

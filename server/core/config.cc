@@ -8,7 +8,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/core/id_source.h"
 
@@ -137,6 +139,34 @@ const std::vector<FlagSpec>& Flags() {
          if (!level.ok()) return absl::InvalidArgumentError(absl::StrCat("--", level.status().message()));
          c.log_level = *level;
          return absl::OkStatus();
+       }},
+      {"http-listen", "HOST:PORT of the gateway's HTTP listener (web-hooks, /healthz); port 0 picks one. "
+                      "Default 0.0.0.0:8080.",
+       [](absl::string_view v, Config& c) {
+         c.http_listen = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"webhook-path", "Path of the platform web-hook receiver. Default /webhooks/aarthik.",
+       [](absl::string_view v, Config& c) -> absl::Status {
+         if (!absl::StartsWith(v, "/")) return absl::InvalidArgumentError("--webhook-path must start with /");
+         c.webhook_path = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"webhook-secret-file", "File holding the web-hook signing secret; repeat (or comma-separate) to accept "
+                              "two during a rotation.",
+       [](absl::string_view v, Config& c) {
+         for (absl::string_view path : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+           c.webhook_secret_files.emplace_back(path);
+         }
+         return absl::OkStatus();
+       }},
+      {"webhook-tolerance", "Accepted clock skew of X-AL-Webhook-Timestamp. Default 5m.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("webhook-tolerance", v, &c.webhook_tolerance);
+       }},
+      {"event-retention", "How long accepted events are kept for dedupe and cursor replay. Default 24h.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("event-retention", v, &c.event_retention);
        }},
   };
   return *flags;

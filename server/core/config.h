@@ -16,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -57,6 +58,12 @@ struct Config {
   // Sent as X-AL-API-Version when set.
   std::string api_version;
   Severity log_level = Severity::kInfo;
+  // Live journey events (docs/events.md): the gateway's own HTTP listener and the web-hook receiver.
+  std::string http_listen = "0.0.0.0:8080";
+  std::string webhook_path = "/webhooks/aarthik";
+  std::vector<std::string> webhook_secret_files;  // none: the web-hook route answers 401 to everything
+  absl::Duration webhook_tolerance = absl::Minutes(5);
+  absl::Duration event_retention = absl::Hours(24);
 };
 
 using EnvLookup = std::function<std::optional<std::string>(absl::string_view name)>;

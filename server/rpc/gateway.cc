@@ -4,6 +4,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/core/log.h"
+#include "server/http/gateway_routes.h"
 
 namespace aarthik::rpc {
 
@@ -71,6 +72,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   deps.default_timeout = config.default_upstream_timeout;
   deps.max_pending_rpcs = config.max_pending_rpcs;
   gateway->proxy_ = std::make_unique<RpcProxy>(std::move(deps));
+  if (absl::Status events = gateway->StartEvents(config); !events.ok()) return events;
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -84,6 +86,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
     builder.RegisterService(gateway->services_.back().get());
     service_names.push_back(service->full_name());
   }
+  builder.RegisterService(gateway->events_service_.get());
+  service_names.push_back(events::v1::JourneyEventsService::service_full_name());
   gateway->server_ = builder.BuildAndStart();
   if (gateway->server_ == nullptr || port == 0) {
     return absl::UnavailableError(
@@ -109,7 +113,47 @@ void Gateway::Shutdown(absl::Duration grace) {
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
 }
 
+absl::Status Gateway::StartEvents(const core::Config& config) {
+  std::vector<std::string> secrets;
+  if (!config.webhook_secret_files.empty()) {
+    absl::StatusOr<std::vector<std::string>> loaded = events::LoadSecretFiles(config.webhook_secret_files);
+    if (!loaded.ok()) return loaded.status();
+    secrets = *std::move(loaded);
+  } else {
+    core::Log(core::Severity::kWarning, "no --webhook-secret-file: every web-hook delivery will be refused", {});
+  }
+  webhook_verifier_ = std::make_unique<events::WebhookVerifier>(
+      events::WebhookVerifier::Options{std::move(secrets), config.tenant_id, config.application_id,
+                                       config.webhook_tolerance},
+      core::Clock::Real());
+  events::EventLog::Options log_options;
+  log_options.retention = config.event_retention;
+  event_log_ = std::make_unique<events::EventLog>(log_options, core::Clock::Real());
+  poll_scheduler_ = std::make_unique<events::EventLoopScheduler>(loop_.get(), core::Clock::Real());
+  state_fetcher_ = std::make_unique<events::PlatformStateFetcher>(
+      platform_.get(), sessions_.get(), config.api_key, core::Clock::Real(), core::IdSource::Random(),
+      config.default_upstream_timeout);
+  state_poller_ = std::make_unique<events::StatePoller>(poll_scheduler_.get(), state_fetcher_.get(),
+                                                        events::StatePoller::Options{});
+  events::StatePoller* poller = state_poller_.get();
+  webhook_receiver_ = std::make_unique<events::WebhookReceiver>(
+      webhook_verifier_.get(), event_log_.get(),
+      [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); });
+  events_service_ = std::make_unique<events::JourneyEventsService>(event_log_.get(), state_poller_.get(),
+                                                                   ToGrpcStatus);
+  http::Routes routes;
+  http::AddWebhookRoute(&routes, config.webhook_path, webhook_receiver_.get());
+  http::AddHealthRoute(&routes);
+  http::HttpServer::Options http_options;
+  http_options.listen = config.http_listen;
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> server = http::HttpServer::Start(http_options, std::move(routes));
+  if (!server.ok()) return server.status();
+  http_ = *std::move(server);
+  return absl::OkStatus();
+}
+
 Gateway::~Gateway() {
+  if (http_ != nullptr) http_->Stop();
   if (server_ != nullptr) {
     Shutdown(absl::ZeroDuration());
     server_->Wait();

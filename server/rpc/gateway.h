@@ -19,6 +19,12 @@
 #include "server/auth/session_manager.h"
 #include "server/auth/token_store.h"
 #include "server/core/config.h"
+#include "server/events/event_log.h"
+#include "server/events/journey_events_service.h"
+#include "server/events/platform_state_fetcher.h"
+#include "server/events/state_poller.h"
+#include "server/events/webhook_receiver.h"
+#include "server/http/http_server.h"
 #include "server/platform/platform_client.h"
 #include "server/rpc/routed_service.h"
 #include "server/rpc/rpc_proxy.h"
@@ -40,6 +46,8 @@ class Gateway {
 
   // "HOST:PORT" actually bound (the port is resolved when the config asked for port 0).
   const std::string& listen_address() const { return listen_address_; }
+  // "HOST:PORT" of the HTTP listener (web-hooks, /healthz).
+  const std::string& http_address() const { return http_->address(); }
   void Wait();
   // Stops accepting calls, lets in-flight calls finish (up to `grace`), then stops the upstream loop.
   void Shutdown(absl::Duration grace = absl::Seconds(5));
@@ -49,6 +57,7 @@ class Gateway {
 
  private:
   Gateway() = default;
+  absl::Status StartEvents(const core::Config& config);
 
   std::string listen_address_;
   std::unique_ptr<upstream::EventLoop> loop_;
@@ -60,6 +69,15 @@ class Gateway {
   std::unique_ptr<auth::TokenStore> tokens_;
   std::unique_ptr<auth::SessionManager> sessions_;
   std::unique_ptr<RpcProxy> proxy_;
+  // Live journey events (docs/events.md).
+  std::unique_ptr<events::WebhookVerifier> webhook_verifier_;
+  std::unique_ptr<events::EventLog> event_log_;
+  std::unique_ptr<events::EventLoopScheduler> poll_scheduler_;
+  std::unique_ptr<events::PlatformStateFetcher> state_fetcher_;
+  std::unique_ptr<events::StatePoller> state_poller_;
+  std::unique_ptr<events::WebhookReceiver> webhook_receiver_;
+  std::unique_ptr<events::JourneyEventsService> events_service_;
+  std::unique_ptr<http::HttpServer> http_;
   std::vector<std::unique_ptr<RoutedService>> services_;
   std::unique_ptr<grpc::Server> server_;
 };

@@ -50,7 +50,7 @@ start_server() {  # name, command...
 start_server sandbox "$bin/aarthik-sandbox" --listen 127.0.0.1:0 --api-key "$api_key" \
   --time-scale "$time_scale" --threads 2
 echo "$api_key" >"$tmp/key"
-start_server gateway "$bin/aarthik-gateway" --grpc-listen 127.0.0.1:0 \
+start_server gateway "$bin/aarthik-gateway" --grpc-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
   --upstream-url "http://$listen_address" --api-key-file "$tmp/key"
 gateway="$listen_address"
 

@@ -24,7 +24,7 @@ exec 3<"$tmp/sandbox.out"
 read -r -t 20 line <&3
 sandbox="${line#listening }"
 echo sk_test_buf >"$tmp/key"
-start gateway "$bin/aarthik-gateway" --grpc-listen 127.0.0.1:0 --upstream-url "http://$sandbox" \
+start gateway "$bin/aarthik-gateway" --grpc-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --upstream-url "http://$sandbox" \
   --api-key-file "$tmp/key"
 exec 4<"$tmp/gateway.out"
 read -r -t 20 line <&4

@@ -45,7 +45,8 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
   std::vector<std::string> gateway_argv = {
       std::string(AARTHIK_BIN_DIR) + "/aarthik-gateway", "--grpc-listen", "127.0.0.1:0",
       "--upstream-url", options.upstream_override.empty() ? env->sandbox_url() : options.upstream_override,
-      "--api-key-file", env->key_file_, "--tenant-id", kTenantId, "--application-id", kApplicationId};
+      "--api-key-file", env->key_file_, "--tenant-id", kTenantId, "--application-id", kApplicationId,
+      "--http-listen", "127.0.0.1:0"};
   gateway_argv.insert(gateway_argv.end(), options.gateway_args.begin(), options.gateway_args.end());
   auto gateway = Subprocess::Start(gateway_argv);
   if (!gateway.ok()) return nullptr;
@@ -53,6 +54,10 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
   absl::StatusOr<std::string> gateway_address = ReadListenAddress(*env->gateway_);
   if (!gateway_address.ok()) return nullptr;
   env->gateway_address_ = *gateway_address;
+  // The second stdout line: "http HOST:PORT".
+  absl::StatusOr<std::string> http_line = env->gateway_->ReadLine(absl::Seconds(10));
+  if (!http_line.ok() || http_line->rfind("http ", 0) != 0) return nullptr;
+  env->http_address_ = http_line->substr(5);
   env->channel_ = grpc::CreateChannel(env->gateway_address_, grpc::InsecureChannelCredentials());
   if (!env->channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) return nullptr;
   return env;

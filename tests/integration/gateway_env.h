@@ -39,6 +39,8 @@ class GatewayEnv {
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   const std::string& gateway_address() const { return gateway_address_; }
+  // The gateway's HTTP listener (web-hooks, /healthz), "127.0.0.1:PORT".
+  const std::string& http_address() const { return http_address_; }
   std::string sandbox_url() const { return "http://" + sandbox_address_; }
 
   // Raw HTTP to the sandbox; returns the parsed JSON body (null when not JSON) and the status.
@@ -63,6 +65,7 @@ class GatewayEnv {
   std::unique_ptr<Subprocess> gateway_;
   std::string sandbox_address_;
   std::string gateway_address_;
+  std::string http_address_;
   std::string key_file_;
   std::shared_ptr<grpc::Channel> channel_;
 };
