@@ -543,7 +543,7 @@ def machine():
     dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "server"],
                            capture_output=True, text=True).stdout.strip()
     return {"nproc": os.cpu_count(), "cpu": model, "commit": commit,
-            "server_tree_dirty": bool(dirty), "date": datetime.datetime.now().isoformat(timespec="seconds"),
+            "server_tree_dirty": dirty.splitlines(), "date": datetime.datetime.now().isoformat(timespec="seconds"),
             "loadavg_start": os.getloadavg()}
 
 
