@@ -49,6 +49,7 @@ PlatformClient::CallId PlatformClient::Call(PlatformRequest request, ReplyCallba
   if (!request.idempotency_key.empty()) http.headers.emplace_back("Idempotency-Key", request.idempotency_key);
   if (!request.correlation_id.empty()) http.headers.emplace_back("X-Correlation-ID", request.correlation_id);
   if (!request.traceparent.empty()) http.headers.emplace_back("traceparent", request.traceparent);
+  if (!request.tracestate.empty()) http.headers.emplace_back("tracestate", request.tracestate);
   if (!options_.api_version.empty()) http.headers.emplace_back("X-AL-API-Version", options_.api_version);
   http.body = std::move(request.body);
   call->request = std::move(request);

@@ -47,6 +47,7 @@ struct PlatformRequest {
   std::string idempotency_key;  // sent when not empty
   std::string correlation_id;
   std::string traceparent;  // W3C trace context, sent when not empty
+  std::string tracestate;
   absl::Time deadline = absl::InfiniteFuture();
   absl::Duration max_timeout = absl::Seconds(10);
   std::string route;  // Route::label, for errors

@@ -1,5 +1,6 @@
 #include "server/rpc/rpc_proxy.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -69,7 +70,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     if (route_.is_write()) {
       idempotency_key_ = CallerValue(*context_, kIdempotencyKeyHeader, 255).value_or(deps_.ids->NewUuid());
     }
-    traceparent_ = CallerValue(*context_, kTraceparentHeader, 55).value_or("");
+    ContinueTrace(CallerValue(*context_, kTraceparentHeader, 55).value_or(""));
+    tracestate_ = CallerValue(*context_, kTracestateHeader, 512).value_or("");
 
     const Message* prototype =
         google::protobuf::MessageFactory::generated_factory()->GetPrototype(route_.method->input_type());
@@ -150,6 +152,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     request.idempotency_key = idempotency_key_;  // the same key on our own retry
     request.correlation_id = correlation_id_;
     request.traceparent = traceparent_;
+    request.tracestate = tracestate_;
     request.deadline = deadline_;
     request.max_timeout = max_timeout_;
     request.route = route_.label;
@@ -240,9 +243,34 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
                  {"upstream_status", absl::StrCat(upstream_status_)},
                  {"latency_ms", absl::StrCat(absl::ToDoubleMilliseconds(absl::Now() - started_))},
                  {"correlation_id", correlation_id_},
+                 {"trace_id", trace_id_},
                  {"request_id", request_id_}});
     }
     reactor_->Finish(ToGrpcStatus(status));
+  }
+
+  // W3C trace context: keep the caller's trace ID (or start a trace) and name our hop with a new parent ID.
+  void ContinueTrace(const std::string& incoming) {
+    std::string uuid = deps_.ids->NewUuid();  // 128 random bits, hex with dashes
+    uuid.erase(std::remove(uuid.begin(), uuid.end(), '-'), uuid.end());
+    std::string flags = "01";
+    if (IsTraceparent(incoming)) {
+      trace_id_ = incoming.substr(3, 32);
+      flags = incoming.substr(53, 2);
+    } else {
+      trace_id_ = uuid;
+    }
+    traceparent_ = absl::StrCat("00-", trace_id_, "-", uuid.substr(0, 16), "-", flags);
+  }
+
+  static bool IsTraceparent(const std::string& value) {
+    if (value.size() != 55 || value[2] != '-' || value[35] != '-' || value[52] != '-') return false;
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (i == 2 || i == 35 || i == 52) continue;
+      char c = value[i];
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return value.compare(3, 32, std::string(32, '0')) != 0 && value.compare(36, 16, std::string(16, '0')) != 0;
   }
 
   absl::Status Overloaded() {
@@ -271,6 +299,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   std::string correlation_id_;
   std::string idempotency_key_;
   std::string traceparent_;
+  std::string tracestate_;
+  std::string trace_id_;
   transcode::PlatformCall call_;
   absl::Time deadline_;
   absl::Duration max_timeout_;

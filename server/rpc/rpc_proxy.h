@@ -1,10 +1,11 @@
 // RpcProxy: serves any routed RPC by calling the platform. One instance serves every method; the route
 // (from the proto options) is the only per-method knowledge.
 //
-// For one call it: reads x-correlation-id / idempotency-key / traceparent metadata (generating what is
-// missing), decodes the request, maps it to the platform call (RequestMapper), obtains the credential the
-// route needs (API key, or the borrower's session via SessionManager), sends it (PlatformClient), runs the
-// single 401 → refresh → retry path, decodes the envelope into the response message, withholds what must
+// For one call it: reads x-correlation-id / idempotency-key / traceparent + tracestate metadata (generating
+// what is missing; the W3C trace continues with a new parent ID for our hop), decodes the request, maps
+// it to the platform call (RequestMapper), obtains the credential the route needs (API key, or the
+// borrower's session via SessionManager), sends it (PlatformClient), runs the single 401 → refresh → retry
+// path, decodes the envelope into the response message, withholds what must
 // not leave the gateway, and finishes with the platform's request/correlation IDs in the response metadata
 // and, on failure, a gRPC status with google.rpc details.
 //
@@ -73,6 +74,7 @@ inline constexpr char kCorrelationIdHeader[] = "x-correlation-id";
 inline constexpr char kIdempotencyKeyHeader[] = "idempotency-key";
 inline constexpr char kPlatformRequestIdHeader[] = "x-platform-request-id";
 inline constexpr char kTraceparentHeader[] = "traceparent";
+inline constexpr char kTracestateHeader[] = "tracestate";
 
 }  // namespace aarthik::rpc
 

@@ -38,7 +38,10 @@ for service in aarthik.headless.v1.SessionsService aarthik.headless.v1.JourneysS
   aarthik.hybrid.v1.HybridService aarthik.hosted.v1.HostedService aarthik.webhooks.v1.WebhookSubscriptionService; do
   grep -qx "$service" <<<"$services" || { echo "reflection does not list $service"; exit 1; }
 done
-[ "$(curl_grpc --list-methods "$gateway" 2>/dev/null | grep -c '^aarthik\.')" -eq 40 ] || { echo "expected 40 methods"; exit 1; }
+# 40 platform RPCs plus the gateway's own event streams.
+[ "$(curl_grpc --list-methods "$gateway" 2>/dev/null | grep '^aarthik\.' | grep -vc '^aarthik\.events\.')" -eq 40 ] ||
+  { echo "expected 40 platform methods"; exit 1; }
+grep -qx aarthik.events.v1.JourneyEventsService <<<"$services" || { echo "events service not listed"; exit 1; }
 
 curl_grpc -d '{"session": {"borrowerExternalID": "CUST_BUF", "journeyType": "JOURNEY_TYPE_PERSONAL_LOAN"}}' \
   "$gateway/aarthik.headless.v1.SessionsService/CreateSession" >"$tmp/session.json"
