@@ -1,0 +1,174 @@
+// PlatformClient against a fake upstream (Envoy style) over the real curl transport: the headers every
+// call carries, retries that keep the Idempotency-Key, Retry-After, the circuit breaker, and cancellation.
+#include "server/platform/platform_client.h"
+
+#include <condition_variable>
+#include <mutex>
+
+#include "gtest/gtest.h"
+#include "server/core/clock.h"
+#include "server/upstream/curl_multi_transport.h"
+#include "server/upstream/event_loop.h"
+#include "tests/support/fake_upstream.h"
+
+namespace aarthik::platform {
+namespace {
+
+using testing::FakeResponse;
+using testing::FakeUpstream;
+
+constexpr char kOk[] = R"({"requestID":"req_1","correlationID":"c","data":{"ok":true},"error":null})";
+
+class Outcome {
+ public:
+  ReplyCallback Callback() {
+    return [this](absl::StatusOr<transcode::PlatformReply> reply) {
+      std::lock_guard<std::mutex> lock(mu_);
+      reply_ = std::move(reply);
+      done_ = true;
+      cv_.notify_all();
+    };
+  }
+  absl::StatusOr<transcode::PlatformReply> Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return done_; });
+    return reply_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  absl::StatusOr<transcode::PlatformReply> reply_ = absl::UnknownError("not done");
+};
+
+class PlatformClientTest : public ::testing::Test {
+ protected:
+  void Start(PlatformClientOptions options = {}) {
+    options.base_url = upstream_.url();
+    transport_ = std::make_unique<upstream::CurlMultiTransport>(&loop_, upstream::CurlMultiTransport::Options{});
+    client_ = std::make_unique<PlatformClient>(&loop_, transport_.get(), options, core::Clock::Real());
+    loop_.Start();
+  }
+  ~PlatformClientTest() override {
+    loop_.Stop();
+  }
+
+  PlatformRequest Write() {
+    PlatformRequest request;
+    request.method = "POST";
+    request.path_and_query = "/api/v1/headless/journeys";
+    request.body = "{}";
+    request.bearer = "st_test_x";
+    request.idempotency_key = "key-1";
+    request.correlation_id = "corr-1";
+    request.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    request.tracestate = "vendor=1";
+    request.deadline = absl::Now() + absl::Seconds(10);
+    request.route = "POST /api/v1/headless/journeys";
+    return request;
+  }
+
+  absl::StatusOr<transcode::PlatformReply> Call(PlatformRequest request) {
+    Outcome outcome;
+    loop_.Post([&] { client_->Call(std::move(request), outcome.Callback()); });
+    return outcome.Wait();
+  }
+
+  FakeUpstream upstream_;
+  upstream::EventLoop loop_;
+  std::unique_ptr<upstream::CurlMultiTransport> transport_;
+  std::unique_ptr<PlatformClient> client_;
+};
+
+TEST_F(PlatformClientTest, SendsTheHeadersEveryCallCarries) {
+  Start({.api_version = "2026-03-05"});
+  upstream_.EnqueueResponse(FakeResponse::Ok(kOk));
+  auto reply = Call(Write());
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->request_id, "req_1");
+  ASSERT_EQ(upstream_.request_count(), 1u);
+  const auto request = upstream_.requests()[0];
+  EXPECT_EQ(request.Header("authorization"), "Bearer st_test_x");
+  EXPECT_EQ(request.Header("idempotency-key"), "key-1");
+  EXPECT_EQ(request.Header("x-correlation-id"), "corr-1");
+  EXPECT_EQ(request.Header("content-type"), "application/json");
+  EXPECT_EQ(request.Header("traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  EXPECT_EQ(request.Header("tracestate"), "vendor=1");
+  EXPECT_EQ(request.Header("x-al-api-version"), "2026-03-05");
+}
+
+TEST_F(PlatformClientTest, RetriesTransientFailuresWithTheSameIdempotencyKey) {
+  Start();
+  // (Connection resets are retried too, but curl itself replays a request whose reused connection was
+  // reset, so they are counted in the integration tests instead.)
+  upstream_.EnqueueResponse(FakeResponse::Status(503));
+  upstream_.EnqueueResponse(FakeResponse::Status(502));
+  upstream_.EnqueueResponse(FakeResponse::Ok(kOk));
+  auto reply = Call(Write());
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_FALSE(reply->error.has_value());
+  EXPECT_EQ(reply->attempts, 3);
+  ASSERT_EQ(upstream_.request_count(), 3u);
+  for (const auto& request : upstream_.requests()) EXPECT_EQ(request.Header("idempotency-key"), "key-1");
+  EXPECT_EQ(client_->retries(), 2);
+}
+
+TEST_F(PlatformClientTest, DoesNotRetryClientErrors) {
+  Start();
+  upstream_.SetDefaultResponse(FakeResponse::Status(
+      409, R"({"requestID":"r","error":{"code":"OFFER_LOCK_CONFLICT","message":"m","retryable":false}})"));
+  auto reply = Call(Write());
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->http_status, 409);
+  EXPECT_EQ(upstream_.request_count(), 1u);
+}
+
+TEST_F(PlatformClientTest, GivesUpAfterMaxAttemptsDescribingTheLastOne) {
+  Start({.retry = {.max_attempts = 3}});
+  upstream_.SetDefaultResponse(FakeResponse::Status(503));
+  auto reply = Call(Write());
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->http_status, 503);
+  EXPECT_EQ(reply->attempts, 3);
+  EXPECT_EQ(upstream_.request_count(), 3u);
+}
+
+TEST_F(PlatformClientTest, RetryAfterBeyondTheDeadlineIsLeftToTheCaller) {
+  Start();
+  upstream_.SetDefaultResponse(FakeResponse::Status(429).WithHeader("Retry-After", "1"));
+  PlatformRequest request = Write();
+  request.deadline = absl::Now() + absl::Milliseconds(500);
+  auto reply = Call(std::move(request));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->http_status, 429);
+  EXPECT_EQ(reply->retry_after, absl::Seconds(1));
+  EXPECT_EQ(upstream_.request_count(), 1u);
+}
+
+TEST_F(PlatformClientTest, OpenBreakerFailsFastWithoutCallingThePlatform) {
+  Start({.retry = {.max_attempts = 1}, .breaker = {.consecutive_failures = 2}});
+  upstream_.SetDefaultResponse(FakeResponse::Status(503));
+  Call(Write()).IgnoreError();
+  Call(Write()).IgnoreError();
+  EXPECT_EQ(client_->breaker_state(), CircuitBreaker::State::kOpen);
+  auto reply = Call(Write());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(reply.status().message().find("not sending"), std::string::npos);
+  EXPECT_EQ(upstream_.request_count(), 2u);
+}
+
+TEST_F(PlatformClientTest, CancelEndsAPendingRetry) {
+  Start({.retry = {.max_attempts = 4, .initial_backoff = absl::Seconds(30)}});
+  upstream_.SetDefaultResponse(FakeResponse::Status(503));
+  Outcome outcome;
+  std::atomic<PlatformClient::CallId> id{0};
+  loop_.Post([&] { id = client_->Call(Write(), outcome.Callback()); });
+  ASSERT_TRUE(upstream_.WaitForRequests(1));
+  // The attempt has failed or is about to: either way the call ends now, not after the 30 s backoff.
+  loop_.Post([&] { client_->Cancel(id); });
+  EXPECT_EQ(outcome.Wait().status().code(), absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace aarthik::platform
