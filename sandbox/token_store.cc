@@ -51,9 +51,15 @@ std::optional<ApiError> TokenStore::Check(absl::string_view token, Record** reco
   Family& family = families_[r.family_id];
   if (family.revoked) return InvalidSession("Session has been revoked; bootstrap a new session.");
   if (r.rotated) {
-    // Reuse of a rotated-away token: assume theft and revoke every token of the family.
-    family.revoked = true;
-    return InvalidSession("Token was rotated and reused; session revoked.");
+    if (r.kind == Kind::kRefresh) {
+      // Reuse of a rotated-away refresh token: assume theft and revoke every token of the family
+      // (platform-api.md §5 [I]).
+      family.revoked = true;
+      return InvalidSession("Refresh token was rotated and reused; session revoked.");
+    }
+    // A rotated session token is merely dead: calls that were in flight while it rotated must not
+    // take the new tokens down with them.
+    return InvalidSession("Session token was rotated.");
   }
   if (now >= r.expires_at) return InvalidSession("Token has expired.");
   *record = &r;

@@ -71,7 +71,8 @@ bool SessionManager::SessionUsable(const BorrowerTokens& tokens, absl::Time now)
 }
 
 void SessionManager::AddWaiter(Flight& flight, const std::string& borrower, absl::Time deadline,
-                               TokenCallback done) {
+                               TokenCallback done, const std::string& correlation_id,
+                               const std::string& rejected_token) {
   uint64_t id = ++next_waiter_id_;
   absl::Duration wait = std::max(deadline - clock_.Now(), absl::ZeroDuration());
   upstream::EventLoop::TimerId timer = loop_->RunAfter(wait, [this, borrower, id] {
@@ -84,7 +85,7 @@ void SessionManager::AddWaiter(Flight& flight, const std::string& borrower, absl
     waiters.erase(waiter);
     expired(absl::DeadlineExceededError("deadline passed while waiting for the borrower's session"));
   });
-  flight.waiters.push_back(Waiter{id, std::move(done), timer});
+  flight.waiters.push_back(Waiter{id, std::move(done), timer, deadline, correlation_id, rejected_token});
 }
 
 void SessionManager::AcquireSessionToken(const std::string& borrower, absl::Time deadline,
@@ -92,7 +93,7 @@ void SessionManager::AcquireSessionToken(const std::string& borrower, absl::Time
                                          TokenCallback done) {
   RunOnLoop([this, borrower, deadline, correlation_id, rejected_token, done = std::move(done)]() mutable {
     Flight& flight = flights_[borrower];
-    AddWaiter(flight, borrower, deadline, std::move(done));
+    AddWaiter(flight, borrower, deadline, std::move(done), correlation_id, rejected_token);
     if (flight.busy) return;  // join the mint/refresh in flight
     flight.busy = true;
     LoadAndProceed(borrower, correlation_id, rejected_token);
@@ -208,6 +209,13 @@ void SessionManager::Complete(const std::string& borrower, absl::StatusOr<std::s
   flights_.erase(it);
   for (Waiter& waiter : waiters) {
     loop_->CancelTimer(waiter.timer);
+    if (result.ok() && !waiter.rejected_token.empty() && *result == waiter.rejected_token) {
+      // This waiter joined a flight that did not know its token had been refused (the flight found the
+      // token still fresh by our clock): go round again, which refreshes.
+      AcquireSessionToken(borrower, waiter.deadline, waiter.correlation_id, waiter.rejected_token,
+                          std::move(waiter.done));
+      continue;
+    }
     waiter.done(result);
   }
 }

@@ -79,6 +79,10 @@ class SessionManager {
     uint64_t id;
     TokenCallback done;
     upstream::EventLoop::TimerId timer;
+    // Kept so that a waiter can be sent round again (see Complete).
+    absl::Time deadline;
+    std::string correlation_id;
+    std::string rejected_token;
   };
   // One borrower's in-progress token work; exists only while something is in flight.
   struct Flight {
@@ -88,7 +92,8 @@ class SessionManager {
   };
 
   void RunOnLoop(absl::AnyInvocable<void()> task);
-  void AddWaiter(Flight& flight, const std::string& borrower, absl::Time deadline, TokenCallback done);
+  void AddWaiter(Flight& flight, const std::string& borrower, absl::Time deadline, TokenCallback done,
+                 const std::string& correlation_id = "", const std::string& rejected_token = "");
   void LoadAndProceed(const std::string& borrower, const std::string& correlation_id,
                       const std::string& rejected_token);
   void Proceed(const std::string& borrower, const std::string& correlation_id, const std::string& rejected_token,

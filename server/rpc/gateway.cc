@@ -28,6 +28,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   upstream::CurlMultiTransport::Options transport_options;
   transport_options.max_in_flight = static_cast<size_t>(config.max_in_flight_upstream);
   transport_options.max_response_bytes = static_cast<size_t>(config.max_response_bytes);
+  // HTTP/1.1 upstreams need a connection per request in flight: a smaller keep-alive cache would close and
+  // reopen connections under load.
+  transport_options.max_connections = config.max_in_flight_upstream;
   gateway->transport_ = std::make_unique<upstream::CurlMultiTransport>(gateway->loop_.get(), transport_options);
   gateway->loop_->Start();
   platform::PlatformClientOptions platform_options;

@@ -198,6 +198,32 @@ TEST_F(SessionManagerTest, RejectedTokenIsRefreshedEvenBeforeItsExpiry) {
   EXPECT_EQ(*after.token, "st_test_b");
 }
 
+TEST_F(SessionManagerTest, CallerWithARefusedTokenIsNotHandedItAgainByAFlightThatFoundItFresh) {
+  Result seed;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", seed.Callback());
+  transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
+  seed.done.WaitForNotification();
+
+  // Hold the loop so that both requests meet in one flight: the first, knowing nothing, starts it (and
+  // finds st_test_a fresh); the second, whose st_test_a the platform just refused, joins it.
+  Latch loop_held, release;
+  loop_.Post([&] {
+    loop_held.Notify();
+    release.WaitForNotification();
+  });
+  loop_held.WaitForNotification();
+  Result unaware, refused;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", unaware.Callback());
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "st_test_a", refused.Callback());
+  release.Notify();
+  unaware.done.WaitForNotification();
+  EXPECT_EQ(*unaware.token, "st_test_a");
+  EXPECT_EQ(transport_.Peek().url, "http://platform/api/v1/headless/sessions/refresh");
+  transport_.Respond(200, SessionEnvelope("b", clock_.Now(), absl::Minutes(30)));
+  refused.done.WaitForNotification();
+  EXPECT_EQ(*refused.token, "st_test_b");
+}
+
 TEST_F(SessionManagerTest, FailedRefreshReBootstraps) {
   Result seed;
   sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", seed.Callback());
