@@ -47,7 +47,10 @@ TEST_F(TokenStoreTest, RefreshRotatesBothAndReuseRevokesTheFamily) {
   TokenCheck old_session = tokens_.Authenticate(first.session_token, kT0 + absl::Minutes(2));
   ASSERT_TRUE(old_session.error);
   EXPECT_EQ(old_session.error->code, "AUTH_INVALID_SESSION");
-  // ...and presenting it revoked the whole family, new tokens included.
+  // ...but a late request with it does not take the new tokens down.
+  EXPECT_FALSE(tokens_.Authenticate(second.grant.session_token, kT0 + absl::Minutes(2)).error);
+  // Presenting the rotated refresh token does: the whole family is revoked, new tokens included.
+  EXPECT_TRUE(tokens_.Refresh(first.refresh_token, kT0 + absl::Minutes(2)).error);
   EXPECT_TRUE(tokens_.Authenticate(second.grant.session_token, kT0 + absl::Minutes(2)).error);
   EXPECT_TRUE(tokens_.Refresh(second.grant.refresh_token, kT0 + absl::Minutes(2)).error);
 }
