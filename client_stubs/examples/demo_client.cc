@@ -9,27 +9,36 @@
 // offer needs it → steps (KYC, bank mandate, e-mandate, loan agreement) → GetJourneyState (polled
 // until DISBURSED) → RefreshLoanStatus.
 // Hybrid: StartJourney → PollOffers (until OFFERED or NOT_OFFERED) → GetHostedUrl.
+// Live events (with --webhook-url): SubscribeWebhooks points the platform's signed journey.snapshot
+// web-hooks at the gateway's receiver, and two WatchJourneyEvents streams (the headless borrower and
+// the Hybrid borrower) print each event as it arrives, interleaved with the RPC lines ("⇢ event …").
+// At the end the streams are cancelled and UnsubscribeWebhooks stops the deliveries.
 //
 // Every wait honours the platform's hint (`pollAfterSeconds`, `poll_after_ms`) divided by
 // `--poll-scale`, so a sandbox running with `--time-scale N` is driven at its own pace.
 //
 // Usage:
 //   aarthik-demo-client --gateway 127.0.0.1:50051 [--borrower ID] [--poll-scale N] [--timeout 60s]
+//                       [--webhook-url http://127.0.0.1:8080/webhooks/aarthik]
 //
 // Exit status: 0 when both journeys completed, 1 when a call failed or a journey did not complete
 // in time, 2 for bad flags.
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "aarthik/client/client.h"
+#include "aarthik/events/v1/events.grpc.pb.h"
 #include "aarthik/headless/v1/account_aggregator.grpc.pb.h"
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
 #include "aarthik/headless/v1/offers.grpc.pb.h"
@@ -38,6 +47,7 @@
 #include "aarthik/headless/v1/sessions.grpc.pb.h"
 #include "aarthik/headless/v1/steps.grpc.pb.h"
 #include "aarthik/hybrid/v1/hybrid.grpc.pb.h"
+#include "aarthik/webhooks/v1/subscription.grpc.pb.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -52,8 +62,10 @@ namespace aarthik::demo {
 namespace {
 
 namespace cm = ::aarthik::common::v1;
+namespace ev = ::aarthik::events::v1;
 namespace hl = ::aarthik::headless::v1;
 namespace hy = ::aarthik::hybrid::v1;
+namespace wh = ::aarthik::webhooks::v1;
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -71,6 +83,9 @@ constexpr size_t kResultColumnEnd = 104;
 // Longest wait for the gateway's port to accept a connection.
 constexpr milliseconds kConnectTimeout{5000};
 
+// Longest wait, once a journey reached its goal, for the web-hook event that reports it.
+constexpr milliseconds kEventWait{5000};
+
 constexpr char kUsage[] =
     "Usage: aarthik-demo-client --gateway HOST:PORT [flags]\n"
     "\n"
@@ -85,6 +100,10 @@ constexpr char kUsage[] =
     "                        --time-scale (default 1)\n"
     "  --timeout DURATION    time budget for the whole demo: 60, 60s, 1500ms or 2m (default 60s);\n"
     "                        each RPC's deadline is the lesser of 10 s and what is left\n"
+    "  --webhook-url URL     the gateway's web-hook receiver, e.g.\n"
+    "                        http://127.0.0.1:8080/webhooks/aarthik: subscribe it with\n"
+    "                        SubscribeWebhooks and print the journeys' live events from\n"
+    "                        WatchJourneyEvents (default: no live events)\n"
     "  --help                print this text\n"
     "\n"
     "Exit status: 0 when both journeys completed, 1 otherwise, 2 for bad flags.\n";
@@ -94,6 +113,7 @@ struct Flags {
   std::string borrower;
   double poll_scale = 1;
   milliseconds timeout{60000};
+  std::string webhook_url;
 };
 
 // Parses "60", "60s", "1500ms", "2m" into `out`. Returns false for anything else or a value <= 0.
@@ -144,6 +164,9 @@ bool ParseFlags(int argc, char** argv, Flags* flags, int* exit_code) {
       ok = absl::SimpleAtod(value, &flags->poll_scale) && flags->poll_scale > 0;
     } else if (arg == "--timeout") {
       ok = ParseDuration(value, &flags->timeout);
+    } else if (arg == "--webhook-url") {
+      flags->webhook_url = value;
+      ok = absl::StartsWith(value, "http://") || absl::StartsWith(value, "https://");
     } else {
       std::cerr << "aarthik-demo-client: unknown flag " << arg << "\n\n" << kUsage;
       return false;
@@ -267,6 +290,86 @@ std::string DescribeError(const grpc::Status& status) {
   return text;
 }
 
+// Writes one transcript line (a newline is added) and flushes it. The event streams print from
+// gRPC's callback threads, so every line goes through here and lines never interleave mid-way.
+void Say(absl::string_view line) {
+  static std::mutex* const mu = new std::mutex;
+  std::lock_guard<std::mutex> lock(*mu);
+  std::cout << line << std::endl;
+}
+
+// One WatchJourneyEvents stream read with gRPC's callback API: no thread of its own. Each event goes
+// to `on_event` on a gRPC thread, in stream order. Close() (or the destructor) cancels the stream
+// and waits until gRPC is done with it.
+class EventStream : public grpc::ClientReadReactor<ev::WatchJourneyEventsResponse> {
+ public:
+  using EventCallback = std::function<void(const ev::JourneyEvent&)>;
+  using EndCallback = std::function<void(const grpc::Status&)>;
+
+  // Starts the call at once. `on_end` runs when the stream ends before Close() was called.
+  EventStream(ev::JourneyEventsService::Stub* stub, ev::WatchJourneyEventsRequest request,
+              const std::string& correlation_id, EventCallback on_event, EndCallback on_end)
+      : request_(std::move(request)),
+        on_event_(std::move(on_event)),
+        on_end_(std::move(on_end)) {
+    client::CallOptions options;
+    options.timeout = milliseconds(0);  // a watch has no deadline; Close() ends it
+    options.correlation_id = correlation_id;
+    client::Prepare(&context_, options);
+    stub->async()->WatchJourneyEvents(&context_, &request_, this);
+    StartRead(&response_);
+    StartCall();
+  }
+  EventStream(const EventStream&) = delete;
+  EventStream& operator=(const EventStream&) = delete;
+  ~EventStream() override { Close(); }
+
+  // Cancels the stream (if it is still open) and returns its final status once gRPC has finished
+  // with it: CANCELLED for a stream that was still running.
+  grpc::Status Close() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closing_ = true;
+      if (done_) return status_;
+    }
+    context_.TryCancel();  // not under mu_: gRPC may run OnDone before TryCancel returns
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [this] { return done_; });
+    return status_;
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream is ending; OnDone follows
+    on_event_(response_.event());
+    StartRead(&response_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    bool report = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      report = !closing_;
+    }
+    if (report) on_end_(status);
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = status;
+    done_ = true;
+    done_cv_.notify_all();
+  }
+
+ private:
+  grpc::ClientContext context_;
+  const ev::WatchJourneyEventsRequest request_;
+  ev::WatchJourneyEventsResponse response_;
+  const EventCallback on_event_;
+  const EndCallback on_end_;
+  std::mutex mu_;
+  std::condition_variable done_cv_;
+  bool closing_ = false;  // guarded by mu_
+  bool done_ = false;     // guarded by mu_
+  grpc::Status status_;   // guarded by mu_
+};
+
 class Demo {
  public:
   Demo(std::shared_ptr<grpc::Channel> channel, Flags flags)
@@ -279,6 +382,8 @@ class Demo {
         aa_(hl::AccountAggregatorService::NewStub(channel)),
         post_(hl::PostDisbursalService::NewStub(channel)),
         hybrid_(hy::HybridService::NewStub(channel)),
+        webhooks_(wh::WebhookSubscriptionService::NewStub(channel)),
+        events_(ev::JourneyEventsService::NewStub(channel)),
         run_id_(client::NewUuidV4().substr(0, 8)),
         start_(Clock::now()),
         deadline_(start_ + flags_.timeout) {
@@ -293,7 +398,15 @@ class Demo {
               << flags_.poll_scale << ", budget " << flags_.timeout.count() / 1000.0 << " s\n"
               << "Each line: RPC, outcome, key result | x-correlation-id sent, platform request ID "
                  "returned, latency\n";
-    const bool ok = RunHeadless() && RunHybrid();
+    const bool live = !flags_.webhook_url.empty();
+    bool ok = (!live || StartLiveEvents()) && RunHeadless() && RunHybrid();
+    if (live) {
+      // Always close the streams and unsubscribe; a failure here must not hide an earlier one.
+      const std::string earlier_failure = failure_;
+      const bool stopped = StopLiveEvents();
+      if (!ok) failure_ = earlier_failure;
+      ok = ok && stopped;
+    }
     const double seconds =
         std::chrono::duration_cast<milliseconds>(Clock::now() - start_).count() / 1000.0;
     char elapsed[32];
@@ -304,9 +417,14 @@ class Demo {
       std::cerr << "aarthik-demo-client: " << failure_ << std::endl;
       return 1;
     }
+    std::string events;
+    if (live) {
+      std::lock_guard<std::mutex> lock(events_mu_);
+      events = absl::StrCat(" ", headless_events_ + hybrid_events_, " live events streamed.");
+    }
     std::cout << "\nDemo complete: headless journey DISBURSED and post-disbursal status "
-                 "requested; Hybrid journey handed off to Hosted. "
-              << calls_ << " RPCs in " << elapsed << "." << std::endl;
+                 "requested; Hybrid journey handed off to Hosted."
+              << events << " " << calls_ << " RPCs in " << elapsed << "." << std::endl;
     return 0;
   }
 
@@ -357,7 +475,7 @@ class Demo {
     absl::StrAppend(&line, " | ", record.correlation_id, "  ",
                     record.request_id.empty() ? "(no request ID)" : record.request_id, "  ",
                     latency);
-    std::cout << line << std::endl;
+    Say(line);
   }
 
   // Runs `rpc`, prints its line (`summary()` on success, the error otherwise) and returns whether
@@ -506,7 +624,7 @@ class Demo {
   }
 
   bool RunHeadless() {
-    std::cout << "\n== Headless journey: borrowerExternalID " << flags_.borrower << "\n";
+    Say(absl::StrCat("\n== Headless journey: borrowerExternalID ", flags_.borrower));
 
     hl::CreateSessionRequest session_request;
     session_request.mutable_session()->set_borrower_external_id(flags_.borrower);
@@ -536,6 +654,8 @@ class Demo {
             [&](grpc::ClientContext* c) { return journeys_->CreateJourney(c, create, &created); },
             [&] {
               journey_id_ = created.journey().journey_id();
+              std::lock_guard<std::mutex> lock(events_mu_);
+              watched_journey_ = journey_id_;
               return absl::StrCat("journey ", journey_id_, " ", Name(created.journey().status()),
                                   ", next ", Name(created.journey().next_action()));
             })) {
@@ -670,6 +790,7 @@ class Demo {
     if (needs_aa && !RunAccountAggregator()) return false;
     if (!RunSteps()) return false;
     if (!AwaitStatus(hl::JOURNEY_LIFECYCLE_STATUS_DISBURSED, milliseconds(0))) return false;
+    if (!AwaitHeadlessEvent()) return false;
 
     hl::RefreshLoanStatusRequest loan_status;
     Scope(&loan_status);
@@ -862,7 +983,7 @@ class Demo {
 
   bool RunHybrid() {
     const std::string borrower = absl::StrCat(flags_.borrower, "-HYBRID");
-    std::cout << "\n== Hybrid journey: borrower_provider_id " << borrower << "\n";
+    Say(absl::StrCat("\n== Hybrid journey: borrower_provider_id ", borrower));
 
     hy::StartJourneyRequest start;
     start.set_borrower_provider_id(borrower);
@@ -954,13 +1075,156 @@ class Demo {
     hand_off.set_borrower_provider_id(borrower);
     hand_off.set_offer_id(offer_id);
     hy::GetHostedUrlResponse url;
+    if (!Step(
+            "GetHostedUrl", Kind::kRead,
+            [&](grpc::ClientContext* c) { return hybrid_->GetHostedUrl(c, hand_off, &url); },
+            [&] {
+              return absl::StrCat(offer_lender, " offer: hosted URL ",
+                                  UrlHost(url.hand_off().hosted_url()), " until ",
+                                  url.hand_off().expires_at());
+            })) {
+      return false;
+    }
+    // The web-hook for OFFERED left the platform when the journey got there; give it a moment to
+    // show up in the transcript. Not a failure when it does not: the headless journey proved the
+    // path.
+    if (!streams_.empty()) {
+      AwaitEvent([this] { return hybrid_seen_.count("OFFERED") > 0; });
+    }
+    return true;
+  }
+
+  // --- Live events -----------------------------------------------------------------------------
+
+  // Subscribes --webhook-url for the platform's web-hooks and opens one WatchJourneyEvents stream
+  // for the headless borrower and one for the Hybrid borrower. Both must be open before the
+  // journeys start: a stream only carries events accepted after it opened.
+  bool StartLiveEvents() {
+    Say(absl::StrCat("\n== Live events: platform web-hooks → ", flags_.webhook_url,
+                     " → WatchJourneyEvents"));
+    wh::SubscribeWebhooksRequest subscribe;
+    subscribe.mutable_subscription()->set_url(flags_.webhook_url);
+    wh::SubscribeWebhooksResponse subscribed;
+    if (!Step(
+            "SubscribeWebhooks", Kind::kWrite,
+            [&](grpc::ClientContext* c) {
+              return webhooks_->SubscribeWebhooks(c, subscribe, &subscribed);
+            },
+            [&] {
+              const wh::WebhookConfiguration& config = subscribed.configuration();
+              return absl::StrCat(config.webhook_enabled() ? "deliveries enabled" : "NOT enabled",
+                                  " to ", config.webhook_url());
+            })) {
+      return false;
+    }
+    subscribed_ = true;
+    if (!subscribed.configuration().webhook_enabled()) {
+      return Fail("SubscribeWebhooks answered, but deliveries are not enabled");
+    }
+    const std::string hybrid_borrower = absl::StrCat(flags_.borrower, "-HYBRID");
+    ev::WatchJourneyEventsRequest headless;
+    headless.set_borrower_external_id(flags_.borrower);
+    OpenStream(std::move(headless), "headless");
+    ev::WatchJourneyEventsRequest hybrid;
+    hybrid.set_borrower_provider_id(hybrid_borrower);
+    OpenStream(std::move(hybrid), "hybrid");
+    Say(absl::StrCat("    WatchJourneyEvents open for borrowerExternalID ", flags_.borrower,
+                     " and borrower_provider_id ", hybrid_borrower,
+                     "; events print as they arrive (⇢)"));
+    return true;
+  }
+
+  void OpenStream(ev::WatchJourneyEventsRequest request, absl::string_view label) {
+    const std::string name(label);
+    streams_.push_back(std::make_unique<EventStream>(
+        events_.get(), std::move(request), absl::StrCat("demo-", run_id_, "-events-", name),
+        [this](const ev::JourneyEvent& event) { OnEvent(event); },
+        [name](const grpc::Status& status) {
+          Say(absl::StrCat("   ⇢ the ", name, " event stream ended early: ",
+                           DescribeError(status)));
+        }));
+  }
+
+  // Prints one event line and records which statuses the events reported. Runs on gRPC threads.
+  void OnEvent(const ev::JourneyEvent& event) {
+    std::string line = absl::StrCat("   ⇢ event ", event.event_id(), " journey.snapshot ");
+    std::lock_guard<std::mutex> lock(events_mu_);
+    if (event.has_headless()) {
+      ++headless_events_;
+      const auto& journeys = event.headless().borrower().journeys();
+      // The demo's journey; every journey of the snapshot until CreateJourney has answered (or
+      // when the borrower's snapshot does not list it).
+      bool listed = false;
+      for (const auto& journey : journeys) listed |= journey.journey_id() == watched_journey_;
+      std::string described;
+      for (const auto& journey : journeys) {
+        if (listed && journey.journey_id() != watched_journey_) continue;
+        const std::string status = Name(journey.status());
+        headless_seen_.insert(status);
+        absl::StrAppend(&described, described.empty() ? "" : "; ", status, " (journey ",
+                        journey.journey_id(), ")");
+      }
+      absl::StrAppend(&line, described.empty() ? "(no journeys)" : described, ", trigger ",
+                      event.headless().issuer().trigger());
+    } else if (event.has_experience()) {
+      ++hybrid_events_;
+      const wh::SnapshotJourney& journey = event.experience().borrower().journey();
+      const std::string status = Name(journey.status());
+      hybrid_seen_.insert(status);
+      absl::StrAppend(&line, status, " (journey ", journey.id(), "), surface ",
+                      event.experience().current_experience_surface());
+    } else {
+      absl::StrAppend(&line, "(no snapshot)");
+    }
+    Say(line);
+    events_cv_.notify_all();
+  }
+
+  // Waits until `seen` (called with events_mu_ held) is true, for at most kEventWait and never
+  // past the demo's budget. Returns whether it became true.
+  bool AwaitEvent(const std::function<bool()>& seen) {
+    const Clock::time_point until = std::min(Clock::now() + kEventWait, deadline_);
+    std::unique_lock<std::mutex> lock(events_mu_);
+    return events_cv_.wait_until(lock, until, seen);
+  }
+
+  // With live events: waits for the event that reports the headless journey DISBURSED. Fails when
+  // no event at all arrived for the journey, since then the web-hook path is broken.
+  bool AwaitHeadlessEvent() {
+    if (streams_.empty()) return true;
+    if (AwaitEvent([this] { return headless_seen_.count("DISBURSED") > 0; })) return true;
+    std::lock_guard<std::mutex> lock(events_mu_);
+    if (headless_seen_.empty()) {
+      return Fail(absl::StrCat(
+          "no live event arrived for journey ", journey_id_,
+          ": check that the sandbox and the gateway share the web-hook secret and that ",
+          flags_.webhook_url, " reaches the gateway's HTTP listener"));
+    }
+    Say(absl::StrCat("   ⇢ (no event reported DISBURSED within ", kEventWait.count() / 1000,
+                     " s; continuing)"));
+    return true;
+  }
+
+  // Cancels the event streams, waits until they are closed, and unsubscribes the web-hook URL.
+  bool StopLiveEvents() {
+    for (const std::unique_ptr<EventStream>& stream : streams_) stream->Close();
+    if (!streams_.empty()) {
+      std::lock_guard<std::mutex> lock(events_mu_);
+      Say(absl::StrCat("    WatchJourneyEvents streams closed (TryCancel): ", headless_events_,
+                       " headless and ", hybrid_events_, " Hybrid events received"));
+    }
+    streams_.clear();
+    if (!subscribed_) return true;
+    wh::UnsubscribeWebhooksRequest unsubscribe;
+    wh::UnsubscribeWebhooksResponse unsubscribed;
     return Step(
-        "GetHostedUrl", Kind::kRead,
-        [&](grpc::ClientContext* c) { return hybrid_->GetHostedUrl(c, hand_off, &url); },
+        "UnsubscribeWebhooks", Kind::kWrite,
+        [&](grpc::ClientContext* c) {
+          return webhooks_->UnsubscribeWebhooks(c, unsubscribe, &unsubscribed);
+        },
         [&] {
-          return absl::StrCat(offer_lender, " offer: hosted URL ",
-                              UrlHost(url.hand_off().hosted_url()), " until ",
-                              url.hand_off().expires_at());
+          return unsubscribed.configuration().webhook_enabled() ? std::string("still enabled")
+                                                                : std::string("deliveries off");
         });
   }
 
@@ -973,6 +1237,8 @@ class Demo {
   std::unique_ptr<hl::AccountAggregatorService::Stub> aa_;
   std::unique_ptr<hl::PostDisbursalService::Stub> post_;
   std::unique_ptr<hy::HybridService::Stub> hybrid_;
+  std::unique_ptr<wh::WebhookSubscriptionService::Stub> webhooks_;
+  std::unique_ptr<ev::JourneyEventsService::Stub> events_;
   // Eight hex digits naming this run in correlation IDs (and the default borrower).
   const std::string run_id_;
   const Clock::time_point start_;
@@ -983,6 +1249,17 @@ class Demo {
   std::string journey_id_;
   std::string offer_id_;
   std::string lender_name_;
+  // Live events (--webhook-url).
+  bool subscribed_ = false;
+  std::mutex events_mu_;
+  std::condition_variable events_cv_;
+  std::string watched_journey_;           // guarded by events_mu_; the headless journey's ID
+  std::set<std::string> headless_seen_;   // guarded by events_mu_; statuses its events reported
+  std::set<std::string> hybrid_seen_;     // guarded by events_mu_; the Hybrid journey's statuses
+  int headless_events_ = 0;               // guarded by events_mu_
+  int hybrid_events_ = 0;                 // guarded by events_mu_
+  // Last: the streams call back into the members above, so they must close before those go.
+  std::vector<std::unique_ptr<EventStream>> streams_;
 };
 
 int Main(int argc, char** argv) {
