@@ -31,13 +31,13 @@ grpc::Status Check(GatewayEnv& env, const std::string& service, int* status) {
   grpc::GenericStub stub(env.channel());
   grpc::ClientContext context;
   PrepareContext(&context);
+  grpc::ByteBuffer request = HealthRequest(service);
   grpc::ByteBuffer response;
   grpc::Status result;
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), new grpc::ByteBuffer(HealthRequest(service)),
-                 &response, [&](grpc::Status s) {
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
                    std::lock_guard<std::mutex> lock(mu);
                    result = s;
                    done = true;
