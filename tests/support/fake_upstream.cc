@@ -1,3 +1,4 @@
+#include "tests/support/sync.h"
 #include "tests/support/fake_upstream.h"
 
 #include <arpa/inet.h>
@@ -147,7 +148,7 @@ FakeUpstream::FakeUpstream() {
 
 FakeUpstream::~FakeUpstream() {
   {
-    absl::MutexLock lock(&mu_);
+    aarthik::testing::MutexLock lock(&mu_);
     stopping_ = true;
   }
   char byte = 1;
@@ -162,23 +163,23 @@ FakeUpstream::~FakeUpstream() {
 std::string FakeUpstream::url() const { return absl::StrCat("http://127.0.0.1:", port_); }
 
 void FakeUpstream::EnqueueResponse(FakeResponse response) {
-  absl::MutexLock lock(&mu_);
+  aarthik::testing::MutexLock lock(&mu_);
   queued_.push_back(std::move(response));
 }
 
 void FakeUpstream::SetDefaultResponse(FakeResponse response) {
-  absl::MutexLock lock(&mu_);
+  aarthik::testing::MutexLock lock(&mu_);
   default_response_ = std::move(response);
 }
 
 void FakeUpstream::SetHandler(Handler handler) {
-  absl::MutexLock lock(&mu_);
+  aarthik::testing::MutexLock lock(&mu_);
   handler_ = std::move(handler);
 }
 
 void FakeUpstream::CloseAllConnections() {
   {
-    absl::MutexLock lock(&mu_);
+    aarthik::testing::MutexLock lock(&mu_);
     close_all_requested_ = true;
   }
   char byte = 1;
@@ -186,34 +187,34 @@ void FakeUpstream::CloseAllConnections() {
 }
 
 std::vector<ReceivedRequest> FakeUpstream::requests() const {
-  absl::MutexLock lock(&mu_);
+  aarthik::testing::MutexLock lock(&mu_);
   return requests_;
 }
 
 size_t FakeUpstream::request_count() const {
-  absl::MutexLock lock(&mu_);
+  aarthik::testing::MutexLock lock(&mu_);
   return requests_.size();
 }
 
 size_t FakeUpstream::accepted_connections() const {
-  absl::MutexLock lock(&mu_);
+  aarthik::testing::MutexLock lock(&mu_);
   return accepted_connections_;
 }
 
 size_t FakeUpstream::open_connections() const {
-  absl::MutexLock lock(&mu_);
+  aarthik::testing::MutexLock lock(&mu_);
   return open_connections_;
 }
 
 bool FakeUpstream::WaitForRequests(size_t count, absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
+  aarthik::testing::MutexLock lock(&mu_);
   auto arrived = [this, count]()
                      ABSL_SHARED_LOCKS_REQUIRED(mu_) { return requests_.size() >= count; };
   return mu_.AwaitWithTimeout(absl::Condition(&arrived), timeout);
 }
 
 bool FakeUpstream::WaitForOpenConnections(size_t count, absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
+  aarthik::testing::MutexLock lock(&mu_);
   auto reached = [this, count]()
                      ABSL_SHARED_LOCKS_REQUIRED(mu_) { return open_connections_ == count; };
   return mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
@@ -222,7 +223,7 @@ bool FakeUpstream::WaitForOpenConnections(size_t count, absl::Duration timeout) 
 FakeResponse FakeUpstream::ChooseResponse(const ReceivedRequest& request) {
   Handler handler;
   {
-    absl::MutexLock lock(&mu_);
+    aarthik::testing::MutexLock lock(&mu_);
     if (!handler_) {
       if (queued_.empty()) return default_response_;
       FakeResponse next = std::move(queued_.front());
@@ -239,7 +240,7 @@ void FakeUpstream::Run() {
   for (;;) {
     bool close_all = false;
     {
-      absl::MutexLock lock(&mu_);
+      aarthik::testing::MutexLock lock(&mu_);
       if (stopping_) return;
       close_all = close_all_requested_;
       close_all_requested_ = false;
@@ -295,7 +296,7 @@ void FakeUpstream::AcceptAll() {
     auto connection = std::make_unique<Connection>();
     connection->fd = fd;
     {
-      absl::MutexLock lock(&mu_);
+      aarthik::testing::MutexLock lock(&mu_);
       connection->number = ++accepted_connections_;
       ++open_connections_;
     }
@@ -347,7 +348,7 @@ bool FakeUpstream::ParseRequests(Connection& connection) {
 
     FakeResponse response = ChooseResponse(request);
     {
-      absl::MutexLock lock(&mu_);
+      aarthik::testing::MutexLock lock(&mu_);
       requests_.push_back(std::move(request));
     }
     if (response.delay > absl::ZeroDuration()) {
@@ -425,7 +426,7 @@ void FakeUpstream::CloseConnection(Connection& connection, bool reset) {
   }
   close(connection.fd);
   connection.fd = -1;
-  absl::MutexLock lock(&mu_);
+  aarthik::testing::MutexLock lock(&mu_);
   --open_connections_;
 }
 

@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "tests/support/sync.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -129,7 +130,7 @@ class FakeUpstream {
   // Server thread only.
   std::vector<std::unique_ptr<Connection>> connections_;
 
-  mutable absl::Mutex mu_;
+  mutable aarthik::testing::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool close_all_requested_ ABSL_GUARDED_BY(mu_) = false;
   Handler handler_ ABSL_GUARDED_BY(mu_);

@@ -1,3 +1,4 @@
+#include "tests/support/sync.h"
 #include "server/upstream/curl_multi_transport.h"
 
 #include <arpa/inet.h>
@@ -44,7 +45,7 @@ class ResponseSlot {
   bool ran_on_loop_thread() const { return on_loop_thread_; }
 
  private:
-  absl::Notification done_;
+  aarthik::testing::Notification done_;
   absl::StatusOr<HttpResponse> result_ = absl::UnknownError("callback never ran");
   bool on_loop_thread_ = false;
 };
@@ -190,7 +191,7 @@ TEST_F(CurlMultiTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComple
   });
   constexpr int kThreads = 4;
   constexpr int kPerThread = 100;
-  absl::Mutex mu;
+  aarthik::testing::Mutex mu;
   int remaining = kThreads * kPerThread;
   int mismatches = 0;
   transport();  // Create it before the threads race to.
@@ -200,7 +201,7 @@ TEST_F(CurlMultiTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComple
       for (int i = 0; i < kPerThread; ++i) {
         const std::string path = absl::StrCat("/t", t, "/r", i);
         transport().Send(Request("GET", path), [&, path](absl::StatusOr<HttpResponse> response) {
-          absl::MutexLock lock(&mu);
+          aarthik::testing::MutexLock lock(&mu);
           if (!response.ok() || response->body != path) ++mismatches;
           --remaining;
         });
@@ -208,7 +209,7 @@ TEST_F(CurlMultiTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComple
     });
   }
   for (auto& sender : senders) sender.join();
-  absl::MutexLock lock(&mu);
+  aarthik::testing::MutexLock lock(&mu);
   mu.Await(absl::Condition(
       +[](int* left) { return *left == 0; }, &remaining));
   EXPECT_EQ(mismatches, 0);
@@ -329,7 +330,7 @@ TEST_F(CurlMultiTransportTest, CallbacksNeverRunInsideSendEvenOnTheLoopThread) {
   upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
   std::atomic<bool> inside_send{false};
   std::atomic<bool> ran_inline{false};
-  absl::Notification both_done;
+  aarthik::testing::Notification both_done;
   std::atomic<int> callbacks{0};
   HttpTransport::RequestId hanging = 0;
   loop_.Post([&] {

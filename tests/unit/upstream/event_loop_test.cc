@@ -1,3 +1,4 @@
+#include "tests/support/sync.h"
 #include "server/upstream/event_loop.h"
 
 #include <sys/epoll.h>
@@ -25,7 +26,7 @@ TEST(EventLoopTest, PostedTasksRunOnTheLoopThreadInPostingOrder) {
   EXPECT_FALSE(loop.IsInLoopThread());
   std::vector<int> order;  // Only touched on the loop thread until `all_ran`.
   std::atomic<bool> all_on_loop_thread{true};
-  absl::Notification all_ran;
+  aarthik::testing::Notification all_ran;
   for (int i = 0; i < 100; ++i) {
     loop.Post([&, i] {
       if (!loop.IsInLoopThread()) all_on_loop_thread = false;
@@ -41,7 +42,7 @@ TEST(EventLoopTest, PostedTasksRunOnTheLoopThreadInPostingOrder) {
 
 TEST(EventLoopTest, TasksPostedBeforeStartRunOnceStarted) {
   EventLoop loop;
-  absl::Notification ran;
+  aarthik::testing::Notification ran;
   loop.Post([&] { ran.Notify(); });
   loop.Start();
   ran.WaitForNotification();
@@ -54,7 +55,7 @@ TEST(EventLoopTest, PostsFromManyThreadsAllRunAndKeepEachThreadsOrder) {
   constexpr int kPerThread = 2000;
   std::vector<int> last_seen(kThreads, -1);  // Loop thread only.
   std::atomic<bool> in_order{true};
-  absl::Mutex mu;
+  aarthik::testing::Mutex mu;
   int remaining = kThreads * kPerThread;
   std::vector<std::thread> posters;
   for (int t = 0; t < kThreads; ++t) {
@@ -63,14 +64,14 @@ TEST(EventLoopTest, PostsFromManyThreadsAllRunAndKeepEachThreadsOrder) {
         loop.Post([&, t, i] {
           if (last_seen[t] != i - 1) in_order = false;
           last_seen[t] = i;
-          absl::MutexLock lock(&mu);
+          aarthik::testing::MutexLock lock(&mu);
           --remaining;
         });
       }
     });
   }
   for (auto& poster : posters) poster.join();
-  absl::MutexLock lock(&mu);
+  aarthik::testing::MutexLock lock(&mu);
   mu.Await(absl::Condition(
       +[](int* left) { return *left == 0; }, &remaining));
   EXPECT_TRUE(in_order);
@@ -80,7 +81,7 @@ TEST(EventLoopTest, TimersRunInDueOrderOnTheLoopThread) {
   EventLoop loop;
   loop.Start();
   std::vector<int> order;
-  absl::Notification last;
+  aarthik::testing::Notification last;
   loop.RunAfter(absl::Milliseconds(30), [&] {
     order.push_back(3);
     last.Notify();
@@ -98,7 +99,7 @@ TEST(EventLoopTest, CancelledTimerNeverRuns) {
   EventLoop loop;
   loop.Start();
   std::atomic<bool> cancelled_ran{false};
-  absl::Notification later_ran;
+  aarthik::testing::Notification later_ran;
   const EventLoop::TimerId id = loop.RunAfter(absl::Milliseconds(5), [&] { cancelled_ran = true; });
   loop.CancelTimer(id);
   // A timer due later than the cancelled one proves the cancelled one's time has passed.
@@ -110,7 +111,7 @@ TEST(EventLoopTest, CancelledTimerNeverRuns) {
 TEST(EventLoopTest, TimerCancelledByAnotherTimerDueInTheSamePassDoesNotRun) {
   EventLoop loop;
   std::atomic<bool> second_ran{false};
-  absl::Notification done;
+  aarthik::testing::Notification done;
   EventLoop::TimerId second = 0;
   // Registered before Start, so both are due by the time the loop first looks.
   loop.RunAfter(absl::ZeroDuration(), [&] { loop.CancelTimer(second); });
@@ -124,12 +125,12 @@ TEST(EventLoopTest, TimerCancelledByAnotherTimerDueInTheSamePassDoesNotRun) {
 TEST(EventLoopTest, CancellingATimerThatAlreadyRanIsANoOp) {
   EventLoop loop;
   loop.Start();
-  absl::Notification ran;
+  aarthik::testing::Notification ran;
   const EventLoop::TimerId id = loop.RunAfter(absl::ZeroDuration(), [&] { ran.Notify(); });
   ran.WaitForNotification();
   loop.CancelTimer(id);
   loop.CancelTimer(987654321);  // Unknown id.
-  absl::Notification still_alive;
+  aarthik::testing::Notification still_alive;
   loop.Post([&] { still_alive.Notify(); });
   still_alive.WaitForNotification();
 }
@@ -138,7 +139,7 @@ TEST(EventLoopTest, ManyRearmedTimersStayBounded) {
   // The pattern libcurl's timer callback produces: cancel and re-arm, over and over.
   EventLoop loop;
   loop.Start();
-  absl::Notification done;
+  aarthik::testing::Notification done;
   loop.Post([&] {
     EventLoop::TimerId id = 0;
     for (int i = 0; i < 100000; ++i) {
@@ -187,8 +188,8 @@ TEST(EventLoopTest, WatchDeliversReadinessAndACallbackMayUnwatchItself) {
   loop.Start();
   const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   ASSERT_GE(fd, 0);
-  absl::Notification watching;
-  absl::Notification readable;
+  aarthik::testing::Notification watching;
+  aarthik::testing::Notification readable;
   std::atomic<int> calls{0};
   loop.Post([&] {
     absl::Status status = loop.Watch(fd, EPOLLIN, [&](uint32_t events) {
@@ -206,7 +207,7 @@ TEST(EventLoopTest, WatchDeliversReadinessAndACallbackMayUnwatchItself) {
   ASSERT_EQ(write(fd, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
   readable.WaitForNotification();
   // One more loop iteration with the fd still readable: the callback must not run again.
-  absl::Notification next_iteration;
+  aarthik::testing::Notification next_iteration;
   loop.RunAfter(absl::Milliseconds(1), [&] { next_iteration.Notify(); });
   next_iteration.WaitForNotification();
   EXPECT_EQ(calls.load(), 1);

@@ -1,0 +1,90 @@
+// Synchronisation primitives for tests, with the interface of absl::Mutex / absl::MutexLock /
+// absl::Notification but built on std::mutex and std::condition_variable, which ThreadSanitizer
+// understands (Debian's abseil is not TSan-instrumented, so absl's primitives look like no
+// synchronisation at all to it).
+//
+//   aarthik::testing::Mutex mu;
+//   { aarthik::testing::MutexLock lock(&mu); mu.Await(absl::Condition(&ready)); }
+//   aarthik::testing::Notification done;  done.Notify();  done.WaitForNotification();
+//
+// Thread-safety: as their absl counterparts.
+#ifndef AARTHIK_TESTS_SUPPORT_SYNC_H_
+#define AARTHIK_TESTS_SUPPORT_SYNC_H_
+
+#include <condition_variable>
+#include <mutex>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace aarthik::testing {
+
+class Mutex {
+ public:
+  void Lock() { mu_.lock(); }
+  void Unlock() {
+    // Waiters re-evaluate their conditions after every critical section. Notify before unlocking: a woken
+    // waiter may destroy this mutex as soon as it can take the lock.
+    changed_.notify_all();
+    mu_.unlock();
+  }
+  // The caller holds the lock; returns with it held once `condition` is true.
+  void Await(const absl::Condition& condition) {
+    std::unique_lock<std::mutex> lock(mu_, std::adopt_lock);
+    changed_.wait(lock, [&] { return condition.Eval(); });
+    lock.release();
+  }
+  bool AwaitWithTimeout(const absl::Condition& condition, absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_, std::adopt_lock);
+    bool met = changed_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout),
+                                   [&] { return condition.Eval(); });
+    lock.release();
+    return met;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+};
+
+class MutexLock {
+ public:
+  explicit MutexLock(Mutex* mu) : mu_(mu) { mu_->Lock(); }
+  ~MutexLock() { mu_->Unlock(); }
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+
+ private:
+  Mutex* mu_;
+};
+
+class Notification {
+ public:
+  void Notify() {
+    std::lock_guard<std::mutex> lock(mu_);
+    notified_ = true;
+    cv_.notify_all();
+  }
+  bool HasBeenNotified() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return notified_;
+  }
+  void WaitForNotification() const {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return notified_; });
+  }
+  bool WaitForNotificationWithTimeout(absl::Duration timeout) const {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout), [this] { return notified_; });
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool notified_ = false;
+};
+
+}  // namespace aarthik::testing
+
+#endif  // AARTHIK_TESTS_SUPPORT_SYNC_H_
