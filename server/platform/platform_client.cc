@@ -79,10 +79,13 @@ void PlatformClient::Attempt(const std::shared_ptr<PendingCall>& call) {
   ++attempts_;
   upstream::HttpRequest http = call->http;  // kept for a possible retry
   http.timeout = std::min(call->request.max_timeout, remaining);
-  call->transport_id = transport_->Send(std::move(http), [this, call](absl::StatusOr<upstream::HttpResponse> r) {
-    call->transport_id = 0;
-    OnAttempt(call, std::move(r));
-  });
+  call->transport_id = transport_->Send(
+      std::move(http), [alive = std::weak_ptr(alive_), call](absl::StatusOr<upstream::HttpResponse> r) {
+        std::shared_ptr<PlatformClient*> self = alive.lock();
+        if (!self) return;
+        call->transport_id = 0;
+        (*self)->OnAttempt(call, std::move(r));
+      });
 }
 
 void PlatformClient::OnAttempt(const std::shared_ptr<PendingCall>& call,
@@ -113,8 +116,9 @@ void PlatformClient::OnAttempt(const std::shared_ptr<PendingCall>& call,
         retry_policy_.Backoff(call->attempt, outcome.ok() ? outcome->retry_after : std::nullopt, random_);
     if (wait && now + *wait < call->request.deadline && retry_policy_.TryAcquireRetry(now)) {
       ++retries_;
-      call->retry_timer = loop_->RunAfter(*wait, [this, call] {
-        if (calls_.contains(call->id)) Attempt(call);
+      call->retry_timer = loop_->RunAfter(*wait, [alive = std::weak_ptr(alive_), call] {
+        std::shared_ptr<PlatformClient*> self = alive.lock();
+        if (self && (*self)->calls_.contains(call->id)) (*self)->Attempt(call);
       });
       return;
     }

@@ -15,7 +15,10 @@
 // breaker and unreadable 2xx bodies. Errors describe the last attempt.
 //
 // Thread-safety: Call and Cancel must run on the event loop's thread (callbacks run there too);
-// breaker_state() and the counters may be read from any thread.
+// breaker_state() and the counters may be read from any thread. Destroy the client on the loop's thread
+// or once the loop has stopped: completions and retry timers that arrive later (a transport shutting
+// down after the client completes its calls with CANCELLED) are dropped, and the callers' callbacks of
+// calls still pending are destroyed without running.
 #ifndef AARTHIK_SERVER_PLATFORM_PLATFORM_CLIENT_H_
 #define AARTHIK_SERVER_PLATFORM_PLATFORM_CLIENT_H_
 
@@ -74,6 +77,9 @@ class PlatformClient {
   // Ends the call with CANCELLED (the attempt in flight is cancelled, a pending retry dropped).
   void Cancel(CallId id);
 
+  PlatformClient(const PlatformClient&) = delete;
+  PlatformClient& operator=(const PlatformClient&) = delete;
+
   CircuitBreaker::State breaker_state() const { return breaker_.state(); }
   int64_t retries() const { return retries_.load(); }
   int64_t attempts() const { return attempts_.load(); }
@@ -104,6 +110,9 @@ class PlatformClient {
   absl::flat_hash_map<CallId, std::shared_ptr<PendingCall>> calls_;
   std::atomic<int64_t> retries_{0};
   std::atomic<int64_t> attempts_{0};
+  // Transport callbacks and retry timers hold a weak reference: the transport may complete a request
+  // (CANCELLED on its shutdown) after this client is gone.
+  std::shared_ptr<PlatformClient*> alive_ = std::make_shared<PlatformClient*>(this);
 };
 
 }  // namespace aarthik::platform

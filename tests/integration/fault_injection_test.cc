@@ -17,16 +17,6 @@ namespace hl = aarthik::headless::v1;
 namespace ho = aarthik::hosted::v1;
 namespace wh = aarthik::webhooks::v1;
 
-template <typename Detail>
-std::optional<Detail> DetailOf(const grpc::Status& status) {
-  google::rpc::Status rpc;
-  if (!rpc.ParseFromString(status.error_details())) return std::nullopt;
-  for (const auto& any : rpc.details()) {
-    Detail detail;
-    if (any.UnpackTo(&detail)) return detail;
-  }
-  return std::nullopt;
-}
 
 grpc::Status Features(GatewayEnv& env, absl::Duration timeout = absl::Seconds(10)) {
   auto stub = ho::HostedService::NewStub(env.channel());

@@ -12,9 +12,11 @@
 #define AARTHIK_TESTS_INTEGRATION_GATEWAY_ENV_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "google/rpc/status.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "tests/support/subprocess.h"
@@ -76,6 +78,18 @@ void PrepareContext(grpc::ClientContext* context, const std::string& correlation
 
 // The metadata value the server sent (initial or trailing), "" when absent.
 std::string ServerMetadata(const grpc::ClientContext& context, const std::string& key);
+
+// The first google.rpc detail of type `Detail` in a failed call's status, if any.
+template <typename Detail>
+std::optional<Detail> DetailOf(const grpc::Status& status) {
+  google::rpc::Status rpc;
+  if (!rpc.ParseFromString(status.error_details())) return std::nullopt;
+  for (const auto& any : rpc.details()) {
+    Detail detail;
+    if (any.UnpackTo(&detail)) return detail;
+  }
+  return std::nullopt;
+}
 
 }  // namespace aarthik::testing
 

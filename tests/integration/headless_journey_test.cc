@@ -19,17 +19,6 @@ namespace {
 namespace hl = aarthik::headless::v1;
 namespace cm = aarthik::common::v1;
 
-// The google.rpc.Status details of a failed call.
-template <typename Detail>
-std::optional<Detail> DetailOf(const grpc::Status& status) {
-  google::rpc::Status rpc;
-  if (!rpc.ParseFromString(status.error_details())) return std::nullopt;
-  for (const auto& any : rpc.details()) {
-    Detail detail;
-    if (any.UnpackTo(&detail)) return detail;
-  }
-  return std::nullopt;
-}
 
 // Calls `method` on `stub` with a fresh context; returns the status and fills `response`.
 #define CALL(stub, method, request, response) \

@@ -11,16 +11,6 @@ namespace {
 
 namespace ho = aarthik::hosted::v1;
 
-template <typename Detail>
-std::optional<Detail> DetailOf(const grpc::Status& status) {
-  google::rpc::Status rpc;
-  if (!rpc.ParseFromString(status.error_details())) return std::nullopt;
-  for (const auto& any : rpc.details()) {
-    Detail detail;
-    if (any.UnpackTo(&detail)) return detail;
-  }
-  return std::nullopt;
-}
 
 class ResilienceTest : public ::testing::Test {
  protected:

@@ -170,5 +170,19 @@ TEST_F(PlatformClientTest, CancelEndsAPendingRetry) {
   EXPECT_EQ(outcome.Wait().status().code(), absl::StatusCode::kCancelled);
 }
 
+TEST_F(PlatformClientTest, DestroyedWithACallInFlightDropsTheLateCompletion) {
+  Start();
+  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+  bool callback_ran = false;
+  loop_.Post([&] { client_->Call(Write(), [&](absl::StatusOr<transcode::PlatformReply>) { callback_ran = true; }); });
+  ASSERT_TRUE(upstream_.WaitForRequests(1));
+  loop_.Stop();
+  // The transport outlives the client and, shutting down, completes the request with CANCELLED: the
+  // completion must not reach the destroyed client (AddressSanitizer reports it if it does).
+  client_.reset();
+  transport_.reset();
+  EXPECT_FALSE(callback_ran);
+}
+
 }  // namespace
 }  // namespace aarthik::platform
