@@ -12,19 +12,31 @@ using aarthik::events::v1::WatchJourneyEventsResponse;
 using aarthik::events::v1::WatchJourneyStateRequest;
 using aarthik::events::v1::WatchJourneyStateResponse;
 
+constexpr char kEventsRpc[] = "WatchJourneyEvents";
+constexpr char kStateRpc[] = "WatchJourneyState";
+
 template <typename Response>
 class ErrorReactor : public grpc::ServerWriteReactor<Response> {
  public:
-  explicit ErrorReactor(grpc::Status status) { this->Finish(std::move(status)); }
+  ErrorReactor(grpc::Status status, metrics::GatewayMetrics* metrics, metrics::RpcInstruments* rpc,
+               const char* rpc_name)
+      : call_(metrics, rpc, rpc_name, /*subscriber=*/false) {
+    call_.SetCode(status.error_code());
+    this->Finish(std::move(status));
+  }
   void OnDone() override { delete this; }
+
+ private:
+  metrics::StreamCall call_;
 };
 
 // Streams a subscriber's queue, one write at a time.
 class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse> {
  public:
   EventsWriter(EventLog* log, std::shared_ptr<Subscriber> subscriber,
-               const JourneyEventsService::StatusConverter& to_grpc)
-      : log_(log), subscriber_(std::move(subscriber)), to_grpc_(to_grpc) {
+               const JourneyEventsService::StatusConverter& to_grpc, metrics::GatewayMetrics* metrics,
+               metrics::RpcInstruments* rpc)
+      : call_(metrics, rpc, kEventsRpc), log_(log), subscriber_(std::move(subscriber)), to_grpc_(to_grpc) {
     subscriber_->SetListener([this] { Pump(); });
     Pump();
   }
@@ -33,6 +45,7 @@ class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse>
     {
       std::lock_guard<std::mutex> lock(mu_);
       writing_ = false;
+      if (ok) call_.MessageSent();
       if (!ok) {
         FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "write failed: the caller went away"));
         return;
@@ -70,9 +83,11 @@ class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse>
   void FinishLocked(grpc::Status status) {
     if (finished_) return;
     finished_ = true;
+    call_.SetCode(status.error_code());
     Finish(std::move(status));
   }
 
+  metrics::StreamCall call_;  // guarded by mu_; handled when the reactor is deleted (OnDone)
   EventLog* log_;
   std::shared_ptr<Subscriber> subscriber_;
   const JourneyEventsService::StatusConverter& to_grpc_;
@@ -86,8 +101,9 @@ class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse>
 // slowly skips intermediate states instead of buffering them).
 class StateWriter : public grpc::ServerWriteReactor<WatchJourneyStateResponse> {
  public:
-  StateWriter(StatePoller* poller, JourneyKey key, const JourneyEventsService::StatusConverter& to_grpc)
-      : poller_(poller), to_grpc_(to_grpc), core_(std::make_shared<Core>()) {
+  StateWriter(StatePoller* poller, JourneyKey key, const JourneyEventsService::StatusConverter& to_grpc,
+              metrics::GatewayMetrics* metrics, metrics::RpcInstruments* rpc)
+      : call_(metrics, rpc, kStateRpc), poller_(poller), to_grpc_(to_grpc), core_(std::make_shared<Core>()) {
     core_->writer = this;
     std::shared_ptr<Core> core = core_;
     id_ = poller_->Watch(
@@ -109,6 +125,7 @@ class StateWriter : public grpc::ServerWriteReactor<WatchJourneyStateResponse> {
   void OnWriteDone(bool ok) override {
     std::lock_guard<std::mutex> lock(core_->mu);
     writing_ = false;
+    if (ok) call_.MessageSent();
     if (!ok) return FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "write failed: the caller went away"));
     PumpLocked();
   }
@@ -150,9 +167,11 @@ class StateWriter : public grpc::ServerWriteReactor<WatchJourneyStateResponse> {
   void FinishLocked(grpc::Status status) {
     if (finished_) return;
     finished_ = true;
+    call_.SetCode(status.error_code());
     Finish(std::move(status));
   }
 
+  metrics::StreamCall call_;  // guarded by core_->mu; handled when the reactor is deleted (OnDone)
   StatePoller* poller_;
   const JourneyEventsService::StatusConverter& to_grpc_;
   std::shared_ptr<Core> core_;
@@ -168,23 +187,37 @@ grpc::Status PlainStatus(const absl::Status& status) {
 
 }  // namespace
 
-JourneyEventsService::JourneyEventsService(EventLog* log, StatePoller* poller, StatusConverter to_grpc)
-    : log_(log), poller_(poller), to_grpc_(to_grpc ? std::move(to_grpc) : StatusConverter(PlainStatus)) {}
+JourneyEventsService::JourneyEventsService(EventLog* log, StatePoller* poller, StatusConverter to_grpc,
+                                           metrics::GatewayMetrics* metrics)
+    : log_(log),
+      poller_(poller),
+      to_grpc_(to_grpc ? std::move(to_grpc) : StatusConverter(PlainStatus)),
+      metrics_(metrics) {
+  if (metrics_ != nullptr) {
+    const std::string service = aarthik::events::v1::JourneyEventsService::service_full_name();
+    events_rpc_ = metrics_->Rpc(metrics::RpcType::kServerStream, service, kEventsRpc);
+    state_rpc_ = metrics_->Rpc(metrics::RpcType::kServerStream, service, kStateRpc);
+  }
+}
 
 grpc::ServerWriteReactor<WatchJourneyEventsResponse>* JourneyEventsService::WatchJourneyEvents(
     grpc::CallbackServerContext* context, const WatchJourneyEventsRequest* request) {
   const int keys = !request->journey_id().empty() + !request->borrower_external_id().empty() +
                    !request->borrower_provider_id().empty();
   if (keys > 1) {
-    return new ErrorReactor<WatchJourneyEventsResponse>(grpc::Status(
-        grpc::StatusCode::INVALID_ARGUMENT,
-        "set at most one of journey_id, borrower_external_id, borrower_provider_id"));
+    return new ErrorReactor<WatchJourneyEventsResponse>(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                     "set at most one of journey_id, borrower_external_id, borrower_provider_id"),
+        metrics_, events_rpc_, kEventsRpc);
   }
   absl::StatusOr<std::shared_ptr<Subscriber>> subscriber = log_->Subscribe(
       EventFilter{request->journey_id(), request->borrower_external_id(), request->borrower_provider_id()},
       request->cursor());
-  if (!subscriber.ok()) return new ErrorReactor<WatchJourneyEventsResponse>(to_grpc_(subscriber.status()));
-  return new EventsWriter(log_, *std::move(subscriber), to_grpc_);
+  if (!subscriber.ok()) {
+    return new ErrorReactor<WatchJourneyEventsResponse>(to_grpc_(subscriber.status()), metrics_, events_rpc_,
+                                                        kEventsRpc);
+  }
+  return new EventsWriter(log_, *std::move(subscriber), to_grpc_, metrics_, events_rpc_);
 }
 
 grpc::ServerWriteReactor<WatchJourneyStateResponse>* JourneyEventsService::WatchJourneyState(
@@ -194,10 +227,11 @@ grpc::ServerWriteReactor<WatchJourneyStateResponse>* JourneyEventsService::Watch
   if (headless == hybrid || (hybrid && (!request->borrower_external_id().empty() || !request->journey_id().empty()))) {
     return new ErrorReactor<WatchJourneyStateResponse>(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                     "set borrower_external_id and journey_id (headless), or borrower_provider_id (Hybrid)"));
+                     "set borrower_external_id and journey_id (headless), or borrower_provider_id (Hybrid)"),
+        metrics_, state_rpc_, kStateRpc);
   }
   JourneyKey key{request->borrower_external_id(), request->journey_id(), request->borrower_provider_id()};
-  return new StateWriter(poller_, std::move(key), to_grpc_);
+  return new StateWriter(poller_, std::move(key), to_grpc_, metrics_, state_rpc_);
 }
 
 }  // namespace aarthik::events

@@ -17,6 +17,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/events/event_log.h"
 #include "server/events/state_poller.h"
+#include "server/metrics/gateway_metrics.h"
 
 namespace aarthik::events {
 
@@ -25,7 +26,9 @@ class JourneyEventsService final : public aarthik::events::v1::JourneyEventsServ
   using StatusConverter = std::function<grpc::Status(const absl::Status&)>;
 
   // `to_grpc` turns internal errors into RPC statuses (with their details); null: code and message only.
-  JourneyEventsService(EventLog* log, StatePoller* poller, StatusConverter to_grpc = nullptr);
+  // `metrics`, when not null, gets the go-grpc-prometheus server_stream metrics and the subscriber gauges.
+  JourneyEventsService(EventLog* log, StatePoller* poller, StatusConverter to_grpc = nullptr,
+                       metrics::GatewayMetrics* metrics = nullptr);
 
   grpc::ServerWriteReactor<aarthik::events::v1::WatchJourneyEventsResponse>* WatchJourneyEvents(
       grpc::CallbackServerContext* context, const aarthik::events::v1::WatchJourneyEventsRequest* request) override;
@@ -37,6 +40,9 @@ class JourneyEventsService final : public aarthik::events::v1::JourneyEventsServ
   EventLog* log_;
   StatePoller* poller_;
   StatusConverter to_grpc_;
+  metrics::GatewayMetrics* metrics_;
+  metrics::RpcInstruments* events_rpc_ = nullptr;
+  metrics::RpcInstruments* state_rpc_ = nullptr;
 };
 
 }  // namespace aarthik::events

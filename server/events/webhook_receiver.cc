@@ -96,10 +96,47 @@ int HttpStatusFor(const absl::Status& status) {
   }
 }
 
-WebhookReceiver::WebhookReceiver(const WebhookVerifier* verifier, EventLog* log, AcceptedCallback on_accepted)
-    : verifier_(verifier), log_(log), on_accepted_(std::move(on_accepted)), codec_(NewSnapshotCodec()) {}
+const char* WebhookResultLabel(const WebhookReceiver::Result& result) {
+  if (result.outcome.has_value()) {
+    switch (*result.outcome) {
+      case AcceptOutcome::kAccepted:
+        return "accepted";
+      case AcceptOutcome::kDuplicate:
+        return "duplicate";
+      case AcceptOutcome::kStale:
+        return "stale";
+    }
+  }
+  switch (result.http_status) {
+    case 400:
+      return "malformed";
+    case 401:
+      return "unauthenticated";
+    case 403:
+      return "forbidden";
+    case 413:
+      return "too_large";
+    default:
+      return "error";
+  }
+}
+
+WebhookReceiver::WebhookReceiver(const WebhookVerifier* verifier, EventLog* log, AcceptedCallback on_accepted,
+                                 metrics::GatewayMetrics* metrics)
+    : verifier_(verifier),
+      log_(log),
+      on_accepted_(std::move(on_accepted)),
+      codec_(NewSnapshotCodec()),
+      metrics_(metrics) {}
 
 WebhookReceiver::Result WebhookReceiver::Handle(const WebhookHeaders& headers, absl::string_view raw_body) {
+  Result result = HandleDelivery(headers, raw_body);
+  if (metrics_ != nullptr) metrics_->WebhookReceived(WebhookResultLabel(result));
+  return result;
+}
+
+WebhookReceiver::Result WebhookReceiver::HandleDelivery(const WebhookHeaders& headers,
+                                                        absl::string_view raw_body) {
   absl::StatusOr<VerifiedHeaders> verified = verifier_->Verify(headers, raw_body);
   if (!verified.ok()) {
     ++rejected_;

@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "server/events/event_log.h"
 #include "server/events/webhook_verifier.h"
+#include "server/metrics/gateway_metrics.h"
 #include "server/transcode/json_codec.h"
 
 namespace aarthik::events {
@@ -43,19 +44,29 @@ class WebhookReceiver {
   };
   using AcceptedCallback = std::function<void(const aarthik::events::v1::JourneyEvent&)>;
 
-  WebhookReceiver(const WebhookVerifier* verifier, EventLog* log, AcceptedCallback on_accepted = nullptr);
+  // `metrics`, when not null, counts deliveries by result (aarthik_webhooks_received_total).
+  WebhookReceiver(const WebhookVerifier* verifier, EventLog* log, AcceptedCallback on_accepted = nullptr,
+                  metrics::GatewayMetrics* metrics = nullptr);
 
   Result Handle(const WebhookHeaders& headers, absl::string_view raw_body);
 
   int64_t rejected() const { return rejected_.load(); }
 
  private:
+  Result HandleDelivery(const WebhookHeaders& headers, absl::string_view raw_body);
+
   const WebhookVerifier* verifier_;
   EventLog* log_;
   AcceptedCallback on_accepted_;
   std::unique_ptr<transcode::JsonCodec> codec_;
+  metrics::GatewayMetrics* metrics_;
   std::atomic<int64_t> rejected_{0};
 };
+
+// The result word of a delivery for aarthik_webhooks_received_total: "accepted", "duplicate", "stale",
+// "malformed" (400), "unauthenticated" (401: signature or timestamp), "forbidden" (403), "too_large",
+// "error".
+const char* WebhookResultLabel(const WebhookReceiver::Result& result);
 
 // The HTTP status for an error of Verify/ParseSnapshot.
 int HttpStatusFor(const absl::Status& status);

@@ -19,4 +19,10 @@ void AddHealthRoute(Routes* routes) {
   routes->Add("GET", "/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; });
 }
 
+void AddMetricsRoute(Routes* routes, const metrics::GatewayMetrics* metrics) {
+  routes->Add("GET", "/metrics", [metrics](const HttpRequest&) {
+    return HttpResponse{200, metrics::GatewayMetrics::kContentType, metrics->Serialize()};
+  });
+}
+
 }  // namespace aarthik::http

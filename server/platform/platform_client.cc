@@ -23,6 +23,22 @@ absl::Status CircuitOpen(const PlatformRequest& request, absl::Duration retry_in
                               transcode::PackDetail(request_info)});
 }
 
+// The `status` label of an attempt that got no HTTP answer.
+absl::string_view TransportErrorClass(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+      return upstream::IsConnectFailure(status) ? "connect_error" : "connection_lost";
+    case absl::StatusCode::kDeadlineExceeded:
+      return "timeout";
+    case absl::StatusCode::kCancelled:
+      return "cancelled";
+    case absl::StatusCode::kResourceExhausted:  // the transport's in-flight cap, or an oversized response
+      return "resource_exhausted";
+    default:
+      return "transport_error";
+  }
+}
+
 }  // namespace
 
 PlatformClient::PlatformClient(upstream::EventLoop* loop, upstream::HttpTransport* transport,
@@ -79,6 +95,8 @@ void PlatformClient::Attempt(const std::shared_ptr<PendingCall>& call) {
   ++attempts_;
   upstream::HttpRequest http = call->http;  // kept for a possible retry
   http.timeout = std::min(call->request.max_timeout, remaining);
+  call->attempt_started = now;
+  if (options_.metrics != nullptr) options_.metrics->UpstreamStarted();
   call->transport_id = transport_->Send(
       std::move(http), [alive = std::weak_ptr(alive_), call](absl::StatusOr<upstream::HttpResponse> r) {
         std::shared_ptr<PlatformClient*> self = alive.lock();
@@ -90,6 +108,11 @@ void PlatformClient::Attempt(const std::shared_ptr<PendingCall>& call) {
 
 void PlatformClient::OnAttempt(const std::shared_ptr<PendingCall>& call,
                                absl::StatusOr<upstream::HttpResponse> response) {
+  if (options_.metrics != nullptr) {
+    const std::string status = response.ok() ? metrics::UpstreamHttpStatus(response->status)
+                                             : std::string(TransportErrorClass(response.status()));
+    options_.metrics->UpstreamFinished(call->request.route, status, clock_.Now() - call->attempt_started);
+  }
   if (!calls_.contains(call->id)) return;  // cancelled meanwhile
   absl::Time now = clock_.Now();
   transcode::ErrorContext context{call->request.route, call->request.correlation_id};
@@ -116,6 +139,7 @@ void PlatformClient::OnAttempt(const std::shared_ptr<PendingCall>& call,
         retry_policy_.Backoff(call->attempt, outcome.ok() ? outcome->retry_after : std::nullopt, random_);
     if (wait && now + *wait < call->request.deadline && retry_policy_.TryAcquireRetry(now)) {
       ++retries_;
+      if (options_.metrics != nullptr) options_.metrics->UpstreamRetry(call->request.route);
       call->retry_timer = loop_->RunAfter(*wait, [alive = std::weak_ptr(alive_), call] {
         std::shared_ptr<PlatformClient*> self = alive.lock();
         if (self && (*self)->calls_.contains(call->id)) (*self)->Attempt(call);

@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "aarthik/gateway/v1/options.pb.h"
 #include "server/core/clock.h"
+#include "server/metrics/gateway_metrics.h"
 #include "server/platform/circuit_breaker.h"
 #include "server/platform/retry_policy.h"
 #include "server/transcode/platform_reply.h"
@@ -64,6 +65,8 @@ struct PlatformClientOptions {
   std::string api_version;  // X-AL-API-Version, sent when not empty
   RetryOptions retry;
   CircuitBreakerOptions breaker;
+  // Upstream request, latency, in-flight and retry metrics; none when null.
+  metrics::GatewayMetrics* metrics = nullptr;
 };
 
 class PlatformClient {
@@ -93,6 +96,7 @@ class PlatformClient {
     int attempt = 0;
     upstream::HttpTransport::RequestId transport_id = 0;
     upstream::EventLoop::TimerId retry_timer = 0;
+    absl::Time attempt_started;  // for the upstream latency metric
   };
 
   void Attempt(const std::shared_ptr<PendingCall>& call);

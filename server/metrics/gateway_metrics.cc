@@ -1,0 +1,311 @@
+#include "server/metrics/gateway_metrics.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
+
+namespace aarthik::metrics {
+namespace {
+
+// go-grpc-prometheus (and the Go client's DefBuckets) use these; keeping them lets its dashboards'
+// bucket queries work unchanged.
+const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const auto* buckets = new prometheus::Histogram::BucketBoundaries{
+      0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return *buckets;
+}
+
+const char* TypeLabel(RpcType type) { return type == RpcType::kUnary ? "unary" : "server_stream"; }
+
+constexpr const char* kCircuitStateNames[] = {"closed", "half_open", "open"};
+
+// The child of `family` for a single-label value, cached in `cache` (mu held by the caller).
+template <typename T>
+T* ChildLocked(prometheus::Family<T>* family, absl::flat_hash_map<std::string, T*>& cache,
+               const char* label, absl::string_view value) {
+  auto [it, inserted] = cache.try_emplace(value, nullptr);
+  if (inserted) it->second = &family->Add({{label, std::string(value)}});
+  return it->second;
+}
+
+}  // namespace
+
+absl::string_view GrpcCodeName(int code) {
+  // Exactly google.golang.org/grpc/codes Code.String() (note the Go spelling "Canceled").
+  static constexpr const char* kNames[] = {
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
+  if (code < 0 || code >= static_cast<int>(sizeof(kNames) / sizeof(kNames[0]))) return "Unknown";
+  return kNames[code];
+}
+
+std::string UpstreamHttpStatus(int http_status) { return absl::StrCat(http_status); }
+
+RpcInstruments::RpcInstruments(GatewayMetrics* owner, RpcType type, std::string service,
+                               std::string method)
+    : owner_(owner),
+      type_(TypeLabel(type)),
+      service_(std::move(service)),
+      method_(std::move(method)) {
+  const prometheus::Labels labels = {
+      {"grpc_type", type_}, {"grpc_service", service_}, {"grpc_method", method_}};
+  started_ = &owner_->grpc_started_->Add(labels);
+  received_ = &owner_->grpc_received_->Add(labels);
+  sent_ = &owner_->grpc_sent_->Add(labels);
+  seconds_ = &owner_->grpc_seconds_->Add(labels, LatencyBuckets());
+  in_flight_ = &owner_->rpcs_in_flight_->Add({{"grpc_type", type_}});
+}
+
+void RpcInstruments::Started() {
+  started_->Increment();
+  received_->Increment();
+  in_flight_->Increment();
+}
+
+void RpcInstruments::MessageSent() { sent_->Increment(); }
+
+void RpcInstruments::Handled(int grpc_code, absl::Duration elapsed) {
+  HandledCounter(grpc_code).Increment();
+  seconds_->Observe(absl::ToDoubleSeconds(elapsed));
+  in_flight_->Decrement();
+}
+
+prometheus::Counter& RpcInstruments::HandledCounter(int code) {
+  if (code < 0 || code >= kCodes) code = 2;  // UNKNOWN
+  prometheus::Counter* counter = handled_[code].load(std::memory_order_acquire);
+  if (counter != nullptr) return *counter;
+  std::lock_guard<std::mutex> lock(handled_mu_);
+  counter = handled_[code].load(std::memory_order_relaxed);
+  if (counter == nullptr) {
+    counter = &owner_->grpc_handled_->Add({{"grpc_type", type_},
+                                           {"grpc_service", service_},
+                                           {"grpc_method", method_},
+                                           {"grpc_code", std::string(GrpcCodeName(code))}});
+    handled_[code].store(counter, std::memory_order_release);
+  }
+  return *counter;
+}
+
+GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Registry>()) {
+  prometheus::Registry& r = *registry_;
+  grpc_started_ = &prometheus::BuildCounter()
+                       .Name("grpc_server_started_total")
+                       .Help("Total number of RPCs started on the server.")
+                       .Register(r);
+  grpc_handled_ =
+      &prometheus::BuildCounter()
+           .Name("grpc_server_handled_total")
+           .Help("Total number of RPCs completed on the server, regardless of success or failure.")
+           .Register(r);
+  grpc_seconds_ =
+      &prometheus::BuildHistogram()
+           .Name("grpc_server_handling_seconds")
+           .Help(
+               "Histogram of response latency (seconds) of gRPC that had been application-level "
+               "handled by the server.")
+           .Register(r);
+  grpc_received_ = &prometheus::BuildCounter()
+                        .Name("grpc_server_msg_received_total")
+                        .Help("Total number of RPC stream messages received on the server.")
+                        .Register(r);
+  grpc_sent_ = &prometheus::BuildCounter()
+                    .Name("grpc_server_msg_sent_total")
+                    .Help("Total number of gRPC stream messages sent by the server.")
+                    .Register(r);
+  rpcs_in_flight_ = &prometheus::BuildGauge()
+                         .Name("aarthik_rpcs_in_flight")
+                         .Help("RPCs being served now (server_stream: open streams).")
+                         .Register(r);
+  rpcs_shed_ = &prometheus::BuildCounter()
+                    .Name("aarthik_rpcs_shed_total")
+                    .Help(
+                        "RPCs refused with RESOURCE_EXHAUSTED because --max-pending-rpcs calls "
+                        "were in progress.")
+                    .Register(r)
+                    .Add({});
+  upstream_requests_ =
+      &prometheus::BuildCounter()
+           .Name("aarthik_upstream_requests_total")
+           .Help(
+               "HTTP attempts to the platform by route template and HTTP status or transport "
+               "error class.")
+           .Register(r);
+  upstream_seconds_ = &prometheus::BuildHistogram()
+                           .Name("aarthik_upstream_request_seconds")
+                           .Help("Duration of one HTTP attempt to the platform, by route template.")
+                           .Register(r);
+  upstream_retries_ =
+      &prometheus::BuildCounter()
+           .Name("aarthik_upstream_retries_total")
+           .Help("Retries scheduled by the gateway's retry policy, by route template.")
+           .Register(r);
+  upstream_in_flight_ = &prometheus::BuildGauge()
+                             .Name("aarthik_upstream_in_flight")
+                             .Help("HTTP requests to the platform in flight now.")
+                             .Register(r)
+                             .Add({});
+  circuit_state_ = &prometheus::BuildGauge()
+                        .Name("aarthik_upstream_circuit_state")
+                        .Help("Platform circuit breaker: 0 closed, 1 half-open, 2 open.")
+                        .Register(r)
+                        .Add({});
+  auto& transitions = prometheus::BuildCounter()
+                          .Name("aarthik_upstream_circuit_transitions_total")
+                          .Help("Circuit breaker state changes, by the state entered.")
+                          .Register(r);
+  for (int i = 0; i < 3; ++i)
+    circuit_transitions_[i] = &transitions.Add({{"to", kCircuitStateNames[i]}});
+  sessions_minted_ = &prometheus::BuildCounter()
+                          .Name("aarthik_sessions_minted_total")
+                          .Help("Borrower sessions minted (POST /sessions answered with tokens).")
+                          .Register(r)
+                          .Add({});
+  session_mint_failures_ = &prometheus::BuildCounter()
+                                .Name("aarthik_session_mint_failures_total")
+                                .Help("Borrower session mints that produced no tokens.")
+                                .Register(r)
+                                .Add({});
+  session_refreshes_ = &prometheus::BuildCounter()
+                            .Name("aarthik_session_refreshes_total")
+                            .Help("Borrower session refreshes, by result (ok, rejected, failed).")
+                            .Register(r);
+  webhooks_ = &prometheus::BuildCounter()
+                   .Name("aarthik_webhooks_received_total")
+                   .Help("Platform web-hook deliveries, by result.")
+                   .Register(r);
+  stream_subscribers_ = &prometheus::BuildGauge()
+                             .Name("aarthik_stream_subscribers")
+                             .Help("Open streams of the gateway's streaming RPCs, by method.")
+                             .Register(r);
+  // Present from the first scrape so that rate() and absence alerts see a zero, not a missing
+  // series.
+  absl::MutexLock lock(&mu_);
+  for (const char* result : {"ok", "rejected", "failed"}) {
+    refreshes_by_result_[result] = &session_refreshes_->Add({{"result", result}});
+  }
+}
+
+GatewayMetrics::~GatewayMetrics() = default;
+
+RpcInstruments* GatewayMetrics::Rpc(RpcType type, absl::string_view service,
+                                    absl::string_view method) {
+  std::string key = absl::StrCat(TypeLabel(type), " ", service, "/", method);
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<RpcInstruments>& slot = rpcs_[key];
+  if (slot == nullptr) {
+    slot.reset(new RpcInstruments(this, type, std::string(service), std::string(method)));
+  }
+  return slot.get();
+}
+
+void GatewayMetrics::RpcShed() { rpcs_shed_->Increment(); }
+
+GatewayMetrics::UpstreamRoute& GatewayMetrics::RouteLocked(absl::string_view route) {
+  auto [it, inserted] = upstream_routes_.try_emplace(route);
+  if (inserted) {
+    const prometheus::Labels labels = {{"route", std::string(route)}};
+    it->second.seconds = &upstream_seconds_->Add(labels, LatencyBuckets());
+    it->second.retries = &upstream_retries_->Add(labels);
+  }
+  return it->second;
+}
+
+void GatewayMetrics::UpstreamStarted() { upstream_in_flight_->Increment(); }
+
+void GatewayMetrics::UpstreamFinished(absl::string_view route, absl::string_view status,
+                                      absl::Duration elapsed) {
+  upstream_in_flight_->Decrement();
+  prometheus::Counter* requests;
+  prometheus::Histogram* seconds;
+  {
+    absl::MutexLock lock(&mu_);
+    UpstreamRoute& instruments = RouteLocked(route);
+    seconds = instruments.seconds;
+    auto [it, inserted] = instruments.by_status.try_emplace(status, nullptr);
+    if (inserted) {
+      it->second = &upstream_requests_->Add(
+          {{"route", std::string(route)}, {"status", std::string(status)}});
+    }
+    requests = it->second;
+  }
+  requests->Increment();
+  seconds->Observe(absl::ToDoubleSeconds(elapsed));
+}
+
+void GatewayMetrics::UpstreamRetry(absl::string_view route) {
+  prometheus::Counter* retries;
+  {
+    absl::MutexLock lock(&mu_);
+    retries = RouteLocked(route).retries;
+  }
+  retries->Increment();
+}
+
+void GatewayMetrics::CircuitStateChanged(CircuitState state) {
+  const int index = static_cast<int>(state);
+  circuit_state_->Set(index);
+  circuit_transitions_[index]->Increment();
+}
+
+void GatewayMetrics::SessionMinted() { sessions_minted_->Increment(); }
+void GatewayMetrics::SessionMintFailed() { session_mint_failures_->Increment(); }
+
+void GatewayMetrics::SessionRefreshed(absl::string_view result) {
+  prometheus::Counter* counter;
+  {
+    absl::MutexLock lock(&mu_);
+    counter = ChildLocked(session_refreshes_, refreshes_by_result_, "result", result);
+  }
+  counter->Increment();
+}
+
+void GatewayMetrics::WebhookReceived(absl::string_view result) {
+  prometheus::Counter* counter;
+  {
+    absl::MutexLock lock(&mu_);
+    counter = ChildLocked(webhooks_, webhooks_by_result_, "result", result);
+  }
+  counter->Increment();
+}
+
+void GatewayMetrics::StreamSubscribers(absl::string_view rpc, int delta) {
+  prometheus::Gauge* gauge;
+  {
+    absl::MutexLock lock(&mu_);
+    gauge = ChildLocked(stream_subscribers_, subscribers_by_rpc_, "rpc", rpc);
+  }
+  gauge->Increment(delta);
+}
+
+StreamCall::StreamCall(GatewayMetrics* metrics, RpcInstruments* rpc, absl::string_view rpc_name,
+                       bool subscriber)
+    : metrics_(metrics),
+      rpc_(metrics != nullptr ? rpc : nullptr),
+      rpc_name_(rpc_name),
+      subscriber_(subscriber && metrics != nullptr),
+      started_(absl::Now()) {
+  if (rpc_ != nullptr) rpc_->Started();
+  if (subscriber_) metrics_->StreamSubscribers(rpc_name_, 1);
+}
+
+StreamCall::~StreamCall() {
+  if (rpc_ != nullptr) rpc_->Handled(code_, absl::Now() - started_);
+  if (subscriber_) metrics_->StreamSubscribers(rpc_name_, -1);
+}
+
+void StreamCall::MessageSent() {
+  if (rpc_ != nullptr) rpc_->MessageSent();
+}
+
+std::string GatewayMetrics::Serialize() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace aarthik::metrics
