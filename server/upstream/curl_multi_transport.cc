@@ -269,8 +269,8 @@ void CurlMultiTransport::SetPerHandleOptions(CURL* easy) const {
   if (!options_.ca_bundle_path.empty()) {
     curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_bundle_path.c_str());
   }
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
-  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 }
 
 size_t CurlMultiTransport::CurlHeaderCallback(char* data, size_t size, size_t count, void* userp) {
@@ -430,11 +430,20 @@ absl::Status CurlMultiTransport::StatusFromCurl(int curl_code, const Call& call)
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
       return WithPhase(absl::UnavailableError(absl::StrCat(
                            "upstream connect failed (request not sent): ", what, ": ", detail)),
                        FailurePhase::kConnect);
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      // Says which trust store failed: the usual fix is the CA bundle, not the network.
+      return WithPhase(
+          absl::UnavailableError(absl::StrCat(
+              "upstream TLS failed (request not sent): the platform's certificate could not be verified "
+              "against ",
+              options_.ca_bundle_path.empty() ? "the system CA store"
+                                              : absl::StrCat("the CA bundle ", options_.ca_bundle_path),
+              ": ", what, ": ", detail)),
+          FailurePhase::kConnect);
     case CURLE_OPERATION_TIMEDOUT: {
       const absl::Duration connect_budget =
           std::min(call.request.timeout, options_.connect_timeout);

@@ -65,9 +65,9 @@ class CurlMultiTransport : public HttpTransport {
     // Connect phase budget (TCP + TLS), capped by each request's own timeout. A connect that times
     // out earlier than the request's timeout fails UNAVAILABLE (a connect failure, safe to retry).
     absl::Duration connect_timeout = absl::Seconds(2);
-    // TLS: a CA bundle file ("" = the system default) and whether to verify the peer and host name.
+    // TLS: the CA bundle file that verifies https:// peers ("" = the system store). The peer's
+    // certificate and host name are always verified; there is deliberately no switch to turn that off.
     std::string ca_bundle_path;
-    bool verify_tls = true;
     // Negotiate HTTP/2 over TLS (ALPN) and multiplex requests on one connection; http:// stays
     // HTTP/1.1.
     bool http2_over_tls = true;
