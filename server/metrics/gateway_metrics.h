@@ -115,10 +115,9 @@ class GatewayMetrics {
   void RpcShed();
 
   // One HTTP attempt to the platform (retries are attempts of their own). `route` is the route
-  // template
-  // ("GET /api/v1/headless/journeys/{journeyID}/state"); `status` is UpstreamHttpStatus(code) or a
-  // transport error class ("connect_error", "connection_lost", "timeout", "cancelled",
-  // "resource_exhausted", "transport_error").
+  // template ("GET /api/v1/headless/journeys/{journeyID}/state"); `status` is
+  // UpstreamHttpStatus(code) or a transport error class ("connect_error", "connection_lost",
+  // "timeout", "cancelled", "resource_exhausted", "transport_error").
   void UpstreamStarted();
   void UpstreamFinished(absl::string_view route, absl::string_view status, absl::Duration elapsed);
   void UpstreamRetry(absl::string_view route);
@@ -130,7 +129,7 @@ class GatewayMetrics {
   void SessionMintFailed();
   void SessionRefreshed(absl::string_view result);
 
-  // One web-hook delivery by `result` ("accepted", "duplicate", "stale", "bad_signature",
+  // One web-hook delivery by `result` ("accepted", "duplicate", "stale", "unauthenticated",
   // "malformed", "forbidden", "too_large", "error").
   void WebhookReceived(absl::string_view result);
   // Subscribers of a streaming RPC (`rpc` is the method name, e.g. "WatchJourneyEvents").
