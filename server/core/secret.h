@@ -12,7 +12,9 @@
 //   watcher.Watch("/run/secrets/api-key", api_key, {.name = "api key", .read = ReadApiKeyFile});
 //   watcher.Start(absl::Seconds(10));   // a thread polls every 10 s (Poll(): one pass, for tests)
 //
-// A file is re-read on every pass and compared by content, so it does not matter how it changed:
+// The watcher polls on a thread of its own rather than on the upstream event loop: file reads (even
+// of tmpfs secrets) must never stall upstream I/O, and its lifetime needs no timer cancellation. A
+// file is re-read on every pass and compared by content, so it does not matter how it changed:
 // Kubernetes swaps a `..data` symlink, operators rename a new file over the old one or rewrite it.
 // A file that cannot be read, is empty or fails the reader's check keeps the old value and logs one
 // warning (until it recovers). Watch logs "secret loaded" and a swap "secret reloaded", each with
