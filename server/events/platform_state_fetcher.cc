@@ -15,7 +15,8 @@ struct PlatformStateFetcher::Poll {
 };
 
 PlatformStateFetcher::PlatformStateFetcher(platform::PlatformClient* platform, auth::SessionManager* sessions,
-                                           std::string api_key, const core::Clock& clock, core::IdSource& ids,
+                                           std::shared_ptr<const core::Secret> api_key,
+                                           const core::Clock& clock, core::IdSource& ids,
                                            absl::Duration timeout)
     : platform_(platform),
       sessions_(sessions),
@@ -32,7 +33,7 @@ void PlatformStateFetcher::Fetch(const JourneyKey& key, absl::AnyInvocable<void(
   poll->correlation_id = ids_.NewUuid();
   poll->deadline = clock_.Now() + timeout_;
   poll->done = std::move(done);
-  if (key.hybrid()) return Send(std::move(poll), api_key_);
+  if (key.hybrid()) return Send(std::move(poll), *api_key_->Get());
   sessions_->AcquireSessionToken(key.borrower_external_id, poll->deadline, poll->correlation_id, "",
                                  [this, poll](absl::StatusOr<std::string> token) {
                                    if (!token.ok()) return poll->done(token.status());

@@ -5,7 +5,8 @@
 //             envelope), hint poll_after_ms.
 // Errors come back as the gRPC-ready statuses of transcode::MapPlatformError / MapTransportError.
 //
-//   PlatformStateFetcher fetcher(&platform, &sessions, api_key, core::Clock::Real(), core::IdSource::Random());
+//   PlatformStateFetcher fetcher(&platform, &sessions, api_key /* shared_ptr<core::Secret> */,
+//                                core::Clock::Real(), core::IdSource::Random());
 //   StatePoller poller(&scheduler, &fetcher, {});
 //
 // Thread-safety: Fetch runs on the event loop thread (as PlatformClient and SessionManager require).
@@ -18,6 +19,7 @@
 #include "server/auth/session_manager.h"
 #include "server/core/clock.h"
 #include "server/core/id_source.h"
+#include "server/core/secret.h"
 #include "server/events/state_poller.h"
 #include "server/platform/platform_client.h"
 #include "server/transcode/json_codec.h"
@@ -26,8 +28,9 @@ namespace aarthik::events {
 
 class PlatformStateFetcher : public StateFetcher {
  public:
-  PlatformStateFetcher(platform::PlatformClient* platform, auth::SessionManager* sessions, std::string api_key,
-                       const core::Clock& clock, core::IdSource& ids, absl::Duration timeout = absl::Seconds(10));
+  PlatformStateFetcher(platform::PlatformClient* platform, auth::SessionManager* sessions,
+                       std::shared_ptr<const core::Secret> api_key, const core::Clock& clock,
+                       core::IdSource& ids, absl::Duration timeout = absl::Seconds(10));
 
   void Fetch(const JourneyKey& key, absl::AnyInvocable<void(absl::StatusOr<FetchedState>)> done) override;
 
@@ -38,7 +41,7 @@ class PlatformStateFetcher : public StateFetcher {
 
   platform::PlatformClient* platform_;
   auth::SessionManager* sessions_;
-  const std::string api_key_;
+  const std::shared_ptr<const core::Secret> api_key_;  // read per poll: it may be rotated
   const core::Clock& clock_;
   core::IdSource& ids_;
   const absl::Duration timeout_;

@@ -49,7 +49,10 @@ absl::StatusOr<std::vector<std::string>> LoadSecretFiles(const std::vector<std::
 }
 
 WebhookVerifier::WebhookVerifier(Options options, const core::Clock& clock)
-    : options_(std::move(options)), clock_(clock) {}
+    : options_(std::move(options)), clock_(clock) {
+  for (const std::string& secret : options_.secrets) secrets_.push_back(std::make_shared<core::Secret>(secret));
+  secrets_.insert(secrets_.end(), options_.rotating_secrets.begin(), options_.rotating_secrets.end());
+}
 
 absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& headers,
                                                         absl::string_view raw_body) const {
@@ -67,16 +70,25 @@ absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& he
   // The signature first: nothing else about an unauthenticated request is worth telling its sender.
   bool matched = false;
   int matched_index = 0;
+  bool matched_previous = false;
   const std::string signed_payload = absl::StrCat(headers.timestamp, ".", raw_body);
-  for (size_t i = 0; i < options_.secrets.size(); ++i) {
+  const absl::Time now = clock_.Now();
+  for (size_t i = 0; i < secrets_.size(); ++i) {
     // Compare against every secret (no early exit) so the time does not tell which one matched.
-    bool equal = ConstantTimeEquals(HmacSha256Hex(options_.secrets[i], signed_payload), headers.signature);
-    if (equal && !matched) matched_index = static_cast<int>(i);
-    matched = matched || equal;
+    const std::shared_ptr<const std::string> values[] = {secrets_[i]->Get(), secrets_[i]->Previous(now)};
+    for (int v = 0; v < 2; ++v) {
+      if (values[v] == nullptr) continue;
+      bool equal = ConstantTimeEquals(HmacSha256Hex(*values[v], signed_payload), headers.signature);
+      if (equal && !matched) {
+        matched_index = static_cast<int>(i);
+        matched_previous = v == 1;
+      }
+      matched = matched || equal;
+    }
   }
   if (!matched) return absl::UnauthenticatedError("web-hook signature does not match");
   const absl::Time signed_at = absl::FromUnixSeconds(seconds);
-  if (absl::AbsDuration(clock_.Now() - signed_at) > options_.tolerance) {
+  if (absl::AbsDuration(now - signed_at) > options_.tolerance) {
     return absl::UnauthenticatedError(
         absl::StrCat("web-hook timestamp outside the tolerance of ", absl::FormatDuration(options_.tolerance)));
   }
@@ -86,7 +98,7 @@ absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& he
   if (!options_.application_id.empty() && headers.application_id != options_.application_id) {
     return absl::PermissionDeniedError("web-hook for another application");
   }
-  return VerifiedHeaders{headers.event_id, signed_at, matched_index};
+  return VerifiedHeaders{headers.event_id, signed_at, matched_index, matched_previous};
 }
 
 }  // namespace aarthik::events

@@ -2,7 +2,8 @@
 // (platform-api.md §4.2). The signature is lowercase hex HMAC-SHA256(secret, "<timestamp>.<raw body>"),
 // compared in constant time against every configured secret (two during a rotation); the timestamp
 // (Unix epoch seconds) must be within `tolerance` of the injected clock; the tenant and application
-// headers must be ours.
+// headers must be ours. Secrets backed by watched files (core::SecretFileWatcher) are read per delivery, and
+// a value replaced by a rotation stays accepted while core::Secret::Previous still returns it.
 //
 //   WebhookVerifier::Options options;
 //   options.secrets = *LoadSecretFiles({"/run/secrets/whsec", "/run/secrets/whsec.next"});
@@ -12,7 +13,7 @@
 //   // UNAUTHENTICATED: bad signature or stale timestamp; INVALID_ARGUMENT: missing/malformed header;
 //   // PERMISSION_DENIED: another tenant or application.
 //
-// Thread-safety: immutable after construction; Verify may run concurrently on any thread.
+// Thread-safety: Verify may run concurrently on any thread, also while a watcher swaps secret values.
 #ifndef AARTHIK_SERVER_EVENTS_WEBHOOK_VERIFIER_H_
 #define AARTHIK_SERVER_EVENTS_WEBHOOK_VERIFIER_H_
 
@@ -24,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/core/clock.h"
+#include "server/core/secret.h"
 
 namespace aarthik::events {
 
@@ -47,6 +49,7 @@ struct VerifiedHeaders {
   std::string event_id;
   absl::Time signed_at;
   int secret_index = 0;  // which configured secret matched (0 = first)
+  bool previous_value = false;  // it matched that secret's value from before its last rotation
 };
 
 // Lowercase hex HMAC-SHA256(secret, message).
@@ -61,10 +64,12 @@ absl::StatusOr<std::vector<std::string>> LoadSecretFiles(const std::vector<std::
 class WebhookVerifier {
  public:
   struct Options {
-    std::vector<std::string> secrets;  // at least one; two during a rotation
+    std::vector<std::string> secrets;  // fixed values; at least one secret (fixed or rotating)
     std::string tenant_id;             // empty: not checked
     std::string application_id;        // empty: not checked
     absl::Duration tolerance = absl::Minutes(5);
+    // Secrets that may change at run time (one per --webhook-secret-file); checked after `secrets`.
+    std::vector<std::shared_ptr<const core::Secret>> rotating_secrets;
   };
 
   WebhookVerifier(Options options, const core::Clock& clock);
@@ -76,6 +81,7 @@ class WebhookVerifier {
  private:
   const Options options_;
   const core::Clock& clock_;
+  std::vector<std::shared_ptr<const core::Secret>> secrets_;  // options_.secrets, then rotating_secrets
 };
 
 }  // namespace aarthik::events

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "server/core/clock.h"
 #include "server/core/id_source.h"
+#include "server/core/secret.h"
 #include "server/upstream/event_loop.h"
 #include "server/upstream/http_transport.h"
 
@@ -118,7 +119,8 @@ class SessionManagerTest : public ::testing::Test {
         ids_("key"),
         transport_(&loop_),
         platform_(&loop_, &transport_, {.base_url = "http://platform"}, clock_),
-        sessions_(&loop_, &platform_, &store_, "sk_test_key", clock_, ids_, {}) {
+        api_key_(std::make_shared<core::Secret>("sk_test_key")),
+        sessions_(&loop_, &platform_, &store_, api_key_, clock_, ids_, {}) {
     loop_.Start();
   }
   ~SessionManagerTest() override { loop_.Stop(); }
@@ -131,8 +133,33 @@ class SessionManagerTest : public ::testing::Test {
   ScriptedTransport transport_;
   platform::PlatformClient platform_;
   MemoryTokenStore store_;
+  std::shared_ptr<core::Secret> api_key_;
   SessionManager sessions_;
 };
+
+// The bearer of a request ("" when none).
+std::string Bearer(const HttpRequest& request) {
+  for (const auto& [name, value] : request.headers) {
+    if (name == "Authorization") return value;
+  }
+  return "";
+}
+
+TEST_F(SessionManagerTest, MintsWithTheCurrentApiKeyAfterARotation) {
+  Result first;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", first.Callback());
+  EXPECT_EQ(Bearer(transport_.Peek()), "Bearer sk_test_key");
+  transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
+  first.done.WaitForNotification();
+
+  api_key_->Set("sk_test_rotated");  // what SecretFileWatcher does when the key file changes
+  Result second;
+  sessions_.AcquireSessionToken("CUST_2", Deadline(), "c", "", second.Callback());
+  EXPECT_EQ(Bearer(transport_.Peek()), "Bearer sk_test_rotated");
+  transport_.Respond(200, SessionEnvelope("b", clock_.Now(), absl::Minutes(30)));
+  second.done.WaitForNotification();
+  EXPECT_EQ(*second.token, "st_test_b");
+}
 
 TEST_F(SessionManagerTest, MintsOnFirstUseThenReuses) {
   Result first;

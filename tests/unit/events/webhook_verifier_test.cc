@@ -112,6 +112,30 @@ TEST_F(VerifierTest, MalformedHeadersAndScope) {
   EXPECT_EQ(verifier.Verify(other_app, body).status().code(), absl::StatusCode::kPermissionDenied);
 }
 
+TEST_F(VerifierTest, RotatedSecretIsUsedAndTheOldOneOnlyDuringTheOverlap) {
+  const std::string body = R"({"a":1})";
+  const std::string ts = "1741179022";
+  const std::string old_sig = "f841b8893a1069de5f8442ef90d50c44594edca290fe83f81e3686b73866f2ea";
+  const std::string next_sig = "b5b8dcc6c05b5113575de95c64e2f881f955a144b296db973607814626ac3404";
+  auto secret = std::make_shared<core::Secret>("whsec_test_sandbox");
+  WebhookVerifier verifier({{}, kTenant, kApp, absl::Minutes(5), {secret}}, clock_);
+  EXPECT_TRUE(verifier.Verify(Headers(ts, old_sig), body).ok());
+  EXPECT_EQ(verifier.Verify(Headers(ts, next_sig), body).status().code(), absl::StatusCode::kUnauthenticated);
+
+  // What SecretFileWatcher does when the file changes: the old value stays valid for one minute.
+  secret->Set("whsec_next", clock_.Now() + absl::Minutes(1));
+  auto next = verifier.Verify(Headers(ts, next_sig), body);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_FALSE(next->previous_value);
+  auto old = verifier.Verify(Headers(ts, old_sig), body);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_TRUE(old->previous_value);
+
+  clock_.Advance(absl::Minutes(1));  // overlap over (the timestamp is still within the 5 min tolerance)
+  EXPECT_EQ(verifier.Verify(Headers(ts, old_sig), body).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(verifier.Verify(Headers(ts, next_sig), body).ok());
+}
+
 TEST(LoadSecretFiles, StripsOneTrailingNewline) {
   char path[] = "/tmp/whsec-test-XXXXXX";
   int fd = mkstemp(path);
