@@ -3,6 +3,7 @@
 // over TLS (a TLS front before the plain-HTTP sandbox) verified with --upstream-ca-file or the
 // system store, and start-up refusals of inconsistent TLS flags.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway_env.h"
 #include "tests/support/test_certs.h"
@@ -129,6 +131,25 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateSignedByTheClientCa) {
       << foreign_cert.error_message();
 }
 
+TEST_F(TlsTest, ClientCaBundleMayHoldSeveralCas) {
+  // During a client CA rotation the bundle holds the old and the new CA: clients of both get in.
+  const std::string bundle = certs_->dir + "/client-cas.pem";
+  ASSERT_TRUE(ReplaceFileAtomically(
+                  bundle, ReadTextFile(certs_->other_ca.cert) + ReadTextFile(certs_->ca.cert))
+                  .ok());
+  GatewayEnvOptions options;
+  options.gateway_args = ServerTlsArgs();
+  options.gateway_args.insert(options.gateway_args.end(), {"--tls-client-ca-file", bundle});
+  options.channel_credentials = TlsCredentials(certs_->ca.cert, &certs_->client);
+  auto env = GatewayEnv::Start(options);
+  ASSERT_NE(env, nullptr);
+  grpc::Status first_ca = GetWebhookConfiguration(env->channel());
+  EXPECT_TRUE(first_ca.ok()) << first_ca.error_message();
+  grpc::Status second_ca = GetWebhookConfiguration(
+      FreshChannel(env->gateway_address(), TlsCredentials(certs_->ca.cert, &certs_->other_client)));
+  EXPECT_TRUE(second_ca.ok()) << second_ca.error_message();
+}
+
 TEST_F(TlsTest, RotatedServerCertificateIsServedWithoutRestart) {
   GatewayEnvOptions options;
   options.gateway_args = ServerTlsArgs();
@@ -150,8 +171,9 @@ TEST_F(TlsTest, RotatedServerCertificateIsServedWithoutRestart) {
   do {
     rotated = GetWebhookConfiguration(
         FreshChannel(env->gateway_address(), TlsCredentials(certs_->other_ca.cert)));
-    if (!rotated.ok())
+    if (!rotated.ok()) {
       absl::SleepFor(absl::Milliseconds(100));  // poll interval, not a synchronisation
+    }
   } while (!rotated.ok() && absl::Now() < deadline);
   ASSERT_TRUE(rotated.ok()) << "the rotated certificate was not served: "
                             << rotated.error_message();
@@ -159,6 +181,10 @@ TEST_F(TlsTest, RotatedServerCertificateIsServedWithoutRestart) {
   grpc::Status old_ca = GetWebhookConfiguration(
       FreshChannel(env->gateway_address(), TlsCredentials(certs_->ca.cert)));
   EXPECT_EQ(old_ca.error_code(), grpc::StatusCode::UNAVAILABLE) << old_ca.error_message();
+
+  // The connection made before the rotation keeps working with the certificate it was made with.
+  grpc::Status established = GetWebhookConfiguration(env->channel());
+  EXPECT_TRUE(established.ok()) << established.error_message();
 }
 
 TEST_F(TlsTest, UpstreamOverTlsIsVerifiedWithTheConfiguredCaBundle) {
@@ -180,6 +206,9 @@ TEST_F(TlsTest, UpstreamCertificateFromAnotherCaFailsUnavailable) {
       << status.error_message();
   EXPECT_TRUE(absl::StrContains(status.error_message(), certs_->other_ca.cert))
       << status.error_message();
+  std::optional<google::rpc::ErrorInfo> info = DetailOf<google::rpc::ErrorInfo>(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "UPSTREAM_UNAVAILABLE");
   EXPECT_EQ(front_->handshakes_completed(), 0);
 }
 
@@ -237,6 +266,25 @@ TEST_F(TlsTest, InconsistentTlsFlagsStopTheGatewayAtStartWithTheFlagNamed) {
     std::string output;
     EXPECT_EQ(RunGateway(args, &output), 2) << absl::StrJoin(c.args, " ") << "\n" << output;
     EXPECT_TRUE(absl::StrContains(output, c.expected)) << c.expected << "\nnot in:\n" << output;
+  }
+}
+
+TEST_F(TlsTest, StartUpLogSaysWhetherTheListenerUsesTls) {
+  const std::vector<std::string> base = {"--grpc-listen", "127.0.0.1:0",    "--http-listen",
+                                         "127.0.0.1:0",   "--upstream-url", "https://127.0.0.1:1"};
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{}, R"("grpc_tls":"off")"},
+      {ServerTlsArgs(), R"("grpc_tls":"tls")"},
+      {{"--tls-cert-file", certs_->server.cert, "--tls-key-file", certs_->server.key,
+        "--tls-client-ca-file", certs_->ca.cert},
+       R"("grpc_tls":"mutual")"}};
+  for (const auto& [tls_args, expected] : cases) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), tls_args.begin(), tls_args.end());
+    std::string output;
+    RunGateway(args, &output);
+    EXPECT_TRUE(absl::StrContains(output, "listening ")) << output;
+    EXPECT_TRUE(absl::StrContains(output, expected)) << expected << "\nnot in:\n" << output;
   }
 }
 
