@@ -4,17 +4,18 @@
 #include <thread>
 
 #include "server/core/config.h"
+#include "server/core/config_file.h"
 #include "server/core/log.h"
 #include "server/rpc/gateway.h"
 
 namespace {
 
 // Waits for SIGTERM/SIGINT on a dedicated thread (signals are blocked everywhere else), then drains.
-void ShutdownOnSignal(aarthik::rpc::Gateway* gateway, sigset_t signals) {
+void ShutdownOnSignal(aarthik::rpc::Gateway* gateway, sigset_t signals, absl::Duration grace) {
   int received = 0;
   sigwait(&signals, &received);
   aarthik::core::Log(aarthik::core::Severity::kInfo, "shutting down", {{"signal", strsignal(received)}});
-  gateway->Shutdown();
+  gateway->Shutdown(grace);
 }
 
 }  // namespace
@@ -29,6 +30,10 @@ int main(int argc, char** argv) {
     }
     std::cerr << "aarthik-gateway: invalid configuration: " << config.status().message() << "\n";
     return 2;
+  }
+  if (config->print_config) {
+    std::cout << aarthik::core::RenderConfig(*config);
+    return 0;
   }
   aarthik::core::SetMinLogSeverity(config->log_level);
 
@@ -47,7 +52,7 @@ int main(int argc, char** argv) {
   std::cout << "listening " << (*gateway)->listen_address() << std::endl;
   // The second line: the HTTP listener (web-hooks, /healthz).
   std::cout << "http " << (*gateway)->http_address() << std::endl;
-  std::thread signal_thread(ShutdownOnSignal, gateway->get(), signals);
+  std::thread signal_thread(ShutdownOnSignal, gateway->get(), signals, config->shutdown_grace);
   signal_thread.detach();
   (*gateway)->Wait();
   gateway->reset();

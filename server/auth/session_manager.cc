@@ -46,7 +46,8 @@ absl::StatusOr<BorrowerTokens> TokensFromPlatformData(const nlohmann::json& data
 }
 
 SessionManager::SessionManager(upstream::EventLoop* loop, platform::PlatformClient* platform,
-                               TokenStore* store, std::string api_key, const core::Clock& clock,
+                               TokenStore* store, std::shared_ptr<const core::Secret> api_key,
+                               const core::Clock& clock,
                                core::IdSource& ids, Options options)
     : loop_(loop),
       platform_(platform),
@@ -147,9 +148,13 @@ void SessionManager::Refresh(const std::string& borrower, const std::string& cor
     if (reply.ok() && !reply->error) {
       absl::StatusOr<BorrowerTokens> tokens = TokensFromPlatformData(reply->data, clock_.Now());
       if (tokens.ok()) {
+        if (options_.metrics != nullptr) options_.metrics->SessionRefreshed("ok");
         SaveAndComplete(borrower, *tokens);
         return;
       }
+    }
+    if (options_.metrics != nullptr) {
+      options_.metrics->SessionRefreshed(reply.ok() && reply->error ? "rejected" : "failed");
     }
     // A refused or failed refresh: start over with a new session, which resumes the borrower.
     core::Log(core::Severity::kInfo, "session refresh failed; re-bootstrapping",
@@ -165,7 +170,7 @@ void SessionManager::Mint(const std::string& borrower, const std::string& correl
   request.method = "POST";
   request.path_and_query = kSessionsPath;
   request.body = nlohmann::json{{"borrowerExternalID", borrower}}.dump();
-  request.bearer = api_key_;
+  request.bearer = *api_key_->Get();
   request.idempotency_key = ids_.NewUuid();
   request.correlation_id = correlation_id;
   request.deadline = clock_.Now() + options_.call_timeout;
@@ -174,20 +179,25 @@ void SessionManager::Mint(const std::string& borrower, const std::string& correl
   request.route = route;
   platform_->Call(std::move(request), [this, borrower, route = std::move(route), correlation_id](
                                           absl::StatusOr<transcode::PlatformReply> reply) {
+    metrics::GatewayMetrics* metrics = options_.metrics;
     if (!reply.ok()) {
+      if (metrics != nullptr) metrics->SessionMintFailed();
       Complete(borrower, reply.status());
       return;
     }
     transcode::ErrorContext context{route, correlation_id};
     if (reply->error) {
+      if (metrics != nullptr) metrics->SessionMintFailed();
       Complete(borrower, transcode::MapPlatformError(*reply, context));
       return;
     }
     absl::StatusOr<BorrowerTokens> tokens = TokensFromPlatformData(reply->data, clock_.Now());
     if (!tokens.ok()) {
+      if (metrics != nullptr) metrics->SessionMintFailed();
       Complete(borrower, transcode::MapBadResponse(tokens.status().message(), &*reply, context));
       return;
     }
+    if (metrics != nullptr) metrics->SessionMinted();
     SaveAndComplete(borrower, *tokens);
   });
 }
@@ -271,6 +281,7 @@ void SessionManager::ReleaseRefreshLease(const std::string& borrower, absl::Stat
     it->second.lease_held = false;
     if (rotated.ok()) {
       ++refreshes_;
+      if (options_.metrics != nullptr) options_.metrics->SessionRefreshed("ok");
       SaveAndComplete(borrower, *rotated);
     } else if (!it->second.waiters.empty()) {
       // The lease holder's refresh failed; the waiters still need a token.

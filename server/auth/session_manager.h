@@ -7,7 +7,8 @@
 // At most one mint/refresh per borrower is in flight: concurrent callers join it, each waiting no longer
 // than its own deadline.
 //
-//   SessionManager sessions(&loop, &platform, &store, api_key, clock, ids, {});
+//   SessionManager sessions(&loop, &platform, &store, api_key /* shared_ptr<core::Secret> */, clock, ids,
+//                           {});
 //   sessions.AcquireSessionToken("CUST_0012", deadline, correlation_id, /*rejected_token=*/"",
 //       [](absl::StatusOr<std::string> token) { ... });   // runs on the loop thread
 //
@@ -33,6 +34,8 @@
 #include "server/auth/token_store.h"
 #include "server/core/clock.h"
 #include "server/core/id_source.h"
+#include "server/core/secret.h"
+#include "server/metrics/gateway_metrics.h"
 #include "server/platform/platform_client.h"
 #include "server/upstream/event_loop.h"
 
@@ -49,11 +52,14 @@ class SessionManager {
     absl::Duration refresh_margin = absl::Seconds(60);
     // Timeout of the gateway's own mint/refresh calls (not bounded by any one caller).
     absl::Duration call_timeout = absl::Seconds(10);
+    // Mint and refresh counters; none when null.
+    metrics::GatewayMetrics* metrics = nullptr;
   };
   using TokenCallback = absl::AnyInvocable<void(absl::StatusOr<std::string>)>;
 
   SessionManager(upstream::EventLoop* loop, platform::PlatformClient* platform, TokenStore* store,
-                 std::string api_key, const core::Clock& clock, core::IdSource& ids, Options options);
+                 std::shared_ptr<const core::Secret> api_key, const core::Clock& clock,
+                 core::IdSource& ids, Options options);
 
   // A session token valid now. `rejected_token`, when not empty, is one the platform just refused
   // (401 AUTH_INVALID_SESSION): it is not handed out again.
@@ -107,7 +113,7 @@ class SessionManager {
   upstream::EventLoop* loop_;
   platform::PlatformClient* platform_;
   TokenStore* store_;
-  const std::string api_key_;
+  const std::shared_ptr<const core::Secret> api_key_;  // read per mint: it may be rotated
   const core::Clock& clock_;
   core::IdSource& ids_;
   const Options options_;

@@ -1,11 +1,16 @@
-// Gateway configuration from command-line flags and environment variables.
+// Gateway configuration from command-line flags, environment variables and a YAML config file.
 //
 //   absl::StatusOr<Config> config = ParseConfig(argc, argv, environ_lookup);
 //   if (!config.ok()) { std::cerr << config.status().message(); return 2; }
 //
-// Every flag `--upstream-url` can also be set as `AARTHIK_UPSTREAM_URL`; a flag wins over the environment.
-// Secrets never come from flags: the API key is read from `--api-key-file` or `AARTHIK_API_KEY`.
-// Validation errors name the flag and say what to fix.
+// Every key of the Flags() table can be given three ways: the flag `--upstream-url`, the environment
+// variable `AARTHIK_UPSTREAM_URL`, or the key `upstream-url:` in the YAML file named by `--config` (or
+// AARTHIK_CONFIG; see config_file.h). Precedence, per key: flags > environment > config file > defaults;
+// the winning source replaces the others entirely (also for repeatable keys such as webhook-secret-file).
+// All three go through the same FlagSpec::apply, so validation is shared.
+// Secrets never come from flags or the config file: the API key is read from `--api-key-file` (re-read
+// when it changes, see secret.h) or `AARTHIK_API_KEY` (static: rotating it needs a restart).
+// Validation errors name the flag (and the file and line, or the variable) and say what to fix.
 //
 // Thread-safety: a Config is a plain value; ParseConfig is reentrant.
 #ifndef AARTHIK_SERVER_CORE_CONFIG_H_
@@ -14,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,15 +70,55 @@ struct Config {
   std::vector<std::string> webhook_secret_files;  // none: the web-hook route answers 401 to everything
   absl::Duration webhook_tolerance = absl::Minutes(5);
   absl::Duration event_retention = absl::Hours(24);
+  // Config file (--config) and secret rotation (docs/operations.md, "Configuration").
+  std::string config_file;
+  bool print_config = false;  // --print-config: print the effective configuration and exit
+  absl::Duration secret_reload_interval = absl::Seconds(10);
+  // Keys set explicitly, with where from ("flag --x", "env AARTHIK_X", "config file PATH line N") and the
+  // raw values; keys left at their defaults are absent. For --print-config and error messages.
+  struct Origin {
+    std::string source;
+    std::vector<std::string> values;
+  };
+  std::map<std::string, Origin> origins;
+  // TLS on the gRPC listener (docs/operations.md, "TLS"): PEM files, re-read every tls_reload_interval so
+  // a rotated certificate is served without a restart. No cert and key: plaintext. A client CA: mutual TLS.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  absl::Duration tls_reload_interval = absl::Seconds(60);
+  // PEM bundle that verifies the platform's certificate instead of the system store (https only).
+  std::string upstream_ca_file;
+  // Graceful drain on SIGTERM and connection management (docs/operations.md, "Draining").
+  absl::Duration shutdown_grace = absl::Seconds(25);
+  absl::Duration grpc_max_connection_age = absl::Minutes(5);
+  absl::Duration grpc_max_connection_age_grace = absl::Seconds(30);
+  absl::Duration grpc_keepalive_time = absl::Seconds(60);
+  absl::Duration grpc_keepalive_timeout = absl::Seconds(20);
 };
+
+// One configuration key: the flag --name, the variable AARTHIK_NAME and the config-file key `name:`.
+struct FlagSpec {
+  const char* name;  // without the leading "--"
+  const char* help;
+  std::function<absl::Status(absl::string_view value, Config&)> apply;
+  // The effective value as apply accepts it back (repeatable keys: comma-joined), for --print-config.
+  // Optional: without it --print-config shows the raw value given, or marks the key as defaulted.
+  std::function<std::string(const Config&)> get = nullptr;
+  // May be given several times (a YAML list in the config file); apply appends.
+  bool repeatable = false;
+};
+
+// Every key, in --help order.
+const std::vector<FlagSpec>& Flags();
 
 using EnvLookup = std::function<std::optional<std::string>(absl::string_view name)>;
 
 // The process environment.
 EnvLookup ProcessEnv();
 
-// Parses flags (argv[1..]) over the environment and validates the result. `--help` yields a status of
-// kCancelled whose message is the help text.
+// Parses flags (argv[1..]) over the environment over the config file and validates the result. `--help`
+// yields a status of kCancelled whose message is the help text.
 absl::StatusOr<Config> ParseConfig(int argc, const char* const* argv, const EnvLookup& env);
 
 // The help text listing every flag and its environment variable.

@@ -183,6 +183,7 @@ absl::StatusOr<std::shared_ptr<Subscriber>> EventLog::Subscribe(EventFilter filt
   std::shared_ptr<Subscriber> subscriber;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!closed_.ok()) return closed_;
     PruneLocked(clock_.Now());
     std::vector<EventPtr> replay;
     if (!cursor.empty()) {
@@ -211,6 +212,19 @@ void EventLog::Unsubscribe(const std::shared_ptr<Subscriber>& subscriber) {
     }
   }
   subscriber->Close(absl::CancelledError("unsubscribed"));
+}
+
+void EventLog::CloseAll(absl::Status status) {
+  std::vector<std::shared_ptr<Subscriber>> closing;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_.ok()) closed_ = status;
+    closing.swap(subscribers_);
+  }
+  for (const std::shared_ptr<Subscriber>& subscriber : closing) {
+    subscriber->Close(status);
+    subscriber->Notify();
+  }
 }
 
 EventLog::Stats EventLog::stats() const {

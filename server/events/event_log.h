@@ -137,6 +137,9 @@ class EventLog {
   // INVALID_ARGUMENT for an unreadable cursor, OUT_OF_RANGE when events after it are no longer retained.
   absl::StatusOr<std::shared_ptr<Subscriber>> Subscribe(EventFilter filter, absl::string_view cursor);
   void Unsubscribe(const std::shared_ptr<Subscriber>& subscriber);
+  // Ends every subscription with `status` (queued events dropped: subscribers resume with the cursor of
+  // the last event they received) and refuses new ones with it. For the gateway's drain on SIGTERM.
+  void CloseAll(absl::Status status);
 
   Stats stats() const;
   const std::string& log_id() const { return log_id_; }
@@ -165,6 +168,7 @@ class EventLog {
   absl::flat_hash_map<std::string, KeyRecord> keys_;        // guarded by mu_
   std::deque<std::pair<absl::Time, std::string>> key_order_;  // guarded by mu_; update order
   std::vector<std::shared_ptr<Subscriber>> subscribers_;      // guarded by mu_
+  absl::Status closed_;                                       // guarded by mu_; set by CloseAll
   Stats stats_;                                               // guarded by mu_
 };
 

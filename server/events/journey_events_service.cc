@@ -37,6 +37,9 @@ class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse>
                const JourneyEventsService::StatusConverter& to_grpc, metrics::GatewayMetrics* metrics,
                metrics::RpcInstruments* rpc)
       : call_(metrics, rpc, kEventsRpc), log_(log), subscriber_(std::move(subscriber)), to_grpc_(to_grpc) {
+    // Initial metadata tells the caller the subscription is live: every event accepted from now on reaches
+    // it (ClientReader::WaitForInitialMetadata returns).
+    StartSendInitialMetadata();
     subscriber_->SetListener([this] { Pump(); });
     Pump();
   }

@@ -74,6 +74,16 @@ StatePoller::WatchId StatePoller::Watch(JourneyKey key, StateCallback on_state, 
   return id;
 }
 
+void StatePoller::EndAll(absl::Status status) {
+  scheduler_->Post([this, status = std::move(status)] {
+    if (closed_.ok()) closed_ = status;
+    std::vector<std::string> journey_ids;
+    journey_ids.reserve(journeys_.size());
+    for (const auto& [journey_id, journey] : journeys_) journey_ids.push_back(journey_id);
+    for (const std::string& journey_id : journey_ids) End(journey_id, status);
+  });
+}
+
 void StatePoller::Unwatch(WatchId id) {
   scheduler_->Post([this, id] { RemoveWatcher(id); });
 }
@@ -90,6 +100,10 @@ void StatePoller::OnWebhook(const aarthik::events::v1::JourneyEvent& event) {
 }
 
 void StatePoller::AddWatcher(WatchId id, JourneyKey key, Watcher watcher) {
+  if (!closed_.ok()) {
+    watcher.on_end(closed_);
+    return;
+  }
   const std::string journey_id = key.Id();
   auto [it, created] = journeys_.try_emplace(journey_id);
   Journey& journey = it->second;

@@ -102,6 +102,8 @@ class StatePoller {
   // After the posted removal runs no callback of this watcher runs again.
   void Unwatch(WatchId id);
   void OnWebhook(const aarthik::events::v1::JourneyEvent& event);
+  // Ends every watch with `status` and every later one at once (the gateway's drain on SIGTERM). Posted.
+  void EndAll(absl::Status status);
 
   // Scheduler thread only (tests): polls started and journeys being polled.
   int64_t polls() const { return polls_; }
@@ -136,6 +138,7 @@ class StatePoller {
   absl::flat_hash_map<std::string, Journey> journeys_;
   absl::flat_hash_map<WatchId, std::string> watch_journey_;
   int64_t polls_ = 0;
+  absl::Status closed_;  // set by EndAll
 };
 
 // Whether a polled status ends the journey (headless REJECTED/EXPIRED/CLOSED/DISBURSED; Hybrid

@@ -1,15 +1,67 @@
 #include "server/rpc/gateway.h"
 
+#include <algorithm>
+#include <cstdint>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "server/core/log.h"
 #include "server/http/gateway_routes.h"
+#include "server/transcode/rpc_error.h"
 
 namespace aarthik::rpc {
+namespace {
+
+// Re-reads of rotated secret files get the same checks as the reads at start-up.
+absl::StatusOr<std::string> ReadApiKeyFile(const std::string& path) {
+  absl::StatusOr<std::string> key = core::ReadSecretFile(path);
+  if (key.ok() && !absl::StartsWith(*key, "sk_")) {
+    return absl::InvalidArgumentError("the API key file does not hold an sk_* key");
+  }
+  return key;
+}
+
+absl::StatusOr<std::string> ReadWebhookSecretFile(const std::string& path) {
+  absl::StatusOr<std::vector<std::string>> secrets = events::LoadSecretFiles({path});
+  if (!secrets.ok()) return secrets.status();
+  return secrets->front();
+}
+
+}  // namespace
+namespace {
+
+int Milliseconds(absl::Duration duration) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT32_MAX));
+}
+
+// The gRPC listener's credentials: plaintext, TLS, or mutual TLS (ParseConfig checked the files). The files
+// are re-read every tls_reload_interval, so a rotated certificate (an updated Kubernetes secret, whose files
+// change together) serves new handshakes without a restart.
+std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(const core::Config& config) {
+  if (config.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      config.tls_key_file, config.tls_cert_file, config.tls_client_ca_file,
+      static_cast<unsigned int>(std::max<int64_t>(1, absl::ToInt64Seconds(config.tls_reload_interval))));
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!config.tls_client_ca_file.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+}  // namespace
+
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& config) {
   std::unique_ptr<Gateway> gateway(new Gateway());
+  gateway->metrics_ = std::make_unique<metrics::GatewayMetrics>();
   absl::StatusOr<transcode::RouteTable> routes = transcode::RouteTable::Build(transcode::PlatformServices());
   if (!routes.ok()) return routes.status();
   if (routes->routes().empty()) return absl::InternalError("no routed services are linked into the gateway");
@@ -31,6 +83,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   // HTTP/1.1 upstreams need a connection per request in flight: a smaller keep-alive cache would close and
   // reopen connections under load.
   transport_options.max_connections = config.max_in_flight_upstream;
+  transport_options.ca_bundle_path = config.upstream_ca_file;
   gateway->transport_ = std::make_unique<upstream::CurlMultiTransport>(gateway->loop_.get(), transport_options);
   gateway->loop_->Start();
   platform::PlatformClientOptions platform_options;
@@ -42,6 +95,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   platform_options.breaker.open_for = config.breaker_open_for;
   platform_options.breaker.min_requests = config.breaker_min_requests;
   platform_options.breaker.failure_ratio = config.breaker_failure_ratio;
+  platform_options.metrics = gateway->metrics_.get();
   Gateway* self = gateway.get();
   gateway->platform_ = std::make_unique<platform::PlatformClient>(
       gateway->loop_.get(), gateway->transport_.get(), platform_options, core::Clock::Real(),
@@ -50,6 +104,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
         // platform outage must not take every replica out of the load balancer.
         core::Log(core::Severity::kWarning, "platform circuit breaker changed state",
                   {{"state", platform::CircuitStateName(state)}});
+        metrics::CircuitState gauge = metrics::CircuitState::kClosed;
+        if (state == platform::CircuitBreaker::State::kOpen) gauge = metrics::CircuitState::kOpen;
+        if (state == platform::CircuitBreaker::State::kHalfOpen) gauge = metrics::CircuitState::kHalfOpen;
+        self->metrics_->CircuitStateChanged(gauge);
         if (self->server_ != nullptr) {
           self->server_->GetHealthCheckService()->SetServingStatus(
               kUpstreamHealthService, state != platform::CircuitBreaker::State::kOpen);
@@ -59,8 +117,15 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   auth::SessionManager::Options session_options;
   session_options.refresh_margin = config.session_refresh_margin;
   session_options.call_timeout = config.default_upstream_timeout;
+  session_options.metrics = gateway->metrics_.get();
+  // Secrets are read on every use from holders the watcher updates when their files change.
+  gateway->api_key_ = std::make_shared<core::Secret>(config.api_key);
+  gateway->secret_watcher_ = std::make_unique<core::SecretFileWatcher>(core::Clock::Real());
+  if (!config.api_key_file.empty()) {
+    gateway->secret_watcher_->Watch(config.api_key_file, gateway->api_key_, {"api key", ReadApiKeyFile});
+  }
   gateway->sessions_ = std::make_unique<auth::SessionManager>(
-      gateway->loop_.get(), gateway->platform_.get(), gateway->tokens_.get(), config.api_key, core::Clock::Real(),
+      gateway->loop_.get(), gateway->platform_.get(), gateway->tokens_.get(), gateway->api_key_, core::Clock::Real(),
       core::IdSource::Random(), session_options);
 
   RpcProxyDeps deps;
@@ -71,18 +136,29 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   deps.loop = gateway->loop_.get();
   deps.clock = &core::Clock::Real();
   deps.ids = &core::IdSource::Random();
-  deps.api_key = config.api_key;
+  deps.api_key = gateway->api_key_;
   deps.default_timeout = config.default_upstream_timeout;
   deps.max_pending_rpcs = config.max_pending_rpcs;
+  deps.metrics = gateway->metrics_.get();
   gateway->proxy_ = std::make_unique<RpcProxy>(std::move(deps));
   if (absl::Status events = gateway->StartEvents(config); !events.ok()) return events;
+  gateway->secret_watcher_->Start(config.secret_reload_interval);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.grpc_listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.grpc_listen, ListenerCredentials(config), &port);
   builder.SetMaxReceiveMessageSize(config.max_request_bytes);
+  // Aged connections get a GOAWAY so that clients reconnect and load spreads over new pods; keepalive finds
+  // dead peers; clients may ping every 10 s even without calls (stream watchers behind idle NATs).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, Milliseconds(config.grpc_max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             Milliseconds(config.grpc_max_connection_age_grace));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Milliseconds(config.grpc_keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Milliseconds(config.grpc_keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   std::vector<std::string> service_names;
   for (const google::protobuf::ServiceDescriptor* service : transcode::PlatformServices()) {
     gateway->services_.push_back(std::make_unique<RoutedService>(*service, *gateway->routes_, gateway->proxy_.get()));
@@ -104,49 +180,81 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   health->SetServingStatus(kUpstreamHealthService, true);
   core::Log(core::Severity::kInfo, "gateway started",
             {{"listen", gateway->listen_address_}, {"routes", absl::StrCat(gateway->routes_->routes().size())},
-             {"upstream", config.upstream_url}});
+             {"upstream", config.upstream_url},
+             {"grpc_tls", config.tls_cert_file.empty()         ? "off"
+                          : config.tls_client_ca_file.empty() ? "tls"
+                                                              : "mutual"}});
   return gateway;
 }
 
 void Gateway::Wait() { server_->Wait(); }
 
 void Gateway::Shutdown(absl::Duration grace) {
-  if (server_ == nullptr) return;
+  if (server_ == nullptr || shutting_down_.exchange(true)) return;
+  core::Log(core::Severity::kInfo, "draining", {{"grace", absl::FormatDuration(grace)}});
+  // Health first: readiness probes and health watchers see NOT_SERVING while calls still finish.
   server_->GetHealthCheckService()->SetServingStatus(false);
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  google::rpc::ErrorInfo info;
+  info.set_reason("GATEWAY_SHUTTING_DOWN");
+  info.set_domain(transcode::kGatewayDomain);
+  google::rpc::RetryInfo retry;  // at once: another replica takes the stream over
+  absl::Status draining = transcode::RpcError(
+      absl::StatusCode::kUnavailable,
+      "the gateway is shutting down: reconnect and resume with the cursor of the last event received",
+      {transcode::PackDetail(info), transcode::PackDetail(retry)});
+  const absl::Time deadline = absl::Now() + grace;
+  // New unary calls are refused by the gateway itself while the server still accepts them (see
+  // in_flight_calls.h for why), and the ones in flight get the grace period to finish.
+  proxy_->in_flight().StartDraining(draining);
+  // Watch streams never end by themselves: end them now rather than have them cancelled at the deadline.
+  event_log_->CloseAll(draining);
+  state_poller_->EndAll(draining);
+  if (!proxy_->in_flight().WaitUntilIdle(deadline)) {
+    core::Log(core::Severity::kWarning, "grace period over: cancelling the calls still in flight",
+              {{"in_flight", absl::StrCat(proxy_->in_flight().count())}});
+  }
+  server_->Shutdown(absl::ToChronoTime(deadline));
 }
 
 absl::Status Gateway::StartEvents(const core::Config& config) {
-  std::vector<std::string> secrets;
+  std::vector<std::shared_ptr<const core::Secret>> secrets;
   if (!config.webhook_secret_files.empty()) {
     absl::StatusOr<std::vector<std::string>> loaded = events::LoadSecretFiles(config.webhook_secret_files);
     if (!loaded.ok()) return loaded.status();
-    secrets = *std::move(loaded);
+    for (size_t i = 0; i < loaded->size(); ++i) {
+      auto secret = std::make_shared<core::Secret>((*loaded)[i]);
+      // A replaced secret stays accepted for one tolerance window: deliveries signed just before the
+      // platform switched may still arrive.
+      secret_watcher_->Watch(config.webhook_secret_files[i], secret,
+                             {"web-hook secret", ReadWebhookSecretFile, config.webhook_tolerance});
+      secrets.push_back(std::move(secret));
+    }
   } else {
     core::Log(core::Severity::kWarning, "no --webhook-secret-file: every web-hook delivery will be refused", {});
   }
   webhook_verifier_ = std::make_unique<events::WebhookVerifier>(
-      events::WebhookVerifier::Options{std::move(secrets), config.tenant_id, config.application_id,
-                                       config.webhook_tolerance},
+      events::WebhookVerifier::Options{{}, config.tenant_id, config.application_id, config.webhook_tolerance,
+                                       std::move(secrets)},
       core::Clock::Real());
   events::EventLog::Options log_options;
   log_options.retention = config.event_retention;
   event_log_ = std::make_unique<events::EventLog>(log_options, core::Clock::Real());
   poll_scheduler_ = std::make_unique<events::EventLoopScheduler>(loop_.get(), core::Clock::Real());
   state_fetcher_ = std::make_unique<events::PlatformStateFetcher>(
-      platform_.get(), sessions_.get(), config.api_key, core::Clock::Real(), core::IdSource::Random(),
+      platform_.get(), sessions_.get(), api_key_, core::Clock::Real(), core::IdSource::Random(),
       config.default_upstream_timeout);
   state_poller_ = std::make_unique<events::StatePoller>(poll_scheduler_.get(), state_fetcher_.get(),
                                                         events::StatePoller::Options{});
   events::StatePoller* poller = state_poller_.get();
   webhook_receiver_ = std::make_unique<events::WebhookReceiver>(
       webhook_verifier_.get(), event_log_.get(),
-      [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); });
+      [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); }, metrics_.get());
   events_service_ = std::make_unique<events::JourneyEventsService>(event_log_.get(), state_poller_.get(),
-                                                                   ToGrpcStatus);
+                                                                   ToGrpcStatus, metrics_.get());
   http::Routes routes;
   http::AddWebhookRoute(&routes, config.webhook_path, webhook_receiver_.get());
   http::AddHealthRoute(&routes);
+  http::AddMetricsRoute(&routes, metrics_.get());
   http::HttpServer::Options http_options;
   http_options.listen = config.http_listen;
   absl::StatusOr<std::unique_ptr<http::HttpServer>> server = http::HttpServer::Start(http_options, std::move(routes));

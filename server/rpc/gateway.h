@@ -10,6 +10,7 @@
 #ifndef AARTHIK_SERVER_RPC_GATEWAY_H_
 #define AARTHIK_SERVER_RPC_GATEWAY_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,12 +20,14 @@
 #include "server/auth/session_manager.h"
 #include "server/auth/token_store.h"
 #include "server/core/config.h"
+#include "server/core/secret.h"
 #include "server/events/event_log.h"
 #include "server/events/journey_events_service.h"
 #include "server/events/platform_state_fetcher.h"
 #include "server/events/state_poller.h"
 #include "server/events/webhook_receiver.h"
 #include "server/http/http_server.h"
+#include "server/metrics/gateway_metrics.h"
 #include "server/platform/platform_client.h"
 #include "server/rpc/routed_service.h"
 #include "server/rpc/rpc_proxy.h"
@@ -49,17 +52,25 @@ class Gateway {
   // "HOST:PORT" of the HTTP listener (web-hooks, /healthz).
   const std::string& http_address() const { return http_->address(); }
   void Wait();
-  // Stops accepting calls, lets in-flight calls finish (up to `grace`), then stops the upstream loop.
+  // Drains: health turns NOT_SERVING, event streams end with UNAVAILABLE (reason GATEWAY_SHUTTING_DOWN;
+  // clients resume elsewhere with their cursor), new calls are refused with the same status, and
+  // in-flight unary calls get up to `grace` to finish before they are cancelled. Blocks until they have
+  // finished (or the grace is over) and the gRPC server is shutting down; Wait() returns once all calls are
+  // done. Idempotent; call it from a thread of its own (main.cc's signal thread).
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
   const auth::SessionManager& sessions() const { return *sessions_; }
   const platform::PlatformClient& platform() const { return *platform_; }
+  const metrics::GatewayMetrics& metrics() const { return *metrics_; }
 
  private:
   Gateway() = default;
+  std::atomic<bool> shutting_down_{false};
   absl::Status StartEvents(const core::Config& config);
 
   std::string listen_address_;
+  // First member: everything below may record into it until it is destroyed.
+  std::unique_ptr<metrics::GatewayMetrics> metrics_;
   std::unique_ptr<upstream::EventLoop> loop_;
   std::unique_ptr<upstream::CurlMultiTransport> transport_;
   std::unique_ptr<transcode::RouteTable> routes_;
@@ -80,6 +91,10 @@ class Gateway {
   std::unique_ptr<http::HttpServer> http_;
   std::vector<std::unique_ptr<RoutedService>> services_;
   std::unique_ptr<grpc::Server> server_;
+  // The API key as the watcher keeps it current (shared with the proxy, sessions and state fetcher).
+  std::shared_ptr<core::Secret> api_key_;
+  // Last: its thread stops first on destruction.
+  std::unique_ptr<core::SecretFileWatcher> secret_watcher_;
 };
 
 }  // namespace aarthik::rpc

@@ -54,17 +54,30 @@ void ClearPath(Message* message, const std::vector<const google::protobuf::Field
 // One RPC in flight. Shared by the reactor and the loop callbacks; the reactor is finished exactly once.
 class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
  public:
-  ProxyCall(const RpcProxyDeps& deps, std::atomic<int>* pending, const transcode::Route& route,
-            grpc::CallbackServerContext* context, grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor)
-      : deps_(deps), pending_(pending), route_(route), context_(context), response_(response), reactor_(reactor) {}
+  ProxyCall(const RpcProxyDeps& deps, InFlightCalls* in_flight, const transcode::Route& route,
+            grpc::CallbackServerContext* context, grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor,
+            metrics::RpcInstruments* rpc)
+      : deps_(deps),
+        in_flight_(in_flight),
+        route_(route),
+        context_(context),
+        response_(response),
+        reactor_(reactor),
+        rpc_metrics_(rpc) {}
 
   // On the gRPC thread: everything that needs no I/O.
   void Begin(const grpc::ByteBuffer* request_bytes) {
     started_ = absl::Now();
+    if (rpc_metrics_ != nullptr) rpc_metrics_->Started();
     correlation_id_ = CallerValue(*context_, kCorrelationIdHeader, 128).value_or(deps_.ids->NewUuid());
     context_->AddInitialMetadata(kCorrelationIdHeader, correlation_id_);
-    if (pending_->fetch_add(1, std::memory_order_relaxed) >= deps_.max_pending_rpcs) {
+    if (in_flight_->Enter() >= deps_.max_pending_rpcs) {
+      if (deps_.metrics != nullptr) deps_.metrics->RpcShed();
       Finish(Overloaded());
+      return;
+    }
+    if (const absl::Status* refusal = in_flight_->refusal()) {
+      Finish(*refusal);
       return;
     }
     if (route_.is_write()) {
@@ -115,7 +128,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     if (finished()) return;
     switch (route_.options.auth()) {
       case AUTH_MODE_API_KEY:
-        Send(deps_.api_key);
+        Send(*deps_.api_key->Get());
         return;
       case AUTH_MODE_BORROWER_SESSION:
         deps_.sessions->AcquireSessionToken(
@@ -218,12 +231,16 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     std::lock_guard<std::mutex> lock(finish_mu_);
     if (finished_) return;
     finished_ = true;
-    pending_->fetch_sub(1, std::memory_order_relaxed);
+    in_flight_->Leave();
     if (status.ok()) {
       if (!request_id_.empty()) context_->AddInitialMetadata(kPlatformRequestIdHeader, request_id_);
       grpc::ProtoBufferWriter writer(response_, grpc::kProtoBufferWriterMaxBufferLength,
                                      static_cast<int>(response->ByteSizeLong()));
       if (!response->SerializeToZeroCopyStream(&writer)) status = absl::InternalError("cannot serialize the response");
+    }
+    if (rpc_metrics_ != nullptr) {
+      rpc_metrics_->Handled(static_cast<int>(status.code()), absl::Now() - started_);
+      if (status.ok()) rpc_metrics_->MessageSent();
     }
     if (!status.ok()) {
       // Trailers carry the IDs too: an error answer may have no initial metadata of its own.
@@ -286,11 +303,12 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   }
 
   const RpcProxyDeps& deps_;
-  std::atomic<int>* pending_;
+  InFlightCalls* in_flight_;
   const transcode::Route& route_;
   grpc::CallbackServerContext* context_;
   grpc::ByteBuffer* response_;
   grpc::ServerUnaryReactor* reactor_;
+  metrics::RpcInstruments* const rpc_metrics_;  // null: no metrics
   std::mutex finish_mu_;
   bool finished_ = false;  // guarded by finish_mu_
 
@@ -316,9 +334,9 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
 
 class ProxyReactor : public grpc::ServerUnaryReactor {
  public:
-  ProxyReactor(const RpcProxyDeps& deps, std::atomic<int>* pending, const transcode::Route& route,
-               grpc::CallbackServerContext* context, grpc::ByteBuffer* response)
-      : call_(std::make_shared<ProxyCall>(deps, pending, route, context, response, this)) {}
+  ProxyReactor(const RpcProxyDeps& deps, InFlightCalls* in_flight, const transcode::Route& route,
+               grpc::CallbackServerContext* context, grpc::ByteBuffer* response, metrics::RpcInstruments* rpc)
+      : call_(std::make_shared<ProxyCall>(deps, in_flight, route, context, response, this, rpc)) {}
 
   void Begin(const grpc::ByteBuffer* request) { call_->Begin(request); }
   void OnCancel() override { call_->OnCancel(); }
@@ -341,8 +359,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 }
 
 grpc::ServerUnaryReactor* RpcProxy::Handle(const transcode::Route& route, grpc::CallbackServerContext* context,
-                                           const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
-  auto* reactor = new ProxyReactor(deps_, &pending_, route, context, response);
+                                           const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+                                           metrics::RpcInstruments* rpc) {
+  auto* reactor = new ProxyReactor(deps_, &in_flight_, route, context, response, rpc);
   reactor->Begin(request);
   return reactor;
 }

@@ -28,7 +28,10 @@
 #include "server/auth/session_manager.h"
 #include "server/core/clock.h"
 #include "server/core/id_source.h"
+#include "server/core/secret.h"
+#include "server/metrics/gateway_metrics.h"
 #include "server/platform/platform_client.h"
+#include "server/rpc/in_flight_calls.h"
 #include "server/transcode/json_codec.h"
 #include "server/transcode/request_mapper.h"
 #include "server/transcode/route_table.h"
@@ -44,26 +47,33 @@ struct RpcProxyDeps {
   upstream::EventLoop* loop = nullptr;
   const core::Clock* clock = nullptr;
   core::IdSource* ids = nullptr;
-  std::string api_key;
+  // Read on every API-key call, so a rotated key file is used at once (core/secret.h).
+  std::shared_ptr<const core::Secret> api_key;
   // Upstream timeout when neither the caller's deadline nor the route says otherwise.
   absl::Duration default_timeout = absl::Seconds(10);
   // Calls served at once; beyond it calls are refused at once (load shedding).
   int max_pending_rpcs = 20000;
+  // Load-shedding counter; none when null. The per-method RPC metrics come with each Handle call.
+  metrics::GatewayMetrics* metrics = nullptr;
 };
 
 class RpcProxy {
  public:
   explicit RpcProxy(RpcProxyDeps deps) : deps_(std::move(deps)) {}
 
+  // `rpc`, when not null, receives the call's go-grpc-prometheus metrics (started, handled with its code,
+  // latency, messages); obtained once per method at start-up (RoutedService).
   grpc::ServerUnaryReactor* Handle(const transcode::Route& route, grpc::CallbackServerContext* context,
-                                   const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
+                                   const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+                                   metrics::RpcInstruments* rpc = nullptr);
 
   const RpcProxyDeps& deps() const { return deps_; }
-  int pending() const { return pending_.load(std::memory_order_relaxed); }
+  // Calls being served; the drain on SIGTERM refuses new ones through it.
+  InFlightCalls& in_flight() { return in_flight_; }
 
  private:
   RpcProxyDeps deps_;
-  std::atomic<int> pending_{0};
+  InFlightCalls in_flight_;
 };
 
 // absl::Status (with an optional google.rpc.Status payload) → grpc::Status with binary details.

@@ -51,11 +51,42 @@ function gatewayEnvNames(repoRoot) {
   return names;
 }
 
-// The drain grace the gateway uses after SIGTERM (Gateway::Shutdown's default), in seconds.
+// The drain grace the gateway uses after SIGTERM when --shutdown-grace is not set (Config's default), in
+// seconds.
 function drainGraceSeconds(repoRoot) {
-  const header = path.join(repoRoot, 'server/rpc/gateway.h');
-  const m = /Shutdown\(absl::Duration grace = absl::Seconds\((\d+)\)\)/.exec(fs.readFileSync(header, 'utf8'));
-  return m ? Number(m[1]) : 5;
+  const header = path.join(repoRoot, 'server/core/config.h');
+  const m = /shutdown_grace = absl::Seconds\((\d+)\)/.exec(fs.readFileSync(header, 'utf8'));
+  if (!m) throw new Error('found no shutdown_grace default in server/core/config.h: update drainGraceSeconds()');
+  return Number(m[1]);
+}
+
+// "20s", "1m", "1m30s", "500ms" (the forms absl::ParseDuration takes that manifests use) in seconds; NaN
+// for anything else.
+function durationSeconds(text) {
+  const units = { ms: 0.001, s: 1, m: 60, h: 3600 };
+  const parts = String(text).match(/^((\d+(\.\d+)?)(ms|s|m|h))+$/) ? String(text).match(/\d+(\.\d+)?(ms|s|m|h)/g) : null;
+  if (!parts) return NaN;
+  return parts.reduce((sum, p) => {
+    const [, n, , u] = /^(\d+(\.\d+)?)(ms|s|m|h)$/.exec(p);
+    return sum + Number(n) * units[u];
+  }, 0);
+}
+
+// The drain grace this container runs with: --shutdown-grace in its args, else AARTHIK_SHUTDOWN_GRACE from its
+// env or envFrom ConfigMaps (flags win over the environment, as in the gateway), else the default.
+function effectiveDrainSeconds(container, configMaps, defaultSeconds) {
+  const args = container.args || [];
+  for (let i = 0; i < args.length; ++i) {
+    if (args[i] === '--shutdown-grace' && i + 1 < args.length) return durationSeconds(args[i + 1]);
+    if (args[i].startsWith('--shutdown-grace=')) return durationSeconds(args[i].slice('--shutdown-grace='.length));
+  }
+  const env = (container.env || []).find((e) => e.name === 'AARTHIK_SHUTDOWN_GRACE' && e.value !== undefined);
+  if (env) return durationSeconds(env.value);
+  for (const ef of container.envFrom || []) {
+    const cm = ef.configMapRef && configMaps.find((c) => c.metadata.name === ef.configMapRef.name);
+    if (cm && cm.data && cm.data.AARTHIK_SHUTDOWN_GRACE !== undefined) return durationSeconds(cm.data.AARTHIK_SHUTDOWN_GRACE);
+  }
+  return defaultSeconds;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -282,29 +313,31 @@ function policyErrors(objects, ctx) {
     }
   }
 
-  // The API key: --api-key-file pointing into a read-only mount of a Secret.
+  // The API key and the web-hook secret: --api-key-file / --webhook-secret-file pointing into a read-only
+  // mount of a Secret (without the web-hook secret the receiver refuses every delivery).
   const args = [...(gw.command || []), ...(gw.args || [])];
-  let keyFile = null;
-  args.forEach((a, i) => {
-    if (a === '--api-key-file') keyFile = args[i + 1];
-    else if (String(a).startsWith('--api-key-file=')) keyFile = a.slice('--api-key-file='.length);
-  });
-  if (!keyFile) {
-    err(gn, 'no --api-key-file argument: the API key must be read from a mounted Secret');
-  } else {
-    const mount = (gw.volumeMounts || []).find((m) => keyFile.startsWith(m.mountPath.replace(/\/?$/, '/')));
+  for (const [flag, what] of [['--api-key-file', 'API key'], ['--webhook-secret-file', 'web-hook secret']]) {
+    let secretFile = null;
+    args.forEach((a, i) => {
+      if (a === flag) secretFile = args[i + 1];
+      else if (String(a).startsWith(flag + '=')) secretFile = a.slice(flag.length + 1);
+    });
+    if (!secretFile) {
+      err(gn, `no ${flag} argument: the ${what} must be read from a mounted Secret`);
+      continue;
+    }
+    const mount = (gw.volumeMounts || []).find((m) => secretFile.startsWith(m.mountPath.replace(/\/?$/, '/')));
     const volume = mount && (pod.volumes || []).find((v) => v.name === mount.name);
-    const file = mount && keyFile.slice(mount.mountPath.replace(/\/?$/, '/').length);
+    const file = mount && secretFile.slice(mount.mountPath.replace(/\/?$/, '/').length);
     const secretSources = !volume ? [] : volume.secret ? [volume.secret]
       : ((volume.projected && volume.projected.sources) || []).filter((s) => s.secret).map((s) => s.secret);
-    const provides = secretSources.some((s) => (s.items ? s.items.some((it) => it.path === file) : true));
-    if (!mount) err(gn, `--api-key-file ${keyFile} is not under any volumeMount`);
-    else if (!provides) err(gn, `--api-key-file ${keyFile} is not provided by a Secret volume`);
+    const src = secretSources.find((s) => (s.items ? s.items.some((it) => it.path === file) : true));
+    if (!mount) err(gn, `${flag} ${secretFile} is not under any volumeMount`);
+    else if (!src) err(gn, `${flag} ${secretFile} is not provided by a Secret volume`);
     else {
       if (mount.readOnly !== true) err(gn, `the Secret mount ${mount.mountPath} must be readOnly`);
       if (mount.subPath) err(gn, 'the Secret is mounted with subPath, which Kubernetes never refreshes');
-      const src = secretSources.find((s) => (s.items ? s.items.some((it) => it.path === file) : true));
-      if (src.optional === true) err(gn, 'the API key Secret must not be optional');
+      if (src.optional === true) err(gn, `the ${what} Secret must not be optional`);
     }
   }
 
@@ -321,8 +354,10 @@ function policyErrors(objects, ctx) {
     if (/(^|\/)sleep$/.test(cmd[0] || '')) sleepSeconds = Number(cmd[1]) || 0;
   } else if (preStop && preStop.sleep) sleepSeconds = preStop.sleep.seconds || 0;
   const grace = pod.terminationGracePeriodSeconds === undefined ? 30 : pod.terminationGracePeriodSeconds;
-  if (grace <= sleepSeconds + ctx.drainSeconds) {
-    err(dn, `terminationGracePeriodSeconds ${grace} must exceed preStop ${sleepSeconds}s + drain ${ctx.drainSeconds}s`);
+  const drainSeconds = effectiveDrainSeconds(gw, byKind('ConfigMap'), ctx.drainSeconds);
+  if (Number.isNaN(drainSeconds)) err(gn, 'the shutdown grace is not a duration such as 20s');
+  else if (grace <= sleepSeconds + drainSeconds) {
+    err(dn, `terminationGracePeriodSeconds ${grace} must exceed preStop ${sleepSeconds}s + drain ${drainSeconds}s`);
   }
 
   // Spread over nodes/zones.
@@ -436,12 +471,15 @@ const BREAKS = [
   { name: 'API key inlined in env', expect: /AARTHIK_API_KEY is set|inlines a secret/, apply: (o) => { gwc(o).env = [{ name: 'AARTHIK_API_KEY', value: 'sk_test_123' }]; } },
   { name: 'API key from envFrom secretRef', expect: /envFrom secretRef/, apply: (o) => { gwc(o).envFrom.push({ secretRef: { name: 'aarthik-gateway-api-key' } }); } },
   { name: 'no --api-key-file', expect: /no --api-key-file/, apply: (o) => { gwc(o).args = []; } },
+  { name: 'no --webhook-secret-file', expect: /no --webhook-secret-file/, apply: (o) => { gwc(o).args = gwc(o).args.slice(0, 2); } },
+  { name: 'optional web-hook secret', expect: /web-hook secret Secret must not be optional/, apply: (o) => { dep(o).spec.template.spec.volumes.find((v) => v.name === 'secrets').projected.sources[1].secret.optional = true; } },
   { name: 'key file not from a Secret', expect: /not provided by a Secret volume|not under any volumeMount/, apply: (o) => { dep(o).spec.template.spec.volumes.find((v) => v.name === 'secrets').projected.sources = []; } },
   { name: 'Secret rendered', expect: /a Secret is rendered/, apply: (o) => { o.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'n' }, stringData: { 'api-key': 'sk_x' } }); } },
   { name: 'key in ConfigMap', expect: /looks like a secret/, apply: (o) => { o.find((x) => x.kind === 'ConfigMap').data.AARTHIK_API_KEY = 'sk_test_1'; } },
   { name: 'ConfigMap typo', expect: /not an environment name the gateway reads/, apply: (o) => { o.find((x) => x.kind === 'ConfigMap').data.AARTHIK_LOGLEVEL = 'debug'; } },
   { name: 'no /tmp emptyDir', expect: /\/tmp must be an emptyDir/, apply: (o) => { gwc(o).volumeMounts = gwc(o).volumeMounts.filter((m) => m.mountPath !== '/tmp'); } },
   { name: 'grace too short', expect: /terminationGracePeriodSeconds/, apply: (o) => { dep(o).spec.template.spec.terminationGracePeriodSeconds = 5; } },
+  { name: 'drain longer than the pod grace', expect: /terminationGracePeriodSeconds/, apply: (o) => { o.find((x) => x.kind === 'ConfigMap').data.AARTHIK_SHUTDOWN_GRACE = '1m'; } },
   { name: 'no topology spread', expect: /topologySpreadConstraints/, apply: (o) => { delete dep(o).spec.template.spec.topologySpreadConstraints; } },
   { name: 'Service misses pods', expect: /selector does not match/, apply: (o) => { o.find((x) => x.kind === 'Service').spec.selector = { app: 'other' }; } },
   { name: 'Service without appProtocol', expect: /appProtocol: grpc/, apply: (o) => { delete o.find((x) => x.kind === 'Service').spec.ports[0].appProtocol; } },

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 
@@ -42,13 +43,16 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
   close(fd);
   env->key_file_ = key_template;
 
+  std::string upstream_url = options.upstream_override.empty() ? env->sandbox_url() : options.upstream_override;
+  if (options.upstream_for_sandbox) upstream_url = options.upstream_for_sandbox(env->sandbox_address_);
   std::vector<std::string> gateway_argv = {
       std::string(AARTHIK_BIN_DIR) + "/aarthik-gateway", "--grpc-listen", "127.0.0.1:0",
-      "--upstream-url", options.upstream_override.empty() ? env->sandbox_url() : options.upstream_override,
-      "--api-key-file", env->key_file_, "--tenant-id", kTenantId, "--application-id", kApplicationId,
+      "--upstream-url", upstream_url,
+      "--api-key-file", options.api_key_file.empty() ? env->key_file_ : options.api_key_file,
+      "--tenant-id", kTenantId, "--application-id", kApplicationId,
       "--http-listen", "127.0.0.1:0"};
   gateway_argv.insert(gateway_argv.end(), options.gateway_args.begin(), options.gateway_args.end());
-  auto gateway = Subprocess::Start(gateway_argv);
+  auto gateway = Subprocess::Start(gateway_argv, {}, options.gateway_log_path);
   if (!gateway.ok()) return nullptr;
   env->gateway_ = *std::move(gateway);
   absl::StatusOr<std::string> gateway_address = ReadListenAddress(*env->gateway_);
@@ -58,7 +62,9 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
   absl::StatusOr<std::string> http_line = env->gateway_->ReadLine(absl::Seconds(10));
   if (!http_line.ok() || http_line->rfind("http ", 0) != 0) return nullptr;
   env->http_address_ = http_line->substr(5);
-  env->channel_ = grpc::CreateChannel(env->gateway_address_, grpc::InsecureChannelCredentials());
+  env->channel_ = grpc::CreateChannel(env->gateway_address_, options.channel_credentials != nullptr
+                                                                  ? options.channel_credentials
+                                                                  : grpc::InsecureChannelCredentials());
   if (!env->channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) return nullptr;
   return env;
 }
@@ -88,32 +94,43 @@ bool GatewayEnv::RestartSandbox() {
   return address.ok() && *address == sandbox_address_;
 }
 
+void GatewayEnv::SignalGateway(int signal) { kill(gateway_->pid(), signal); }
+
 int GatewayEnv::StopGateway() {
+  // An idle client connection answers the gateway's GOAWAY ping only when gRPC's backup poller runs (every
+  // 5 s): drop ours, as the destructor does. Callers drop their stubs first.
+  channel_.reset();
   int code = gateway_->Terminate();
   gateway_.reset();
   return code;
 }
 
-nlohmann::json GatewayEnv::SandboxHttp(const std::string& method, const std::string& path,
-                                       const std::string& body, long* status) {
+std::string HttpCall(const std::string& method, const std::string& url, const std::string& body,
+                     const std::vector<std::string>& headers, long* status) {
   CURL* curl = curl_easy_init();
-  std::string url = sandbox_url() + path;
   std::string response;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_slist* header_list = curl_slist_append(nullptr, "Content-Type: application/json");
+  for (const std::string& header : headers) header_list = curl_slist_append(header_list, header.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
   if (!body.empty()) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_perform(curl);
   long code = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
   if (status != nullptr) *status = code;
-  curl_slist_free_all(headers);
+  curl_slist_free_all(header_list);
   curl_easy_cleanup(curl);
-  return nlohmann::json::parse(response, nullptr, /*allow_exceptions=*/false);
+  return response;
+}
+
+nlohmann::json GatewayEnv::SandboxHttp(const std::string& method, const std::string& path,
+                                       const std::string& body, long* status) {
+  return nlohmann::json::parse(HttpCall(method, sandbox_url() + path, body, {}, status), nullptr,
+                               /*allow_exceptions=*/false);
 }
 
 void GatewayEnv::AdvanceSandboxTime(double seconds) {

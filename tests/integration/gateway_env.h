@@ -11,6 +11,7 @@
 #ifndef AARTHIK_TESTS_INTEGRATION_GATEWAY_ENV_H_
 #define AARTHIK_TESTS_INTEGRATION_GATEWAY_ENV_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,15 @@ struct GatewayEnvOptions {
   std::vector<std::string> gateway_args;
   // Point the gateway at this URL instead of the sandbox (e.g. a closed port).
   std::string upstream_override;
+  // The gateway's --api-key-file; empty: a temporary file holding kGatewayApiKey (which the sandbox accepts).
+  std::string api_key_file;
+  // Where the gateway's stderr (its JSON log lines) goes; empty: the test's own stderr.
+  std::string gateway_log_path;
+  // Builds the gateway's upstream URL from the sandbox's "HOST:PORT" once the sandbox runs (e.g. an
+  // https:// URL of a TLS front for it); wins over upstream_override.
+  std::function<std::string(const std::string& sandbox_address)> upstream_for_sandbox;
+  // Credentials of channel(); plaintext when null. TLS ones for a gateway started with --tls-cert-file.
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
 };
 
 class GatewayEnv {
@@ -54,8 +64,12 @@ class GatewayEnv {
   int64_t SandboxRequests(const std::string& route, int status = 0);
   void SetSandboxFaults(const nlohmann::json& faults);
   void ClearSandboxFaults();
-  // Stops the gateway with SIGTERM; returns its exit code.
+  // Stops the gateway with SIGTERM; returns its exit code (-9 when it had to be killed after 5 s). Drop
+  // every stub made from channel() first: the gateway's drain waits for open client connections to answer
+  // its GOAWAY ping, and an idle one in this process answers only when gRPC's 5 s backup poller runs.
   int StopGateway();
+  // Sends `signal` to the gateway without waiting (StopGateway() then collects the exit code).
+  void SignalGateway(int signal);
   // Stops the sandbox (the platform goes down: connections refused) and starts it again on the same
   // address (state is not kept).
   void StopSandbox();
@@ -71,6 +85,11 @@ class GatewayEnv {
   std::string key_file_;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// A blocking HTTP call (JSON content type plus `headers`, "Name: value"); returns the body, sets *status
+// (0 when no answer).
+std::string HttpCall(const std::string& method, const std::string& url, const std::string& body = "",
+                     const std::vector<std::string>& headers = {}, long* status = nullptr);
 
 // Adds x-correlation-id (and idempotency-key when given) and a deadline to a client context.
 void PrepareContext(grpc::ClientContext* context, const std::string& correlation_id = "",

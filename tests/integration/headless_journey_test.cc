@@ -1,6 +1,8 @@
 // Every headless RPC through the generated stubs, against the real gateway and sandbox processes: a full
 // borrower journey (session → journey → profile → offers → steps → disbursal → post-disbursal), the AA flow,
 // and the documented error paths on the way.
+#include <cstdio>
+
 #include "aarthik/headless/v1/account_aggregator.grpc.pb.h"
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
 #include "aarthik/headless/v1/offers.grpc.pb.h"
@@ -8,10 +10,12 @@
 #include "aarthik/headless/v1/profile.grpc.pb.h"
 #include "aarthik/headless/v1/sessions.grpc.pb.h"
 #include "aarthik/headless/v1/steps.grpc.pb.h"
+#include "absl/strings/str_join.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway_env.h"
+#include "tests/integration/log_scan.h"
 
 namespace aarthik::testing {
 namespace {
@@ -28,10 +32,18 @@ namespace cm = aarthik::common::v1;
     return (stub).method(&ctx, request, &(response)); \
   }())
 
+// Borrower data these tests send; none of it may reach the gateway's log (nor may any credential).
+const std::vector<std::string> kBorrowerPii = {"9876543210", "ABCDE1234F", "Rahul Sharma", "rahul@example.com",
+                                               "rahul@acme.com", "123456789012", "1995-06-20", "Flat 301",
+                                               kGatewayApiKey};
+
 class HeadlessJourneyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    env_ = GatewayEnv::Start();
+    // The most verbose level, so that every line the gateway can write is checked.
+    log_path_ = ::testing::TempDir() + "gateway-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".log";
+    env_ = GatewayEnv::Start({.gateway_args = {"--log-level", "debug"}, .gateway_log_path = log_path_});
     ASSERT_NE(env_, nullptr);
     sessions_ = hl::SessionsService::NewStub(env_->channel());
     journeys_ = hl::JourneysService::NewStub(env_->channel());
@@ -85,6 +97,24 @@ class HeadlessJourneyTest : public ::testing::Test {
     return id;
   }
 
+  // Every journey doubles as the log-redaction check: the gateway's log, complete once it has exited.
+  void TearDown() override {
+    if (env_ == nullptr) return;
+    sessions_.reset();
+    journeys_.reset();
+    profile_.reset();
+    offers_.reset();
+    steps_.reset();
+    aa_.reset();
+    post_.reset();
+    EXPECT_EQ(env_->StopGateway(), 0);
+    LogScan scan = ScanGatewayLog(log_path_, kBorrowerPii);
+    EXPECT_TRUE(scan.problems.empty()) << absl::StrJoin(scan.problems, "\n");
+    EXPECT_GT(scan.rpc_lines, 0) << "no per-RPC log lines at --log-level debug";
+    std::remove(log_path_.c_str());
+  }
+
+  std::string log_path_;
   std::unique_ptr<GatewayEnv> env_;
   std::unique_ptr<hl::SessionsService::Stub> sessions_;
   std::unique_ptr<hl::JourneysService::Stub> journeys_;

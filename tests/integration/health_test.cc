@@ -2,30 +2,10 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway_env.h"
+#include "tests/integration/health_wire.h"
 
 namespace aarthik::testing {
 namespace {
-
-// grpc.health.v1.HealthCheckRequest{service} and the status of a HealthCheckResponse, hand-encoded: the
-// health proto is served by gRPC but not shipped with Debian's headers.
-grpc::ByteBuffer HealthRequest(const std::string& service) {
-  std::string bytes;
-  if (!service.empty()) {
-    bytes.push_back(0x0a);
-    bytes.push_back(static_cast<char>(service.size()));
-    bytes += service;
-  }
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
-}
-
-int HealthStatus(const grpc::ByteBuffer& response) {
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(response.Dump(&slices).ok());
-  std::string bytes;
-  for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;  // 1 = SERVING
-}
 
 grpc::Status Check(GatewayEnv& env, const std::string& service, int* status) {
   grpc::GenericStub stub(env.channel());
@@ -57,7 +37,7 @@ TEST(HealthTest, OverallAndEveryServiceAreServing) {
     int status = 0;
     grpc::Status result = Check(*env, service, &status);
     ASSERT_TRUE(result.ok()) << service << ": " << result.error_message();
-    EXPECT_EQ(status, 1) << service;
+    EXPECT_EQ(status, kServing) << service;
   }
   int status = 0;
   EXPECT_EQ(Check(*env, "no.such.Service", &status).error_code(), grpc::StatusCode::NOT_FOUND);

@@ -155,6 +155,11 @@ TEST_F(SecretRotationTest, RotatedApiKeyFileIsUsedWithoutARestart) {
   watch_context.TryCancel();
   reader->Finish();
 
+  // Stubs share the env's channel; StopGateway waits for it to close (see gateway_env.h).
+  reader.reset();
+  events.reset();
+  hybrid.reset();
+  journeys.reset();
   EXPECT_EQ(env->StopGateway(), 0);
   const std::string log = ReadAll(Path("gateway.log"));
   EXPECT_TRUE(absl::StrContains(log, "secret reloaded")) << log;

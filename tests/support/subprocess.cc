@@ -47,7 +47,8 @@ std::vector<std::string> MergedEnvironment(const std::vector<std::string>& extra
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(std::vector<std::string> argv,
-                                                              std::vector<std::string> extra_env) {
+                                                              std::vector<std::string> extra_env,
+                                                              const std::string& stderr_path) {
   if (argv.empty()) return absl::InvalidArgumentError("Subprocess::Start: empty argv");
   if (access(argv[0].c_str(), X_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("not executable: ", argv[0]));
@@ -60,24 +61,35 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(std::vector<std::s
   for (std::string& e : env) env_ptrs.push_back(e.data());
   env_ptrs.push_back(nullptr);
 
+  int stderr_fd = -1;
+  if (!stderr_path.empty()) {
+    stderr_fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (stderr_fd < 0) {
+      return absl::InternalError(absl::StrCat("open ", stderr_path, ": ", std::strerror(errno)));
+    }
+  }
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    if (stderr_fd >= 0) close(stderr_fd);
     return absl::InternalError(absl::StrCat("pipe2: ", std::strerror(errno)));
   }
   pid_t pid = fork();
   if (pid < 0) {
     close(pipe_fds[0]);
     close(pipe_fds[1]);
+    if (stderr_fd >= 0) close(stderr_fd);
     return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
   }
   if (pid == 0) {
     // Die with the test: a crashed or killed test must not leave servers behind.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(pipe_fds[1], STDOUT_FILENO);  // dup2 clears O_CLOEXEC on the new descriptor
+    if (stderr_fd >= 0) dup2(stderr_fd, STDERR_FILENO);
     execve(argv_ptrs[0], argv_ptrs.data(), env_ptrs.data());
     _exit(127);
   }
   close(pipe_fds[1]);
+  if (stderr_fd >= 0) close(stderr_fd);
   return std::unique_ptr<Subprocess>(new Subprocess(pid, pipe_fds[0]));
 }
 

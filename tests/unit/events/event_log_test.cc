@@ -124,5 +124,22 @@ TEST_F(EventLogTest, SlowSubscriberIsEndedNotGrown) {
   EXPECT_EQ(notified, 65);
 }
 
+TEST_F(EventLogTest, CloseAllEndsSubscribersAndRefusesNewOnes) {
+  EventLog log({}, clock_);
+  auto sub = log.Subscribe({}, "");
+  ASSERT_TRUE(sub.ok());
+  int notified = 0;
+  (*sub)->SetListener([&notified] { ++notified; });
+  log.Accept(Make("e1", "j1", 1));
+  const int before = notified;
+  log.CloseAll(absl::UnavailableError("draining"));
+  EXPECT_GT(notified, before);  // the stream wakes up to finish
+  EXPECT_EQ((*sub)->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*sub)->Next(), nullptr);  // queued events are dropped: the cursor resumes them elsewhere
+  EXPECT_EQ(log.Subscribe({}, "").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(log.stats().subscribers, 0u);
+  (*sub)->ClearListener();
+}
+
 }  // namespace
 }  // namespace aarthik::events

@@ -196,5 +196,25 @@ TEST_F(StatePollerTest, StopsAtTerminalStatusAndOnPermanentErrors) {
   EXPECT_EQ(poller_.journeys(), 0u);
 }
 
+TEST_F(StatePollerTest, EndAllEndsEveryWatchAndRefusesNewOnes) {
+  std::vector<StatePoller::StatePtr> a, b, late;
+  std::optional<absl::Status> end_a, end_b, end_late;
+  Watch(&a, &end_a, "j1");
+  Watch(&b, &end_b, "j2");
+  scheduler_.RunPosted();
+  poller_.EndAll(absl::UnavailableError("draining"));
+  scheduler_.RunPosted();
+  ASSERT_TRUE(end_a.has_value() && end_b.has_value());
+  EXPECT_EQ(end_a->code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(end_b->code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(poller_.journeys(), 0u);
+  EXPECT_EQ(scheduler_.pending_timers(), 0u);
+  Watch(&late, &end_late, "j3");
+  scheduler_.RunPosted();
+  ASSERT_TRUE(end_late.has_value());
+  EXPECT_EQ(end_late->code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(fetcher_.fetches, 2);  // no poll for the refused watch
+}
+
 }  // namespace
 }  // namespace aarthik::events
