@@ -1,4 +1,5 @@
-// aarthik-gateway: serves the Aarthik Labs platform's REST API as gRPC. See --help and docs/architecture.md.
+// aarthik-gateway: serves the Aarthik Labs platform's REST API as gRPC. See --help and
+// docs/architecture.md.
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -10,11 +11,13 @@
 
 namespace {
 
-// Waits for SIGTERM/SIGINT on a dedicated thread (signals are blocked everywhere else), then drains.
+// Waits for SIGTERM/SIGINT on a dedicated thread (signals are blocked everywhere else), then
+// drains.
 void ShutdownOnSignal(aarthik::rpc::Gateway* gateway, sigset_t signals, absl::Duration grace) {
   int received = 0;
   sigwait(&signals, &received);
-  aarthik::core::Log(aarthik::core::Severity::kInfo, "shutting down", {{"signal", strsignal(received)}});
+  aarthik::core::Log(aarthik::core::Severity::kInfo, "shutting down",
+                     {{"signal", strsignal(received)}});
   gateway->Shutdown(grace);
 }
 
@@ -43,7 +46,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  absl::StatusOr<std::unique_ptr<aarthik::rpc::Gateway>> gateway = aarthik::rpc::Gateway::Start(*config);
+  absl::StatusOr<std::unique_ptr<aarthik::rpc::Gateway>> gateway =
+      aarthik::rpc::Gateway::Start(*config);
   if (!gateway.ok()) {
     std::cerr << "aarthik-gateway: cannot start: " << gateway.status().message() << "\n";
     return 1;

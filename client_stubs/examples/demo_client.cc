@@ -10,9 +10,9 @@
 // until DISBURSED) → RefreshLoanStatus.
 // Hybrid: StartJourney → PollOffers (until OFFERED or NOT_OFFERED) → GetHostedUrl.
 // Live events (with --webhook-url): SubscribeWebhooks points the platform's signed journey.snapshot
-// web-hooks at the gateway's receiver, and two WatchJourneyEvents streams (the headless borrower and
-// the Hybrid borrower) print each event as it arrives, interleaved with the RPC lines ("⇢ event …").
-// At the end the streams are cancelled and UnsubscribeWebhooks stops the deliveries.
+// web-hooks at the gateway's receiver, and two WatchJourneyEvents streams (the headless borrower
+// and the Hybrid borrower) print each event as it arrives, interleaved with the RPC lines ("⇢ event
+// …"). At the end the streams are cancelled and UnsubscribeWebhooks stops the deliveries.
 //
 // Every wait honours the platform's hint (`pollAfterSeconds`, `poll_after_ms`) divided by
 // `--poll-scale`, so a sandbox running with `--time-scale N` is driven at its own pace.
@@ -298,9 +298,9 @@ void Say(absl::string_view line) {
   std::cout << line << std::endl;
 }
 
-// One WatchJourneyEvents stream read with gRPC's callback API: no thread of its own. Each event goes
-// to `on_event` on a gRPC thread, in stream order. Close() (or the destructor) cancels the stream
-// and waits until gRPC is done with it.
+// One WatchJourneyEvents stream read with gRPC's callback API: no thread of its own. Each event
+// goes to `on_event` on a gRPC thread, in stream order. Close() (or the destructor) cancels the
+// stream and waits until gRPC is done with it.
 class EventStream : public grpc::ClientReadReactor<ev::WatchJourneyEventsResponse> {
  public:
   using EventCallback = std::function<void(const ev::JourneyEvent&)>;
@@ -309,9 +309,7 @@ class EventStream : public grpc::ClientReadReactor<ev::WatchJourneyEventsRespons
   // Starts the call at once. `on_end` runs when the stream ends before Close() was called.
   EventStream(ev::JourneyEventsService::Stub* stub, ev::WatchJourneyEventsRequest request,
               const std::string& correlation_id, EventCallback on_event, EndCallback on_end)
-      : request_(std::move(request)),
-        on_event_(std::move(on_event)),
-        on_end_(std::move(on_end)) {
+      : request_(std::move(request)), on_event_(std::move(on_event)), on_end_(std::move(on_end)) {
     client::CallOptions options;
     options.timeout = milliseconds(0);  // a watch has no deadline; Close() ends it
     options.correlation_id = correlation_id;
@@ -1140,8 +1138,8 @@ class Demo {
         events_.get(), std::move(request), absl::StrCat("demo-", run_id_, "-events-", name),
         [this](const ev::JourneyEvent& event) { OnEvent(event); },
         [name](const grpc::Status& status) {
-          Say(absl::StrCat("   ⇢ the ", name, " event stream ended early: ",
-                           DescribeError(status)));
+          Say(absl::StrCat("   ⇢ the ", name,
+                           " event stream ended early: ", DescribeError(status)));
         }));
   }
 
@@ -1253,11 +1251,11 @@ class Demo {
   bool subscribed_ = false;
   std::mutex events_mu_;
   std::condition_variable events_cv_;
-  std::string watched_journey_;           // guarded by events_mu_; the headless journey's ID
-  std::set<std::string> headless_seen_;   // guarded by events_mu_; statuses its events reported
-  std::set<std::string> hybrid_seen_;     // guarded by events_mu_; the Hybrid journey's statuses
-  int headless_events_ = 0;               // guarded by events_mu_
-  int hybrid_events_ = 0;                 // guarded by events_mu_
+  std::string watched_journey_;          // guarded by events_mu_; the headless journey's ID
+  std::set<std::string> headless_seen_;  // guarded by events_mu_; statuses its events reported
+  std::set<std::string> hybrid_seen_;    // guarded by events_mu_; the Hybrid journey's statuses
+  int headless_events_ = 0;              // guarded by events_mu_
+  int hybrid_events_ = 0;                // guarded by events_mu_
   // Last: the streams call back into the members above, so they must close before those go.
   std::vector<std::unique_ptr<EventStream>> streams_;
 };

@@ -19,7 +19,8 @@ absl::StatusOr<absl::Time> ParseTimestamp(const nlohmann::json& data, const char
   absl::Time time;
   std::string error;
   if (!absl::ParseTime(absl::RFC3339_full, it->get<std::string>(), &time, &error)) {
-    return absl::InternalError(absl::StrCat("platform session payload's ", key, " is not a timestamp"));
+    return absl::InternalError(
+        absl::StrCat("platform session payload's ", key, " is not a timestamp"));
   }
   return time;
 }
@@ -30,7 +31,8 @@ absl::StatusOr<BorrowerTokens> TokensFromPlatformData(const nlohmann::json& data
   BorrowerTokens tokens;
   auto session = data.find("sessionToken");
   auto refresh = data.find("refreshToken");
-  if (session == data.end() || !session->is_string() || refresh == data.end() || !refresh->is_string()) {
+  if (session == data.end() || !session->is_string() || refresh == data.end() ||
+      !refresh->is_string()) {
     return absl::InternalError("platform session payload lacks sessionToken or refreshToken");
   }
   tokens.session_token = session->get<std::string>();
@@ -47,8 +49,7 @@ absl::StatusOr<BorrowerTokens> TokensFromPlatformData(const nlohmann::json& data
 
 SessionManager::SessionManager(upstream::EventLoop* loop, platform::PlatformClient* platform,
                                TokenStore* store, std::shared_ptr<const core::Secret> api_key,
-                               const core::Clock& clock,
-                               core::IdSource& ids, Options options)
+                               const core::Clock& clock, core::IdSource& ids, Options options)
     : loop_(loop),
       platform_(platform),
       store_(store),
@@ -80,34 +81,39 @@ void SessionManager::AddWaiter(Flight& flight, const std::string& borrower, absl
     auto it = flights_.find(borrower);
     if (it == flights_.end()) return;
     auto& waiters = it->second.waiters;
-    auto waiter = std::find_if(waiters.begin(), waiters.end(), [id](const Waiter& w) { return w.id == id; });
+    auto waiter =
+        std::find_if(waiters.begin(), waiters.end(), [id](const Waiter& w) { return w.id == id; });
     if (waiter == waiters.end()) return;
     TokenCallback expired = std::move(waiter->done);
     waiters.erase(waiter);
-    expired(absl::DeadlineExceededError("deadline passed while waiting for the borrower's session"));
+    expired(
+        absl::DeadlineExceededError("deadline passed while waiting for the borrower's session"));
   });
-  flight.waiters.push_back(Waiter{id, std::move(done), timer, deadline, correlation_id, rejected_token});
+  flight.waiters.push_back(
+      Waiter{id, std::move(done), timer, deadline, correlation_id, rejected_token});
 }
 
 void SessionManager::AcquireSessionToken(const std::string& borrower, absl::Time deadline,
-                                         const std::string& correlation_id, const std::string& rejected_token,
-                                         TokenCallback done) {
-  RunOnLoop([this, borrower, deadline, correlation_id, rejected_token, done = std::move(done)]() mutable {
-    Flight& flight = flights_[borrower];
-    AddWaiter(flight, borrower, deadline, std::move(done), correlation_id, rejected_token);
-    if (flight.busy) return;  // join the mint/refresh in flight
-    flight.busy = true;
-    LoadAndProceed(borrower, correlation_id, rejected_token);
-  });
+                                         const std::string& correlation_id,
+                                         const std::string& rejected_token, TokenCallback done) {
+  RunOnLoop(
+      [this, borrower, deadline, correlation_id, rejected_token, done = std::move(done)]() mutable {
+        Flight& flight = flights_[borrower];
+        AddWaiter(flight, borrower, deadline, std::move(done), correlation_id, rejected_token);
+        if (flight.busy) return;  // join the mint/refresh in flight
+        flight.busy = true;
+        LoadAndProceed(borrower, correlation_id, rejected_token);
+      });
 }
 
 void SessionManager::LoadAndProceed(const std::string& borrower, const std::string& correlation_id,
                                     const std::string& rejected_token) {
   store_->Load(borrower, [this, borrower, correlation_id, rejected_token](
                              absl::StatusOr<std::optional<BorrowerTokens>> loaded) mutable {
-    RunOnLoop([this, borrower, correlation_id, rejected_token, loaded = std::move(loaded)]() mutable {
-      Proceed(borrower, correlation_id, rejected_token, std::move(loaded));
-    });
+    RunOnLoop(
+        [this, borrower, correlation_id, rejected_token, loaded = std::move(loaded)]() mutable {
+          Proceed(borrower, correlation_id, rejected_token, std::move(loaded));
+        });
   });
 }
 
@@ -159,7 +165,8 @@ void SessionManager::Refresh(const std::string& borrower, const std::string& cor
     // A refused or failed refresh: start over with a new session, which resumes the borrower.
     core::Log(core::Severity::kInfo, "session refresh failed; re-bootstrapping",
               {{"correlation_id", correlation_id},
-               {"upstream_status", reply.ok() ? absl::StrCat(reply->http_status) : reply.status().ToString()}});
+               {"upstream_status",
+                reply.ok() ? absl::StrCat(reply->http_status) : reply.status().ToString()}});
     Mint(borrower, correlation_id);
   });
 }
@@ -203,13 +210,15 @@ void SessionManager::Mint(const std::string& borrower, const std::string& correl
 }
 
 void SessionManager::SaveAndComplete(const std::string& borrower, const BorrowerTokens& tokens) {
-  store_->Save(borrower, tokens, [this, borrower, token = tokens.session_token](absl::Status saved) {
-    RunOnLoop([this, borrower, token, saved] {
-      // A store failure loses only the cache: the token itself is good for the waiting callers.
-      if (!saved.ok()) core::Log(core::Severity::kWarning, "token store save failed");
-      Complete(borrower, token);
-    });
-  });
+  store_->Save(borrower, tokens,
+               [this, borrower, token = tokens.session_token](absl::Status saved) {
+                 RunOnLoop([this, borrower, token, saved] {
+                   // A store failure loses only the cache: the token itself is good for the waiting
+                   // callers.
+                   if (!saved.ok()) core::Log(core::Severity::kWarning, "token store save failed");
+                   Complete(borrower, token);
+                 });
+               });
 }
 
 void SessionManager::Complete(const std::string& borrower, absl::StatusOr<std::string> result) {
@@ -220,8 +229,8 @@ void SessionManager::Complete(const std::string& borrower, absl::StatusOr<std::s
   for (Waiter& waiter : waiters) {
     loop_->CancelTimer(waiter.timer);
     if (result.ok() && !waiter.rejected_token.empty() && *result == waiter.rejected_token) {
-      // This waiter joined a flight that did not know its token had been refused (the flight found the
-      // token still fresh by our clock): go round again, which refreshes.
+      // This waiter joined a flight that did not know its token had been refused (the flight found
+      // the token still fresh by our clock): go round again, which refreshes.
       AcquireSessionToken(borrower, waiter.deadline, waiter.correlation_id, waiter.rejected_token,
                           std::move(waiter.done));
       continue;
@@ -237,8 +246,8 @@ void SessionManager::AcquireRefreshLease(const std::string& borrower, absl::Time
     if (flight.busy) {
       // Wait for the work in flight, then try again for the lease.
       AddWaiter(flight, borrower, deadline,
-                [this, borrower, deadline, correlation_id, done = std::move(done)](
-                    absl::StatusOr<std::string> token) mutable {
+                [this, borrower, deadline, correlation_id,
+                 done = std::move(done)](absl::StatusOr<std::string> token) mutable {
                   if (!token.ok()) {
                     done(token.status());
                     return;
@@ -260,8 +269,8 @@ void SessionManager::AcquireRefreshLease(const std::string& borrower, absl::Time
         // No usable refresh token: bootstrap a session first, then hand out its refresh token.
         flights_[borrower].lease_held = false;
         AddWaiter(flights_[borrower], borrower, deadline,
-                  [this, borrower, deadline, correlation_id, done = std::move(done)](
-                      absl::StatusOr<std::string> token) mutable {
+                  [this, borrower, deadline, correlation_id,
+                   done = std::move(done)](absl::StatusOr<std::string> token) mutable {
                     if (!token.ok()) {
                       done(token.status());
                       return;
@@ -274,7 +283,8 @@ void SessionManager::AcquireRefreshLease(const std::string& borrower, absl::Time
   });
 }
 
-void SessionManager::ReleaseRefreshLease(const std::string& borrower, absl::StatusOr<BorrowerTokens> rotated) {
+void SessionManager::ReleaseRefreshLease(const std::string& borrower,
+                                         absl::StatusOr<BorrowerTokens> rotated) {
   RunOnLoop([this, borrower, rotated = std::move(rotated)]() mutable {
     auto it = flights_.find(borrower);
     if (it == flights_.end() || !it->second.lease_held) return;

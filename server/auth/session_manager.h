@@ -1,22 +1,24 @@
-// SessionManager: hands out valid borrower session tokens, owning the whole platform session lifecycle so
-// that no caller ever handles tokens.
+// SessionManager: hands out valid borrower session tokens, owning the whole platform session
+// lifecycle so that no caller ever handles tokens.
 //
-// For a borrower it (1) reuses the stored session token while it is fresh; (2) refreshes it with the
-// refresh token shortly before expiry or after the platform rejected it; (3) re-bootstraps with
-// POST /api/v1/headless/sessions (which resumes the borrower) when there are no tokens or the refresh fails.
-// At most one mint/refresh per borrower is in flight: concurrent callers join it, each waiting no longer
-// than its own deadline.
+// For a borrower it (1) reuses the stored session token while it is fresh; (2) refreshes it with
+// the refresh token shortly before expiry or after the platform rejected it; (3) re-bootstraps with
+// POST /api/v1/headless/sessions (which resumes the borrower) when there are no tokens or the
+// refresh fails. At most one mint/refresh per borrower is in flight: concurrent callers join it,
+// each waiting no longer than its own deadline.
 //
-//   SessionManager sessions(&loop, &platform, &store, api_key /* shared_ptr<core::Secret> */, clock, ids,
+//   SessionManager sessions(&loop, &platform, &store, api_key /* shared_ptr<core::Secret> */,
+//   clock, ids,
 //                           {});
 //   sessions.AcquireSessionToken("CUST_0012", deadline, correlation_id, /*rejected_token=*/"",
 //       [](absl::StatusOr<std::string> token) { ... });   // runs on the loop thread
 //
-// Routes that present the refresh token themselves (the RefreshSession RPC) take a lease: while it is held
-// no other refresh for that borrower starts, so the platform never sees one refresh token used twice.
+// Routes that present the refresh token themselves (the RefreshSession RPC) take a lease: while it
+// is held no other refresh for that borrower starts, so the platform never sees one refresh token
+// used twice.
 //
-// Thread-safety: every public method may be called from any thread; callbacks run on the loop thread.
-// All state lives on the loop thread.
+// Thread-safety: every public method may be called from any thread; callbacks run on the loop
+// thread. All state lives on the loop thread.
 #ifndef AARTHIK_SERVER_AUTH_SESSION_MANAGER_H_
 #define AARTHIK_SERVER_AUTH_SESSION_MANAGER_H_
 
@@ -47,8 +49,8 @@ absl::StatusOr<BorrowerTokens> TokensFromPlatformData(const nlohmann::json& data
 class SessionManager {
  public:
   struct Options {
-    // Refresh this long before the session token expires (capped at a fifth of the token's lifetime,
-    // so that short-lived tokens are still used).
+    // Refresh this long before the session token expires (capped at a fifth of the token's
+    // lifetime, so that short-lived tokens are still used).
     absl::Duration refresh_margin = absl::Seconds(60);
     // Timeout of the gateway's own mint/refresh calls (not bounded by any one caller).
     absl::Duration call_timeout = absl::Seconds(10);
@@ -63,13 +65,14 @@ class SessionManager {
 
   // A session token valid now. `rejected_token`, when not empty, is one the platform just refused
   // (401 AUTH_INVALID_SESSION): it is not handed out again.
-  void AcquireSessionToken(const std::string& borrower, absl::Time deadline, const std::string& correlation_id,
-                           const std::string& rejected_token, TokenCallback done);
-
-  // The borrower's refresh token, under an exclusive lease. Every successful acquisition must be followed
-  // by exactly one ReleaseRefreshLease.
-  void AcquireRefreshLease(const std::string& borrower, absl::Time deadline, const std::string& correlation_id,
+  void AcquireSessionToken(const std::string& borrower, absl::Time deadline,
+                           const std::string& correlation_id, const std::string& rejected_token,
                            TokenCallback done);
+
+  // The borrower's refresh token, under an exclusive lease. Every successful acquisition must be
+  // followed by exactly one ReleaseRefreshLease.
+  void AcquireRefreshLease(const std::string& borrower, absl::Time deadline,
+                           const std::string& correlation_id, TokenCallback done);
   // Ends the lease with the rotated tokens, or with the failure of the call that used it.
   void ReleaseRefreshLease(const std::string& borrower, absl::StatusOr<BorrowerTokens> rotated);
 
@@ -98,13 +101,16 @@ class SessionManager {
   };
 
   void RunOnLoop(absl::AnyInvocable<void()> task);
-  void AddWaiter(Flight& flight, const std::string& borrower, absl::Time deadline, TokenCallback done,
-                 const std::string& correlation_id = "", const std::string& rejected_token = "");
+  void AddWaiter(Flight& flight, const std::string& borrower, absl::Time deadline,
+                 TokenCallback done, const std::string& correlation_id = "",
+                 const std::string& rejected_token = "");
   void LoadAndProceed(const std::string& borrower, const std::string& correlation_id,
                       const std::string& rejected_token);
-  void Proceed(const std::string& borrower, const std::string& correlation_id, const std::string& rejected_token,
+  void Proceed(const std::string& borrower, const std::string& correlation_id,
+               const std::string& rejected_token,
                absl::StatusOr<std::optional<BorrowerTokens>> loaded);
-  void Refresh(const std::string& borrower, const std::string& correlation_id, const std::string& refresh_token);
+  void Refresh(const std::string& borrower, const std::string& correlation_id,
+               const std::string& refresh_token);
   void Mint(const std::string& borrower, const std::string& correlation_id);
   void SaveAndComplete(const std::string& borrower, const BorrowerTokens& tokens);
   void Complete(const std::string& borrower, absl::StatusOr<std::string> result);
@@ -117,8 +123,8 @@ class SessionManager {
   const core::Clock& clock_;
   core::IdSource& ids_;
   const Options options_;
-  uint64_t next_waiter_id_ = 0;                         // loop thread only
-  absl::flat_hash_map<std::string, Flight> flights_;    // loop thread only
+  uint64_t next_waiter_id_ = 0;                       // loop thread only
+  absl::flat_hash_map<std::string, Flight> flights_;  // loop thread only
   std::atomic<int64_t> mints_{0};
   std::atomic<int64_t> refreshes_{0};
 };

@@ -14,7 +14,8 @@ void MemoryTokenStore::Load(const std::string& borrower, LoadCallback done) {
   done(std::move(found));
 }
 
-void MemoryTokenStore::Save(const std::string& borrower, const BorrowerTokens& tokens, DoneCallback done) {
+void MemoryTokenStore::Save(const std::string& borrower, const BorrowerTokens& tokens,
+                            DoneCallback done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (tokens_.size() >= max_borrowers_ && !tokens_.contains(borrower)) {

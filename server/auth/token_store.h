@@ -1,12 +1,12 @@
-// TokenStore: where the gateway keeps each borrower's platform session and refresh tokens, behind an
-// interface so that replicas can share them (memory now; Redis for several replicas).
+// TokenStore: where the gateway keeps each borrower's platform session and refresh tokens, behind
+// an interface so that replicas can share them (memory now; Redis for several replicas).
 //
 //   MemoryTokenStore store(/*max_borrowers=*/100000);
 //   store.Save("CUST_0012", tokens, [](absl::Status s) { ... });
 //   store.Load("CUST_0012", [](absl::StatusOr<std::optional<BorrowerTokens>> t) { ... });
 //
-// The interface is asynchronous because a networked store must not block the caller's thread; callbacks
-// may run inline (memory) or on another thread (network): callers must not assume either.
+// The interface is asynchronous because a networked store must not block the caller's thread;
+// callbacks may run inline (memory) or on another thread (network): callers must not assume either.
 //
 // Thread-safety: implementations are safe to call from any thread.
 #ifndef AARTHIK_SERVER_AUTH_TOKEN_STORE_H_
@@ -41,12 +41,13 @@ class TokenStore {
 
   virtual ~TokenStore() = default;
   virtual void Load(const std::string& borrower, LoadCallback done) = 0;
-  virtual void Save(const std::string& borrower, const BorrowerTokens& tokens, DoneCallback done) = 0;
+  virtual void Save(const std::string& borrower, const BorrowerTokens& tokens,
+                    DoneCallback done) = 0;
   virtual void Erase(const std::string& borrower, DoneCallback done) = 0;
 };
 
-// In-process store. Bounded: beyond `max_borrowers` it drops tokens whose refresh token has expired, then
-// arbitrary ones (a dropped borrower simply gets a new session on its next call).
+// In-process store. Bounded: beyond `max_borrowers` it drops tokens whose refresh token has
+// expired, then arbitrary ones (a dropped borrower simply gets a new session on its next call).
 class MemoryTokenStore : public TokenStore {
  public:
   explicit MemoryTokenStore(size_t max_borrowers = 1'000'000) : max_borrowers_(max_borrowers) {}

@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -19,10 +19,12 @@
 namespace aarthik::core {
 namespace {
 
-absl::Status ParseDurationFlag(absl::string_view flag, absl::string_view value, absl::Duration* out) {
+absl::Status ParseDurationFlag(absl::string_view flag, absl::string_view value,
+                               absl::Duration* out) {
   if (!absl::ParseDuration(std::string(value), out) || *out <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--", flag, "='", value, "' is not a positive duration: use a number with a unit, e.g. 10s, 500ms"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "='", value,
+                     "' is not a positive duration: use a number with a unit, e.g. 10s, 500ms"));
   }
   return absl::OkStatus();
 }
@@ -44,10 +46,14 @@ std::string ShowValue(absl::Duration v) { return absl::FormatDuration(v); }
 std::string ShowValue(const std::vector<std::string>& v) { return absl::StrJoin(v, ","); }
 std::string ShowValue(Severity v) {
   switch (v) {
-    case Severity::kDebug: return "debug";
-    case Severity::kInfo: return "info";
-    case Severity::kWarning: return "warning";
-    case Severity::kError: return "error";
+    case Severity::kDebug:
+      return "debug";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kError:
+      return "error";
   }
   return "info";
 }
@@ -64,27 +70,31 @@ std::function<std::string(const Config&)> Show(T Config::*field) {
 
 const std::vector<FlagSpec>& Flags() {
   static const auto* const flags = new std::vector<FlagSpec>{
-      {"grpc-listen", "HOST:PORT for the gRPC server (port 0 picks a free port). Default 0.0.0.0:50051.",
+      {"grpc-listen",
+       "HOST:PORT for the gRPC server (port 0 picks a free port). Default 0.0.0.0:50051.",
        [](absl::string_view v, Config& c) {
          c.grpc_listen = std::string(v);
          return absl::OkStatus();
        },
        Show(&Config::grpc_listen)},
-      {"upstream-url", "Base URL of the Aarthik Labs platform, e.g. https://api.credit.aarthiklabs.com. "
-                       "Required.",
+      {"upstream-url",
+       "Base URL of the Aarthik Labs platform, e.g. https://api.credit.aarthiklabs.com. "
+       "Required.",
        [](absl::string_view v, Config& c) {
          c.upstream_url = std::string(absl::StripSuffix(v, "/"));
          return absl::OkStatus();
        },
        Show(&Config::upstream_url)},
-      {"api-key-file", "File holding the platform API key (sk_*). Alternatively set AARTHIK_API_KEY.",
+      {"api-key-file",
+       "File holding the platform API key (sk_*). Alternatively set AARTHIK_API_KEY.",
        [](absl::string_view v, Config& c) {
          c.api_key_file = std::string(v);
          return absl::OkStatus();
        },
        Show(&Config::api_key_file)},
-      {"secret-reload-interval", "How often --api-key-file and --webhook-secret-file are re-read; a "
-                                 "changed file is used without a restart. Default 10s.",
+      {"secret-reload-interval",
+       "How often --api-key-file and --webhook-secret-file are re-read; a "
+       "changed file is used without a restart. Default 10s.",
        [](absl::string_view v, Config& c) {
          return ParseDurationFlag("secret-reload-interval", v, &c.secret_reload_interval);
        },
@@ -106,12 +116,14 @@ const std::vector<FlagSpec>& Flags() {
          return ParseDurationFlag("upstream-timeout", v, &c.default_upstream_timeout);
        },
        Show(&Config::default_upstream_timeout)},
-      {"session-refresh-margin", "Refresh borrower session tokens this long before expiry. Default 60s.",
+      {"session-refresh-margin",
+       "Refresh borrower session tokens this long before expiry. Default 60s.",
        [](absl::string_view v, Config& c) {
          return ParseDurationFlag("session-refresh-margin", v, &c.session_refresh_margin);
        },
        Show(&Config::session_refresh_margin)},
-      {"max-in-flight", "Most upstream requests in flight; more fail with RESOURCE_EXHAUSTED. Default 10000.",
+      {"max-in-flight",
+       "Most upstream requests in flight; more fail with RESOURCE_EXHAUSTED. Default 10000.",
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("max-in-flight", v, &c.max_in_flight_upstream);
        },
@@ -126,42 +138,48 @@ const std::vector<FlagSpec>& Flags() {
          return ParsePositiveFlag("max-field-length", v, &c.max_field_length);
        },
        Show(&Config::max_field_length)},
-      {"max-pending-rpcs", "RPCs served at once; more fail at once with RESOURCE_EXHAUSTED. Default 20000.",
+      {"max-pending-rpcs",
+       "RPCs served at once; more fail at once with RESOURCE_EXHAUSTED. Default 20000.",
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("max-pending-rpcs", v, &c.max_pending_rpcs);
        },
        Show(&Config::max_pending_rpcs)},
-      {"retry-max-attempts", "Attempts per platform call, the first included (1 = no retries). Default 4.",
+      {"retry-max-attempts",
+       "Attempts per platform call, the first included (1 = no retries). Default 4.",
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("retry-max-attempts", v, &c.retry_max_attempts);
        },
        Show(&Config::retry_max_attempts)},
-      {"retry-budget-ratio", "Retries allowed as a share of requests over 10 s (plus 10/s). Default 0.2.",
+      {"retry-budget-ratio",
+       "Retries allowed as a share of requests over 10 s (plus 10/s). Default 0.2.",
        [](absl::string_view v, Config& c) -> absl::Status {
          if (!absl::SimpleAtod(v, &c.retry_budget_ratio) || c.retry_budget_ratio < 0 ||
              c.retry_budget_ratio > 10) {
-           return absl::InvalidArgumentError(
-               absl::StrCat("--retry-budget-ratio='", v, "' must be a number between 0 and 10, e.g. 0.2"));
+           return absl::InvalidArgumentError(absl::StrCat(
+               "--retry-budget-ratio='", v, "' must be a number between 0 and 10, e.g. 0.2"));
          }
          return absl::OkStatus();
        },
        Show(&Config::retry_budget_ratio)},
-      {"breaker-failures", "Consecutive platform failures that open the circuit breaker. Default 5.",
+      {"breaker-failures",
+       "Consecutive platform failures that open the circuit breaker. Default 5.",
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("breaker-failures", v, &c.breaker_consecutive_failures);
        },
        Show(&Config::breaker_consecutive_failures)},
-      {"breaker-min-requests", "Outcomes in 10 s before the failure ratio can open the breaker. Default 20.",
+      {"breaker-min-requests",
+       "Outcomes in 10 s before the failure ratio can open the breaker. Default 20.",
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("breaker-min-requests", v, &c.breaker_min_requests);
        },
        Show(&Config::breaker_min_requests)},
-      {"breaker-failure-ratio", "Share of failed outcomes in 10 s that opens the breaker. Default 0.5.",
+      {"breaker-failure-ratio",
+       "Share of failed outcomes in 10 s that opens the breaker. Default 0.5.",
        [](absl::string_view v, Config& c) -> absl::Status {
          if (!absl::SimpleAtod(v, &c.breaker_failure_ratio) || c.breaker_failure_ratio <= 0 ||
              c.breaker_failure_ratio > 1) {
-           return absl::InvalidArgumentError(
-               absl::StrCat("--breaker-failure-ratio='", v, "' must be a number in (0, 1], e.g. 0.5"));
+           return absl::InvalidArgumentError(absl::StrCat(
+               "--breaker-failure-ratio='", v, "' must be a number in (0, 1], e.g. 0.5"));
          }
          return absl::OkStatus();
        },
@@ -171,7 +189,8 @@ const std::vector<FlagSpec>& Flags() {
          return ParseDurationFlag("breaker-open-for", v, &c.breaker_open_for);
        },
        Show(&Config::breaker_open_for)},
-      {"api-version", "Value of X-AL-API-Version sent upstream, e.g. 2026-03-05. Default: not sent.",
+      {"api-version",
+       "Value of X-AL-API-Version sent upstream, e.g. 2026-03-05. Default: not sent.",
        [](absl::string_view v, Config& c) {
          c.api_version = std::string(v);
          return absl::OkStatus();
@@ -180,13 +199,15 @@ const std::vector<FlagSpec>& Flags() {
       {"log-level", "debug | info | warning | error. Default info.",
        [](absl::string_view v, Config& c) -> absl::Status {
          absl::StatusOr<Severity> level = ParseSeverity(v);
-         if (!level.ok()) return absl::InvalidArgumentError(absl::StrCat("--", level.status().message()));
+         if (!level.ok())
+           return absl::InvalidArgumentError(absl::StrCat("--", level.status().message()));
          c.log_level = *level;
          return absl::OkStatus();
        },
        Show(&Config::log_level)},
-      {"http-listen", "HOST:PORT of the gateway's HTTP listener (web-hooks, /healthz); port 0 picks one. "
-                      "Default 0.0.0.0:8080.",
+      {"http-listen",
+       "HOST:PORT of the gateway's HTTP listener (web-hooks, /healthz); port 0 picks one. "
+       "Default 0.0.0.0:8080.",
        [](absl::string_view v, Config& c) {
          c.http_listen = std::string(v);
          return absl::OkStatus();
@@ -194,13 +215,15 @@ const std::vector<FlagSpec>& Flags() {
        Show(&Config::http_listen)},
       {"webhook-path", "Path of the platform web-hook receiver. Default /webhooks/aarthik.",
        [](absl::string_view v, Config& c) -> absl::Status {
-         if (!absl::StartsWith(v, "/")) return absl::InvalidArgumentError("--webhook-path must start with /");
+         if (!absl::StartsWith(v, "/"))
+           return absl::InvalidArgumentError("--webhook-path must start with /");
          c.webhook_path = std::string(v);
          return absl::OkStatus();
        },
        Show(&Config::webhook_path)},
-      {"webhook-secret-file", "File holding the web-hook signing secret; repeat (or comma-separate) to accept "
-                              "two during a rotation.",
+      {"webhook-secret-file",
+       "File holding the web-hook signing secret; repeat (or comma-separate) to accept "
+       "two during a rotation.",
        [](absl::string_view v, Config& c) {
          for (absl::string_view path : absl::StrSplit(v, ',', absl::SkipEmpty())) {
            c.webhook_secret_files.emplace_back(path);
@@ -213,13 +236,15 @@ const std::vector<FlagSpec>& Flags() {
          return ParseDurationFlag("webhook-tolerance", v, &c.webhook_tolerance);
        },
        Show(&Config::webhook_tolerance)},
-      {"event-retention", "How long accepted events are kept for dedupe and cursor replay. Default 24h.",
+      {"event-retention",
+       "How long accepted events are kept for dedupe and cursor replay. Default 24h.",
        [](absl::string_view v, Config& c) {
          return ParseDurationFlag("event-retention", v, &c.event_retention);
        },
        Show(&Config::event_retention)},
-      {"tls-cert-file", "PEM certificate chain of the gRPC listener; with --tls-key-file turns on TLS. "
-                        "Re-read every --tls-reload-interval (rotation without restart).",
+      {"tls-cert-file",
+       "PEM certificate chain of the gRPC listener; with --tls-key-file turns on TLS. "
+       "Re-read every --tls-reload-interval (rotation without restart).",
        [](absl::string_view v, Config& c) {
          c.tls_cert_file = std::string(v);
          return absl::OkStatus();
@@ -231,15 +256,18 @@ const std::vector<FlagSpec>& Flags() {
          return absl::OkStatus();
        },
        Show(&Config::tls_key_file)},
-      {"tls-client-ca-file", "PEM CA bundle; when set, clients must present a certificate it signed (mTLS).",
+      {"tls-client-ca-file",
+       "PEM CA bundle; when set, clients must present a certificate it signed (mTLS).",
        [](absl::string_view v, Config& c) {
          c.tls_client_ca_file = std::string(v);
          return absl::OkStatus();
        },
        Show(&Config::tls_client_ca_file)},
-      {"tls-reload-interval", "How often the TLS files are re-read for a rotated certificate. Default 60s.",
+      {"tls-reload-interval",
+       "How often the TLS files are re-read for a rotated certificate. Default 60s.",
        [](absl::string_view v, Config& c) -> absl::Status {
-         if (absl::Status s = ParseDurationFlag("tls-reload-interval", v, &c.tls_reload_interval); !s.ok()) {
+         if (absl::Status s = ParseDurationFlag("tls-reload-interval", v, &c.tls_reload_interval);
+             !s.ok()) {
            return s;
          }
          if (c.tls_reload_interval < absl::Seconds(1)) {
@@ -249,39 +277,46 @@ const std::vector<FlagSpec>& Flags() {
          return absl::OkStatus();
        },
        Show(&Config::tls_reload_interval)},
-      {"upstream-ca-file", "PEM CA bundle that verifies the platform's certificate instead of the system "
-                           "store (https:// upstreams only; verification is always on).",
+      {"upstream-ca-file",
+       "PEM CA bundle that verifies the platform's certificate instead of the system "
+       "store (https:// upstreams only; verification is always on).",
        [](absl::string_view v, Config& c) {
          c.upstream_ca_file = std::string(v);
          return absl::OkStatus();
        },
        Show(&Config::upstream_ca_file)},
-      {"shutdown-grace", "On SIGTERM: how long in-flight RPCs may take to finish before they are cancelled. "
-                         "Keep it below the pod's terminationGracePeriodSeconds. Default 25s.",
+      {"shutdown-grace",
+       "On SIGTERM: how long in-flight RPCs may take to finish before they are cancelled. "
+       "Keep it below the pod's terminationGracePeriodSeconds. Default 25s.",
        [](absl::string_view v, Config& c) {
          return ParseDurationFlag("shutdown-grace", v, &c.shutdown_grace);
        },
        Show(&Config::shutdown_grace)},
-      {"grpc-max-connection-age", "Clients are asked to reconnect after this long (GOAWAY), so that load "
-                                  "spreads over new pods. Default 5m.",
+      {"grpc-max-connection-age",
+       "Clients are asked to reconnect after this long (GOAWAY), so that load "
+       "spreads over new pods. Default 5m.",
        [](absl::string_view v, Config& c) {
          return ParseDurationFlag("grpc-max-connection-age", v, &c.grpc_max_connection_age);
        },
        Show(&Config::grpc_max_connection_age)},
-      {"grpc-max-connection-age-grace", "Time calls on an aged connection get to finish; longer streams end "
-                                        "with UNAVAILABLE and resume on a new connection. Default 30s.",
+      {"grpc-max-connection-age-grace",
+       "Time calls on an aged connection get to finish; longer streams end "
+       "with UNAVAILABLE and resume on a new connection. Default 30s.",
        [](absl::string_view v, Config& c) {
-         return ParseDurationFlag("grpc-max-connection-age-grace", v, &c.grpc_max_connection_age_grace);
+         return ParseDurationFlag("grpc-max-connection-age-grace", v,
+                                  &c.grpc_max_connection_age_grace);
        },
        Show(&Config::grpc_max_connection_age_grace)},
-      {"grpc-keepalive-time", "Idle time after which the gateway pings a client to detect dead peers. "
-                              "Default 60s.",
+      {"grpc-keepalive-time",
+       "Idle time after which the gateway pings a client to detect dead peers. "
+       "Default 60s.",
        [](absl::string_view v, Config& c) {
          return ParseDurationFlag("grpc-keepalive-time", v, &c.grpc_keepalive_time);
        },
        Show(&Config::grpc_keepalive_time)},
-      {"grpc-keepalive-timeout", "How long a keepalive ping may go unanswered before the connection is "
-                                 "closed. Default 20s.",
+      {"grpc-keepalive-timeout",
+       "How long a keepalive ping may go unanswered before the connection is "
+       "closed. Default 20s.",
        [](absl::string_view v, Config& c) {
          return ParseDurationFlag("grpc-keepalive-timeout", v, &c.grpc_keepalive_timeout);
        },
@@ -296,13 +331,15 @@ std::string EnvName(absl::string_view flag) {
   return "AARTHIK_" + absl::AsciiStrToUpper(absl::StrReplaceAll(flag, {{"-", "_"}}));
 }
 
-// Checks that `path` (given as --`flag`) can be read and holds a PEM block whose BEGIN line ends with
-// `label` (e.g. "CERTIFICATE", "PRIVATE KEY"). Never echoes the file's content: it may be a key.
-absl::Status CheckPemFile(absl::string_view flag, const std::string& path, absl::string_view label) {
+// Checks that `path` (given as --`flag`) can be read and holds a PEM block whose BEGIN line ends
+// with `label` (e.g. "CERTIFICATE", "PRIVATE KEY"). Never echoes the file's content: it may be a
+// key.
+absl::Status CheckPemFile(absl::string_view flag, const std::string& path,
+                          absl::string_view label) {
   std::ifstream in(path);
   if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, "='", path, "' cannot be read: check the path and the file's permissions"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, "='", path, "' cannot be read: check the path and the file's permissions"));
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -310,31 +347,38 @@ absl::Status CheckPemFile(absl::string_view flag, const std::string& path, absl:
   for (size_t begin = pem.find("-----BEGIN "); begin != std::string::npos;
        begin = pem.find("-----BEGIN ", begin + 1)) {
     const size_t end = pem.find("-----", begin + 11);
-    if (end != std::string::npos && absl::EndsWith(pem.substr(begin + 11, end - begin - 11), label)) {
+    if (end != std::string::npos &&
+        absl::EndsWith(pem.substr(begin + 11, end - begin - 11), label)) {
       return absl::OkStatus();
     }
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--", flag, "='", path, "' holds no PEM ", label, " (-----BEGIN ... ", label, "-----)"));
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, "='", path, "' holds no PEM ", label,
+                                                 " (-----BEGIN ... ", label, "-----)"));
 }
 
 absl::Status ValidateTls(const Config& config) {
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
-    return absl::InvalidArgumentError(
-        config.tls_cert_file.empty()
-            ? "--tls-key-file is set without --tls-cert-file: set both (PEM) to serve TLS, or neither"
-            : "--tls-cert-file is set without --tls-key-file: set both (PEM) to serve TLS, or neither");
+    return absl::InvalidArgumentError(config.tls_cert_file.empty()
+                                          ? "--tls-key-file is set without --tls-cert-file: set "
+                                            "both (PEM) to serve TLS, or neither"
+                                          : "--tls-cert-file is set without --tls-key-file: set "
+                                            "both (PEM) to serve TLS, or neither");
   }
   if (!config.tls_client_ca_file.empty() && config.tls_cert_file.empty()) {
     return absl::InvalidArgumentError(
-        "--tls-client-ca-file needs --tls-cert-file and --tls-key-file: mutual TLS needs a TLS listener");
+        "--tls-client-ca-file needs --tls-cert-file and --tls-key-file: mutual TLS needs a TLS "
+        "listener");
   }
   if (!config.tls_cert_file.empty()) {
-    if (absl::Status s = CheckPemFile("tls-cert-file", config.tls_cert_file, "CERTIFICATE"); !s.ok()) return s;
-    if (absl::Status s = CheckPemFile("tls-key-file", config.tls_key_file, "PRIVATE KEY"); !s.ok()) return s;
+    if (absl::Status s = CheckPemFile("tls-cert-file", config.tls_cert_file, "CERTIFICATE");
+        !s.ok())
+      return s;
+    if (absl::Status s = CheckPemFile("tls-key-file", config.tls_key_file, "PRIVATE KEY"); !s.ok())
+      return s;
   }
   if (!config.tls_client_ca_file.empty()) {
-    if (absl::Status s = CheckPemFile("tls-client-ca-file", config.tls_client_ca_file, "CERTIFICATE");
+    if (absl::Status s =
+            CheckPemFile("tls-client-ca-file", config.tls_client_ca_file, "CERTIFICATE");
         !s.ok()) {
       return s;
     }
@@ -342,10 +386,11 @@ absl::Status ValidateTls(const Config& config) {
   if (!config.upstream_ca_file.empty()) {
     if (!absl::StartsWith(config.upstream_url, "https://")) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--upstream-ca-file only applies to an https:// platform, but --upstream-url='", config.upstream_url,
-          "' is plain HTTP: use https:// or drop --upstream-ca-file"));
+          "--upstream-ca-file only applies to an https:// platform, but --upstream-url='",
+          config.upstream_url, "' is plain HTTP: use https:// or drop --upstream-ca-file"));
     }
-    if (absl::Status s = CheckPemFile("upstream-ca-file", config.upstream_ca_file, "CERTIFICATE"); !s.ok()) {
+    if (absl::Status s = CheckPemFile("upstream-ca-file", config.upstream_ca_file, "CERTIFICATE");
+        !s.ok()) {
       return s;
     }
   }
@@ -355,7 +400,8 @@ absl::Status ValidateTls(const Config& config) {
 absl::Status Validate(Config& config, const EnvLookup& env) {
   if (config.upstream_url.empty()) {
     return absl::InvalidArgumentError(
-        "--upstream-url is required: the platform's base URL, e.g. https://api.credit.aarthiklabs.com");
+        "--upstream-url is required: the platform's base URL, e.g. "
+        "https://api.credit.aarthiklabs.com");
   }
   if (!absl::StartsWith(config.upstream_url, "http://") &&
       !absl::StartsWith(config.upstream_url, "https://")) {
@@ -376,28 +422,32 @@ absl::Status Validate(Config& config, const EnvLookup& env) {
   }
   if (config.api_key.empty()) {
     return absl::InvalidArgumentError(
-        "no platform API key: set --api-key-file to a file holding the sk_* key, or AARTHIK_API_KEY");
+        "no platform API key: set --api-key-file to a file holding the sk_* key, or "
+        "AARTHIK_API_KEY");
   }
   if (!absl::StartsWith(config.api_key, "sk_")) {
     // Say what is wrong without echoing any part of the secret.
-    return absl::InvalidArgumentError("the platform API key must start with sk_ (check the key file)");
+    return absl::InvalidArgumentError(
+        "the platform API key must start with sk_ (check the key file)");
   }
-  for (const auto& [flag, value] : {std::pair<const char*, const std::string&>{"tenant-id", config.tenant_id},
-                                    {"application-id", config.application_id}}) {
+  for (const auto& [flag, value] :
+       {std::pair<const char*, const std::string&>{"tenant-id", config.tenant_id},
+        {"application-id", config.application_id}}) {
     if (!value.empty() && !IsUuid(value)) {
       return absl::InvalidArgumentError(absl::StrCat("--", flag, "='", value, "' is not a UUID"));
     }
   }
   if (config.grpc_listen.find(':') == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--grpc-listen='", config.grpc_listen, "' must be HOST:PORT, e.g. 0.0.0.0:50051"));
+    return absl::InvalidArgumentError(absl::StrCat("--grpc-listen='", config.grpc_listen,
+                                                   "' must be HOST:PORT, e.g. 0.0.0.0:50051"));
   }
   if (absl::Status tls = ValidateTls(config); !tls.ok()) return tls;
   return absl::OkStatus();
 }
 
 // Adds where a failing value came from (a flag's message already says).
-std::string WithOrigin(absl::string_view message, absl::string_view key, const Config::Origin& origin) {
+std::string WithOrigin(absl::string_view message, absl::string_view key,
+                       const Config::Origin& origin) {
   if (absl::StartsWith(origin.source, "flag ")) return std::string(message);
   if (absl::StartsWith(origin.source, "env ")) {
     return absl::StrCat(message, " (from ", origin.source.substr(4), ")");
@@ -418,17 +468,21 @@ EnvLookup ProcessEnv() {
 std::string ConfigHelp() {
   std::string help =
       "aarthik-gateway: gRPC gateway for the Aarthik Labs lending platform.\n\n"
-      "Each flag may also be set in the environment (shown in brackets) or as a key of the YAML file\n"
+      "Each flag may also be set in the environment (shown in brackets) or as a key of the YAML "
+      "file\n"
       "named by --config. Precedence: flags > environment > config file > defaults.\n\n"
       "  --config FILE [AARTHIK_CONFIG]\n"
       "      YAML file of flag-name: value pairs, e.g. retry-max-attempts: 4.\n"
-      "  --print-config\n      Print the effective configuration as YAML (secrets redacted) and exit.\n";
+      "  --print-config\n      Print the effective configuration as YAML (secrets redacted) and "
+      "exit.\n";
   for (const FlagSpec& flag : Flags()) {
-    absl::StrAppend(&help, "  --", flag.name, " [", EnvName(flag.name), "]\n      ", flag.help, "\n");
+    absl::StrAppend(&help, "  --", flag.name, " [", EnvName(flag.name), "]\n      ", flag.help,
+                    "\n");
   }
-  absl::StrAppend(&help,
-                  "  [AARTHIK_API_KEY]\n      The platform API key, when --api-key-file is not set. Read once: "
-                  "rotating it\n      needs a restart (a changed --api-key-file is picked up without one).\n");
+  absl::StrAppend(
+      &help,
+      "  [AARTHIK_API_KEY]\n      The platform API key, when --api-key-file is not set. Read once: "
+      "rotating it\n      needs a restart (a changed --api-key-file is picked up without one).\n");
   return help;
 }
 
@@ -444,7 +498,8 @@ absl::StatusOr<Config> ParseConfig(int argc, const char* const* argv, const EnvL
       continue;
     }
     if (!absl::ConsumePrefix(&arg, "--")) {
-      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "'; see --help"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", arg, "'; see --help"));
     }
     absl::string_view name = arg;
     std::string value;
@@ -501,7 +556,8 @@ absl::StatusOr<Config> ParseConfig(int argc, const char* const* argv, const EnvL
     config.origins[flag.name] = std::move(origin);
   }
   if (absl::Status status = Validate(config, env); !status.ok()) {
-    // Cross-field checks name the flag first ("--upstream-url='...' must ..."): say where it was set.
+    // Cross-field checks name the flag first ("--upstream-url='...' must ..."): say where it was
+    // set.
     for (const auto& [name, origin] : config.origins) {
       absl::string_view rest = status.message();
       if (absl::ConsumePrefix(&rest, absl::StrCat("--", name)) && !rest.empty() &&

@@ -3,29 +3,30 @@
 //   absl::StatusOr<Config> config = ParseConfig(argc, argv, environ_lookup);
 //   if (!config.ok()) { std::cerr << config.status().message(); return 2; }
 //
-// Every key of the Flags() table can be given three ways: the flag `--upstream-url`, the environment
-// variable `AARTHIK_UPSTREAM_URL`, or the key `upstream-url:` in the YAML file named by `--config` (or
-// AARTHIK_CONFIG; see config_file.h). Precedence, per key: flags > environment > config file > defaults;
-// the winning source replaces the others entirely (also for repeatable keys such as webhook-secret-file).
-// All three go through the same FlagSpec::apply, so validation is shared.
-// Secrets never come from flags or the config file: the API key is read from `--api-key-file` (re-read
-// when it changes, see secret.h) or `AARTHIK_API_KEY` (static: rotating it needs a restart).
-// Validation errors name the flag (and the file and line, or the variable) and say what to fix.
+// Every key of the Flags() table can be given three ways: the flag `--upstream-url`, the
+// environment variable `AARTHIK_UPSTREAM_URL`, or the key `upstream-url:` in the YAML file named by
+// `--config` (or AARTHIK_CONFIG; see config_file.h). Precedence, per key: flags > environment >
+// config file > defaults; the winning source replaces the others entirely (also for repeatable keys
+// such as webhook-secret-file). All three go through the same FlagSpec::apply, so validation is
+// shared. Secrets never come from flags or the config file: the API key is read from
+// `--api-key-file` (re-read when it changes, see secret.h) or `AARTHIK_API_KEY` (static: rotating
+// it needs a restart). Validation errors name the flag (and the file and line, or the variable) and
+// say what to fix.
 //
 // Thread-safety: a Config is a plain value; ParseConfig is reentrant.
 #ifndef AARTHIK_SERVER_CORE_CONFIG_H_
 #define AARTHIK_SERVER_CORE_CONFIG_H_
 
-#include "absl/strings/string_view.h"
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/core/log.h"
 
@@ -57,32 +58,37 @@ struct Config {
   double retry_budget_ratio = 0.2;
   // Circuit breaker: consecutive failures that open it, and how long it stays open before a probe.
   int breaker_consecutive_failures = 5;
-  // ... or when at least breaker_min_requests outcomes in 10 s include breaker_failure_ratio failures.
+  // ... or when at least breaker_min_requests outcomes in 10 s include breaker_failure_ratio
+  // failures.
   int breaker_min_requests = 20;
   double breaker_failure_ratio = 0.5;
   absl::Duration breaker_open_for = absl::Seconds(5);
   // Sent as X-AL-API-Version when set.
   std::string api_version;
   Severity log_level = Severity::kInfo;
-  // Live journey events (docs/events.md): the gateway's own HTTP listener and the web-hook receiver.
+  // Live journey events (docs/events.md): the gateway's own HTTP listener and the web-hook
+  // receiver.
   std::string http_listen = "0.0.0.0:8080";
   std::string webhook_path = "/webhooks/aarthik";
-  std::vector<std::string> webhook_secret_files;  // none: the web-hook route answers 401 to everything
+  std::vector<std::string>
+      webhook_secret_files;  // none: the web-hook route answers 401 to everything
   absl::Duration webhook_tolerance = absl::Minutes(5);
   absl::Duration event_retention = absl::Hours(24);
   // Config file (--config) and secret rotation (docs/operations.md, "Configuration").
   std::string config_file;
   bool print_config = false;  // --print-config: print the effective configuration and exit
   absl::Duration secret_reload_interval = absl::Seconds(10);
-  // Keys set explicitly, with where from ("flag --x", "env AARTHIK_X", "config file PATH line N") and the
-  // raw values; keys left at their defaults are absent. For --print-config and error messages.
+  // Keys set explicitly, with where from ("flag --x", "env AARTHIK_X", "config file PATH line N")
+  // and the raw values; keys left at their defaults are absent. For --print-config and error
+  // messages.
   struct Origin {
     std::string source;
     std::vector<std::string> values;
   };
   std::map<std::string, Origin> origins;
-  // TLS on the gRPC listener (docs/operations.md, "TLS"): PEM files, re-read every tls_reload_interval so
-  // a rotated certificate is served without a restart. No cert and key: plaintext. A client CA: mutual TLS.
+  // TLS on the gRPC listener (docs/operations.md, "TLS"): PEM files, re-read every
+  // tls_reload_interval so a rotated certificate is served without a restart. No cert and key:
+  // plaintext. A client CA: mutual TLS.
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_client_ca_file;
@@ -97,13 +103,15 @@ struct Config {
   absl::Duration grpc_keepalive_timeout = absl::Seconds(20);
 };
 
-// One configuration key: the flag --name, the variable AARTHIK_NAME and the config-file key `name:`.
+// One configuration key: the flag --name, the variable AARTHIK_NAME and the config-file key
+// `name:`.
 struct FlagSpec {
   const char* name;  // without the leading "--"
   const char* help;
   std::function<absl::Status(absl::string_view value, Config&)> apply;
-  // The effective value as apply accepts it back (repeatable keys: comma-joined), for --print-config.
-  // Optional: without it --print-config shows the raw value given, or marks the key as defaulted.
+  // The effective value as apply accepts it back (repeatable keys: comma-joined), for
+  // --print-config. Optional: without it --print-config shows the raw value given, or marks the key
+  // as defaulted.
   std::function<std::string(const Config&)> get = nullptr;
   // May be given several times (a YAML list in the config file); apply appends.
   bool repeatable = false;
@@ -117,8 +125,8 @@ using EnvLookup = std::function<std::optional<std::string>(absl::string_view nam
 // The process environment.
 EnvLookup ProcessEnv();
 
-// Parses flags (argv[1..]) over the environment over the config file and validates the result. `--help`
-// yields a status of kCancelled whose message is the help text.
+// Parses flags (argv[1..]) over the environment over the config file and validates the result.
+// `--help` yields a status of kCancelled whose message is the help text.
 absl::StatusOr<Config> ParseConfig(int argc, const char* const* argv, const EnvLookup& env);
 
 // The help text listing every flag and its environment variable.

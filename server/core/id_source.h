@@ -1,5 +1,5 @@
-// IdSource: where the gateway gets fresh identifiers (correlation IDs, idempotency keys), a seam so that
-// tests can predict them.
+// IdSource: where the gateway gets fresh identifiers (correlation IDs, idempotency keys), a seam so
+// that tests can predict them.
 //
 //   IdSource& ids = IdSource::Random();
 //   std::string key = ids.NewUuid();   // "3f2b1c4e-8d7a-4e2b-9c1d-0a1b2c3d4e5f"
@@ -8,10 +8,11 @@
 #ifndef AARTHIK_SERVER_CORE_ID_SOURCE_H_
 #define AARTHIK_SERVER_CORE_ID_SOURCE_H_
 
-#include "absl/strings/string_view.h"
 #include <atomic>
 #include <string>
 #include <string_view>
+
+#include "absl/strings/string_view.h"
 
 namespace aarthik::core {
 

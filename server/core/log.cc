@@ -52,8 +52,7 @@ void Log(Severity severity, absl::string_view message, std::initializer_list<Log
   line["severity"] = SeverityName(severity);
   line["message"] = message;
   for (const auto& [key, value] : fields) line[std::string(key)] = value;
-  std::string text =
-      line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   // One write per line keeps lines from different threads whole.
   ssize_t ignored = ::write(STDERR_FILENO, text.data(), text.size());
   (void)ignored;

@@ -17,8 +17,10 @@ std::string NewLogId() {
 }  // namespace
 
 bool EventFilter::Matches(const aarthik::events::v1::JourneyEvent& event) const {
-  if (!borrower_external_id.empty() && event.borrower_external_id() != borrower_external_id) return false;
-  if (!borrower_provider_id.empty() && event.borrower_provider_id() != borrower_provider_id) return false;
+  if (!borrower_external_id.empty() && event.borrower_external_id() != borrower_external_id)
+    return false;
+  if (!borrower_provider_id.empty() && event.borrower_provider_id() != borrower_provider_id)
+    return false;
   if (!journey_id.empty()) {
     bool found = false;
     for (const std::string& id : event.journey_ids()) found = found || id == journey_id;
@@ -109,8 +111,8 @@ AcceptOutcome EventLog::Accept(IncomingEvent incoming) {
       logged->event = std::move(incoming.event);
       logged->event.set_event_id(incoming.event_id);
       logged->event.mutable_received_time()->set_seconds(absl::ToUnixSeconds(now));
-      logged->event.mutable_received_time()->set_nanos(
-          static_cast<int32_t>(absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(absl::ToUnixSeconds(now)))));
+      logged->event.mutable_received_time()->set_nanos(static_cast<int32_t>(
+          absl::ToInt64Nanoseconds(now - absl::FromUnixSeconds(absl::ToUnixSeconds(now)))));
       logged->event.set_cursor(absl::StrCat(log_id_, "-", logged->position));
       ids_[incoming.event_id].position = logged->position;
       EventPtr event = std::move(logged);
@@ -142,7 +144,8 @@ void EventLog::PruneLocked(absl::Time now) {
           absl::FromUnixSeconds(events_.front()->event.received_time().seconds()) < cutoff)) {
     events_.pop_front();
   }
-  while (!id_order_.empty() && (id_order_.size() > options_.max_tracked_ids || id_order_.front().first < cutoff)) {
+  while (!id_order_.empty() &&
+         (id_order_.size() > options_.max_tracked_ids || id_order_.front().first < cutoff)) {
     auto it = ids_.find(id_order_.front().second);
     if (it != ids_.end() && it->second.seen_at == id_order_.front().first) ids_.erase(it);
     id_order_.pop_front();
@@ -160,12 +163,14 @@ absl::StatusOr<uint64_t> EventLog::ResolveCursorLocked(absl::string_view cursor)
   uint64_t position = 0;
   if (dash != absl::string_view::npos && cursor.substr(0, dash) == log_id_ &&
       absl::SimpleAtoi(cursor.substr(dash + 1), &position)) {
-    if (position >= next_position_) return absl::InvalidArgumentError("cursor is ahead of the event log");
+    if (position >= next_position_)
+      return absl::InvalidArgumentError("cursor is ahead of the event log");
   } else {
     auto it = ids_.find(std::string(cursor));
     if (it == ids_.end() || it->second.position == 0) {
       return absl::OutOfRangeError(
-          "cursor is not in this gateway's retained event log (expired, or from another gateway process); "
+          "cursor is not in this gateway's retained event log (expired, or from another gateway "
+          "process); "
           "resubscribe without a cursor and read the journey's current state");
     }
     position = it->second.position;
@@ -173,13 +178,15 @@ absl::StatusOr<uint64_t> EventLog::ResolveCursorLocked(absl::string_view cursor)
   const uint64_t first_retained = events_.empty() ? next_position_ : events_.front()->position;
   if (position + 1 < first_retained) {
     return absl::OutOfRangeError(
-        "events after the cursor are no longer retained; resubscribe without a cursor and read the journey's "
+        "events after the cursor are no longer retained; resubscribe without a cursor and read the "
+        "journey's "
         "current state");
   }
   return position;
 }
 
-absl::StatusOr<std::shared_ptr<Subscriber>> EventLog::Subscribe(EventFilter filter, absl::string_view cursor) {
+absl::StatusOr<std::shared_ptr<Subscriber>> EventLog::Subscribe(EventFilter filter,
+                                                                absl::string_view cursor) {
   std::shared_ptr<Subscriber> subscriber;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -194,7 +201,8 @@ absl::StatusOr<std::shared_ptr<Subscriber>> EventLog::Subscribe(EventFilter filt
       }
     }
     // The replay shares the log's events (no copies), so it may exceed the live buffer.
-    subscriber = std::make_shared<Subscriber>(std::move(filter), options_.subscriber_buffer + replay.size());
+    subscriber =
+        std::make_shared<Subscriber>(std::move(filter), options_.subscriber_buffer + replay.size());
     for (EventPtr& event : replay) subscriber->Push(std::move(event));
     subscribers_.push_back(subscriber);
   }

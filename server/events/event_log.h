@@ -1,14 +1,21 @@
 // EventLog: the gateway's in-memory log of accepted journey.snapshot web-hooks and its fan-out to
 // WatchJourneyEvents subscribers.
 //
-// - Dedupe: an event ID seen within the retention window is a duplicate (accepted again, logged once).
-// - Staleness: per ordering key (a headless borrower, or a Hybrid/Hosted journey) a snapshot that is not
-//   newer than the last accepted one (`sequence`, then `snapshot_generated_at` / `updated`, then the
-//   lifecycle rank) is dropped: snapshots are full states, so the newer one already says everything.
-// - Bounded memory: at most `max_events` events and `max_tracked_ids` IDs, each kept for `retention`.
-// - Order: events get consecutive positions; every subscriber sees its matching events in that order.
-// - Cursors: "<log id>-<position>" (or an event ID); Subscribe replays what came after it, or fails with
-//   OUT_OF_RANGE when part of that is no longer retained (or the cursor is from another gateway process).
+// - Dedupe: an event ID seen within the retention window is a duplicate (accepted again, logged
+// once).
+// - Staleness: per ordering key (a headless borrower, or a Hybrid/Hosted journey) a snapshot that
+// is not
+//   newer than the last accepted one (`sequence`, then `snapshot_generated_at` / `updated`, then
+//   the lifecycle rank) is dropped: snapshots are full states, so the newer one already says
+//   everything.
+// - Bounded memory: at most `max_events` events and `max_tracked_ids` IDs, each kept for
+// `retention`.
+// - Order: events get consecutive positions; every subscriber sees its matching events in that
+// order.
+// - Cursors: "<log id>-<position>" (or an event ID); Subscribe replays what came after it, or fails
+// with
+//   OUT_OF_RANGE when part of that is no longer retained (or the cursor is from another gateway
+//   process).
 // - Slow subscribers: each has a bounded queue; when it is full the subscriber is closed with
 //   RESOURCE_EXHAUSTED and its queue freed.
 //
@@ -41,7 +48,8 @@
 
 namespace aarthik::events {
 
-// How snapshots of one ordering key compare: (sequence, generated_at, status rank), lexicographically.
+// How snapshots of one ordering key compare: (sequence, generated_at, status rank),
+// lexicographically.
 struct SnapshotOrder {
   int64_t sequence = 0;
   absl::Time generated_at = absl::InfinitePast();
@@ -57,7 +65,8 @@ struct IncomingEvent {
   std::string event_id;
   std::string ordering_key;
   SnapshotOrder order;
-  // event.event_id, journey_ids, borrower keys and the snapshot; received_time and cursor are set by the log.
+  // event.event_id, journey_ids, borrower keys and the snapshot; received_time and cursor are set
+  // by the log.
   aarthik::events::v1::JourneyEvent event;
 };
 
@@ -76,18 +85,20 @@ struct EventFilter {
   bool Matches(const aarthik::events::v1::JourneyEvent& event) const;
 };
 
-// One subscriber's bounded queue. The consumer drains it with Next(); the listener says when to look.
+// One subscriber's bounded queue. The consumer drains it with Next(); the listener says when to
+// look.
 class Subscriber {
  public:
   Subscriber(EventFilter filter, size_t limit) : filter_(std::move(filter)), limit_(limit) {}
 
   // The next queued event, or null when none is queued.
   EventPtr Next();
-  // OK while open; RESOURCE_EXHAUSTED once closed for falling behind (queue dropped), CANCELLED after
-  // Unsubscribe.
+  // OK while open; RESOURCE_EXHAUSTED once closed for falling behind (queue dropped), CANCELLED
+  // after Unsubscribe.
   absl::Status status() const;
   size_t queued() const;
-  // Called after events are queued and when the subscriber is closed. Replaces any previous listener.
+  // Called after events are queued and when the subscriber is closed. Replaces any previous
+  // listener.
   void SetListener(absl::AnyInvocable<void()> listener);
   // Once it returns the listener is not running and will not run again.
   void ClearListener();
@@ -133,12 +144,15 @@ class EventLog {
   EventLog(Options options, const core::Clock& clock);
 
   AcceptOutcome Accept(IncomingEvent incoming);
-  // Registers a subscriber; with a cursor its queue starts with the retained matching events after it.
-  // INVALID_ARGUMENT for an unreadable cursor, OUT_OF_RANGE when events after it are no longer retained.
-  absl::StatusOr<std::shared_ptr<Subscriber>> Subscribe(EventFilter filter, absl::string_view cursor);
+  // Registers a subscriber; with a cursor its queue starts with the retained matching events after
+  // it. INVALID_ARGUMENT for an unreadable cursor, OUT_OF_RANGE when events after it are no longer
+  // retained.
+  absl::StatusOr<std::shared_ptr<Subscriber>> Subscribe(EventFilter filter,
+                                                        absl::string_view cursor);
   void Unsubscribe(const std::shared_ptr<Subscriber>& subscriber);
-  // Ends every subscription with `status` (queued events dropped: subscribers resume with the cursor of
-  // the last event they received) and refuses new ones with it. For the gateway's drain on SIGTERM.
+  // Ends every subscription with `status` (queued events dropped: subscribers resume with the
+  // cursor of the last event they received) and refuses new ones with it. For the gateway's drain
+  // on SIGTERM.
   void CloseAll(absl::Status status);
 
   Stats stats() const;
@@ -161,11 +175,11 @@ class EventLog {
   const std::string log_id_;
 
   mutable std::mutex mu_;
-  uint64_t next_position_ = 1;                              // guarded by mu_
-  std::deque<EventPtr> events_;                             // guarded by mu_; by position
-  absl::flat_hash_map<std::string, IdRecord> ids_;          // guarded by mu_
-  std::deque<std::pair<absl::Time, std::string>> id_order_; // guarded by mu_; insertion order
-  absl::flat_hash_map<std::string, KeyRecord> keys_;        // guarded by mu_
+  uint64_t next_position_ = 1;                                // guarded by mu_
+  std::deque<EventPtr> events_;                               // guarded by mu_; by position
+  absl::flat_hash_map<std::string, IdRecord> ids_;            // guarded by mu_
+  std::deque<std::pair<absl::Time, std::string>> id_order_;   // guarded by mu_; insertion order
+  absl::flat_hash_map<std::string, KeyRecord> keys_;          // guarded by mu_
   std::deque<std::pair<absl::Time, std::string>> key_order_;  // guarded by mu_; update order
   std::vector<std::shared_ptr<Subscriber>> subscribers_;      // guarded by mu_
   absl::Status closed_;                                       // guarded by mu_; set by CloseAll

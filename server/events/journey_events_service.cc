@@ -34,11 +34,14 @@ class ErrorReactor : public grpc::ServerWriteReactor<Response> {
 class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse> {
  public:
   EventsWriter(EventLog* log, std::shared_ptr<Subscriber> subscriber,
-               const JourneyEventsService::StatusConverter& to_grpc, metrics::GatewayMetrics* metrics,
-               metrics::RpcInstruments* rpc)
-      : call_(metrics, rpc, kEventsRpc), log_(log), subscriber_(std::move(subscriber)), to_grpc_(to_grpc) {
-    // Initial metadata tells the caller the subscription is live: every event accepted from now on reaches
-    // it (ClientReader::WaitForInitialMetadata returns).
+               const JourneyEventsService::StatusConverter& to_grpc,
+               metrics::GatewayMetrics* metrics, metrics::RpcInstruments* rpc)
+      : call_(metrics, rpc, kEventsRpc),
+        log_(log),
+        subscriber_(std::move(subscriber)),
+        to_grpc_(to_grpc) {
+    // Initial metadata tells the caller the subscription is live: every event accepted from now on
+    // reaches it (ClientReader::WaitForInitialMetadata returns).
     StartSendInitialMetadata();
     subscriber_->SetListener([this] { Pump(); });
     Pump();
@@ -50,7 +53,8 @@ class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse>
       writing_ = false;
       if (ok) call_.MessageSent();
       if (!ok) {
-        FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "write failed: the caller went away"));
+        FinishLocked(
+            grpc::Status(grpc::StatusCode::CANCELLED, "write failed: the caller went away"));
         return;
       }
     }
@@ -100,13 +104,17 @@ class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse>
   WatchJourneyEventsResponse response_;
 };
 
-// Streams the poller's updates for one journey: only the latest pending state is kept (a watcher that reads
-// slowly skips intermediate states instead of buffering them).
+// Streams the poller's updates for one journey: only the latest pending state is kept (a watcher
+// that reads slowly skips intermediate states instead of buffering them).
 class StateWriter : public grpc::ServerWriteReactor<WatchJourneyStateResponse> {
  public:
-  StateWriter(StatePoller* poller, JourneyKey key, const JourneyEventsService::StatusConverter& to_grpc,
+  StateWriter(StatePoller* poller, JourneyKey key,
+              const JourneyEventsService::StatusConverter& to_grpc,
               metrics::GatewayMetrics* metrics, metrics::RpcInstruments* rpc)
-      : call_(metrics, rpc, kStateRpc), poller_(poller), to_grpc_(to_grpc), core_(std::make_shared<Core>()) {
+      : call_(metrics, rpc, kStateRpc),
+        poller_(poller),
+        to_grpc_(to_grpc),
+        core_(std::make_shared<Core>()) {
     core_->writer = this;
     std::shared_ptr<Core> core = core_;
     id_ = poller_->Watch(
@@ -129,7 +137,9 @@ class StateWriter : public grpc::ServerWriteReactor<WatchJourneyStateResponse> {
     std::lock_guard<std::mutex> lock(core_->mu);
     writing_ = false;
     if (ok) call_.MessageSent();
-    if (!ok) return FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "write failed: the caller went away"));
+    if (!ok)
+      return FinishLocked(
+          grpc::Status(grpc::StatusCode::CANCELLED, "write failed: the caller went away"));
     PumpLocked();
   }
 
@@ -164,7 +174,8 @@ class StateWriter : public grpc::ServerWriteReactor<WatchJourneyStateResponse> {
       StartWrite(&response_);
       return;
     }
-    if (core_->end.has_value()) FinishLocked(core_->end->ok() ? grpc::Status::OK : to_grpc_(*core_->end));
+    if (core_->end.has_value())
+      FinishLocked(core_->end->ok() ? grpc::Status::OK : to_grpc_(*core_->end));
   }
 
   void FinishLocked(grpc::Status status) {
@@ -190,7 +201,8 @@ grpc::Status PlainStatus(const absl::Status& status) {
 
 }  // namespace
 
-JourneyEventsService::JourneyEventsService(EventLog* log, StatePoller* poller, StatusConverter to_grpc,
+JourneyEventsService::JourneyEventsService(EventLog* log, StatePoller* poller,
+                                           StatusConverter to_grpc,
                                            metrics::GatewayMetrics* metrics)
     : log_(log),
       poller_(poller),
@@ -213,12 +225,13 @@ grpc::ServerWriteReactor<WatchJourneyEventsResponse>* JourneyEventsService::Watc
                      "set at most one of journey_id, borrower_external_id, borrower_provider_id"),
         metrics_, events_rpc_, kEventsRpc);
   }
-  absl::StatusOr<std::shared_ptr<Subscriber>> subscriber = log_->Subscribe(
-      EventFilter{request->journey_id(), request->borrower_external_id(), request->borrower_provider_id()},
-      request->cursor());
+  absl::StatusOr<std::shared_ptr<Subscriber>> subscriber =
+      log_->Subscribe(EventFilter{request->journey_id(), request->borrower_external_id(),
+                                  request->borrower_provider_id()},
+                      request->cursor());
   if (!subscriber.ok()) {
-    return new ErrorReactor<WatchJourneyEventsResponse>(to_grpc_(subscriber.status()), metrics_, events_rpc_,
-                                                        kEventsRpc);
+    return new ErrorReactor<WatchJourneyEventsResponse>(to_grpc_(subscriber.status()), metrics_,
+                                                        events_rpc_, kEventsRpc);
   }
   return new EventsWriter(log_, *std::move(subscriber), to_grpc_, metrics_, events_rpc_);
 }
@@ -227,13 +240,16 @@ grpc::ServerWriteReactor<WatchJourneyStateResponse>* JourneyEventsService::Watch
     grpc::CallbackServerContext* context, const WatchJourneyStateRequest* request) {
   const bool headless = !request->borrower_external_id().empty() && !request->journey_id().empty();
   const bool hybrid = !request->borrower_provider_id().empty();
-  if (headless == hybrid || (hybrid && (!request->borrower_external_id().empty() || !request->journey_id().empty()))) {
+  if (headless == hybrid ||
+      (hybrid && (!request->borrower_external_id().empty() || !request->journey_id().empty()))) {
     return new ErrorReactor<WatchJourneyStateResponse>(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                     "set borrower_external_id and journey_id (headless), or borrower_provider_id (Hybrid)"),
+        grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            "set borrower_external_id and journey_id (headless), or borrower_provider_id (Hybrid)"),
         metrics_, state_rpc_, kStateRpc);
   }
-  JourneyKey key{request->borrower_external_id(), request->journey_id(), request->borrower_provider_id()};
+  JourneyKey key{request->borrower_external_id(), request->journey_id(),
+                 request->borrower_provider_id()};
   return new StateWriter(poller_, std::move(key), to_grpc_, metrics_, state_rpc_);
 }
 

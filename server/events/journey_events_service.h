@@ -1,12 +1,12 @@
-// JourneyEventsService: the gateway's own gRPC service (aarthik.events.v1), on the callback API. Each
-// stream is a ServerWriteReactor that writes one message at a time and is woken by the EventLog (web-hook
-// events) or the StatePoller (polled state); no gRPC thread ever waits.
+// JourneyEventsService: the gateway's own gRPC service (aarthik.events.v1), on the callback API.
+// Each stream is a ServerWriteReactor that writes one message at a time and is woken by the
+// EventLog (web-hook events) or the StatePoller (polled state); no gRPC thread ever waits.
 //
 //   JourneyEventsService service(&log, &poller, rpc::ToGrpcStatus);
 //   builder.RegisterService(&service);
 //
-// Thread-safety: the service is stateless beyond its dependencies (thread-safe); each reactor guards its
-// own state with a mutex.
+// Thread-safety: the service is stateless beyond its dependencies (thread-safe); each reactor
+// guards its own state with a mutex.
 #ifndef AARTHIK_SERVER_EVENTS_JOURNEY_EVENTS_SERVICE_H_
 #define AARTHIK_SERVER_EVENTS_JOURNEY_EVENTS_SERVICE_H_
 
@@ -21,20 +21,24 @@
 
 namespace aarthik::events {
 
-class JourneyEventsService final : public aarthik::events::v1::JourneyEventsService::CallbackService {
+class JourneyEventsService final
+    : public aarthik::events::v1::JourneyEventsService::CallbackService {
  public:
   using StatusConverter = std::function<grpc::Status(const absl::Status&)>;
 
-  // `to_grpc` turns internal errors into RPC statuses (with their details); null: code and message only.
-  // `metrics`, when not null, gets the go-grpc-prometheus server_stream metrics and the subscriber gauges.
+  // `to_grpc` turns internal errors into RPC statuses (with their details); null: code and message
+  // only. `metrics`, when not null, gets the go-grpc-prometheus server_stream metrics and the
+  // subscriber gauges.
   JourneyEventsService(EventLog* log, StatePoller* poller, StatusConverter to_grpc = nullptr,
                        metrics::GatewayMetrics* metrics = nullptr);
 
   grpc::ServerWriteReactor<aarthik::events::v1::WatchJourneyEventsResponse>* WatchJourneyEvents(
-      grpc::CallbackServerContext* context, const aarthik::events::v1::WatchJourneyEventsRequest* request) override;
+      grpc::CallbackServerContext* context,
+      const aarthik::events::v1::WatchJourneyEventsRequest* request) override;
 
   grpc::ServerWriteReactor<aarthik::events::v1::WatchJourneyStateResponse>* WatchJourneyState(
-      grpc::CallbackServerContext* context, const aarthik::events::v1::WatchJourneyStateRequest* request) override;
+      grpc::CallbackServerContext* context,
+      const aarthik::events::v1::WatchJourneyStateRequest* request) override;
 
  private:
   EventLog* log_;

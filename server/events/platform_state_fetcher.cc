@@ -14,7 +14,8 @@ struct PlatformStateFetcher::Poll {
   absl::AnyInvocable<void(absl::StatusOr<FetchedState>)> done;
 };
 
-PlatformStateFetcher::PlatformStateFetcher(platform::PlatformClient* platform, auth::SessionManager* sessions,
+PlatformStateFetcher::PlatformStateFetcher(platform::PlatformClient* platform,
+                                           auth::SessionManager* sessions,
                                            std::shared_ptr<const core::Secret> api_key,
                                            const core::Clock& clock, core::IdSource& ids,
                                            absl::Duration timeout)
@@ -24,10 +25,13 @@ PlatformStateFetcher::PlatformStateFetcher(platform::PlatformClient* platform, a
       clock_(clock),
       ids_(ids),
       timeout_(timeout),
-      codec_(std::make_unique<transcode::JsonCodec>(std::vector<const google::protobuf::Descriptor*>{
-          aarthik::headless::v1::JourneyState::descriptor(), aarthik::hybrid::v1::HybridOffers::descriptor()})) {}
+      codec_(
+          std::make_unique<transcode::JsonCodec>(std::vector<const google::protobuf::Descriptor*>{
+              aarthik::headless::v1::JourneyState::descriptor(),
+              aarthik::hybrid::v1::HybridOffers::descriptor()})) {}
 
-void PlatformStateFetcher::Fetch(const JourneyKey& key, absl::AnyInvocable<void(absl::StatusOr<FetchedState>)> done) {
+void PlatformStateFetcher::Fetch(const JourneyKey& key,
+                                 absl::AnyInvocable<void(absl::StatusOr<FetchedState>)> done) {
   auto poll = std::make_shared<Poll>();
   poll->key = key;
   poll->correlation_id = ids_.NewUuid();
@@ -49,13 +53,15 @@ void PlatformStateFetcher::Send(std::shared_ptr<Poll> poll, const std::string& b
   request.correlation_id = poll->correlation_id;
   request.deadline = poll->deadline;
   if (poll->key.hybrid()) {
-    request.path_and_query = absl::StrCat("/api/v1/hybrid/personal-loan/borrowers/",
-                                          transcode::UrlEscape(poll->key.borrower_provider_id), "/journey/offers");
-    request.route = "GET /api/v1/hybrid/personal-loan/borrowers/{borrowerProviderID}/journey/offers";
+    request.path_and_query =
+        absl::StrCat("/api/v1/hybrid/personal-loan/borrowers/",
+                     transcode::UrlEscape(poll->key.borrower_provider_id), "/journey/offers");
+    request.route =
+        "GET /api/v1/hybrid/personal-loan/borrowers/{borrowerProviderID}/journey/offers";
     request.envelope = aarthik::gateway::v1::ENVELOPE_HYBRID;
   } else {
-    request.path_and_query =
-        absl::StrCat("/api/v1/headless/journeys/", transcode::UrlEscape(poll->key.journey_id), "/state");
+    request.path_and_query = absl::StrCat("/api/v1/headless/journeys/",
+                                          transcode::UrlEscape(poll->key.journey_id), "/state");
     request.route = "GET /api/v1/headless/journeys/{journeyID}/state";
     request.envelope = aarthik::gateway::v1::ENVELOPE_HEADLESS;
   }
@@ -64,16 +70,20 @@ void PlatformStateFetcher::Send(std::shared_ptr<Poll> poll, const std::string& b
   });
 }
 
-void PlatformStateFetcher::OnReply(std::shared_ptr<Poll> poll, absl::StatusOr<transcode::PlatformReply> reply) {
+void PlatformStateFetcher::OnReply(std::shared_ptr<Poll> poll,
+                                   absl::StatusOr<transcode::PlatformReply> reply) {
   if (!reply.ok()) return poll->done(reply.status());
-  transcode::ErrorContext context{poll->key.hybrid() ? "GET …/journey/offers" : "GET …/journeys/{journeyID}/state",
-                                  poll->correlation_id};
+  transcode::ErrorContext context{
+      poll->key.hybrid() ? "GET …/journey/offers" : "GET …/journeys/{journeyID}/state",
+      poll->correlation_id};
   if (reply->error) {
-    const bool session_rejected = reply->http_status == 401 && reply->error->code == "AUTH_INVALID_SESSION";
+    const bool session_rejected =
+        reply->http_status == 401 && reply->error->code == "AUTH_INVALID_SESSION";
     if (session_rejected && !poll->key.hybrid() && !poll->refreshed) {
       poll->refreshed = true;
-      sessions_->AcquireSessionToken(poll->key.borrower_external_id, poll->deadline, poll->correlation_id,
-                                     poll->bearer, [this, poll](absl::StatusOr<std::string> token) {
+      sessions_->AcquireSessionToken(poll->key.borrower_external_id, poll->deadline,
+                                     poll->correlation_id, poll->bearer,
+                                     [this, poll](absl::StatusOr<std::string> token) {
                                        if (!token.ok()) return poll->done(token.status());
                                        Send(poll, *token);
                                      });
@@ -92,7 +102,8 @@ void PlatformStateFetcher::OnReply(std::shared_ptr<Poll> poll, absl::StatusOr<tr
     decoded = codec_->Decode(reply->data, state);
     fetched.poll_after = absl::Seconds(state->poll_after_seconds());
   }
-  if (!decoded.ok()) return poll->done(transcode::MapBadResponse(decoded.message(), &*reply, context));
+  if (!decoded.ok())
+    return poll->done(transcode::MapBadResponse(decoded.message(), &*reply, context));
   poll->done(std::move(fetched));
 }
 

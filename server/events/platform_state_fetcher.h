@@ -1,7 +1,10 @@
 // PlatformStateFetcher: the StateFetcher that reads the platform, on the upstream event loop.
-//   headless: SessionManager::AcquireSessionToken(borrower) → GET /api/v1/headless/journeys/{id}/state
-//             (headless envelope; one refresh and resend on 401 AUTH_INVALID_SESSION), hint pollAfterSeconds;
-//   Hybrid:   GET /api/v1/hybrid/personal-loan/borrowers/{id}/journey/offers with the API key (Hybrid
+//   headless: SessionManager::AcquireSessionToken(borrower) → GET
+//   /api/v1/headless/journeys/{id}/state
+//             (headless envelope; one refresh and resend on 401 AUTH_INVALID_SESSION), hint
+//             pollAfterSeconds;
+//   Hybrid:   GET /api/v1/hybrid/personal-loan/borrowers/{id}/journey/offers with the API key
+//   (Hybrid
 //             envelope), hint poll_after_ms.
 // Errors come back as the gRPC-ready statuses of transcode::MapPlatformError / MapTransportError.
 //
@@ -9,7 +12,8 @@
 //                                core::Clock::Real(), core::IdSource::Random());
 //   StatePoller poller(&scheduler, &fetcher, {});
 //
-// Thread-safety: Fetch runs on the event loop thread (as PlatformClient and SessionManager require).
+// Thread-safety: Fetch runs on the event loop thread (as PlatformClient and SessionManager
+// require).
 #ifndef AARTHIK_SERVER_EVENTS_PLATFORM_STATE_FETCHER_H_
 #define AARTHIK_SERVER_EVENTS_PLATFORM_STATE_FETCHER_H_
 
@@ -32,7 +36,8 @@ class PlatformStateFetcher : public StateFetcher {
                        std::shared_ptr<const core::Secret> api_key, const core::Clock& clock,
                        core::IdSource& ids, absl::Duration timeout = absl::Seconds(10));
 
-  void Fetch(const JourneyKey& key, absl::AnyInvocable<void(absl::StatusOr<FetchedState>)> done) override;
+  void Fetch(const JourneyKey& key,
+             absl::AnyInvocable<void(absl::StatusOr<FetchedState>)> done) override;
 
  private:
   struct Poll;

@@ -66,9 +66,11 @@ bool IsTerminal(const WatchJourneyStateResponse& state) {
 StatePoller::StatePoller(Scheduler* scheduler, StateFetcher* fetcher, Options options)
     : scheduler_(scheduler), fetcher_(fetcher), options_(options) {}
 
-StatePoller::WatchId StatePoller::Watch(JourneyKey key, StateCallback on_state, EndCallback on_end) {
+StatePoller::WatchId StatePoller::Watch(JourneyKey key, StateCallback on_state,
+                                        EndCallback on_end) {
   const WatchId id = next_id_++;
-  scheduler_->Post([this, id, key = std::move(key), watcher = Watcher{std::move(on_state), std::move(on_end)}]() mutable {
+  scheduler_->Post([this, id, key = std::move(key),
+                    watcher = Watcher{std::move(on_state), std::move(on_end)}]() mutable {
     AddWatcher(id, std::move(key), std::move(watcher));
   });
   return id;
@@ -178,7 +180,8 @@ void StatePoller::OnFetched(const std::string& journey_id, absl::StatusOr<Fetche
     journey.refresh_requested = false;
     return PollNow(journey_id);
   }
-  absl::Duration delay = fetched->poll_after > absl::ZeroDuration() ? fetched->poll_after : options_.default_interval;
+  absl::Duration delay =
+      fetched->poll_after > absl::ZeroDuration() ? fetched->poll_after : options_.default_interval;
   Schedule(journey, journey_id, std::clamp(delay, options_.min_interval, options_.max_interval));
 }
 

@@ -1,19 +1,22 @@
-// StatePoller: polls a journey's state on behalf of every WatchJourneyState watcher of that journey, so N
-// watchers cost one upstream poll per interval. The interval is the platform's hint (pollAfterSeconds /
-// poll_after_ms) clamped to [min_interval, max_interval], or default_interval without a hint; transient
-// errors back off exponentially (initial_backoff doubling up to max_backoff). Watchers get the last known
-// state on arrival and then one update per change. A web-hook for the journey triggers an immediate poll.
-// Polling stops when the last watcher leaves, or when the journey reaches a terminal status (watchers are
-// then ended with OK) or a permanent error (watchers are ended with it).
+// StatePoller: polls a journey's state on behalf of every WatchJourneyState watcher of that
+// journey, so N watchers cost one upstream poll per interval. The interval is the platform's hint
+// (pollAfterSeconds / poll_after_ms) clamped to [min_interval, max_interval], or default_interval
+// without a hint; transient errors back off exponentially (initial_backoff doubling up to
+// max_backoff). Watchers get the last known state on arrival and then one update per change. A
+// web-hook for the journey triggers an immediate poll. Polling stops when the last watcher leaves,
+// or when the journey reaches a terminal status (watchers are then ended with OK) or a permanent
+// error (watchers are ended with it).
 //
 //   StatePoller poller(&scheduler, &fetcher, {});
-//   StatePoller::WatchId id = poller.Watch({.borrower_external_id = "CUST_0012", .journey_id = "b7bb…"},
+//   StatePoller::WatchId id = poller.Watch({.borrower_external_id = "CUST_0012", .journey_id =
+//   "b7bb…"},
 //       [](StatePoller::StatePtr state) { ... }, [](absl::Status end) { ... });
 //   poller.OnWebhook(event);   // refresh now
 //   poller.Unwatch(id);
 //
-// Thread-safety: Watch, Unwatch and OnWebhook may be called from any thread; they post to the scheduler.
-// All other work and the watchers' callbacks run on the scheduler's thread (the upstream event loop).
+// Thread-safety: Watch, Unwatch and OnWebhook may be called from any thread; they post to the
+// scheduler. All other work and the watchers' callbacks run on the scheduler's thread (the upstream
+// event loop).
 #ifndef AARTHIK_SERVER_EVENTS_STATE_POLLER_H_
 #define AARTHIK_SERVER_EVENTS_STATE_POLLER_H_
 
@@ -46,7 +49,8 @@ class Scheduler {
 
 class EventLoopScheduler : public Scheduler {
  public:
-  EventLoopScheduler(upstream::EventLoop* loop, const core::Clock& clock) : loop_(loop), clock_(clock) {}
+  EventLoopScheduler(upstream::EventLoop* loop, const core::Clock& clock)
+      : loop_(loop), clock_(clock) {}
   void Post(absl::AnyInvocable<void()> task) override { loop_->Post(std::move(task)); }
   TimerId RunAfter(absl::Duration delay, absl::AnyInvocable<void()> task) override {
     return loop_->RunAfter(delay, std::move(task));
@@ -59,7 +63,8 @@ class EventLoopScheduler : public Scheduler {
   const core::Clock& clock_;
 };
 
-// The journey to watch: headless (borrower_external_id + journey_id) or Hybrid (borrower_provider_id).
+// The journey to watch: headless (borrower_external_id + journey_id) or Hybrid
+// (borrower_provider_id).
 struct JourneyKey {
   std::string borrower_external_id;
   std::string journey_id;
@@ -71,7 +76,7 @@ struct JourneyKey {
 // One read of the journey's state.
 struct FetchedState {
   aarthik::events::v1::WatchJourneyStateResponse response;  // the `state` oneof
-  absl::Duration poll_after = absl::ZeroDuration();        // the platform's hint; zero when none
+  absl::Duration poll_after = absl::ZeroDuration();         // the platform's hint; zero when none
   bool terminal = false;
 };
 
@@ -79,7 +84,8 @@ struct FetchedState {
 class StateFetcher {
  public:
   virtual ~StateFetcher() = default;
-  virtual void Fetch(const JourneyKey& key, absl::AnyInvocable<void(absl::StatusOr<FetchedState>)> done) = 0;
+  virtual void Fetch(const JourneyKey& key,
+                     absl::AnyInvocable<void(absl::StatusOr<FetchedState>)> done) = 0;
 };
 
 class StatePoller {
@@ -102,7 +108,8 @@ class StatePoller {
   // After the posted removal runs no callback of this watcher runs again.
   void Unwatch(WatchId id);
   void OnWebhook(const aarthik::events::v1::JourneyEvent& event);
-  // Ends every watch with `status` and every later one at once (the gateway's drain on SIGTERM). Posted.
+  // Ends every watch with `status` and every later one at once (the gateway's drain on SIGTERM).
+  // Posted.
   void EndAll(absl::Status status);
 
   // Scheduler thread only (tests): polls started and journeys being polled.

@@ -26,10 +26,13 @@ std::unique_ptr<transcode::JsonCodec> NewSnapshotCodec() {
       HeadlessJourneySnapshot::descriptor(), ExperienceJourneySnapshot::descriptor()});
 }
 
-absl::StatusOr<IncomingEvent> ParseSnapshot(const transcode::JsonCodec& codec, const std::string& event_id,
+absl::StatusOr<IncomingEvent> ParseSnapshot(const transcode::JsonCodec& codec,
+                                            const std::string& event_id,
                                             absl::string_view raw_body) {
-  nlohmann::json json = nlohmann::json::parse(raw_body.begin(), raw_body.end(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) return absl::InvalidArgumentError("body is not a JSON object");
+  nlohmann::json json =
+      nlohmann::json::parse(raw_body.begin(), raw_body.end(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object())
+    return absl::InvalidArgumentError("body is not a JSON object");
   auto borrower = json.find("borrower");
   if (borrower == json.end() || !borrower->is_object()) {
     return absl::InvalidArgumentError("body has no borrower object");
@@ -37,7 +40,8 @@ absl::StatusOr<IncomingEvent> ParseSnapshot(const transcode::JsonCodec& codec, c
   IncomingEvent incoming;
   incoming.event_id = event_id;
   JourneyEvent& event = incoming.event;
-  if (borrower->contains("journeys") || json.contains("schema_version") || json.contains("sequence")) {
+  if (borrower->contains("journeys") || json.contains("schema_version") ||
+      json.contains("sequence")) {
     HeadlessJourneySnapshot* snapshot = event.mutable_headless();
     if (absl::Status decoded = codec.Decode(std::move(json), snapshot); !decoded.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("variant A snapshot: ", decoded.message()));
@@ -46,33 +50,37 @@ absl::StatusOr<IncomingEvent> ParseSnapshot(const transcode::JsonCodec& codec, c
       return absl::InvalidArgumentError("body event_id differs from X-AL-Event-ID");
     }
     if (!snapshot->event_type().empty() && snapshot->event_type() != "journey.snapshot") {
-      return absl::InvalidArgumentError(absl::StrCat("unsupported event_type ", snapshot->event_type()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unsupported event_type ", snapshot->event_type()));
     }
     if (snapshot->borrower().borrower_external_id().empty()) {
       return absl::InvalidArgumentError("variant A snapshot without borrower.borrowerExternalID");
     }
     event.set_borrower_external_id(snapshot->borrower().borrower_external_id());
-    for (const auto& journey : snapshot->borrower().journeys()) event.add_journey_ids(journey.journey_id());
-    // The sandbox's (and the contract's) sequence is monotonic per application; a headless snapshot carries
-    // all of the borrower's journeys, so the borrower is the unit of staleness.
+    for (const auto& journey : snapshot->borrower().journeys())
+      event.add_journey_ids(journey.journey_id());
+    // The sandbox's (and the contract's) sequence is monotonic per application; a headless snapshot
+    // carries all of the borrower's journeys, so the borrower is the unit of staleness.
     incoming.ordering_key = absl::StrCat("hl:", snapshot->borrower().borrower_external_id());
     incoming.order.sequence = snapshot->sequence();
     incoming.order.generated_at = ParseTimestamp(snapshot->snapshot_generated_at());
     return incoming;
   }
   if (!borrower->contains("journey")) {
-    return absl::InvalidArgumentError("body is neither variant A (borrower.journeys) nor B (borrower.journey)");
+    return absl::InvalidArgumentError(
+        "body is neither variant A (borrower.journeys) nor B (borrower.journey)");
   }
   ExperienceJourneySnapshot* snapshot = event.mutable_experience();
   if (absl::Status decoded = codec.Decode(std::move(json), snapshot); !decoded.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("variant B snapshot: ", decoded.message()));
   }
   const auto& journey = snapshot->borrower().journey();
-  if (journey.id().empty()) return absl::InvalidArgumentError("variant B snapshot without borrower.journey.id");
+  if (journey.id().empty())
+    return absl::InvalidArgumentError("variant B snapshot without borrower.journey.id");
   event.add_journey_ids(journey.id());
   event.set_borrower_provider_id(snapshot->borrower().provider_id());
-  // No sequence in variant B: `updated` (seconds), then the lifecycle order of the status (enum numbers
-  // follow it) break ties between snapshots of one time jump.
+  // No sequence in variant B: `updated` (seconds), then the lifecycle order of the status (enum
+  // numbers follow it) break ties between snapshots of one time jump.
   incoming.ordering_key = absl::StrCat("jr:", journey.id());
   incoming.order.generated_at = ParseTimestamp(journey.updated());
   incoming.order.status_rank = static_cast<int>(journey.status());
@@ -121,15 +129,16 @@ const char* WebhookResultLabel(const WebhookReceiver::Result& result) {
   }
 }
 
-WebhookReceiver::WebhookReceiver(const WebhookVerifier* verifier, EventLog* log, AcceptedCallback on_accepted,
-                                 metrics::GatewayMetrics* metrics)
+WebhookReceiver::WebhookReceiver(const WebhookVerifier* verifier, EventLog* log,
+                                 AcceptedCallback on_accepted, metrics::GatewayMetrics* metrics)
     : verifier_(verifier),
       log_(log),
       on_accepted_(std::move(on_accepted)),
       codec_(NewSnapshotCodec()),
       metrics_(metrics) {}
 
-WebhookReceiver::Result WebhookReceiver::Handle(const WebhookHeaders& headers, absl::string_view raw_body) {
+WebhookReceiver::Result WebhookReceiver::Handle(const WebhookHeaders& headers,
+                                                absl::string_view raw_body) {
   Result result = HandleDelivery(headers, raw_body);
   if (metrics_ != nullptr) metrics_->WebhookReceived(WebhookResultLabel(result));
   return result;
@@ -140,7 +149,8 @@ WebhookReceiver::Result WebhookReceiver::HandleDelivery(const WebhookHeaders& he
   absl::StatusOr<VerifiedHeaders> verified = verifier_->Verify(headers, raw_body);
   if (!verified.ok()) {
     ++rejected_;
-    return {HttpStatusFor(verified.status()), std::string(verified.status().message()), std::nullopt};
+    return {HttpStatusFor(verified.status()), std::string(verified.status().message()),
+            std::nullopt};
   }
   absl::StatusOr<IncomingEvent> incoming = ParseSnapshot(*codec_, verified->event_id, raw_body);
   if (!incoming.ok()) {
@@ -148,13 +158,15 @@ WebhookReceiver::Result WebhookReceiver::HandleDelivery(const WebhookHeaders& he
     return {400, std::string(incoming.status().message()), std::nullopt};
   }
   const auto& options = verifier_->options();
-  const std::string& body_tenant = incoming->event.has_headless() ? incoming->event.headless().tenant_id()
-                                                                  : incoming->event.experience().tenant_id();
+  const std::string& body_tenant = incoming->event.has_headless()
+                                       ? incoming->event.headless().tenant_id()
+                                       : incoming->event.experience().tenant_id();
   const std::string& body_application = incoming->event.has_headless()
                                             ? incoming->event.headless().application_id()
                                             : incoming->event.experience().application_id();
   if ((!options.tenant_id.empty() && !body_tenant.empty() && body_tenant != options.tenant_id) ||
-      (!options.application_id.empty() && !body_application.empty() && body_application != options.application_id)) {
+      (!options.application_id.empty() && !body_application.empty() &&
+       body_application != options.application_id)) {
     ++rejected_;
     return {403, "snapshot for another tenant or application", std::nullopt};
   }

@@ -1,14 +1,14 @@
-// WebhookReceiver: one web-hook delivery, transport-agnostic: verify (WebhookVerifier, before the body is
-// parsed) → parse variant A or B into a JourneyEvent → EventLog::Accept → tell the state poller. Answers
-// the HTTP status the platform should see: 200 once accepted (also for a duplicate or a superseded
-// snapshot, so that the platform stops retrying), 400 malformed headers/body, 401 bad signature or
-// timestamp, 403 another tenant/application.
+// WebhookReceiver: one web-hook delivery, transport-agnostic: verify (WebhookVerifier, before the
+// body is parsed) → parse variant A or B into a JourneyEvent → EventLog::Accept → tell the state
+// poller. Answers the HTTP status the platform should see: 200 once accepted (also for a duplicate
+// or a superseded snapshot, so that the platform stops retrying), 400 malformed headers/body, 401
+// bad signature or timestamp, 403 another tenant/application.
 //
 //   WebhookReceiver receiver(&verifier, &log, [&](const JourneyEvent& e) { poller.OnWebhook(e); });
 //   WebhookReceiver::Result r = receiver.Handle(headers, raw_body);   // r.http_status, r.message
 //
-// Thread-safety: Handle may run concurrently on any thread (the verifier, codec and log are thread-safe);
-// `on_accepted` runs on the calling thread.
+// Thread-safety: Handle may run concurrently on any thread (the verifier, codec and log are
+// thread-safe); `on_accepted` runs on the calling thread.
 #ifndef AARTHIK_SERVER_EVENTS_WEBHOOK_RECEIVER_H_
 #define AARTHIK_SERVER_EVENTS_WEBHOOK_RECEIVER_H_
 
@@ -29,7 +29,8 @@ namespace aarthik::events {
 
 // Parses a verified body (variant A: headless, variant B: Hybrid/Hosted) into what the log needs.
 // INVALID_ARGUMENT when it is neither, lacks its keys or contradicts `event_id` (the header).
-absl::StatusOr<IncomingEvent> ParseSnapshot(const transcode::JsonCodec& codec, const std::string& event_id,
+absl::StatusOr<IncomingEvent> ParseSnapshot(const transcode::JsonCodec& codec,
+                                            const std::string& event_id,
                                             absl::string_view raw_body);
 
 // A codec that knows both snapshot messages' enum spellings and aliases.
@@ -45,7 +46,8 @@ class WebhookReceiver {
   using AcceptedCallback = std::function<void(const aarthik::events::v1::JourneyEvent&)>;
 
   // `metrics`, when not null, counts deliveries by result (aarthik_webhooks_received_total).
-  WebhookReceiver(const WebhookVerifier* verifier, EventLog* log, AcceptedCallback on_accepted = nullptr,
+  WebhookReceiver(const WebhookVerifier* verifier, EventLog* log,
+                  AcceptedCallback on_accepted = nullptr,
                   metrics::GatewayMetrics* metrics = nullptr);
 
   Result Handle(const WebhookHeaders& headers, absl::string_view raw_body);
@@ -63,9 +65,9 @@ class WebhookReceiver {
   std::atomic<int64_t> rejected_{0};
 };
 
-// The result word of a delivery for aarthik_webhooks_received_total: "accepted", "duplicate", "stale",
-// "malformed" (400), "unauthenticated" (401: signature or timestamp), "forbidden" (403), "too_large",
-// "error".
+// The result word of a delivery for aarthik_webhooks_received_total: "accepted", "duplicate",
+// "stale", "malformed" (400), "unauthenticated" (401: signature or timestamp), "forbidden" (403),
+// "too_large", "error".
 const char* WebhookResultLabel(const WebhookReceiver::Result& result);
 
 // The HTTP status for an error of Verify/ParseSnapshot.

@@ -36,13 +36,15 @@ absl::StatusOr<std::vector<std::string>> LoadSecretFiles(const std::vector<std::
   std::vector<std::string> secrets;
   for (const std::string& path : paths) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read web-hook secret file ", path));
+    if (!in)
+      return absl::InvalidArgumentError(absl::StrCat("cannot read web-hook secret file ", path));
     std::stringstream content;
     content << in.rdbuf();
     std::string secret = content.str();
     if (!secret.empty() && secret.back() == '\n') secret.pop_back();
     if (!secret.empty() && secret.back() == '\r') secret.pop_back();
-    if (secret.empty()) return absl::InvalidArgumentError(absl::StrCat("web-hook secret file ", path, " is empty"));
+    if (secret.empty())
+      return absl::InvalidArgumentError(absl::StrCat("web-hook secret file ", path, " is empty"));
     secrets.push_back(std::move(secret));
   }
   return secrets;
@@ -50,8 +52,10 @@ absl::StatusOr<std::vector<std::string>> LoadSecretFiles(const std::vector<std::
 
 WebhookVerifier::WebhookVerifier(Options options, const core::Clock& clock)
     : options_(std::move(options)), clock_(clock) {
-  for (const std::string& secret : options_.secrets) secrets_.push_back(std::make_shared<core::Secret>(secret));
-  secrets_.insert(secrets_.end(), options_.rotating_secrets.begin(), options_.rotating_secrets.end());
+  for (const std::string& secret : options_.secrets)
+    secrets_.push_back(std::make_shared<core::Secret>(secret));
+  secrets_.insert(secrets_.end(), options_.rotating_secrets.begin(),
+                  options_.rotating_secrets.end());
 }
 
 absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& headers,
@@ -60,7 +64,8 @@ absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& he
     return absl::InvalidArgumentError("missing X-AL-Webhook-Signature or X-AL-Webhook-Timestamp");
   }
   if (headers.event_id.empty() || headers.tenant_id.empty() || headers.application_id.empty()) {
-    return absl::InvalidArgumentError("missing X-AL-Event-ID, X-AL-Tenant-ID or X-AL-Application-ID");
+    return absl::InvalidArgumentError(
+        "missing X-AL-Event-ID, X-AL-Tenant-ID or X-AL-Application-ID");
   }
   int64_t seconds = 0;
   if (headers.timestamp.size() > 12 || !absl::SimpleAtoi(headers.timestamp, &seconds) ||
@@ -75,7 +80,8 @@ absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& he
   const absl::Time now = clock_.Now();
   for (size_t i = 0; i < secrets_.size(); ++i) {
     // Compare against every secret (no early exit) so the time does not tell which one matched.
-    const std::shared_ptr<const std::string> values[] = {secrets_[i]->Get(), secrets_[i]->Previous(now)};
+    const std::shared_ptr<const std::string> values[] = {secrets_[i]->Get(),
+                                                         secrets_[i]->Previous(now)};
     for (int v = 0; v < 2; ++v) {
       if (values[v] == nullptr) continue;
       bool equal = ConstantTimeEquals(HmacSha256Hex(*values[v], signed_payload), headers.signature);
@@ -89,8 +95,8 @@ absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& he
   if (!matched) return absl::UnauthenticatedError("web-hook signature does not match");
   const absl::Time signed_at = absl::FromUnixSeconds(seconds);
   if (absl::AbsDuration(now - signed_at) > options_.tolerance) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("web-hook timestamp outside the tolerance of ", absl::FormatDuration(options_.tolerance)));
+    return absl::UnauthenticatedError(absl::StrCat("web-hook timestamp outside the tolerance of ",
+                                                   absl::FormatDuration(options_.tolerance)));
   }
   if (!options_.tenant_id.empty() && headers.tenant_id != options_.tenant_id) {
     return absl::PermissionDeniedError("web-hook for another tenant");

@@ -1,19 +1,22 @@
 // WebhookVerifier: authenticates one platform web-hook delivery before anything reads its body
-// (platform-api.md §4.2). The signature is lowercase hex HMAC-SHA256(secret, "<timestamp>.<raw body>"),
-// compared in constant time against every configured secret (two during a rotation); the timestamp
-// (Unix epoch seconds) must be within `tolerance` of the injected clock; the tenant and application
-// headers must be ours. Secrets backed by watched files (core::SecretFileWatcher) are read per delivery, and
-// a value replaced by a rotation stays accepted while core::Secret::Previous still returns it.
+// (platform-api.md §4.2). The signature is lowercase hex HMAC-SHA256(secret, "<timestamp>.<raw
+// body>"), compared in constant time against every configured secret (two during a rotation); the
+// timestamp (Unix epoch seconds) must be within `tolerance` of the injected clock; the tenant and
+// application headers must be ours. Secrets backed by watched files (core::SecretFileWatcher) are
+// read per delivery, and a value replaced by a rotation stays accepted while core::Secret::Previous
+// still returns it.
 //
 //   WebhookVerifier::Options options;
 //   options.secrets = *LoadSecretFiles({"/run/secrets/whsec", "/run/secrets/whsec.next"});
 //   options.tenant_id = config.tenant_id;  options.application_id = config.application_id;
 //   WebhookVerifier verifier(options, core::Clock::Real());
 //   absl::StatusOr<VerifiedHeaders> ok = verifier.Verify(headers, raw_body);
-//   // UNAUTHENTICATED: bad signature or stale timestamp; INVALID_ARGUMENT: missing/malformed header;
+//   // UNAUTHENTICATED: bad signature or stale timestamp; INVALID_ARGUMENT: missing/malformed
+//   header;
 //   // PERMISSION_DENIED: another tenant or application.
 //
-// Thread-safety: Verify may run concurrently on any thread, also while a watcher swaps secret values.
+// Thread-safety: Verify may run concurrently on any thread, also while a watcher swaps secret
+// values.
 #ifndef AARTHIK_SERVER_EVENTS_WEBHOOK_VERIFIER_H_
 #define AARTHIK_SERVER_EVENTS_WEBHOOK_VERIFIER_H_
 
@@ -48,7 +51,7 @@ struct WebhookHeaders {
 struct VerifiedHeaders {
   std::string event_id;
   absl::Time signed_at;
-  int secret_index = 0;  // which configured secret matched (0 = first)
+  int secret_index = 0;         // which configured secret matched (0 = first)
   bool previous_value = false;  // it matched that secret's value from before its last rotation
 };
 
@@ -58,7 +61,8 @@ std::string HmacSha256Hex(absl::string_view secret, absl::string_view message);
 // Constant-time equality (the time depends only on the lengths).
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
 
-// Reads each file's content (one trailing newline / CR LF stripped). Fails on an unreadable or empty file.
+// Reads each file's content (one trailing newline / CR LF stripped). Fails on an unreadable or
+// empty file.
 absl::StatusOr<std::vector<std::string>> LoadSecretFiles(const std::vector<std::string>& paths);
 
 class WebhookVerifier {
@@ -74,14 +78,16 @@ class WebhookVerifier {
 
   WebhookVerifier(Options options, const core::Clock& clock);
 
-  absl::StatusOr<VerifiedHeaders> Verify(const WebhookHeaders& headers, absl::string_view raw_body) const;
+  absl::StatusOr<VerifiedHeaders> Verify(const WebhookHeaders& headers,
+                                         absl::string_view raw_body) const;
 
   const Options& options() const { return options_; }
 
  private:
   const Options options_;
   const core::Clock& clock_;
-  std::vector<std::shared_ptr<const core::Secret>> secrets_;  // options_.secrets, then rotating_secrets
+  std::vector<std::shared_ptr<const core::Secret>>
+      secrets_;  // options_.secrets, then rotating_secrets
 };
 
 }  // namespace aarthik::events

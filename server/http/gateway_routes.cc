@@ -6,9 +6,10 @@ namespace aarthik::http {
 
 void AddWebhookRoute(Routes* routes, const std::string& path, events::WebhookReceiver* receiver) {
   routes->Add("POST", path, [receiver](const HttpRequest& request) {
-    events::WebhookHeaders headers{request.Header(events::kEventIdHeader), request.Header(events::kTenantHeader),
-                                   request.Header(events::kApplicationHeader),
-                                   request.Header(events::kTimestampHeader), request.Header(events::kSignatureHeader)};
+    events::WebhookHeaders headers{
+        request.Header(events::kEventIdHeader), request.Header(events::kTenantHeader),
+        request.Header(events::kApplicationHeader), request.Header(events::kTimestampHeader),
+        request.Header(events::kSignatureHeader)};
     events::WebhookReceiver::Result result = receiver->Handle(headers, request.body);
     nlohmann::json body = {{result.http_status < 300 ? "status" : "error", result.message}};
     return HttpResponse{result.http_status, "application/json", body.dump() + "\n"};
@@ -16,7 +17,9 @@ void AddWebhookRoute(Routes* routes, const std::string& path, events::WebhookRec
 }
 
 void AddHealthRoute(Routes* routes) {
-  routes->Add("GET", "/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; });
+  routes->Add("GET", "/healthz", [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", "ok\n"};
+  });
 }
 
 void AddMetricsRoute(Routes* routes, const metrics::GatewayMetrics* metrics) {

@@ -1,5 +1,5 @@
-// The gateway's HTTP routes: POST <webhook path> (platform web-hooks → WebhookReceiver), GET /healthz and
-// GET /metrics (Prometheus text format).
+// The gateway's HTTP routes: POST <webhook path> (platform web-hooks → WebhookReceiver), GET
+// /healthz and GET /metrics (Prometheus text format).
 //
 //   http::Routes routes;
 //   http::AddWebhookRoute(&routes, "/webhooks/aarthik", &receiver);

@@ -36,7 +36,8 @@ void Routes::Add(const std::string& method, const std::string& path, HttpHandler
   handlers_[{method, path}] = std::move(handler);
 }
 
-const HttpHandler* Routes::Find(const std::string& method, const std::string& path, int* status) const {
+const HttpHandler* Routes::Find(const std::string& method, const std::string& path,
+                                int* status) const {
   auto it = handlers_.find({method, path});
   if (it != handlers_.end()) return &it->second;
   *status = 404;
@@ -47,7 +48,8 @@ const HttpHandler* Routes::Find(const std::string& method, const std::string& pa
 }
 
 struct HttpServer::Impl {
-  Impl(Options options, Routes routes) : options(std::move(options)), routes(std::move(routes)), acceptor(io) {}
+  Impl(Options options, Routes routes)
+      : options(std::move(options)), routes(std::move(routes)), acceptor(io) {}
   Options options;
   Routes routes;
   asio::io_context io;
@@ -60,21 +62,25 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {}
+  Session(tcp::socket socket, HttpServer::Impl* server)
+      : stream_(std::move(socket)), server_(server) {}
 
   void Read() {
     parser_.emplace();
     parser_->body_limit(server_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
     stream_.expires_after(absl::ToChronoNanoseconds(server_->options.idle_timeout));
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
  private:
   void OnRead(beast::error_code ec) {
-    if (ec == bhttp::error::body_limit) return Reply(ErrorResponse(413, "request body too large"), false);
-    if (ec == bhttp::error::header_limit) return Reply(ErrorResponse(431, "request headers too large"), false);
+    if (ec == bhttp::error::body_limit)
+      return Reply(ErrorResponse(413, "request body too large"), false);
+    if (ec == bhttp::error::header_limit)
+      return Reply(ErrorResponse(431, "request headers too large"), false);
     if (ec && ec.category() == beast::error_code(bhttp::error::bad_target).category() &&
         ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
       return Reply(ErrorResponse(400, "malformed HTTP request"), false);
@@ -88,13 +94,16 @@ class Session : public std::enable_shared_from_this<Session> {
     view.path = target.substr(0, query);
     if (query != std::string::npos) view.query = target.substr(query + 1);
     for (const auto& field : request) {
-      view.headers[absl::AsciiStrToLower(std::string(field.name_string()))] = std::string(field.value());
+      view.headers[absl::AsciiStrToLower(std::string(field.name_string()))] =
+          std::string(field.value());
     }
     view.body = std::move(request.body());
     int status = 404;
     const HttpHandler* handler = server_->routes.Find(view.method, view.path, &status);
-    HttpResponse response = handler != nullptr ? (*handler)(view)
-                                               : ErrorResponse(status, status == 404 ? "not found" : "method not allowed");
+    HttpResponse response =
+        handler != nullptr
+            ? (*handler)(view)
+            : ErrorResponse(status, status == 404 ? "not found" : "method not allowed");
     Reply(std::move(response), request.keep_alive());
   }
 
@@ -107,10 +116,12 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.keep_alive(keep_alive);
     response_.body() = std::move(response.body);
     response_.prepare_payload();
-    bhttp::async_write(stream_, response_, [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
-      if (ec || !keep_alive || self->server_->stopped.load()) return self->Close();
-      self->Read();
-    });
+    bhttp::async_write(stream_, response_,
+                       [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                         if (ec || !keep_alive || self->server_->stopped.load())
+                           return self->Close();
+                         self->Read();
+                       });
   }
 
   void Close() {
@@ -142,16 +153,20 @@ void HttpServer::Impl::Accept() {
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, Routes routes) {
   const size_t colon = options.listen.rfind(':');
   int port = -1;
-  if (colon == std::string::npos || !absl::SimpleAtoi(options.listen.substr(colon + 1), &port) || port < 0 ||
-      port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("--http-listen must be HOST:PORT, got ", options.listen));
+  if (colon == std::string::npos || !absl::SimpleAtoi(options.listen.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-listen must be HOST:PORT, got ", options.listen));
   }
   std::string host = options.listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host == "localhost") host = "127.0.0.1";
   beast::error_code ec;
   asio::ip::address address = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat("--http-listen host is not an IP address: ", host));
+  if (ec)
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-listen host is not an IP address: ", host));
 
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->impl_ = std::make_unique<Impl>(std::move(options), std::move(routes));
@@ -162,10 +177,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, R
   if (!ec) impl.acceptor.bind(endpoint, ec);
   if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on --http-listen=", impl.options.listen, ": ", ec.message()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on --http-listen=", impl.options.listen, ": ", ec.message()));
   }
   const unsigned short bound = impl.acceptor.local_endpoint().port();
-  std::string shown = address.is_v6() ? absl::StrCat("[", address.to_string(), "]") : address.to_string();
+  std::string shown =
+      address.is_v6() ? absl::StrCat("[", address.to_string(), "]") : address.to_string();
   server->address_ = absl::StrCat(shown, ":", bound);
   impl.Accept();
   server->thread_ = std::thread([&impl] { impl.io.run(); });

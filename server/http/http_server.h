@@ -1,16 +1,17 @@
 // HttpServer: the gateway's own small HTTP/1.1 listener (web-hooks, health; later /metrics), on
-// Boost.Beast/Asio: one I/O thread, asynchronous accept/read/write, keep-alive, a request body limit
-// (413), a header limit and an idle timeout. Routes are exact (method, path) pairs whose handlers run on
-// the I/O thread and must not block (they do CPU work only).
+// Boost.Beast/Asio: one I/O thread, asynchronous accept/read/write, keep-alive, a request body
+// limit (413), a header limit and an idle timeout. Routes are exact (method, path) pairs whose
+// handlers run on the I/O thread and must not block (they do CPU work only).
 //
 //   HttpServer::Options options;  options.listen = "127.0.0.1:0";
 //   HttpServer::Routes routes;
-//   routes.Add("GET", "/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok\n"}; });
-//   absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(options, std::move(routes));
-//   std::cout << (*server)->address();   // "127.0.0.1:41234"
+//   routes.Add("GET", "/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain",
+//   "ok\n"}; }); absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(options,
+//   std::move(routes)); std::cout << (*server)->address();   // "127.0.0.1:41234"
 //   (*server)->Stop();                    // or destroy
 //
-// Thread-safety: Start/Stop/address from any thread; handlers run on the server's I/O thread, one at a time.
+// Thread-safety: Start/Stop/address from any thread; handlers run on the server's I/O thread, one
+// at a time.
 #ifndef AARTHIK_SERVER_HTTP_HTTP_SERVER_H_
 #define AARTHIK_SERVER_HTTP_HTTP_SERVER_H_
 
@@ -29,9 +30,9 @@
 namespace aarthik::http {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string path;    // target without the query string
-  std::string query;   // after '?', possibly empty
+  std::string method;                                     // "GET", "POST", ...
+  std::string path;                                       // target without the query string
+  std::string query;                                      // after '?', possibly empty
   absl::flat_hash_map<std::string, std::string> headers;  // names lowercased
   std::string body;
 

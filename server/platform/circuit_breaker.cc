@@ -58,7 +58,8 @@ void CircuitBreaker::Record(bool healthy, absl::Time now) {
   if (state == State::kOpen) return;  // answers to requests sent before it opened
   consecutive_failures_ = healthy ? 0 : consecutive_failures_ + 1;
   const int64_t second = absl::ToUnixSeconds(now);
-  const int64_t window = std::min<int64_t>(absl::ToInt64Seconds(options_.window), kMaxWindowSeconds);
+  const int64_t window =
+      std::min<int64_t>(absl::ToInt64Seconds(options_.window), kMaxWindowSeconds);
   Bucket& bucket = buckets_[static_cast<size_t>(second % kMaxWindowSeconds)];
   if (bucket.second != second) bucket = Bucket{second, 0, 0};
   ++bucket.total;
@@ -71,9 +72,11 @@ void CircuitBreaker::Record(bool healthy, absl::Time now) {
       failures += b.failures;
     }
   }
-  bool ratio_tripped = total >= options_.min_requests &&
-                       static_cast<double>(failures) >= options_.failure_ratio * static_cast<double>(total);
-  if (consecutive_failures_ >= options_.consecutive_failures || ratio_tripped) SetState(State::kOpen, now);
+  bool ratio_tripped =
+      total >= options_.min_requests &&
+      static_cast<double>(failures) >= options_.failure_ratio * static_cast<double>(total);
+  if (consecutive_failures_ >= options_.consecutive_failures || ratio_tripped)
+    SetState(State::kOpen, now);
 }
 
 }  // namespace aarthik::platform

@@ -1,22 +1,24 @@
-// CircuitBreaker: stops sending to a platform that is failing, so callers fail fast (UNAVAILABLE with a
-// retry hint) instead of queueing behind timeouts, and lets one probe through to find out when it is back.
+// CircuitBreaker: stops sending to a platform that is failing, so callers fail fast (UNAVAILABLE
+// with a retry hint) instead of queueing behind timeouts, and lets one probe through to find out
+// when it is back.
 //
 //   CircuitBreaker breaker(options);
 //   absl::Duration retry_in;
 //   if (!breaker.Allow(now, &retry_in)) { /* fail fast */ }
 //   ... breaker.Record(/*healthy=*/reply_status < 500, now);
 //
-// Closed → Open after `consecutive_failures` failures in a row, or when at least `min_requests` outcomes in
-// the last `window` include `failure_ratio` failures. Open → HalfOpen after `open_for`: one probe is let
-// through; its success closes the breaker, its failure opens it again. Failures are transport errors and
-// 5xx answers; any other HTTP answer (4xx included) shows the platform is up.
+// Closed → Open after `consecutive_failures` failures in a row, or when at least `min_requests`
+// outcomes in the last `window` include `failure_ratio` failures. Open → HalfOpen after `open_for`:
+// one probe is let through; its success closes the breaker, its failure opens it again. Failures
+// are transport errors and 5xx answers; any other HTTP answer (4xx included) shows the platform is
+// up.
 //
 // Thread-safety: Allow/Record on the upstream loop only; state() may be read from any thread.
 #ifndef AARTHIK_SERVER_PLATFORM_CIRCUIT_BREAKER_H_
 #define AARTHIK_SERVER_PLATFORM_CIRCUIT_BREAKER_H_
 
-#include <atomic>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 

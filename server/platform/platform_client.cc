@@ -17,10 +17,11 @@ absl::Status CircuitOpen(const PlatformRequest& request, absl::Duration retry_in
   retry.mutable_retry_delay()->set_seconds(std::max<int64_t>(1, absl::ToInt64Seconds(retry_in)));
   google::rpc::RequestInfo request_info;
   request_info.set_serving_data(request.correlation_id);
-  return transcode::RpcError(absl::StatusCode::kUnavailable,
-                             "the platform is failing; the gateway is not sending requests for a few seconds",
-                             {transcode::PackDetail(info), transcode::PackDetail(retry),
-                              transcode::PackDetail(request_info)});
+  return transcode::RpcError(
+      absl::StatusCode::kUnavailable,
+      "the platform is failing; the gateway is not sending requests for a few seconds",
+      {transcode::PackDetail(info), transcode::PackDetail(retry),
+       transcode::PackDetail(request_info)});
 }
 
 // The `status` label of an attempt that got no HTTP answer.
@@ -32,7 +33,8 @@ absl::string_view TransportErrorClass(const absl::Status& status) {
       return "timeout";
     case absl::StatusCode::kCancelled:
       return "cancelled";
-    case absl::StatusCode::kResourceExhausted:  // the transport's in-flight cap, or an oversized response
+    case absl::StatusCode::kResourceExhausted:  // the transport's in-flight cap, or an oversized
+                                                // response
       return "resource_exhausted";
     default:
       return "transport_error";
@@ -62,11 +64,14 @@ PlatformClient::CallId PlatformClient::Call(PlatformRequest request, ReplyCallba
   http.headers.emplace_back("Authorization", "Bearer " + request.bearer);
   http.headers.emplace_back("Accept", "application/json");
   if (!request.body.empty()) http.headers.emplace_back("Content-Type", "application/json");
-  if (!request.idempotency_key.empty()) http.headers.emplace_back("Idempotency-Key", request.idempotency_key);
-  if (!request.correlation_id.empty()) http.headers.emplace_back("X-Correlation-ID", request.correlation_id);
+  if (!request.idempotency_key.empty())
+    http.headers.emplace_back("Idempotency-Key", request.idempotency_key);
+  if (!request.correlation_id.empty())
+    http.headers.emplace_back("X-Correlation-ID", request.correlation_id);
   if (!request.traceparent.empty()) http.headers.emplace_back("traceparent", request.traceparent);
   if (!request.tracestate.empty()) http.headers.emplace_back("tracestate", request.tracestate);
-  if (!options_.api_version.empty()) http.headers.emplace_back("X-AL-API-Version", options_.api_version);
+  if (!options_.api_version.empty())
+    http.headers.emplace_back("X-AL-API-Version", options_.api_version);
   http.body = std::move(request.body);
   call->request = std::move(request);
   call->done = std::move(done);
@@ -82,8 +87,8 @@ void PlatformClient::Attempt(const std::shared_ptr<PendingCall>& call) {
   transcode::ErrorContext context{call->request.route, call->request.correlation_id};
   absl::Duration remaining = call->request.deadline - now;
   if (remaining <= absl::ZeroDuration()) {
-    Finish(call, transcode::MapTransportError(absl::DeadlineExceededError("deadline passed before the call"),
-                                              context));
+    Finish(call, transcode::MapTransportError(
+                     absl::DeadlineExceededError("deadline passed before the call"), context));
     return;
   }
   absl::Duration retry_in;
@@ -98,7 +103,8 @@ void PlatformClient::Attempt(const std::shared_ptr<PendingCall>& call) {
   call->attempt_started = now;
   if (options_.metrics != nullptr) options_.metrics->UpstreamStarted();
   call->transport_id = transport_->Send(
-      std::move(http), [alive = std::weak_ptr(alive_), call](absl::StatusOr<upstream::HttpResponse> r) {
+      std::move(http),
+      [alive = std::weak_ptr(alive_), call](absl::StatusOr<upstream::HttpResponse> r) {
         std::shared_ptr<PlatformClient*> self = alive.lock();
         if (!self) return;
         call->transport_id = 0;
@@ -111,7 +117,8 @@ void PlatformClient::OnAttempt(const std::shared_ptr<PendingCall>& call,
   if (options_.metrics != nullptr) {
     const std::string status = response.ok() ? metrics::UpstreamHttpStatus(response->status)
                                              : std::string(TransportErrorClass(response.status()));
-    options_.metrics->UpstreamFinished(call->request.route, status, clock_.Now() - call->attempt_started);
+    options_.metrics->UpstreamFinished(call->request.route, status,
+                                       clock_.Now() - call->attempt_started);
   }
   if (!calls_.contains(call->id)) return;  // cancelled meanwhile
   absl::Time now = clock_.Now();
@@ -128,15 +135,16 @@ void PlatformClient::OnAttempt(const std::shared_ptr<PendingCall>& call,
       outcome = transcode::MapBadResponse(reply.status().message(), nullptr, context);
     } else {
       if (std::string_view retry_after = response->Header("retry-after"); !retry_after.empty()) {
-        reply->retry_after = transcode::ParseRetryAfter(absl::string_view(retry_after.data(), retry_after.size()));
+        reply->retry_after =
+            transcode::ParseRetryAfter(absl::string_view(retry_after.data(), retry_after.size()));
       }
       reply->attempts = call->attempt;
       outcome = std::move(reply);
     }
   }
   if (IsRetryable(outcome) && call->attempt < options_.retry.max_attempts) {
-    std::optional<absl::Duration> wait =
-        retry_policy_.Backoff(call->attempt, outcome.ok() ? outcome->retry_after : std::nullopt, random_);
+    std::optional<absl::Duration> wait = retry_policy_.Backoff(
+        call->attempt, outcome.ok() ? outcome->retry_after : std::nullopt, random_);
     if (wait && now + *wait < call->request.deadline && retry_policy_.TryAcquireRetry(now)) {
       ++retries_;
       if (options_.metrics != nullptr) options_.metrics->UpstreamRetry(call->request.route);
@@ -164,7 +172,8 @@ void PlatformClient::Cancel(CallId id) {
   if (call->retry_timer != 0) loop_->CancelTimer(call->retry_timer);
   if (call->transport_id != 0) transport_->Cancel(call->transport_id);
   transcode::ErrorContext context{call->request.route, call->request.correlation_id};
-  Finish(call, transcode::MapTransportError(absl::CancelledError("cancelled by the caller"), context));
+  Finish(call,
+         transcode::MapTransportError(absl::CancelledError("cancelled by the caller"), context));
 }
 
 }  // namespace aarthik::platform

@@ -1,24 +1,25 @@
-// PlatformClient: one logical call to the Aarthik Labs platform. It adds the headers every call carries
-// (Authorization, Content-Type, Idempotency-Key for writes, X-Correlation-ID, traceparent,
-// X-AL-API-Version), bounds each attempt by the caller's deadline, retries transient failures with backoff
-// within a retry budget (RetryPolicy; the same Idempotency-Key on every attempt), fails fast while the
-// circuit breaker is open, and decodes the envelope.
+// PlatformClient: one logical call to the Aarthik Labs platform. It adds the headers every call
+// carries (Authorization, Content-Type, Idempotency-Key for writes, X-Correlation-ID, traceparent,
+// X-AL-API-Version), bounds each attempt by the caller's deadline, retries transient failures with
+// backoff within a retry budget (RetryPolicy; the same Idempotency-Key on every attempt), fails
+// fast while the circuit breaker is open, and decodes the envelope.
 //
-//   PlatformClient client(&loop, &transport, {.base_url = "https://api.credit.aarthiklabs.com"}, clock);
-//   client.Call({.method = "GET", .path_and_query = "/api/v1/headless/journeys/…/state", .bearer = token,
+//   PlatformClient client(&loop, &transport, {.base_url = "https://api.credit.aarthiklabs.com"},
+//   clock); client.Call({.method = "GET", .path_and_query = "/api/v1/headless/journeys/…/state",
+//   .bearer = token,
 //                .correlation_id = id, .deadline = deadline, .route = "GET …/state",
 //                .envelope = gateway::v1::ENVELOPE_HEADLESS},
 //               [](absl::StatusOr<transcode::PlatformReply> reply) { ... });
 //
-// The callback gets a PlatformReply for every HTTP answer (a platform error included, so that the caller
-// can run the 401 refresh path), or an already-mapped gRPC-ready error for transport failures, an open
-// breaker and unreadable 2xx bodies. Errors describe the last attempt.
+// The callback gets a PlatformReply for every HTTP answer (a platform error included, so that the
+// caller can run the 401 refresh path), or an already-mapped gRPC-ready error for transport
+// failures, an open breaker and unreadable 2xx bodies. Errors describe the last attempt.
 //
 // Thread-safety: Call and Cancel must run on the event loop's thread (callbacks run there too);
-// breaker_state() and the counters may be read from any thread. Destroy the client on the loop's thread
-// or once the loop has stopped: completions and retry timers that arrive later (a transport shutting
-// down after the client completes its calls with CANCELLED) are dropped, and the callers' callbacks of
-// calls still pending are destroyed without running.
+// breaker_state() and the counters may be read from any thread. Destroy the client on the loop's
+// thread or once the loop has stopped: completions and retry timers that arrive later (a transport
+// shutting down after the client completes its calls with CANCELLED) are dropped, and the callers'
+// callbacks of calls still pending are destroyed without running.
 #ifndef AARTHIK_SERVER_PLATFORM_PLATFORM_CLIENT_H_
 #define AARTHIK_SERVER_PLATFORM_PLATFORM_CLIENT_H_
 
@@ -28,11 +29,11 @@
 #include <random>
 #include <string>
 
+#include "aarthik/gateway/v1/options.pb.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "aarthik/gateway/v1/options.pb.h"
 #include "server/core/clock.h"
 #include "server/metrics/gateway_metrics.h"
 #include "server/platform/circuit_breaker.h"
@@ -73,8 +74,9 @@ class PlatformClient {
  public:
   using CallId = uint64_t;
 
-  PlatformClient(upstream::EventLoop* loop, upstream::HttpTransport* transport, PlatformClientOptions options,
-                 const core::Clock& clock, CircuitBreaker::StateListener on_breaker_change = nullptr);
+  PlatformClient(upstream::EventLoop* loop, upstream::HttpTransport* transport,
+                 PlatformClientOptions options, const core::Clock& clock,
+                 CircuitBreaker::StateListener on_breaker_change = nullptr);
 
   CallId Call(PlatformRequest request, ReplyCallback done);
   // Ends the call with CANCELLED (the attempt in flight is cancelled, a pending retry dropped).
@@ -91,7 +93,8 @@ class PlatformClient {
   struct PendingCall {
     CallId id = 0;
     upstream::HttpRequest http;
-    PlatformRequest request;  // path, deadline, route, envelope…; body and headers moved into `http`
+    PlatformRequest
+        request;  // path, deadline, route, envelope…; body and headers moved into `http`
     ReplyCallback done;
     int attempt = 0;
     upstream::HttpTransport::RequestId transport_id = 0;
@@ -100,8 +103,10 @@ class PlatformClient {
   };
 
   void Attempt(const std::shared_ptr<PendingCall>& call);
-  void OnAttempt(const std::shared_ptr<PendingCall>& call, absl::StatusOr<upstream::HttpResponse> response);
-  void Finish(const std::shared_ptr<PendingCall>& call, absl::StatusOr<transcode::PlatformReply> outcome);
+  void OnAttempt(const std::shared_ptr<PendingCall>& call,
+                 absl::StatusOr<upstream::HttpResponse> response);
+  void Finish(const std::shared_ptr<PendingCall>& call,
+              absl::StatusOr<transcode::PlatformReply> outcome);
 
   upstream::EventLoop* loop_;
   upstream::HttpTransport* transport_;
@@ -114,8 +119,8 @@ class PlatformClient {
   absl::flat_hash_map<CallId, std::shared_ptr<PendingCall>> calls_;
   std::atomic<int64_t> retries_{0};
   std::atomic<int64_t> attempts_{0};
-  // Transport callbacks and retry timers hold a weak reference: the transport may complete a request
-  // (CANCELLED on its shutdown) after this client is gone.
+  // Transport callbacks and retry timers hold a weak reference: the transport may complete a
+  // request (CANCELLED on its shutdown) after this client is gone.
   std::shared_ptr<PlatformClient*> alive_ = std::make_shared<PlatformClient*>(this);
 };
 

@@ -6,8 +6,8 @@ namespace aarthik::platform {
 
 bool IsRetryable(const absl::StatusOr<transcode::PlatformReply>& outcome) {
   if (!outcome.ok()) {
-    // PlatformClient maps transport failures before this point: UNAVAILABLE is a connect failure or a lost
-    // connection; DEADLINE_EXCEEDED used up the caller's time; the rest are not transient.
+    // PlatformClient maps transport failures before this point: UNAVAILABLE is a connect failure or
+    // a lost connection; DEADLINE_EXCEEDED used up the caller's time; the rest are not transient.
     return outcome.status().code() == absl::StatusCode::kUnavailable;
   }
   if (!outcome->error) return false;
@@ -44,7 +44,8 @@ bool RetryPolicy::TryAcquireRetry(absl::Time now) {
   return true;
 }
 
-std::optional<absl::Duration> RetryPolicy::Backoff(int attempt, std::optional<absl::Duration> retry_after,
+std::optional<absl::Duration> RetryPolicy::Backoff(int attempt,
+                                                   std::optional<absl::Duration> retry_after,
                                                    std::mt19937_64& random) const {
   if (retry_after) {
     if (*retry_after > options_.max_retry_after) return std::nullopt;

@@ -1,5 +1,5 @@
-// Retry policy for platform calls: which outcomes are worth another attempt, how long to wait, and a
-// budget that keeps retries to a fraction of traffic so that a failing platform is not hammered.
+// Retry policy for platform calls: which outcomes are worth another attempt, how long to wait, and
+// a budget that keeps retries to a fraction of traffic so that a failing platform is not hammered.
 //
 //   RetryPolicy policy(options);
 //   policy.RecordRequest(now);                       // once per logical call
@@ -7,12 +7,13 @@
 //     absl::Duration wait = policy.Backoff(attempt, retry_after, random);
 //   }
 //
-// Retryable: connect failures and connections lost mid-exchange (every write carries an Idempotency-Key,
-// so a replay is safe), HTTP 429 and 502/503/504. Never: other 4xx (401 has its own refresh path),
-// timeouts (the attempt already used the caller's remaining time), unreadable bodies.
+// Retryable: connect failures and connections lost mid-exchange (every write carries an
+// Idempotency-Key, so a replay is safe), HTTP 429 and 502/503/504. Never: other 4xx (401 has its
+// own refresh path), timeouts (the attempt already used the caller's remaining time), unreadable
+// bodies.
 //
-// The budget follows Finagle's: each request deposits `budget_ratio` of a retry, a retry withdraws one,
-// over a sliding window; `min_retries_per_second` keeps a floor for low traffic.
+// The budget follows Finagle's: each request deposits `budget_ratio` of a retry, a retry withdraws
+// one, over a sliding window; `min_retries_per_second` keeps a floor for low traffic.
 //
 // Thread-safety: not thread-safe; used on the upstream event loop only.
 #ifndef AARTHIK_SERVER_PLATFORM_RETRY_POLICY_H_

@@ -39,14 +39,15 @@ int Milliseconds(absl::Duration duration) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT32_MAX));
 }
 
-// The gRPC listener's credentials: plaintext, TLS, or mutual TLS (ParseConfig checked the files). The files
-// are re-read every tls_reload_interval, so a rotated certificate (an updated Kubernetes secret, whose files
-// change together) serves new handshakes without a restart.
+// The gRPC listener's credentials: plaintext, TLS, or mutual TLS (ParseConfig checked the files).
+// The files are re-read every tls_reload_interval, so a rotated certificate (an updated Kubernetes
+// secret, whose files change together) serves new handshakes without a restart.
 std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(const core::Config& config) {
   if (config.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
       config.tls_key_file, config.tls_cert_file, config.tls_client_ca_file,
-      static_cast<unsigned int>(std::max<int64_t>(1, absl::ToInt64Seconds(config.tls_reload_interval))));
+      static_cast<unsigned int>(
+          std::max<int64_t>(1, absl::ToInt64Seconds(config.tls_reload_interval))));
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
   if (!config.tls_client_ca_file.empty()) {
@@ -58,13 +59,14 @@ std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(const core::Config&
 
 }  // namespace
 
-
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& config) {
   std::unique_ptr<Gateway> gateway(new Gateway());
   gateway->metrics_ = std::make_unique<metrics::GatewayMetrics>();
-  absl::StatusOr<transcode::RouteTable> routes = transcode::RouteTable::Build(transcode::PlatformServices());
+  absl::StatusOr<transcode::RouteTable> routes =
+      transcode::RouteTable::Build(transcode::PlatformServices());
   if (!routes.ok()) return routes.status();
-  if (routes->routes().empty()) return absl::InternalError("no routed services are linked into the gateway");
+  if (routes->routes().empty())
+    return absl::InternalError("no routed services are linked into the gateway");
   gateway->routes_ = std::make_unique<transcode::RouteTable>(*std::move(routes));
 
   std::vector<const google::protobuf::Descriptor*> messages;
@@ -74,17 +76,19 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   }
   gateway->codec_ = std::make_unique<transcode::JsonCodec>(messages);
   gateway->mapper_ = std::make_unique<transcode::RequestMapper>(
-      gateway->codec_.get(), transcode::EdgeLimits{config.max_field_length, config.tenant_id, config.application_id});
+      gateway->codec_.get(),
+      transcode::EdgeLimits{config.max_field_length, config.tenant_id, config.application_id});
 
   gateway->loop_ = std::make_unique<upstream::EventLoop>();
   upstream::CurlMultiTransport::Options transport_options;
   transport_options.max_in_flight = static_cast<size_t>(config.max_in_flight_upstream);
   transport_options.max_response_bytes = static_cast<size_t>(config.max_response_bytes);
-  // HTTP/1.1 upstreams need a connection per request in flight: a smaller keep-alive cache would close and
-  // reopen connections under load.
+  // HTTP/1.1 upstreams need a connection per request in flight: a smaller keep-alive cache would
+  // close and reopen connections under load.
   transport_options.max_connections = config.max_in_flight_upstream;
   transport_options.ca_bundle_path = config.upstream_ca_file;
-  gateway->transport_ = std::make_unique<upstream::CurlMultiTransport>(gateway->loop_.get(), transport_options);
+  gateway->transport_ =
+      std::make_unique<upstream::CurlMultiTransport>(gateway->loop_.get(), transport_options);
   gateway->loop_->Start();
   platform::PlatformClientOptions platform_options;
   platform_options.base_url = config.upstream_url;
@@ -100,13 +104,14 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   gateway->platform_ = std::make_unique<platform::PlatformClient>(
       gateway->loop_.get(), gateway->transport_.get(), platform_options, core::Clock::Real(),
       [self](platform::CircuitBreaker::State state) {
-        // Runs on the upstream loop; the health service is thread-safe. Overall health stays SERVING: a
-        // platform outage must not take every replica out of the load balancer.
+        // Runs on the upstream loop; the health service is thread-safe. Overall health stays
+        // SERVING: a platform outage must not take every replica out of the load balancer.
         core::Log(core::Severity::kWarning, "platform circuit breaker changed state",
                   {{"state", platform::CircuitStateName(state)}});
         metrics::CircuitState gauge = metrics::CircuitState::kClosed;
         if (state == platform::CircuitBreaker::State::kOpen) gauge = metrics::CircuitState::kOpen;
-        if (state == platform::CircuitBreaker::State::kHalfOpen) gauge = metrics::CircuitState::kHalfOpen;
+        if (state == platform::CircuitBreaker::State::kHalfOpen)
+          gauge = metrics::CircuitState::kHalfOpen;
         self->metrics_->CircuitStateChanged(gauge);
         if (self->server_ != nullptr) {
           self->server_->GetHealthCheckService()->SetServingStatus(
@@ -122,11 +127,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   gateway->api_key_ = std::make_shared<core::Secret>(config.api_key);
   gateway->secret_watcher_ = std::make_unique<core::SecretFileWatcher>(core::Clock::Real());
   if (!config.api_key_file.empty()) {
-    gateway->secret_watcher_->Watch(config.api_key_file, gateway->api_key_, {"api key", ReadApiKeyFile});
+    gateway->secret_watcher_->Watch(config.api_key_file, gateway->api_key_,
+                                    {"api key", ReadApiKeyFile});
   }
   gateway->sessions_ = std::make_unique<auth::SessionManager>(
-      gateway->loop_.get(), gateway->platform_.get(), gateway->tokens_.get(), gateway->api_key_, core::Clock::Real(),
-      core::IdSource::Random(), session_options);
+      gateway->loop_.get(), gateway->platform_.get(), gateway->tokens_.get(), gateway->api_key_,
+      core::Clock::Real(), core::IdSource::Random(), session_options);
 
   RpcProxyDeps deps;
   deps.codec = gateway->codec_.get();
@@ -150,18 +156,22 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   int port = 0;
   builder.AddListeningPort(config.grpc_listen, ListenerCredentials(config), &port);
   builder.SetMaxReceiveMessageSize(config.max_request_bytes);
-  // Aged connections get a GOAWAY so that clients reconnect and load spreads over new pods; keepalive finds
-  // dead peers; clients may ping every 10 s even without calls (stream watchers behind idle NATs).
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, Milliseconds(config.grpc_max_connection_age));
+  // Aged connections get a GOAWAY so that clients reconnect and load spreads over new pods;
+  // keepalive finds dead peers; clients may ping every 10 s even without calls (stream watchers
+  // behind idle NATs).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                             Milliseconds(config.grpc_max_connection_age));
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
                              Milliseconds(config.grpc_max_connection_age_grace));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Milliseconds(config.grpc_keepalive_time));
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Milliseconds(config.grpc_keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             Milliseconds(config.grpc_keepalive_timeout));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   std::vector<std::string> service_names;
   for (const google::protobuf::ServiceDescriptor* service : transcode::PlatformServices()) {
-    gateway->services_.push_back(std::make_unique<RoutedService>(*service, *gateway->routes_, gateway->proxy_.get()));
+    gateway->services_.push_back(
+        std::make_unique<RoutedService>(*service, *gateway->routes_, gateway->proxy_.get()));
     builder.RegisterService(gateway->services_.back().get());
     service_names.push_back(service->full_name());
   }
@@ -169,8 +179,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   service_names.push_back(events::v1::JourneyEventsService::service_full_name());
   gateway->server_ = builder.BuildAndStart();
   if (gateway->server_ == nullptr || port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on --grpc-listen=", config.grpc_listen, " (address in use or not local?)"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on --grpc-listen=", config.grpc_listen, " (address in use or not local?)"));
   }
   std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
   gateway->listen_address_ = absl::StrCat(host, ":", port);
@@ -179,9 +189,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   for (const std::string& name : service_names) health->SetServingStatus(name, true);
   health->SetServingStatus(kUpstreamHealthService, true);
   core::Log(core::Severity::kInfo, "gateway started",
-            {{"listen", gateway->listen_address_}, {"routes", absl::StrCat(gateway->routes_->routes().size())},
+            {{"listen", gateway->listen_address_},
+             {"routes", absl::StrCat(gateway->routes_->routes().size())},
              {"upstream", config.upstream_url},
-             {"grpc_tls", config.tls_cert_file.empty()         ? "off"
+             {"grpc_tls", config.tls_cert_file.empty()        ? "off"
                           : config.tls_client_ca_file.empty() ? "tls"
                                                               : "mutual"}});
   return gateway;
@@ -198,15 +209,17 @@ void Gateway::Shutdown(absl::Duration grace) {
   info.set_reason("GATEWAY_SHUTTING_DOWN");
   info.set_domain(transcode::kGatewayDomain);
   google::rpc::RetryInfo retry;  // at once: another replica takes the stream over
-  absl::Status draining = transcode::RpcError(
-      absl::StatusCode::kUnavailable,
-      "the gateway is shutting down: reconnect and resume with the cursor of the last event received",
-      {transcode::PackDetail(info), transcode::PackDetail(retry)});
+  absl::Status draining =
+      transcode::RpcError(absl::StatusCode::kUnavailable,
+                          "the gateway is shutting down: reconnect and resume with the cursor of "
+                          "the last event received",
+                          {transcode::PackDetail(info), transcode::PackDetail(retry)});
   const absl::Time deadline = absl::Now() + grace;
   // New unary calls are refused by the gateway itself while the server still accepts them (see
   // in_flight_calls.h for why), and the ones in flight get the grace period to finish.
   proxy_->in_flight().StartDraining(draining);
-  // Watch streams never end by themselves: end them now rather than have them cancelled at the deadline.
+  // Watch streams never end by themselves: end them now rather than have them cancelled at the
+  // deadline.
   event_log_->CloseAll(draining);
   state_poller_->EndAll(draining);
   if (!proxy_->in_flight().WaitUntilIdle(deadline)) {
@@ -219,21 +232,26 @@ void Gateway::Shutdown(absl::Duration grace) {
 absl::Status Gateway::StartEvents(const core::Config& config) {
   std::vector<std::shared_ptr<const core::Secret>> secrets;
   if (!config.webhook_secret_files.empty()) {
-    absl::StatusOr<std::vector<std::string>> loaded = events::LoadSecretFiles(config.webhook_secret_files);
+    absl::StatusOr<std::vector<std::string>> loaded =
+        events::LoadSecretFiles(config.webhook_secret_files);
     if (!loaded.ok()) return loaded.status();
     for (size_t i = 0; i < loaded->size(); ++i) {
       auto secret = std::make_shared<core::Secret>((*loaded)[i]);
-      // A replaced secret stays accepted for one tolerance window: deliveries signed just before the
-      // platform switched may still arrive.
+      // A replaced secret stays accepted for one tolerance window: deliveries signed just before
+      // the platform switched may still arrive.
       secret_watcher_->Watch(config.webhook_secret_files[i], secret,
                              {"web-hook secret", ReadWebhookSecretFile, config.webhook_tolerance});
       secrets.push_back(std::move(secret));
     }
   } else {
-    core::Log(core::Severity::kWarning, "no --webhook-secret-file: every web-hook delivery will be refused", {});
+    core::Log(core::Severity::kWarning,
+              "no --webhook-secret-file: every web-hook delivery will be refused", {});
   }
   webhook_verifier_ = std::make_unique<events::WebhookVerifier>(
-      events::WebhookVerifier::Options{{}, config.tenant_id, config.application_id, config.webhook_tolerance,
+      events::WebhookVerifier::Options{{},
+                                       config.tenant_id,
+                                       config.application_id,
+                                       config.webhook_tolerance,
                                        std::move(secrets)},
       core::Clock::Real());
   events::EventLog::Options log_options;
@@ -248,16 +266,18 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
   events::StatePoller* poller = state_poller_.get();
   webhook_receiver_ = std::make_unique<events::WebhookReceiver>(
       webhook_verifier_.get(), event_log_.get(),
-      [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); }, metrics_.get());
-  events_service_ = std::make_unique<events::JourneyEventsService>(event_log_.get(), state_poller_.get(),
-                                                                   ToGrpcStatus, metrics_.get());
+      [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); },
+      metrics_.get());
+  events_service_ = std::make_unique<events::JourneyEventsService>(
+      event_log_.get(), state_poller_.get(), ToGrpcStatus, metrics_.get());
   http::Routes routes;
   http::AddWebhookRoute(&routes, config.webhook_path, webhook_receiver_.get());
   http::AddHealthRoute(&routes);
   http::AddMetricsRoute(&routes, metrics_.get());
   http::HttpServer::Options http_options;
   http_options.listen = config.http_listen;
-  absl::StatusOr<std::unique_ptr<http::HttpServer>> server = http::HttpServer::Start(http_options, std::move(routes));
+  absl::StatusOr<std::unique_ptr<http::HttpServer>> server =
+      http::HttpServer::Start(http_options, std::move(routes));
   if (!server.ok()) return server.status();
   http_ = *std::move(server);
   return absl::OkStatus();

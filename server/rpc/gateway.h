@@ -1,6 +1,6 @@
-// Gateway: the assembled server. Owns the upstream event loop and transport, the route table, the session
-// manager and the gRPC server with one RoutedService per platform service, health (grpc.health.v1, per
-// service and overall) and server reflection.
+// Gateway: the assembled server. Owns the upstream event loop and transport, the route table, the
+// session manager and the gRPC server with one RoutedService per platform service, health
+// (grpc.health.v1, per service and overall) and server reflection.
 //
 //   absl::StatusOr<std::unique_ptr<Gateway>> gateway = Gateway::Start(config);
 //   std::cout << "listening " << (*gateway)->listen_address() << std::endl;
@@ -39,7 +39,8 @@
 
 namespace aarthik::rpc {
 
-// Health-check service name whose status follows the platform circuit breaker (NOT_SERVING while open).
+// Health-check service name whose status follows the platform circuit breaker (NOT_SERVING while
+// open).
 inline constexpr char kUpstreamHealthService[] = "aarthik.gateway.upstream";
 
 class Gateway {
@@ -52,11 +53,12 @@ class Gateway {
   // "HOST:PORT" of the HTTP listener (web-hooks, /healthz).
   const std::string& http_address() const { return http_->address(); }
   void Wait();
-  // Drains: health turns NOT_SERVING, event streams end with UNAVAILABLE (reason GATEWAY_SHUTTING_DOWN;
-  // clients resume elsewhere with their cursor), new calls are refused with the same status, and
-  // in-flight unary calls get up to `grace` to finish before they are cancelled. Blocks until they have
-  // finished (or the grace is over) and the gRPC server is shutting down; Wait() returns once all calls are
-  // done. Idempotent; call it from a thread of its own (main.cc's signal thread).
+  // Drains: health turns NOT_SERVING, event streams end with UNAVAILABLE (reason
+  // GATEWAY_SHUTTING_DOWN; clients resume elsewhere with their cursor), new calls are refused with
+  // the same status, and in-flight unary calls get up to `grace` to finish before they are
+  // cancelled. Blocks until they have finished (or the grace is over) and the gRPC server is
+  // shutting down; Wait() returns once all calls are done. Idempotent; call it from a thread of its
+  // own (main.cc's signal thread).
   void Shutdown(absl::Duration grace = absl::Seconds(5));
 
   const auth::SessionManager& sessions() const { return *sessions_; }
@@ -91,7 +93,8 @@ class Gateway {
   std::unique_ptr<http::HttpServer> http_;
   std::vector<std::unique_ptr<RoutedService>> services_;
   std::unique_ptr<grpc::Server> server_;
-  // The API key as the watcher keeps it current (shared with the proxy, sessions and state fetcher).
+  // The API key as the watcher keeps it current (shared with the proxy, sessions and state
+  // fetcher).
   std::shared_ptr<core::Secret> api_key_;
   // Last: its thread stops first on destruction.
   std::unique_ptr<core::SecretFileWatcher> secret_watcher_;

@@ -12,15 +12,16 @@ RoutedService::RoutedService(const google::protobuf::ServiceDescriptor& service,
         routes.Find("/" + service.full_name() + "/" + service.method(i)->name());
     metrics::GatewayMetrics* metrics = proxy->deps().metrics;
     metrics::RpcInstruments* rpc =
-        metrics != nullptr ? metrics->Rpc(metrics::RpcType::kUnary, service.full_name(), service.method(i)->name())
-                           : nullptr;
+        metrics != nullptr
+            ? metrics->Rpc(metrics::RpcType::kUnary, service.full_name(), service.method(i)->name())
+            : nullptr;
     // The route owns the method path string, which gRPC keeps a pointer to.
     AddMethod(new grpc::internal::RpcServiceMethod(route->grpc_path.c_str(),
                                                    grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
     MarkMethodRawCallback(
         i, new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
-               [proxy, route, rpc](grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-                                   grpc::ByteBuffer* response) {
+               [proxy, route, rpc](grpc::CallbackServerContext* context,
+                                   const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
                  return proxy->Handle(*route, context, request, response, rpc);
                }));
   }

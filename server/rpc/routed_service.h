@@ -1,7 +1,8 @@
-// RoutedService: a gRPC service assembled at run time from a ServiceDescriptor, so that serving a new RPC
-// needs no C++. Each method is registered as a raw callback method (request and response stay serialized
-// bytes until RpcProxy decodes them with the method's descriptors), exactly as generated code registers
-// its raw callback methods. The service keeps its real name, so health checks and server reflection see it.
+// RoutedService: a gRPC service assembled at run time from a ServiceDescriptor, so that serving a
+// new RPC needs no C++. Each method is registered as a raw callback method (request and response
+// stay serialized bytes until RpcProxy decodes them with the method's descriptors), exactly as
+// generated code registers its raw callback methods. The service keeps its real name, so health
+// checks and server reflection see it.
 //
 //   RoutedService service(*descriptor, route_table, &proxy);
 //   builder.RegisterService(&service);
@@ -21,8 +22,8 @@ namespace aarthik::rpc {
 class RoutedService : public grpc::Service {
  public:
   // Every method of `service` must have a route in `routes`.
-  RoutedService(const google::protobuf::ServiceDescriptor& service, const transcode::RouteTable& routes,
-                RpcProxy* proxy);
+  RoutedService(const google::protobuf::ServiceDescriptor& service,
+                const transcode::RouteTable& routes, RpcProxy* proxy);
 };
 
 }  // namespace aarthik::rpc

@@ -25,7 +25,8 @@ using gateway::v1::CREDENTIAL_EFFECT_STORE_SESSION;
 using google::protobuf::Message;
 
 // A metadata value a caller may choose: 1–max printable ASCII characters.
-std::optional<std::string> CallerValue(const grpc::CallbackServerContext& context, const char* key, size_t max) {
+std::optional<std::string> CallerValue(const grpc::CallbackServerContext& context, const char* key,
+                                       size_t max) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(key);
   if (it == metadata.end()) return std::nullopt;
@@ -43,7 +44,8 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
   return absl::FromChrono(deadline);
 }
 
-void ClearPath(Message* message, const std::vector<const google::protobuf::FieldDescriptor*>& path) {
+void ClearPath(Message* message,
+               const std::vector<const google::protobuf::FieldDescriptor*>& path) {
   for (size_t i = 0; i + 1 < path.size(); ++i) {
     if (!message->GetReflection()->HasField(*message, path[i])) return;
     message = message->GetReflection()->MutableMessage(message, path[i]);
@@ -51,12 +53,13 @@ void ClearPath(Message* message, const std::vector<const google::protobuf::Field
   message->GetReflection()->ClearField(message, path.back());
 }
 
-// One RPC in flight. Shared by the reactor and the loop callbacks; the reactor is finished exactly once.
+// One RPC in flight. Shared by the reactor and the loop callbacks; the reactor is finished exactly
+// once.
 class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
  public:
   ProxyCall(const RpcProxyDeps& deps, InFlightCalls* in_flight, const transcode::Route& route,
-            grpc::CallbackServerContext* context, grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor,
-            metrics::RpcInstruments* rpc)
+            grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
+            grpc::ServerUnaryReactor* reactor, metrics::RpcInstruments* rpc)
       : deps_(deps),
         in_flight_(in_flight),
         route_(route),
@@ -69,7 +72,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   void Begin(const grpc::ByteBuffer* request_bytes) {
     started_ = absl::Now();
     if (rpc_metrics_ != nullptr) rpc_metrics_->Started();
-    correlation_id_ = CallerValue(*context_, kCorrelationIdHeader, 128).value_or(deps_.ids->NewUuid());
+    correlation_id_ =
+        CallerValue(*context_, kCorrelationIdHeader, 128).value_or(deps_.ids->NewUuid());
     context_->AddInitialMetadata(kCorrelationIdHeader, correlation_id_);
     if (in_flight_->Enter() >= deps_.max_pending_rpcs) {
       if (deps_.metrics != nullptr) deps_.metrics->RpcShed();
@@ -81,19 +85,21 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
       return;
     }
     if (route_.is_write()) {
-      idempotency_key_ = CallerValue(*context_, kIdempotencyKeyHeader, 255).value_or(deps_.ids->NewUuid());
+      idempotency_key_ =
+          CallerValue(*context_, kIdempotencyKeyHeader, 255).value_or(deps_.ids->NewUuid());
     }
     ContinueTrace(CallerValue(*context_, kTraceparentHeader, 55).value_or(""));
     tracestate_ = CallerValue(*context_, kTracestateHeader, 512).value_or("");
 
-    const Message* prototype =
-        google::protobuf::MessageFactory::generated_factory()->GetPrototype(route_.method->input_type());
+    const Message* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+        route_.method->input_type());
     std::unique_ptr<Message> request(prototype->New());
     grpc::ByteBuffer copy(*request_bytes);
     grpc::ProtoBufferReader reader(&copy);
     if (!request->ParseFromZeroCopyStream(&reader)) {
-      Finish(transcode::InvalidRequest("MALFORMED_REQUEST", {{"", "request is not a valid " +
-                                                                    route_.method->input_type()->full_name()}}));
+      Finish(transcode::InvalidRequest(
+          "MALFORMED_REQUEST",
+          {{"", "request is not a valid " + route_.method->input_type()->full_name()}}));
       return;
     }
     absl::StatusOr<transcode::PlatformCall> call = deps_.mapper->Map(route_, *request);
@@ -103,7 +109,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     }
     call_ = *std::move(call);
     absl::Duration budget = route_.default_timeout > absl::ZeroDuration() ? route_.default_timeout
-                                                                           : deps_.default_timeout;
+                                                                          : deps_.default_timeout;
     deadline_ = std::min(DeadlineOf(*context_), deps_.clock->Now() + budget);
     max_timeout_ = budget;
     deps_.loop->Post([self = shared_from_this()] { self->Authenticate(""); });
@@ -139,12 +145,13 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
             });
         return;
       case AUTH_MODE_REFRESH_TOKEN:
-        deps_.sessions->AcquireRefreshLease(call_.borrower_key, deadline_, correlation_id_,
-                                            [self = shared_from_this()](absl::StatusOr<std::string> token) {
-                                              if (!token.ok()) return self->Finish(token.status());
-                                              self->holds_lease_ = true;
-                                              self->Send(*token);
-                                            });
+        deps_.sessions->AcquireRefreshLease(
+            call_.borrower_key, deadline_, correlation_id_,
+            [self = shared_from_this()](absl::StatusOr<std::string> token) {
+              if (!token.ok()) return self->Finish(token.status());
+              self->holds_lease_ = true;
+              self->Send(*token);
+            });
         return;
       default:
         Finish(absl::InternalError("route has no auth mode"));
@@ -170,11 +177,12 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     request.max_timeout = max_timeout_;
     request.route = route_.label;
     request.envelope = route_.options.envelope();
-    upstream_id_ = deps_.platform->Call(std::move(request),
-                                        [self = shared_from_this()](absl::StatusOr<transcode::PlatformReply> r) {
-                                          self->upstream_id_ = 0;
-                                          self->OnReply(std::move(r));
-                                        });
+    upstream_id_ = deps_.platform->Call(
+        std::move(request),
+        [self = shared_from_this()](absl::StatusOr<transcode::PlatformReply> r) {
+          self->upstream_id_ = 0;
+          self->OnReply(std::move(r));
+        });
   }
 
   void OnReply(absl::StatusOr<transcode::PlatformReply> reply) {
@@ -186,8 +194,10 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     request_id_ = reply->request_id;
     transcode::ErrorContext error_context{route_.label, correlation_id_};
     if (reply->error) {
-      bool session_rejected = reply->http_status == 401 && reply->error->code == "AUTH_INVALID_SESSION";
-      if (session_rejected && route_.options.auth() == AUTH_MODE_BORROWER_SESSION && !retried_after_refresh_) {
+      bool session_rejected =
+          reply->http_status == 401 && reply->error->code == "AUTH_INVALID_SESSION";
+      if (session_rejected && route_.options.auth() == AUTH_MODE_BORROWER_SESSION &&
+          !retried_after_refresh_) {
         retried_after_refresh_ = true;
         Authenticate(bearer_);
         return;
@@ -196,18 +206,19 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
       return Finish(transcode::MapPlatformError(*reply, error_context));
     }
 
-    const Message* prototype =
-        google::protobuf::MessageFactory::generated_factory()->GetPrototype(route_.method->output_type());
+    const Message* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(
+        route_.method->output_type());
     std::unique_ptr<Message> response(prototype->New());
-    Message* payload = route_.response_field != nullptr
-                           ? response->GetReflection()->MutableMessage(response.get(), route_.response_field)
-                           : response.get();
+    Message* payload = route_.response_field != nullptr ? response->GetReflection()->MutableMessage(
+                                                              response.get(), route_.response_field)
+                                                        : response.get();
     if (absl::Status decoded = deps_.codec->Decode(reply->data, payload); !decoded.ok()) {
       ReleaseLease(decoded);
       return Finish(transcode::MapBadResponse(decoded.message(), &*reply, error_context));
     }
     if (route_.options.credential_effect() == CREDENTIAL_EFFECT_STORE_SESSION) {
-      absl::StatusOr<auth::BorrowerTokens> tokens = auth::TokensFromPlatformData(reply->data, deps_.clock->Now());
+      absl::StatusOr<auth::BorrowerTokens> tokens =
+          auth::TokensFromPlatformData(reply->data, deps_.clock->Now());
       if (holds_lease_) {
         ReleaseLease(tokens);
       } else if (tokens.ok()) {
@@ -236,7 +247,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
       if (!request_id_.empty()) context_->AddInitialMetadata(kPlatformRequestIdHeader, request_id_);
       grpc::ProtoBufferWriter writer(response_, grpc::kProtoBufferWriterMaxBufferLength,
                                      static_cast<int>(response->ByteSizeLong()));
-      if (!response->SerializeToZeroCopyStream(&writer)) status = absl::InternalError("cannot serialize the response");
+      if (!response->SerializeToZeroCopyStream(&writer))
+        status = absl::InternalError("cannot serialize the response");
     }
     if (rpc_metrics_ != nullptr) {
       rpc_metrics_->Handled(static_cast<int>(status.code()), absl::Now() - started_);
@@ -245,7 +257,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     if (!status.ok()) {
       // Trailers carry the IDs too: an error answer may have no initial metadata of its own.
       context_->AddTrailingMetadata(kCorrelationIdHeader, correlation_id_);
-      if (!request_id_.empty()) context_->AddTrailingMetadata(kPlatformRequestIdHeader, request_id_);
+      if (!request_id_.empty())
+        context_->AddTrailingMetadata(kPlatformRequestIdHeader, request_id_);
     }
     core::Severity severity = status.ok() ? core::Severity::kDebug
                               : (status.code() == absl::StatusCode::kInternal ||
@@ -266,7 +279,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     reactor_->Finish(ToGrpcStatus(status));
   }
 
-  // W3C trace context: keep the caller's trace ID (or start a trace) and name our hop with a new parent ID.
+  // W3C trace context: keep the caller's trace ID (or start a trace) and name our hop with a new
+  // parent ID.
   void ContinueTrace(const std::string& incoming) {
     std::string uuid = deps_.ids->NewUuid();  // 128 random bits, hex with dashes
     uuid.erase(std::remove(uuid.begin(), uuid.end(), '-'), uuid.end());
@@ -287,7 +301,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
       char c = value[i];
       if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
     }
-    return value.compare(3, 32, std::string(32, '0')) != 0 && value.compare(36, 16, std::string(16, '0')) != 0;
+    return value.compare(3, 32, std::string(32, '0')) != 0 &&
+           value.compare(36, 16, std::string(16, '0')) != 0;
   }
 
   absl::Status Overloaded() {
@@ -297,8 +312,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     google::rpc::RetryInfo retry;
     retry.mutable_retry_delay()->set_seconds(1);
     return transcode::RpcError(absl::StatusCode::kResourceExhausted,
-                               absl::StrCat("the gateway is serving its maximum of ", deps_.max_pending_rpcs,
-                                            " calls; retry shortly"),
+                               absl::StrCat("the gateway is serving its maximum of ",
+                                            deps_.max_pending_rpcs, " calls; retry shortly"),
                                {transcode::PackDetail(info), transcode::PackDetail(retry)});
   }
 
@@ -335,7 +350,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
 class ProxyReactor : public grpc::ServerUnaryReactor {
  public:
   ProxyReactor(const RpcProxyDeps& deps, InFlightCalls* in_flight, const transcode::Route& route,
-               grpc::CallbackServerContext* context, grpc::ByteBuffer* response, metrics::RpcInstruments* rpc)
+               grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
+               metrics::RpcInstruments* rpc)
       : call_(std::make_shared<ProxyCall>(deps, in_flight, route, context, response, this, rpc)) {}
 
   void Begin(const grpc::ByteBuffer* request) { call_->Begin(request); }
@@ -358,8 +374,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(code, message);
 }
 
-grpc::ServerUnaryReactor* RpcProxy::Handle(const transcode::Route& route, grpc::CallbackServerContext* context,
-                                           const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+grpc::ServerUnaryReactor* RpcProxy::Handle(const transcode::Route& route,
+                                           grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response,
                                            metrics::RpcInstruments* rpc) {
   auto* reactor = new ProxyReactor(deps_, &in_flight_, route, context, response, rpc);
   reactor->Begin(request);

@@ -1,19 +1,19 @@
-// RpcProxy: serves any routed RPC by calling the platform. One instance serves every method; the route
-// (from the proto options) is the only per-method knowledge.
+// RpcProxy: serves any routed RPC by calling the platform. One instance serves every method; the
+// route (from the proto options) is the only per-method knowledge.
 //
-// For one call it: reads x-correlation-id / idempotency-key / traceparent + tracestate metadata (generating
-// what is missing; the W3C trace continues with a new parent ID for our hop), decodes the request, maps
-// it to the platform call (RequestMapper), obtains the credential the route needs (API key, or the
-// borrower's session via SessionManager), sends it (PlatformClient), runs the single 401 → refresh → retry
-// path, decodes the envelope into the response message, withholds what must
-// not leave the gateway, and finishes with the platform's request/correlation IDs in the response metadata
-// and, on failure, a gRPC status with google.rpc details.
+// For one call it: reads x-correlation-id / idempotency-key / traceparent + tracestate metadata
+// (generating what is missing; the W3C trace continues with a new parent ID for our hop), decodes
+// the request, maps it to the platform call (RequestMapper), obtains the credential the route needs
+// (API key, or the borrower's session via SessionManager), sends it (PlatformClient), runs the
+// single 401 → refresh → retry path, decodes the envelope into the response message, withholds what
+// must not leave the gateway, and finishes with the platform's request/correlation IDs in the
+// response metadata and, on failure, a gRPC status with google.rpc details.
 //
 //   RpcProxy proxy(deps);
 //   grpc::ServerUnaryReactor* reactor = proxy.Handle(*route, context, request, response);
 //
-// Nothing here blocks: the platform call and the session work run on the upstream event loop, and the
-// reactor is finished from there. A cancelled or expired call cancels its upstream request.
+// Nothing here blocks: the platform call and the session work run on the upstream event loop, and
+// the reactor is finished from there. A cancelled or expired call cancels its upstream request.
 //
 // Thread-safety: Handle may be called concurrently from any gRPC thread.
 #ifndef AARTHIK_SERVER_RPC_RPC_PROXY_H_
@@ -61,9 +61,10 @@ class RpcProxy {
  public:
   explicit RpcProxy(RpcProxyDeps deps) : deps_(std::move(deps)) {}
 
-  // `rpc`, when not null, receives the call's go-grpc-prometheus metrics (started, handled with its code,
-  // latency, messages); obtained once per method at start-up (RoutedService).
-  grpc::ServerUnaryReactor* Handle(const transcode::Route& route, grpc::CallbackServerContext* context,
+  // `rpc`, when not null, receives the call's go-grpc-prometheus metrics (started, handled with its
+  // code, latency, messages); obtained once per method at start-up (RoutedService).
+  grpc::ServerUnaryReactor* Handle(const transcode::Route& route,
+                                   grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
                                    metrics::RpcInstruments* rpc = nullptr);
 

@@ -1,9 +1,9 @@
 #include "server/transcode/json_codec.h"
 
+#include "aarthik/gateway/v1/options.pb.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "aarthik/gateway/v1/options.pb.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace aarthik::transcode {
@@ -14,7 +14,8 @@ using google::protobuf::EnumDescriptor;
 using google::protobuf::EnumValueDescriptor;
 using google::protobuf::FieldDescriptor;
 
-// Well-known types (Struct, Value, Timestamp, ...) have their own JSON mapping: never rewrite inside them.
+// Well-known types (Struct, Value, Timestamp, ...) have their own JSON mapping: never rewrite
+// inside them.
 bool IsWellKnown(const Descriptor* descriptor) {
   return absl::StartsWith(descriptor->full_name(), "google.protobuf.");
 }
@@ -51,7 +52,8 @@ void JsonCodec::Index(const Descriptor* descriptor) {
     const FieldDescriptor* field = descriptor->field(i);
     fields.emplace(field->json_name(), field);
     fields.emplace(field->name(), field);
-    for (const std::string& alias : field->options().GetExtension(gateway::v1::field).json_aliases()) {
+    for (const std::string& alias :
+         field->options().GetExtension(gateway::v1::field).json_aliases()) {
       fields.emplace(alias, field);
     }
   }
@@ -105,7 +107,8 @@ bool JsonCodec::ValueToProto(nlohmann::json& value, const FieldDescriptor* field
     nlohmann::json kept = nlohmann::json::array();
     for (nlohmann::json& element : value) {
       if (element.is_null()) continue;
-      if (field->type() == FieldDescriptor::TYPE_ENUM || field->type() == FieldDescriptor::TYPE_MESSAGE) {
+      if (field->type() == FieldDescriptor::TYPE_ENUM ||
+          field->type() == FieldDescriptor::TYPE_MESSAGE) {
         // Elements are rewritten as if each were a singular field.
         if (field->type() == FieldDescriptor::TYPE_ENUM) {
           auto names = enums_.find(field->enum_type());
@@ -126,7 +129,8 @@ bool JsonCodec::ValueToProto(nlohmann::json& value, const FieldDescriptor* field
     auto names = enums_.find(field->enum_type());
     if (names == enums_.end() || !value.is_string()) return value.is_number_integer();
     auto proto = names->second.wire_to_proto.find(value.get_ref<const std::string&>());
-    if (proto == names->second.wire_to_proto.end()) return false;  // unknown future value: UNSPECIFIED
+    if (proto == names->second.wire_to_proto.end())
+      return false;  // unknown future value: UNSPECIFIED
     value = proto->second;
     return true;
   }
@@ -205,8 +209,8 @@ absl::StatusOr<nlohmann::json> JsonCodec::EncodeJson(const google::protobuf::Mes
   options.preserve_proto_field_names = false;  // json_name carries the platform's spelling
   auto status = google::protobuf::util::MessageToJsonString(message, &text, options);
   if (!status.ok()) {
-    return absl::InternalError(absl::StrCat("cannot encode ", message.GetTypeName(), " as JSON: ",
-                                            status.message().ToString()));
+    return absl::InternalError(absl::StrCat("cannot encode ", message.GetTypeName(),
+                                            " as JSON: ", status.message().ToString()));
   }
   nlohmann::json json = nlohmann::json::parse(text);
   ToWireSpelling(json, message.GetDescriptor());
@@ -221,22 +225,24 @@ absl::StatusOr<std::string> JsonCodec::Encode(const google::protobuf::Message& m
 
 absl::Status JsonCodec::Decode(nlohmann::json json, google::protobuf::Message* message) const {
   if (!json.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat("expected a JSON object for ", message->GetTypeName(),
-                                                   ", got ", json.type_name()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected a JSON object for ", message->GetTypeName(), ", got ", json.type_name()));
   }
   ToProtoSpelling(json, message->GetDescriptor());
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   auto status = google::protobuf::util::JsonStringToMessage(json.dump(), message, options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("JSON does not fit ", message->GetTypeName(), ": ", status.message().ToString()));
+    return absl::InvalidArgumentError(absl::StrCat("JSON does not fit ", message->GetTypeName(),
+                                                   ": ", status.message().ToString()));
   }
   return absl::OkStatus();
 }
 
-absl::Status JsonCodec::Decode(absl::string_view json_text, google::protobuf::Message* message) const {
-  nlohmann::json json = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
+absl::Status JsonCodec::Decode(absl::string_view json_text,
+                               google::protobuf::Message* message) const {
+  nlohmann::json json = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr,
+                                              /*allow_exceptions=*/false);
   if (json.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
   return Decode(std::move(json), message);
 }

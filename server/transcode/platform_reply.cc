@@ -77,31 +77,35 @@ Mapping MappingForStatus(int status) {
 google::rpc::RequestInfo MakeRequestInfo(const PlatformReply* reply, const ErrorContext& context) {
   google::rpc::RequestInfo info;
   if (reply != nullptr) info.set_request_id(reply->request_id);
-  info.set_serving_data(reply != nullptr && !reply->correlation_id.empty() ? reply->correlation_id
-                                                                            : context.correlation_id);
+  info.set_serving_data(reply != nullptr && !reply->correlation_id.empty()
+                            ? reply->correlation_id
+                            : context.correlation_id);
   return info;
 }
 
 google::protobuf::Any RetryDetail(absl::Duration delay) {
   google::rpc::RetryInfo retry;
   retry.mutable_retry_delay()->set_seconds(absl::ToInt64Seconds(delay));
-  retry.mutable_retry_delay()->set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(delay - absl::Seconds(absl::ToInt64Seconds(delay)))));
+  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(delay - absl::Seconds(absl::ToInt64Seconds(delay)))));
   return PackDetail(retry);
 }
 
 }  // namespace
 
-absl::StatusOr<PlatformReply> DecodeReply(Envelope envelope, int http_status, absl::string_view body) {
+absl::StatusOr<PlatformReply> DecodeReply(Envelope envelope, int http_status,
+                                          absl::string_view body) {
   PlatformReply reply;
   reply.http_status = http_status;
   bool success = http_status >= 200 && http_status < 300;
-  nlohmann::json json = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  nlohmann::json json =
+      nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || (!json.is_object() && !(body.empty() && success))) {
     if (success && !(body.empty() && envelope == gateway::v1::ENVELOPE_NONE)) {
-      return absl::InternalError(absl::StrCat("platform answered HTTP ", http_status, " with ",
-                                              body.empty() ? "an empty body" : "a body that is not a JSON object",
-                                              " (", body.size(), " bytes)"));
+      return absl::InternalError(
+          absl::StrCat("platform answered HTTP ", http_status, " with ",
+                       body.empty() ? "an empty body" : "a body that is not a JSON object", " (",
+                       body.size(), " bytes)"));
     }
     if (!success) {
       reply.error = PlatformError{};  // unreadable error body: mapped by HTTP status alone
@@ -136,8 +140,8 @@ absl::StatusOr<PlatformReply> DecodeReply(Envelope envelope, int http_status, ab
   if (data == json.end() || data->is_null()) {
     reply.data = nlohmann::json::object();
   } else if (!data->is_object()) {
-    return absl::InternalError(absl::StrCat("platform envelope's data is a JSON ", data->type_name(),
-                                            ", expected an object"));
+    return absl::InternalError(absl::StrCat("platform envelope's data is a JSON ",
+                                            data->type_name(), ", expected an object"));
   } else {
     reply.data = std::move(*data);
   }
@@ -150,7 +154,8 @@ absl::Status MapPlatformError(const PlatformReply& reply, const ErrorContext& co
   Mapping mapping = MappingForCode(error.code).value_or(MappingForStatus(reply.http_status));
 
   google::rpc::ErrorInfo info;
-  info.set_reason(error.code.empty() ? absl::StrCat("UPSTREAM_HTTP_", reply.http_status) : error.code);
+  info.set_reason(error.code.empty() ? absl::StrCat("UPSTREAM_HTTP_", reply.http_status)
+                                     : error.code);
   info.set_domain(error.code.empty() ? kGatewayDomain : kPlatformDomain);
   auto& metadata = *info.mutable_metadata();
   metadata["upstream_status"] = absl::StrCat(reply.http_status);
@@ -162,7 +167,8 @@ absl::Status MapPlatformError(const PlatformReply& reply, const ErrorContext& co
       if (value.is_string()) metadata[key] = value.get<std::string>();
     }
   }
-  std::vector<google::protobuf::Any> details = {PackDetail(info), PackDetail(MakeRequestInfo(&reply, context))};
+  std::vector<google::protobuf::Any> details = {PackDetail(info),
+                                                PackDetail(MakeRequestInfo(&reply, context))};
   if (mapping.code == absl::StatusCode::kInvalidArgument) {
     google::rpc::BadRequest bad_request;
     auto* violation = bad_request.add_field_violations();
@@ -173,9 +179,10 @@ absl::Status MapPlatformError(const PlatformReply& reply, const ErrorContext& co
   if (mapping.retry_info || reply.retry_after) {
     details.push_back(RetryDetail(reply.retry_after.value_or(absl::Seconds(1))));
   }
-  std::string message = error.message.empty()
-                            ? absl::StrCat("platform answered HTTP ", reply.http_status, " on ", context.route)
-                            : error.message;
+  std::string message =
+      error.message.empty()
+          ? absl::StrCat("platform answered HTTP ", reply.http_status, " on ", context.route)
+          : error.message;
   return RpcError(mapping.code, message, details);
 }
 
@@ -202,18 +209,22 @@ absl::Status MapTransportError(const absl::Status& transport, const ErrorContext
   info.set_reason(reason);
   info.set_domain(kGatewayDomain);
   (*info.mutable_metadata())["route"] = context.route;
-  std::vector<google::protobuf::Any> details = {PackDetail(info), PackDetail(MakeRequestInfo(nullptr, context))};
+  std::vector<google::protobuf::Any> details = {PackDetail(info),
+                                                PackDetail(MakeRequestInfo(nullptr, context))};
   if (code == absl::StatusCode::kUnavailable) details.push_back(RetryDetail(absl::Seconds(1)));
-  return RpcError(code, absl::StrCat("platform call ", context.route, " failed: ", transport.message()),
+  return RpcError(code,
+                  absl::StrCat("platform call ", context.route, " failed: ", transport.message()),
                   details);
 }
 
-absl::Status MapBadResponse(absl::string_view what, const PlatformReply* reply, const ErrorContext& context) {
+absl::Status MapBadResponse(absl::string_view what, const PlatformReply* reply,
+                            const ErrorContext& context) {
   google::rpc::ErrorInfo info;
   info.set_reason("UPSTREAM_BAD_RESPONSE");
   info.set_domain(kGatewayDomain);
   (*info.mutable_metadata())["route"] = context.route;
-  if (reply != nullptr) (*info.mutable_metadata())["upstream_status"] = absl::StrCat(reply->http_status);
+  if (reply != nullptr)
+    (*info.mutable_metadata())["upstream_status"] = absl::StrCat(reply->http_status);
   return RpcError(absl::StatusCode::kInternal,
                   absl::StrCat("unreadable platform response on ", context.route, ": ", what),
                   {PackDetail(info), PackDetail(MakeRequestInfo(reply, context))});
@@ -221,7 +232,8 @@ absl::Status MapBadResponse(absl::string_view what, const PlatformReply* reply, 
 
 std::optional<absl::Duration> ParseRetryAfter(absl::string_view value) {
   int64_t seconds = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(value), &seconds) || seconds < 0) return std::nullopt;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(value), &seconds) || seconds < 0)
+    return std::nullopt;
   return absl::Seconds(std::min<int64_t>(seconds, 3600));
 }
 

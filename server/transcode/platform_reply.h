@@ -1,34 +1,35 @@
-// Reading the platform's HTTP answers: unwrap the envelope of the route's kind, and turn failures (platform
-// error objects, HTTP statuses, transport errors, unreadable bodies) into gRPC-ready errors with
-// google.rpc details, from one table.
+// Reading the platform's HTTP answers: unwrap the envelope of the route's kind, and turn failures
+// (platform error objects, HTTP statuses, transport errors, unreadable bodies) into gRPC-ready
+// errors with google.rpc details, from one table.
 //
 //   absl::StatusOr<PlatformReply> reply = DecodeReply(route.options.envelope(), status, body);
 //   if (reply.ok() && !reply->error) { ... reply->data is the payload ... }
 //   absl::Status rpc_error = MapPlatformError(*reply, context);
 //
 // Mapping (platform code first, then HTTP status):
-//   VALIDATION_FAILED → INVALID_ARGUMENT + BadRequest(details.field)   AUTH_* / 401 → UNAUTHENTICATED
-//   ACCESS_SCOPE_MISMATCH / 403 → PERMISSION_DENIED                     RESOURCE_NOT_FOUND / 404 → NOT_FOUND
-//   OFFER_LOCK_CONFLICT, STATE_PRECONDITION_FAILED, other 409/412/422 → FAILED_PRECONDITION
-//   ASYNC_OPERATION_PENDING → UNAVAILABLE + RetryInfo                    RATE_LIMITED / 429 → RESOURCE_EXHAUSTED + RetryInfo
-//   UPSTREAM_TEMPORARY_FAILURE, 502/503/504 → UNAVAILABLE               other 5xx → INTERNAL
-// Every error carries ErrorInfo{reason = platform code (or UPSTREAM_HTTP_<status>), domain, metadata:
-// upstream_status, route, retryable, and the platform's string details} and RequestInfo{request_id =
-// platform request ID, serving_data = correlation ID}.
+//   VALIDATION_FAILED → INVALID_ARGUMENT + BadRequest(details.field)   AUTH_* / 401 →
+//   UNAUTHENTICATED ACCESS_SCOPE_MISMATCH / 403 → PERMISSION_DENIED RESOURCE_NOT_FOUND / 404 →
+//   NOT_FOUND OFFER_LOCK_CONFLICT, STATE_PRECONDITION_FAILED, other 409/412/422 →
+//   FAILED_PRECONDITION ASYNC_OPERATION_PENDING → UNAVAILABLE + RetryInfo RATE_LIMITED / 429 →
+//   RESOURCE_EXHAUSTED + RetryInfo UPSTREAM_TEMPORARY_FAILURE, 502/503/504 → UNAVAILABLE other 5xx
+//   → INTERNAL
+// Every error carries ErrorInfo{reason = platform code (or UPSTREAM_HTTP_<status>), domain,
+// metadata: upstream_status, route, retryable, and the platform's string details} and
+// RequestInfo{request_id = platform request ID, serving_data = correlation ID}.
 //
 // Thread-safety: free functions on values.
 #ifndef AARTHIK_SERVER_TRANSCODE_PLATFORM_REPLY_H_
 #define AARTHIK_SERVER_TRANSCODE_PLATFORM_REPLY_H_
 
-#include "absl/strings/string_view.h"
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "aarthik/gateway/v1/options.pb.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "aarthik/gateway/v1/options.pb.h"
 #include "nlohmann/json.hpp"
 
 namespace aarthik::transcode {
@@ -54,8 +55,9 @@ struct PlatformReply {
   int attempts = 1;
 };
 
-// Fails (INTERNAL, saying what was wrong) only for a 2xx answer that is not the expected JSON shape;
-// an unreadable error body yields a reply whose error has an empty code, mapped by HTTP status.
+// Fails (INTERNAL, saying what was wrong) only for a 2xx answer that is not the expected JSON
+// shape; an unreadable error body yields a reply whose error has an empty code, mapped by HTTP
+// status.
 absl::StatusOr<PlatformReply> DecodeReply(aarthik::gateway::v1::Envelope envelope, int http_status,
                                           absl::string_view body);
 
@@ -71,7 +73,8 @@ absl::Status MapPlatformError(const PlatformReply& reply, const ErrorContext& co
 absl::Status MapTransportError(const absl::Status& transport, const ErrorContext& context);
 
 // A 2xx whose body cannot be decoded into the response message.
-absl::Status MapBadResponse(absl::string_view what, const PlatformReply* reply, const ErrorContext& context);
+absl::Status MapBadResponse(absl::string_view what, const PlatformReply* reply,
+                            const ErrorContext& context);
 
 // Parses a Retry-After header (delta seconds; HTTP dates are not used by the platform).
 std::optional<absl::Duration> ParseRetryAfter(absl::string_view value);

@@ -21,7 +21,8 @@ const gateway::v1::FieldOptions& FieldOpts(const FieldDescriptor* field) {
 }
 
 // Checks every string in `message` (recursively) against its length limit and UUID format.
-void CheckStrings(const Message& message, const std::string& prefix, int default_max, Violations& out) {
+void CheckStrings(const Message& message, const std::string& prefix, int default_max,
+                  Violations& out) {
   const Reflection* reflection = message.GetReflection();
   std::vector<const FieldDescriptor*> fields;
   reflection->ListFields(message, &fields);
@@ -47,8 +48,8 @@ void CheckStrings(const Message& message, const std::string& prefix, int default
     } else if (field->type() == FieldDescriptor::TYPE_MESSAGE && !field->is_map()) {
       if (field->is_repeated()) {
         for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
-          CheckStrings(reflection->GetRepeatedMessage(message, field, i), absl::StrCat(name, "[", i, "]"),
-                       default_max, out);
+          CheckStrings(reflection->GetRepeatedMessage(message, field, i),
+                       absl::StrCat(name, "[", i, "]"), default_max, out);
         }
       } else {
         CheckStrings(reflection->GetMessage(message, field), name, default_max, out);
@@ -65,21 +66,30 @@ std::string ScalarToText(const Message& message, const FieldDescriptor* field, i
     case FieldDescriptor::CPPTYPE_STRING:
       return rep ? r->GetRepeatedString(message, field, index) : r->GetString(message, field);
     case FieldDescriptor::CPPTYPE_ENUM:
-      return codec.WireName(rep ? *r->GetRepeatedEnum(message, field, index) : *r->GetEnum(message, field));
+      return codec.WireName(rep ? *r->GetRepeatedEnum(message, field, index)
+                                : *r->GetEnum(message, field));
     case FieldDescriptor::CPPTYPE_BOOL:
-      return (rep ? r->GetRepeatedBool(message, field, index) : r->GetBool(message, field)) ? "true" : "false";
+      return (rep ? r->GetRepeatedBool(message, field, index) : r->GetBool(message, field))
+                 ? "true"
+                 : "false";
     case FieldDescriptor::CPPTYPE_INT32:
-      return absl::StrCat(rep ? r->GetRepeatedInt32(message, field, index) : r->GetInt32(message, field));
+      return absl::StrCat(rep ? r->GetRepeatedInt32(message, field, index)
+                              : r->GetInt32(message, field));
     case FieldDescriptor::CPPTYPE_INT64:
-      return absl::StrCat(rep ? r->GetRepeatedInt64(message, field, index) : r->GetInt64(message, field));
+      return absl::StrCat(rep ? r->GetRepeatedInt64(message, field, index)
+                              : r->GetInt64(message, field));
     case FieldDescriptor::CPPTYPE_UINT32:
-      return absl::StrCat(rep ? r->GetRepeatedUInt32(message, field, index) : r->GetUInt32(message, field));
+      return absl::StrCat(rep ? r->GetRepeatedUInt32(message, field, index)
+                              : r->GetUInt32(message, field));
     case FieldDescriptor::CPPTYPE_UINT64:
-      return absl::StrCat(rep ? r->GetRepeatedUInt64(message, field, index) : r->GetUInt64(message, field));
+      return absl::StrCat(rep ? r->GetRepeatedUInt64(message, field, index)
+                              : r->GetUInt64(message, field));
     case FieldDescriptor::CPPTYPE_DOUBLE:
-      return absl::StrCat(rep ? r->GetRepeatedDouble(message, field, index) : r->GetDouble(message, field));
+      return absl::StrCat(rep ? r->GetRepeatedDouble(message, field, index)
+                              : r->GetDouble(message, field));
     case FieldDescriptor::CPPTYPE_FLOAT:
-      return absl::StrCat(rep ? r->GetRepeatedFloat(message, field, index) : r->GetFloat(message, field));
+      return absl::StrCat(rep ? r->GetRepeatedFloat(message, field, index)
+                              : r->GetFloat(message, field));
     default:
       return "";
   }
@@ -107,7 +117,8 @@ absl::StatusOr<PlatformCall> RequestMapper::Map(const Route& route, Message& req
   const Reflection* reflection = request.GetReflection();
   for (const auto& [field, key] : route.config_defaults) {
     if (reflection->GetString(request, field).empty()) {
-      reflection->SetString(&request, field, key == "tenant_id" ? limits_.tenant_id : limits_.application_id);
+      reflection->SetString(&request, field,
+                            key == "tenant_id" ? limits_.tenant_id : limits_.application_id);
     }
   }
 
@@ -144,14 +155,16 @@ absl::StatusOr<PlatformCall> RequestMapper::Map(const Route& route, Message& req
     int count = field->is_repeated() ? reflection->FieldSize(request, field)
                                      : (reflection->HasField(request, field) ? 1 : 0);
     for (int i = 0; i < count; ++i) {
-      absl::StrAppend(&call.path_and_query, std::string(1, separator), UrlEscape(field->json_name()), "=",
+      absl::StrAppend(&call.path_and_query, std::string(1, separator),
+                      UrlEscape(field->json_name()), "=",
                       UrlEscape(ScalarToText(request, field, i, *codec_)));
       separator = '&';
     }
   }
 
   if (route.body_field != nullptr) {
-    absl::StatusOr<std::string> body = codec_->Encode(reflection->GetMessage(request, route.body_field));
+    absl::StatusOr<std::string> body =
+        codec_->Encode(reflection->GetMessage(request, route.body_field));
     if (!body.ok()) return body.status();
     call.body = *std::move(body);
   } else if (route.http_method != "GET" && route.http_method != "DELETE") {

@@ -1,20 +1,22 @@
-// RequestMapper: turns a decoded RPC request into the platform call it stands for (path with URL-escaped
-// parameters, query string, JSON body), after checking it at the edge so that bad input never reaches the
-// platform: missing borrower key or path parameter, malformed UUIDs, oversized strings → INVALID_ARGUMENT
-// with a google.rpc.BadRequest naming each field.
+// RequestMapper: turns a decoded RPC request into the platform call it stands for (path with
+// URL-escaped parameters, query string, JSON body), after checking it at the edge so that bad input
+// never reaches the platform: missing borrower key or path parameter, malformed UUIDs, oversized
+// strings → INVALID_ARGUMENT with a google.rpc.BadRequest naming each field.
 //
-//   RequestMapper mapper(&codec, {.max_field_length = 4096, .tenant_id = "…", .application_id = "…"});
-//   absl::StatusOr<PlatformCall> call = mapper.Map(*route, request);
-//   // call->path_and_query == "/api/v1/headless/journeys/5f0c…/state", call->borrower_key == "CUST_0012"
+//   RequestMapper mapper(&codec, {.max_field_length = 4096, .tenant_id = "…", .application_id =
+//   "…"}); absl::StatusOr<PlatformCall> call = mapper.Map(*route, request);
+//   // call->path_and_query == "/api/v1/headless/journeys/5f0c…/state", call->borrower_key ==
+//   "CUST_0012"
 //
-// Thread-safety: immutable after construction; Map may run concurrently (it mutates only `request`).
+// Thread-safety: immutable after construction; Map may run concurrently (it mutates only
+// `request`).
 #ifndef AARTHIK_SERVER_TRANSCODE_REQUEST_MAPPER_H_
 #define AARTHIK_SERVER_TRANSCODE_REQUEST_MAPPER_H_
 
-#include "absl/strings/string_view.h"
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
 #include "server/transcode/json_codec.h"
 #include "server/transcode/route_table.h"
@@ -38,7 +40,8 @@ struct EdgeLimits {
 
 class RequestMapper {
  public:
-  RequestMapper(const JsonCodec* codec, EdgeLimits limits) : codec_(codec), limits_(std::move(limits)) {}
+  RequestMapper(const JsonCodec* codec, EdgeLimits limits)
+      : codec_(codec), limits_(std::move(limits)) {}
 
   // Fills config defaults into `request`, validates it and maps it.
   absl::StatusOr<PlatformCall> Map(const Route& route, google::protobuf::Message& request) const;

@@ -19,7 +19,8 @@ absl::Status RouteError(const MethodDescriptor* method, absl::string_view what) 
 }
 
 bool IsScalar(const FieldDescriptor* field) {
-  return field->type() != FieldDescriptor::TYPE_MESSAGE && field->type() != FieldDescriptor::TYPE_GROUP &&
+  return field->type() != FieldDescriptor::TYPE_MESSAGE &&
+         field->type() != FieldDescriptor::TYPE_GROUP &&
          field->type() != FieldDescriptor::TYPE_BYTES;
 }
 
@@ -32,16 +33,20 @@ absl::Status ParsePath(const MethodDescriptor* method, absl::string_view text,
   while (i < text.size()) {
     if (text[i] == '{') {
       size_t end = text.find('}', i);
-      if (end == absl::string_view::npos) return RouteError(method, "unclosed '{' in path template");
+      if (end == absl::string_view::npos)
+        return RouteError(method, "unclosed '{' in path template");
       absl::string_view name = text.substr(i + 1, end - i - 1);
       if (name.find_first_of("=.*") != absl::string_view::npos) {
-        return RouteError(method, absl::StrCat("path variable {", name,
-                                               "} must name a top-level string field (no '.', '=', '*')"));
+        return RouteError(method,
+                          absl::StrCat("path variable {", name,
+                                       "} must name a top-level string field (no '.', '=', '*')"));
       }
       const FieldDescriptor* field = request->FindFieldByName(std::string(name));
-      if (field == nullptr || field->type() != FieldDescriptor::TYPE_STRING || field->is_repeated()) {
-        return RouteError(method, absl::StrCat("path variable {", name, "} is not a string field of ",
-                                               request->full_name()));
+      if (field == nullptr || field->type() != FieldDescriptor::TYPE_STRING ||
+          field->is_repeated()) {
+        return RouteError(method,
+                          absl::StrCat("path variable {", name, "} is not a string field of ",
+                                       request->full_name()));
       }
       if (!literal.empty()) segments->push_back({std::move(literal), nullptr});
       literal.clear();
@@ -72,7 +77,8 @@ absl::Status FindBorrowerKey(Route& route) {
       if (is_key(body->field(i))) found.push_back({route.body_field, body->field(i)});
     }
   }
-  if (found.size() > 1) return RouteError(route.method, "more than one field is marked borrower_key");
+  if (found.size() > 1)
+    return RouteError(route.method, "more than one field is marked borrower_key");
   if (!found.empty()) {
     const FieldDescriptor* key = found[0].back();
     if (key->type() != FieldDescriptor::TYPE_STRING || key->is_repeated()) {
@@ -140,7 +146,8 @@ absl::StatusOr<std::unique_ptr<Route>> BuildRoute(const MethodDescriptor* method
   if (absl::Status s = ParsePath(method, route->path_template, &route->path); !s.ok()) return s;
 
   const gateway::v1::RouteOptions& options = route->options;
-  if (options.auth() == gateway::v1::AUTH_MODE_UNSPECIFIED) return RouteError(method, "route.auth is not set");
+  if (options.auth() == gateway::v1::AUTH_MODE_UNSPECIFIED)
+    return RouteError(method, "route.auth is not set");
   if (options.envelope() == gateway::v1::ENVELOPE_UNSPECIFIED) {
     return RouteError(method, "route.envelope is not set");
   }
@@ -154,12 +161,14 @@ absl::StatusOr<std::unique_ptr<Route>> BuildRoute(const MethodDescriptor* method
 
   const Descriptor* request = method->input_type();
   if (!http.body().empty()) {
-    if (http.body() == "*") return RouteError(method, "body \"*\" is not supported: name a body message field");
+    if (http.body() == "*")
+      return RouteError(method, "body \"*\" is not supported: name a body message field");
     if (route->http_method == "GET" || route->http_method == "DELETE") {
       return RouteError(method, "GET and DELETE routes take no body");
     }
     route->body_field = request->FindFieldByName(http.body());
-    if (route->body_field == nullptr || route->body_field->type() != FieldDescriptor::TYPE_MESSAGE ||
+    if (route->body_field == nullptr ||
+        route->body_field->type() != FieldDescriptor::TYPE_MESSAGE ||
         route->body_field->is_repeated()) {
       return RouteError(method, absl::StrCat("body '", http.body(), "' is not a message field of ",
                                              request->full_name()));
@@ -170,8 +179,9 @@ absl::StatusOr<std::unique_ptr<Route>> BuildRoute(const MethodDescriptor* method
     if (route->response_field == nullptr ||
         route->response_field->type() != FieldDescriptor::TYPE_MESSAGE ||
         route->response_field->is_repeated()) {
-      return RouteError(method, absl::StrCat("response_body '", http.response_body(),
-                                             "' is not a message field of ", method->output_type()->full_name()));
+      return RouteError(
+          method, absl::StrCat("response_body '", http.response_body(),
+                               "' is not a message field of ", method->output_type()->full_name()));
     }
   }
   if (absl::Status s = FindBorrowerKey(*route); !s.ok()) return s;
@@ -179,7 +189,9 @@ absl::StatusOr<std::unique_ptr<Route>> BuildRoute(const MethodDescriptor* method
                         options.auth() == gateway::v1::AUTH_MODE_REFRESH_TOKEN ||
                         options.credential_effect() == gateway::v1::CREDENTIAL_EFFECT_STORE_SESSION;
   if (needs_borrower && route->borrower_key_path.empty()) {
-    return RouteError(method, "borrower-scoped route has no field marked (aarthik.gateway.v1.field).borrower_key");
+    return RouteError(
+        method,
+        "borrower-scoped route has no field marked (aarthik.gateway.v1.field).borrower_key");
   }
 
   absl::flat_hash_set<const FieldDescriptor*> bound;
@@ -190,7 +202,8 @@ absl::StatusOr<std::unique_ptr<Route>> BuildRoute(const MethodDescriptor* method
     const FieldDescriptor* field = request->field(i);
     const auto& field_options = field->options().GetExtension(gateway::v1::field);
     if (!field_options.config_default().empty()) {
-      if (field_options.config_default() != "tenant_id" && field_options.config_default() != "application_id") {
+      if (field_options.config_default() != "tenant_id" &&
+          field_options.config_default() != "application_id") {
         return RouteError(method, absl::StrCat("config_default '", field_options.config_default(),
                                                "' is not tenant_id or application_id"));
       }
@@ -199,13 +212,15 @@ absl::StatusOr<std::unique_ptr<Route>> BuildRoute(const MethodDescriptor* method
     if (bound.contains(field) || field == route->body_field) continue;
     if (!route->borrower_key_path.empty() && route->borrower_key_path[0] == field) continue;
     if (!IsScalar(field)) {
-      return RouteError(method, absl::StrCat("field '", field->name(),
-                                             "' is neither in the path, the body nor a scalar query parameter"));
+      return RouteError(
+          method, absl::StrCat("field '", field->name(),
+                               "' is neither in the path, the body nor a scalar query parameter"));
     }
     route->query_fields.push_back(field);
   }
-  const Descriptor* payload = route->response_field != nullptr ? route->response_field->message_type()
-                                                               : method->output_type();
+  const Descriptor* payload = route->response_field != nullptr
+                                  ? route->response_field->message_type()
+                                  : method->output_type();
   std::vector<const FieldDescriptor*> prefix;
   FindWithheld(payload, prefix, route->withheld_paths, 0);
   return route;
@@ -213,7 +228,8 @@ absl::StatusOr<std::unique_ptr<Route>> BuildRoute(const MethodDescriptor* method
 
 }  // namespace
 
-absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<const ServiceDescriptor*>& services) {
+absl::StatusOr<RouteTable> RouteTable::Build(
+    const std::vector<const ServiceDescriptor*>& services) {
   RouteTable table;
   absl::flat_hash_set<std::string> rest_routes;
   for (const ServiceDescriptor* service : services) {
@@ -221,9 +237,9 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<const ServiceDesc
       absl::StatusOr<std::unique_ptr<Route>> route = BuildRoute(service->method(i));
       if (!route.ok()) return route.status();
       if (!rest_routes.insert((*route)->label).second) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("route of ", service->method(i)->full_name(), ": ", (*route)->label,
-                         " is already mapped by another RPC"));
+        return absl::InvalidArgumentError(absl::StrCat("route of ", service->method(i)->full_name(),
+                                                       ": ", (*route)->label,
+                                                       " is already mapped by another RPC"));
       }
       table.by_grpc_path_[(*route)->grpc_path] = route->get();
       table.routes_.push_back(*std::move(route));

@@ -1,10 +1,10 @@
 // RouteTable: every RPC's REST mapping, built once at start-up from the proto options.
 //
 // For each method of the given services it reads `google.api.http` (verb, path template, body,
-// response_body) and `(aarthik.gateway.v1.route)` (auth, envelope, mutation, credential effect), checks them,
-// and precomputes what the hot path needs: path segments, query fields, the borrower-key field, fields to
-// withhold. A malformed mapping is an error that names the method and what to fix; the gateway does not
-// start with it.
+// response_body) and `(aarthik.gateway.v1.route)` (auth, envelope, mutation, credential effect),
+// checks them, and precomputes what the hot path needs: path segments, query fields, the
+// borrower-key field, fields to withhold. A malformed mapping is an error that names the method and
+// what to fix; the gateway does not start with it.
 //
 //   absl::StatusOr<RouteTable> table = RouteTable::Build(services);
 //   const Route* route = table->Find("/aarthik.headless.v1.JourneysService/GetJourneyState");
@@ -13,21 +13,22 @@
 #ifndef AARTHIK_SERVER_TRANSCODE_ROUTE_TABLE_H_
 #define AARTHIK_SERVER_TRANSCODE_ROUTE_TABLE_H_
 
-#include "absl/strings/string_view.h"
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "aarthik/gateway/v1/options.pb.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "aarthik/gateway/v1/options.pb.h"
 #include "google/protobuf/descriptor.h"
 
 namespace aarthik::transcode {
 
-// One piece of a path template: literal text, or a request field whose value is URL-escaped into the path.
+// One piece of a path template: literal text, or a request field whose value is URL-escaped into
+// the path.
 struct PathSegment {
   std::string literal;
   const google::protobuf::FieldDescriptor* field = nullptr;
@@ -41,7 +42,8 @@ struct Route {
   std::string http_method;
   // The declared template, e.g. "/api/v1/headless/journeys/{journey_id}/state".
   std::string path_template;
-  // "GET /api/v1/headless/journeys/{journey_id}/state": the route's name in logs, metrics and errors.
+  // "GET /api/v1/headless/journeys/{journey_id}/state": the route's name in logs, metrics and
+  // errors.
   std::string label;
   std::vector<PathSegment> path;
   // The request field sent as the JSON body; null when the request has no body.
@@ -80,7 +82,8 @@ class RouteTable {
   absl::flat_hash_map<std::string, const Route*> by_grpc_path_;
 };
 
-// Every service in the generated pool whose package starts with "aarthik." and that declares routes.
+// Every service in the generated pool whose package starts with "aarthik." and that declares
+// routes.
 std::vector<const google::protobuf::ServiceDescriptor*> PlatformServices();
 
 }  // namespace aarthik::transcode

@@ -1,5 +1,6 @@
-// Rich errors inside the gateway: an absl::Status that carries a google.rpc.Status (ErrorInfo, BadRequest,
-// RetryInfo, RequestInfo, ...) as a payload. The RPC edge turns it into a grpc::Status with those details.
+// Rich errors inside the gateway: an absl::Status that carries a google.rpc.Status (ErrorInfo,
+// BadRequest, RetryInfo, RequestInfo, ...) as a payload. The RPC edge turns it into a grpc::Status
+// with those details.
 //
 //   google::rpc::BadRequest bad_request;  ... fill ...
 //   absl::Status s = RpcError(absl::StatusCode::kInvalidArgument, "journey_id is not a UUID",
@@ -10,7 +11,6 @@
 #ifndef AARTHIK_SERVER_TRANSCODE_RPC_ERROR_H_
 #define AARTHIK_SERVER_TRANSCODE_RPC_ERROR_H_
 
-#include "absl/strings/string_view.h"
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/any.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"

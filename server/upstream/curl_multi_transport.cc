@@ -436,14 +436,15 @@ absl::Status CurlMultiTransport::StatusFromCurl(int curl_code, const Call& call)
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
       // Says which trust store failed: the usual fix is the CA bundle, not the network.
-      return WithPhase(
-          absl::UnavailableError(absl::StrCat(
-              "upstream TLS failed (request not sent): the platform's certificate could not be verified "
-              "against ",
-              options_.ca_bundle_path.empty() ? "the system CA store"
-                                              : absl::StrCat("the CA bundle ", options_.ca_bundle_path),
-              ": ", what, ": ", detail)),
-          FailurePhase::kConnect);
+      return WithPhase(absl::UnavailableError(absl::StrCat(
+                           "upstream TLS failed (request not sent): the platform's certificate "
+                           "could not be verified "
+                           "against ",
+                           options_.ca_bundle_path.empty()
+                               ? "the system CA store"
+                               : absl::StrCat("the CA bundle ", options_.ca_bundle_path),
+                           ": ", what, ": ", detail)),
+                       FailurePhase::kConnect);
     case CURLE_OPERATION_TIMEDOUT: {
       const absl::Duration connect_budget =
           std::min(call.request.timeout, options_.connect_timeout);

@@ -66,7 +66,8 @@ class CurlMultiTransport : public HttpTransport {
     // out earlier than the request's timeout fails UNAVAILABLE (a connect failure, safe to retry).
     absl::Duration connect_timeout = absl::Seconds(2);
     // TLS: the CA bundle file that verifies https:// peers ("" = the system store). The peer's
-    // certificate and host name are always verified; there is deliberately no switch to turn that off.
+    // certificate and host name are always verified; there is deliberately no switch to turn that
+    // off.
     std::string ca_bundle_path;
     // Negotiate HTTP/2 over TLS (ALPN) and multiplex requests on one connection; http:// stays
     // HTTP/1.1.

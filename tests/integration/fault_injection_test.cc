@@ -1,5 +1,6 @@
-// Fault injection against the sandbox's faults, with the gateway and sandbox as real processes: retries,
-// exactly-once writes, the circuit breaker, deadlines, and the retry budget under a 429 storm.
+// Fault injection against the sandbox's faults, with the gateway and sandbox as real processes:
+// retries, exactly-once writes, the circuit breaker, deadlines, and the retry budget under a 429
+// storm.
 #include <thread>
 
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
@@ -17,7 +18,6 @@ namespace hl = aarthik::headless::v1;
 namespace ho = aarthik::hosted::v1;
 namespace wh = aarthik::webhooks::v1;
 
-
 grpc::Status Features(GatewayEnv& env, absl::Duration timeout = absl::Seconds(10)) {
   auto stub = ho::HostedService::NewStub(env.channel());
   grpc::ClientContext context;
@@ -27,12 +27,14 @@ grpc::Status Features(GatewayEnv& env, absl::Duration timeout = absl::Seconds(10
 }
 
 TEST(FaultInjectionTest, ThirtyPercent503sAndResetsAreRetriedAndWritesHappenOnce) {
-  // 10 attempts and a retry budget as large as the traffic: a 20 % budget cannot carry a platform that
-  // fails a third of all attempts (see docs/contract-decisions.md); the budget has its own test below.
-  auto env = GatewayEnv::Start({.sandbox_args = {"--fault-error-rate", "0.3", "--fault-error-status", "503",
-                                                 "--fault-reset-rate", "0.05"},
-                                .gateway_args = {"--retry-max-attempts", "10", "--retry-budget-ratio", "1.0",
-                                                 "--breaker-failures", "100000", "--breaker-min-requests", "100000"}});
+  // 10 attempts and a retry budget as large as the traffic: a 20 % budget cannot carry a platform
+  // that fails a third of all attempts (see docs/contract-decisions.md); the budget has its own
+  // test below.
+  auto env = GatewayEnv::Start(
+      {.sandbox_args = {"--fault-error-rate", "0.3", "--fault-error-status", "503",
+                        "--fault-reset-rate", "0.05"},
+       .gateway_args = {"--retry-max-attempts", "10", "--retry-budget-ratio", "1.0",
+                        "--breaker-failures", "100000", "--breaker-min-requests", "100000"}});
   ASSERT_NE(env, nullptr);
   auto journeys = hl::JourneysService::NewStub(env->channel());
   constexpr int kBorrowers = 8;
@@ -78,7 +80,8 @@ TEST(FaultInjectionTest, ThirtyPercent503sAndResetsAreRetriedAndWritesHappenOnce
 }
 
 TEST(FaultInjectionTest, PlatformDownFailsFastOpensTheBreakerAndRecovers) {
-  auto env = GatewayEnv::Start({.gateway_args = {"--breaker-failures", "3", "--breaker-open-for", "1s"}});
+  auto env =
+      GatewayEnv::Start({.gateway_args = {"--breaker-failures", "3", "--breaker-open-for", "1s"}});
   ASSERT_NE(env, nullptr);
   ASSERT_TRUE(Features(*env).ok());
   env->StopSandbox();
@@ -92,8 +95,8 @@ TEST(FaultInjectionTest, PlatformDownFailsFastOpensTheBreakerAndRecovers) {
   EXPECT_TRUE(DetailOf<google::rpc::RetryInfo>(status).has_value());
 
   ASSERT_TRUE(env->RestartSandbox());
-  // Calls keep failing fast until the open period ends; then one probe reaches the platform and closes
-  // the breaker. (Open for 1 s here; the loop is bounded well beyond that.)
+  // Calls keep failing fast until the open period ends; then one probe reaches the platform and
+  // closes the breaker. (Open for 1 s here; the loop is bounded well beyond that.)
   absl::Time give_up = absl::Now() + absl::Seconds(10);
   int fast_failures = 0;
   while (!(status = Features(*env)).ok() && absl::Now() < give_up) {
@@ -134,8 +137,8 @@ TEST(FaultInjectionTest, SlowRouteHitsTheDeadlineWhileOtherRoutesFlow) {
 }
 
 TEST(FaultInjectionTest, RetryAfterIsHonouredWithinTheDeadline) {
-  auto env = GatewayEnv::Start({.sandbox_args = {"--fault-rate-limit-rate", "1.0", "--fault-retry-after-seconds",
-                                                 "1"}});
+  auto env = GatewayEnv::Start(
+      {.sandbox_args = {"--fault-rate-limit-rate", "1.0", "--fault-retry-after-seconds", "1"}});
   ASSERT_NE(env, nullptr);
   // 0.8 s left after the first 429: waiting the platform's 1 s would overrun, so no retry.
   grpc::Status status = Features(*env, absl::Milliseconds(800));
@@ -149,10 +152,13 @@ TEST(FaultInjectionTest, RetryAfterIsHonouredWithinTheDeadline) {
 }
 
 TEST(FaultInjectionTest, AFailureStormSpendsNoMoreThanTheRetryBudget) {
-  // Every attempt fails and up to 10 attempts are allowed: without a budget that is 9 retries per call.
-  // (A 429 storm is the same path; the sandbox's Retry-After of at least 1 s would only make it slower.)
-  auto env = GatewayEnv::Start({.sandbox_args = {"--fault-error-rate", "1.0", "--fault-error-status", "503"},
-                                .gateway_args = {"--retry-max-attempts", "10", "--breaker-failures", "100000", "--breaker-min-requests", "100000"}});
+  // Every attempt fails and up to 10 attempts are allowed: without a budget that is 9 retries per
+  // call. (A 429 storm is the same path; the sandbox's Retry-After of at least 1 s would only make
+  // it slower.)
+  auto env = GatewayEnv::Start(
+      {.sandbox_args = {"--fault-error-rate", "1.0", "--fault-error-status", "503"},
+       .gateway_args = {"--retry-max-attempts", "10", "--breaker-failures", "100000",
+                        "--breaker-min-requests", "100000"}});
   ASSERT_NE(env, nullptr);
   constexpr int kThreads = 50;
   constexpr int kCallsPerThread = 12;
@@ -171,7 +177,7 @@ TEST(FaultInjectionTest, AFailureStormSpendsNoMoreThanTheRetryBudget) {
   // Default budget: 20 % of requests plus 10 retries/s, over each 10 s window the storm lasted.
   const int64_t windows = 1 + absl::ToInt64Seconds(absl::Now() - started) / 10;
   EXPECT_LE(retries, windows * (calls / 5 + 100));
-  EXPECT_GT(retries, 0) ;
+  EXPECT_GT(retries, 0);
   EXPECT_LT(retries, calls * 9 / 4);  // far below what an unbudgeted retry policy would send
 }
 

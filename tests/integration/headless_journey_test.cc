@@ -1,6 +1,6 @@
-// Every headless RPC through the generated stubs, against the real gateway and sandbox processes: a full
-// borrower journey (session → journey → profile → offers → steps → disbursal → post-disbursal), the AA flow,
-// and the documented error paths on the way.
+// Every headless RPC through the generated stubs, against the real gateway and sandbox processes: a
+// full borrower journey (session → journey → profile → offers → steps → disbursal →
+// post-disbursal), the AA flow, and the documented error paths on the way.
 #include <cstdio>
 
 #include "aarthik/headless/v1/account_aggregator.grpc.pb.h"
@@ -23,19 +23,18 @@ namespace {
 namespace hl = aarthik::headless::v1;
 namespace cm = aarthik::common::v1;
 
-
 // Calls `method` on `stub` with a fresh context; returns the status and fills `response`.
-#define CALL(stub, method, request, response) \
-  ([&] {                                      \
-    grpc::ClientContext ctx;                  \
-    PrepareContext(&ctx);                     \
+#define CALL(stub, method, request, response)         \
+  ([&] {                                              \
+    grpc::ClientContext ctx;                          \
+    PrepareContext(&ctx);                             \
     return (stub).method(&ctx, request, &(response)); \
   }())
 
 // Borrower data these tests send; none of it may reach the gateway's log (nor may any credential).
-const std::vector<std::string> kBorrowerPii = {"9876543210", "ABCDE1234F", "Rahul Sharma", "rahul@example.com",
-                                               "rahul@acme.com", "123456789012", "1995-06-20", "Flat 301",
-                                               kGatewayApiKey};
+const std::vector<std::string> kBorrowerPii = {
+    "9876543210",   "ABCDE1234F", "Rahul Sharma", "rahul@example.com", "rahul@acme.com",
+    "123456789012", "1995-06-20", "Flat 301",     kGatewayApiKey};
 
 class HeadlessJourneyTest : public ::testing::Test {
  protected:
@@ -43,7 +42,8 @@ class HeadlessJourneyTest : public ::testing::Test {
     // The most verbose level, so that every line the gateway can write is checked.
     log_path_ = ::testing::TempDir() + "gateway-" +
                 ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".log";
-    env_ = GatewayEnv::Start({.gateway_args = {"--log-level", "debug"}, .gateway_log_path = log_path_});
+    env_ = GatewayEnv::Start(
+        {.gateway_args = {"--log-level", "debug"}, .gateway_log_path = log_path_});
     ASSERT_NE(env_, nullptr);
     sessions_ = hl::SessionsService::NewStub(env_->channel());
     journeys_ = hl::JourneysService::NewStub(env_->channel());
@@ -97,7 +97,8 @@ class HeadlessJourneyTest : public ::testing::Test {
     return id;
   }
 
-  // Every journey doubles as the log-redaction check: the gateway's log, complete once it has exited.
+  // Every journey doubles as the log-redaction check: the gateway's log, complete once it has
+  // exited.
   void TearDown() override {
     if (env_ == nullptr) return;
     sessions_.reset();
@@ -162,7 +163,8 @@ TEST_F(HeadlessJourneyTest, FullJourneyThroughEveryHeadlessRpc) {
   hl::ResumeJourneyRequest resume;
   resume.set_borrower_external_id(borrower);
   resume.set_journey_id(id);
-  (*resume.mutable_markers()->mutable_resume()->mutable_fields())["lastCompletedStep"].set_string_value("profile");
+  (*resume.mutable_markers()->mutable_resume()->mutable_fields())["lastCompletedStep"]
+      .set_string_value("profile");
   hl::ResumeJourneyResponse resumed;
   ASSERT_TRUE(CALL(*journeys_, ResumeJourney, resume, resumed).ok());
   hl::GetJourneyRequest get_journey;
@@ -245,7 +247,8 @@ TEST_F(HeadlessJourneyTest, FullJourneyThroughEveryHeadlessRpc) {
   status = CALL(*offers_, RejectOffer, reject, rejected);
   EXPECT_TRUE(status.ok()) << status.error_message();
 
-  // Steps: KYC (redirect, then status), bank mandate (form), e-mandate and loan agreement (redirects).
+  // Steps: KYC (redirect, then status), bank mandate (form), e-mandate and loan agreement
+  // (redirects).
   auto step_request = [&](auto& request) {
     request.set_borrower_external_id(borrower);
     request.set_journey_id(id);
@@ -297,14 +300,16 @@ TEST_F(HeadlessJourneyTest, FullJourneyThroughEveryHeadlessRpc) {
     step_request(e_request);
     hl::GetEMandateStepResponse e_mandate;
     ASSERT_TRUE(CALL(*steps_, GetEMandateStep, e_request, e_mandate).ok());
-    EXPECT_EQ(e_mandate.step().status(), round == 0 ? hl::STEP_STATUS_IN_PROGRESS : hl::STEP_STATUS_SUCCESS);
+    EXPECT_EQ(e_mandate.step().status(),
+              round == 0 ? hl::STEP_STATUS_IN_PROGRESS : hl::STEP_STATUS_SUCCESS);
   }
   for (int round = 0; round < 2; ++round) {
     hl::GetLoanAgreementStepRequest agreement_request;
     step_request(agreement_request);
     hl::GetLoanAgreementStepResponse agreement;
     ASSERT_TRUE(CALL(*steps_, GetLoanAgreementStep, agreement_request, agreement).ok());
-    EXPECT_EQ(agreement.step().status(), round == 0 ? hl::STEP_STATUS_IN_PROGRESS : hl::STEP_STATUS_SUCCESS);
+    EXPECT_EQ(agreement.step().status(),
+              round == 0 ? hl::STEP_STATUS_IN_PROGRESS : hl::STEP_STATUS_SUCCESS);
   }
 
   // Before disbursal, post-disbursal actions are refused by the platform.
@@ -327,7 +332,8 @@ TEST_F(HeadlessJourneyTest, FullJourneyThroughEveryHeadlessRpc) {
   hl::RequestPrePartPaymentResponse prepaid;
   EXPECT_TRUE(CALL(*post_, RequestPrePartPayment, prepay, prepaid).ok());
   prepay.mutable_payment()->set_amount("ten");
-  EXPECT_EQ(CALL(*post_, RequestPrePartPayment, prepay, prepaid).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(CALL(*post_, RequestPrePartPayment, prepay, prepaid).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
   hl::RequestForeclosureRequest foreclose;
   foreclose.set_borrower_external_id(borrower);
   foreclose.set_journey_id(id);
@@ -432,7 +438,8 @@ TEST_F(HeadlessJourneyTest, PlatformErrorsMapToGrpcCodes) {
   // An unknown journey: NOT_FOUND.
   request.set_borrower_external_id("CUST_GW_OWNER");
   request.set_journey_id("00000000-0000-4000-8000-000000000000");
-  EXPECT_EQ(CALL(*journeys_, GetJourneyState, request, response).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(CALL(*journeys_, GetJourneyState, request, response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 
   // Bad input never reaches the platform.
   int64_t before = env_->SandboxRequests("GET /api/v1/headless/journeys/{journeyID}/state");

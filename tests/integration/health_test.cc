@@ -17,7 +17,8 @@ grpc::Status Check(GatewayEnv& env, const std::string& service, int* status) {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
                    std::lock_guard<std::mutex> lock(mu);
                    result = s;
                    done = true;
@@ -32,8 +33,9 @@ grpc::Status Check(GatewayEnv& env, const std::string& service, int* status) {
 TEST(HealthTest, OverallAndEveryServiceAreServing) {
   auto env = GatewayEnv::Start();
   ASSERT_NE(env, nullptr);
-  for (const std::string service : {"", "aarthik.headless.v1.JourneysService", "aarthik.hybrid.v1.HybridService",
-                                    "aarthik.webhooks.v1.WebhookSubscriptionService"}) {
+  for (const std::string service :
+       {"", "aarthik.headless.v1.JourneysService", "aarthik.hybrid.v1.HybridService",
+        "aarthik.webhooks.v1.WebhookSubscriptionService"}) {
     int status = 0;
     grpc::Status result = Check(*env, service, &status);
     ASSERT_TRUE(result.ok()) << service << ": " << result.error_message();

@@ -37,7 +37,8 @@ inline int HealthStatus(const grpc::ByteBuffer& response) {
   std::vector<grpc::Slice> slices;
   if (!response.Dump(&slices).ok()) return 0;
   std::string bytes;
-  for (const auto& slice : slices) bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  for (const auto& slice : slices)
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
   return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
 }
 

@@ -1,6 +1,7 @@
-// Live journey events end to end: the sandbox's signed journey.snapshot web-hooks reach the gateway's HTTP
-// listener (subscribed through the SubscribeWebhooks RPC) and come out of WatchJourneyEvents; WatchJourneyState
-// coalesces 1,000 watchers (callback readers over several connections) into one upstream poll per interval.
+// Live journey events end to end: the sandbox's signed journey.snapshot web-hooks reach the
+// gateway's HTTP listener (subscribed through the SubscribeWebhooks RPC) and come out of
+// WatchJourneyEvents; WatchJourneyState coalesces 1,000 watchers (callback readers over several
+// connections) into one upstream poll per interval.
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,11 +92,12 @@ TEST_F(JourneyEventsTest, SandboxWebhooksReachAGrpcSubscriber) {
   context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
   ev::WatchJourneyEventsRequest request;
   request.set_borrower_external_id("CUST_EVENTS_1");
-  std::unique_ptr<grpc::ClientReader<ev::WatchJourneyEventsResponse>> reader = events_->WatchJourneyEvents(&context, request);
+  std::unique_ptr<grpc::ClientReader<ev::WatchJourneyEventsResponse>> reader =
+      events_->WatchJourneyEvents(&context, request);
   const std::string journey = CreateJourney("CUST_EVENTS_1");
   ASSERT_FALSE(journey.empty());
-  // Time-driven transitions (profile required, expiry, ...) also fire web-hooks; a time jump makes sure at
-  // least one status change happens after the subscription.
+  // Time-driven transitions (profile required, expiry, ...) also fire web-hooks; a time jump makes
+  // sure at least one status change happens after the subscription.
   env_->AdvanceSandboxTime(40 * 24 * 3600);
   ev::WatchJourneyEventsResponse message;
   ASSERT_TRUE(reader->Read(&message)) << "no event reached the subscriber";
@@ -107,16 +109,17 @@ TEST_F(JourneyEventsTest, SandboxWebhooksReachAGrpcSubscriber) {
   EXPECT_TRUE(mentions);
   EXPECT_FALSE(message.event().cursor().empty());
 
-  // The gateway streams an event before its 200 reaches the sandbox, so the first event alone says nothing
-  // about the sandbox's counters. The sandbox sends one delivery at a time and counts its result before
-  // sending the next: once the event of a later change arrives, the earlier delivery's answer is counted.
+  // The gateway streams an event before its 200 reaches the sandbox, so the first event alone says
+  // nothing about the sandbox's counters. The sandbox sends one delivery at a time and counts its
+  // result before sending the next: once the event of a later change arrives, the earlier
+  // delivery's answer is counted.
   grpc::Status updated = UpdateProfile("CUST_EVENTS_1", journey);
   ASSERT_TRUE(updated.ok()) << updated.error_message();
   bool profile_required = false;
   while (!profile_required && reader->Read(&message)) {
     for (const auto& summary : message.event().headless().borrower().journeys()) {
-      profile_required |=
-          summary.journey_id() == journey && summary.status() == hl::JOURNEY_LIFECYCLE_STATUS_PROFILE_REQUIRED;
+      profile_required |= summary.journey_id() == journey &&
+                          summary.status() == hl::JOURNEY_LIFECYCLE_STATUS_PROFILE_REQUIRED;
     }
   }
   EXPECT_TRUE(profile_required) << "no event reported the journey PROFILE_REQUIRED";
@@ -125,7 +128,8 @@ TEST_F(JourneyEventsTest, SandboxWebhooksReachAGrpcSubscriber) {
   EXPECT_GE(counters["webhooks"]["succeeded"].get<int64_t>(), 1) << counters.dump();
 }
 
-// What a crowd of WatchJourneyState watchers has received so far; the watchers report from gRPC's threads.
+// What a crowd of WatchJourneyState watchers has received so far; the watchers report from gRPC's
+// threads.
 class WatchTally {
  public:
   void OnMessage(int message, const ev::WatchJourneyStateResponse& response, bool changed) {
@@ -178,7 +182,8 @@ int64_t WholeIntervals(absl::Duration elapsed, absl::Duration interval) {
 // One WatchJourneyState stream on gRPC's callback API (no thread per watcher).
 class StateWatcher : public grpc::ClientReadReactor<ev::WatchJourneyStateResponse> {
  public:
-  StateWatcher(ev::JourneyEventsService::Stub* stub, const ev::WatchJourneyStateRequest& request, WatchTally* tally)
+  StateWatcher(ev::JourneyEventsService::Stub* stub, const ev::WatchJourneyStateRequest& request,
+               WatchTally* tally)
       : request_(request), tally_(tally) {
     context_.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(90)));
     stub->async()->WatchJourneyState(&context_, &request_, this);
@@ -209,9 +214,10 @@ class StateWatcher : public grpc::ClientReadReactor<ev::WatchJourneyStateRespons
   bool changed_ = false;
 };
 
-// 1,000 watchers of one journey over several connections cost the sandbox one /state poll per interval: all
-// of them get the first state, and a change the gateway can only learn by polling (no web-hook subscription
-// here) reaches all of them, while the sandbox counts at most one poll per interval that passed.
+// 1,000 watchers of one journey over several connections cost the sandbox one /state poll per
+// interval: all of them get the first state, and a change the gateway can only learn by polling (no
+// web-hook subscription here) reaches all of them, while the sandbox counts at most one poll per
+// interval that passed.
 TEST_F(JourneyEventsTest, ThousandStateWatchersShareOnePollPerInterval) {
   const std::string journey = CreateJourney("CUST_EVENTS_2");
   ASSERT_FALSE(journey.empty());
@@ -222,8 +228,8 @@ TEST_F(JourneyEventsTest, ThousandStateWatchersShareOnePollPerInterval) {
   for (int i = 0; i < kChannels; ++i) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
-    stubs.push_back(ev::JourneyEventsService::NewStub(
-        grpc::CreateCustomChannel(env_->gateway_address(), grpc::InsecureChannelCredentials(), args)));
+    stubs.push_back(ev::JourneyEventsService::NewStub(grpc::CreateCustomChannel(
+        env_->gateway_address(), grpc::InsecureChannelCredentials(), args)));
   }
   ev::WatchJourneyStateRequest request;
   request.set_borrower_external_id("CUST_EVENTS_2");
@@ -237,8 +243,8 @@ TEST_F(JourneyEventsTest, ThousandStateWatchersShareOnePollPerInterval) {
   for (int i = 0; i < kWatchers; ++i) {
     watchers.push_back(std::make_unique<StateWatcher>(stubs[i % kChannels].get(), request, tally));
   }
-  // Cancels every stream and waits until gRPC is done with all of them before the watchers go away; if
-  // that never happens, the watchers are leaked rather than freed under gRPC's feet.
+  // Cancels every stream and waits until gRPC is done with all of them before the watchers go away;
+  // if that never happens, the watchers are leaked rather than freed under gRPC's feet.
   auto close_all = [&] {
     for (auto& watcher : watchers) watcher->Cancel();
     if (!tally->WaitFor(&WatchTally::done_, kWatchers, absl::Seconds(30))) {
@@ -256,7 +262,8 @@ TEST_F(JourneyEventsTest, ThousandStateWatchersShareOnePollPerInterval) {
   const int64_t first_polls = env_->SandboxRequests(kStateRoute) - before;
   const absl::Duration first_elapsed = absl::Now() - opened;
 
-  // Change the journey (STARTED → PROFILE_REQUIRED). Without a web-hook, only the next poll reveals it.
+  // Change the journey (STARTED → PROFILE_REQUIRED). Without a web-hook, only the next poll reveals
+  // it.
   if (grpc::Status status = UpdateProfile("CUST_EVENTS_2", journey); !status.ok()) {
     ADD_FAILURE() << "UpdateProfile: " << status.error_message();
     close_all();
@@ -274,24 +281,29 @@ TEST_F(JourneyEventsTest, ThousandStateWatchersShareOnePollPerInterval) {
   EXPECT_EQ(tally->ended_early_, 0) << "streams ended before the test cancelled them";
   EXPECT_EQ(tally->first_status_, hl::JOURNEY_LIFECYCLE_STATUS_STARTED);
   EXPECT_EQ(tally->changed_status_, hl::JOURNEY_LIFECYCLE_STATUS_PROFILE_REQUIRED);
-  // docs/events.md: the interval is the platform's hint clamped to 1-60 s, 5 s without one. The first poll
-  // happens once the first watcher arrives (after `opened`), the next ones an interval apart, and every poll
-  // counted happened before the elapsed time was taken: at most 1 + floor(elapsed / interval) polls.
+  // docs/events.md: the interval is the platform's hint clamped to 1-60 s, 5 s without one. The
+  // first poll happens once the first watcher arrives (after `opened`), the next ones an interval
+  // apart, and every poll counted happened before the elapsed time was taken: at most 1 +
+  // floor(elapsed / interval) polls.
   const absl::Duration interval =
-      tally->hint_seconds_ > 0 ? std::clamp(absl::Seconds(tally->hint_seconds_), absl::Seconds(1), absl::Seconds(60))
-                              : absl::Seconds(5);
+      tally->hint_seconds_ > 0
+          ? std::clamp(absl::Seconds(tally->hint_seconds_), absl::Seconds(1), absl::Seconds(60))
+          : absl::Seconds(5);
   EXPECT_GE(first_polls, 1);
   EXPECT_LE(first_polls, 1 + WholeIntervals(first_elapsed, interval))
-      << first_polls << " /state polls before every watcher had its first state, after " << first_elapsed;
+      << first_polls << " /state polls before every watcher had its first state, after "
+      << first_elapsed;
   EXPECT_GE(polls, 2) << "the change was not seen through a poll";
   EXPECT_LE(polls, 1 + WholeIntervals(elapsed, interval))
-      << polls << " /state polls for " << kWatchers << " watchers in " << elapsed << " (interval " << interval
-      << ")";
-  std::printf("%d watchers on %d channels: first state to all after %s (%lld polls), change to all after %s "
-              "(%lld polls in all; interval %s)\n",
-              kWatchers, kChannels, absl::FormatDuration(first_elapsed).c_str(), static_cast<long long>(first_polls),
-              absl::FormatDuration(elapsed).c_str(), static_cast<long long>(polls),
-              absl::FormatDuration(interval).c_str());
+      << polls << " /state polls for " << kWatchers << " watchers in " << elapsed << " (interval "
+      << interval << ")";
+  std::printf(
+      "%d watchers on %d channels: first state to all after %s (%lld polls), change to all after "
+      "%s "
+      "(%lld polls in all; interval %s)\n",
+      kWatchers, kChannels, absl::FormatDuration(first_elapsed).c_str(),
+      static_cast<long long>(first_polls), absl::FormatDuration(elapsed).c_str(),
+      static_cast<long long>(polls), absl::FormatDuration(interval).c_str());
 }
 
 }  // namespace

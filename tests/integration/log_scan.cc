@@ -35,7 +35,8 @@ LogScan ScanGatewayLog(const std::string& path, const std::vector<std::string>& 
         scan.problems.push_back(absl::StrCat(where, "contains forbidden value #", i));
       }
     }
-    if (std::regex_search(line, credential)) scan.problems.push_back(where + "contains a platform credential");
+    if (std::regex_search(line, credential))
+      scan.problems.push_back(where + "contains a platform credential");
   }
   return scan;
 }

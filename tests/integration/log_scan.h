@@ -1,5 +1,5 @@
-// Reading the gateway's log in tests: every line must be one JSON object with the common fields, and
-// none may contain a secret or a piece of borrower PII.
+// Reading the gateway's log in tests: every line must be one JSON object with the common fields,
+// and none may contain a secret or a piece of borrower PII.
 //
 //   LogScan scan = ScanGatewayLog(path, {"ABCDE1234F", "9876543210"});
 //   EXPECT_TRUE(scan.problems.empty()) << absl::StrJoin(scan.problems, "\n");

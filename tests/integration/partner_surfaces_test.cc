@@ -1,4 +1,5 @@
-// Hybrid, Hosted and web-hook subscription RPCs through the generated stubs against the real processes.
+// Hybrid, Hosted and web-hook subscription RPCs through the generated stubs against the real
+// processes.
 #include "aarthik/hosted/v1/hosted.grpc.pb.h"
 #include "aarthik/hybrid/v1/hybrid.grpc.pb.h"
 #include "aarthik/webhooks/v1/subscription.grpc.pb.h"
@@ -67,7 +68,8 @@ TEST_F(PartnerSurfacesTest, HybridJourneyStartPollHandOff) {
   std::string offer_id;
   for (const auto& [name, lender] : poll.offers().lenders()) {
     for (const auto& offer : lender.offers()) {
-      if (offer.status() == hy::HYBRID_OFFER_STATUS_OFFER_RECEIVED && offer_id.empty()) offer_id = offer.offer_id();
+      if (offer.status() == hy::HYBRID_OFFER_STATUS_OFFER_RECEIVED && offer_id.empty())
+        offer_id = offer.offer_id();
     }
   }
   ASSERT_FALSE(offer_id.empty());
@@ -86,7 +88,8 @@ TEST_F(PartnerSurfacesTest, HybridJourneyStartPollHandOff) {
   hand_off.set_offer_id("no-such-offer");
   grpc::ClientContext missing_context;
   PrepareContext(&missing_context);
-  EXPECT_EQ(hybrid_->GetHostedUrl(&missing_context, hand_off, &url).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(hybrid_->GetHostedUrl(&missing_context, hand_off, &url).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(PartnerSurfacesTest, HybridErrors) {
@@ -106,7 +109,8 @@ TEST_F(PartnerSurfacesTest, HybridErrors) {
   bool named_personal = false;
   for (const auto& any : details.details()) {
     google::rpc::BadRequest bad_request;
-    if (any.UnpackTo(&bad_request)) named_personal = bad_request.field_violations(0).field() == "personal";
+    if (any.UnpackTo(&bad_request))
+      named_personal = bad_request.field_violations(0).field() == "personal";
   }
   EXPECT_TRUE(named_personal);
 }
@@ -145,7 +149,8 @@ TEST_F(PartnerSurfacesTest, WebhookSubscriptionRoundTrip) {
   wh::SubscribeWebhooksRequest subscribe;  // tenant and application default to the gateway's
   subscribe.mutable_subscription()->set_url("http://127.0.0.1:9/hooks");
   wh::SubscribeWebhooksResponse subscribed;
-  grpc::Status status = call(&wh::WebhookSubscriptionService::Stub::SubscribeWebhooks, subscribe, &subscribed);
+  grpc::Status status =
+      call(&wh::WebhookSubscriptionService::Stub::SubscribeWebhooks, subscribe, &subscribed);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_TRUE(subscribed.configuration().webhook_enabled());
   EXPECT_EQ(subscribed.configuration().tenant_id(), kTenantId);
@@ -157,20 +162,25 @@ TEST_F(PartnerSurfacesTest, WebhookSubscriptionRoundTrip) {
   EXPECT_EQ(configuration.configuration().webhook_url(), "http://127.0.0.1:9/hooks");
 
   wh::UnsubscribeWebhooksResponse unsubscribed;
-  ASSERT_TRUE(call(&wh::WebhookSubscriptionService::Stub::UnsubscribeWebhooks, wh::UnsubscribeWebhooksRequest(),
-                   &unsubscribed)
+  ASSERT_TRUE(call(&wh::WebhookSubscriptionService::Stub::UnsubscribeWebhooks,
+                   wh::UnsubscribeWebhooksRequest(), &unsubscribed)
                   .ok());
   EXPECT_FALSE(unsubscribed.configuration().webhook_enabled());
   EXPECT_TRUE(unsubscribed.configuration().webhook_url().empty());
 
-  // Another tenant's configuration: PERMISSION_DENIED; a non-UUID tenant never reaches the platform.
+  // Another tenant's configuration: PERMISSION_DENIED; a non-UUID tenant never reaches the
+  // platform.
   wh::GetWebhookConfigurationRequest other;
   other.set_tenant_id("00000000-0000-4000-8000-000000000001");
-  EXPECT_EQ(call(&wh::WebhookSubscriptionService::Stub::GetWebhookConfiguration, other, &configuration).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      call(&wh::WebhookSubscriptionService::Stub::GetWebhookConfiguration, other, &configuration)
+          .error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   other.set_tenant_id("tenant-1");
-  EXPECT_EQ(call(&wh::WebhookSubscriptionService::Stub::GetWebhookConfiguration, other, &configuration).error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      call(&wh::WebhookSubscriptionService::Stub::GetWebhookConfiguration, other, &configuration)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// Upstream failures as the caller sees them: platform unreachable, slow beyond the deadline, 429 with
-// Retry-After, malformed and truncated bodies, 5xx.
+// Upstream failures as the caller sees them: platform unreachable, slow beyond the deadline, 429
+// with Retry-After, malformed and truncated bodies, 5xx.
 #include "aarthik/hosted/v1/hosted.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -10,7 +10,6 @@ namespace aarthik::testing {
 namespace {
 
 namespace ho = aarthik::hosted::v1;
-
 
 class ResilienceTest : public ::testing::Test {
  protected:
@@ -64,7 +63,8 @@ TEST_F(ResilienceTest, ServerErrorsMapToUnavailable) {
 }
 
 TEST_F(ResilienceTest, BrokenBodiesAreClearErrorsNotCrashes) {
-  Start({.gateway_args = {"--breaker-failures", "100000", "--breaker-min-requests", "100000"}});  // the breaker is tested on its own
+  Start({.gateway_args = {"--breaker-failures", "100000", "--breaker-min-requests",
+                          "100000"}});  // the breaker is tested on its own
   for (const char* fault : {"malformed_rate", "truncate_rate", "reset_rate"}) {
     env_->SetSandboxFaults({{fault, 1.0}});
     grpc::Status status = Features();

@@ -1,5 +1,6 @@
-// The gateway owns borrower sessions: callers never see token expiry, 200 concurrent calls at expiry cause
-// exactly one refresh at the platform, correlation IDs and idempotency keys travel as documented.
+// The gateway owns borrower sessions: callers never see token expiry, 200 concurrent calls at
+// expiry cause exactly one refresh at the platform, correlation IDs and idempotency keys travel as
+// documented.
 #include <thread>
 
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
@@ -80,8 +81,8 @@ TEST_F(SessionsTest, TwoHundredConcurrentCallsAtExpiryCauseOneRefresh) {
 }
 
 TEST_F(SessionsTest, ShortTokenLifetimesStayInvisible) {
-  // Tokens that live 2 seconds while the test moves time on by 1.5 s between calls: the gateway refreshes
-  // before expiry or after a rejection, and no call fails.
+  // Tokens that live 2 seconds while the test moves time on by 1.5 s between calls: the gateway
+  // refreshes before expiry or after a rejection, and no call fails.
   journeys_.reset();
   env_.reset();
   env_ = GatewayEnv::Start({.sandbox_args = {"--session-ttl", "2s"}});
@@ -126,7 +127,8 @@ TEST_F(SessionsTest, CallersIdempotencyKeyMakesAWriteHappenOnce) {
 
 TEST_F(SessionsTest, WriteRejectedForAnExpiredSessionIsRetriedOnceAfterRefresh) {
   ASSERT_TRUE(List("CUST_RETRY").ok());
-  env_->AdvanceSandboxTime(31 * 60);  // the next write is rejected once (401), then retried after refresh
+  env_->AdvanceSandboxTime(
+      31 * 60);  // the next write is rejected once (401), then retried after refresh
   hl::CreateJourneyRequest request;
   request.set_borrower_external_id("CUST_RETRY");
   request.mutable_journey()->set_type(aarthik::common::v1::JOURNEY_TYPE_PERSONAL_LOAN);

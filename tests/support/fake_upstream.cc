@@ -1,4 +1,3 @@
-#include "tests/support/sync.h"
 #include "tests/support/fake_upstream.h"
 
 #include <arpa/inet.h>
@@ -20,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "tests/support/sync.h"
 
 namespace aarthik::testing {
 namespace {

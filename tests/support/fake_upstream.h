@@ -32,9 +32,9 @@
 #include <utility>
 #include <vector>
 
-#include "tests/support/sync.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "tests/support/sync.h"
 
 namespace aarthik::testing {
 

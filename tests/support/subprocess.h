@@ -29,8 +29,8 @@ namespace aarthik::testing {
 class Subprocess {
  public:
   // Starts argv[0] (a path; PATH is not searched) with argv, the parent's environment plus
-  // `extra_env` entries of the form "K=V" (which override inherited ones). With `stderr_path` the child's
-  // stderr goes to that file (created or truncated) instead of the test's.
+  // `extra_env` entries of the form "K=V" (which override inherited ones). With `stderr_path` the
+  // child's stderr goes to that file (created or truncated) instead of the test's.
   static absl::StatusOr<std::unique_ptr<Subprocess>> Start(std::vector<std::string> argv,
                                                            std::vector<std::string> extra_env = {},
                                                            const std::string& stderr_path = "");

@@ -24,8 +24,8 @@ class Mutex {
  public:
   void Lock() { mu_.lock(); }
   void Unlock() {
-    // Waiters re-evaluate their conditions after every critical section. Notify before unlocking: a woken
-    // waiter may destroy this mutex as soon as it can take the lock.
+    // Waiters re-evaluate their conditions after every critical section. Notify before unlocking: a
+    // woken waiter may destroy this mutex as soon as it can take the lock.
     changed_.notify_all();
     mu_.unlock();
   }
@@ -76,7 +76,8 @@ class Notification {
   }
   bool WaitForNotificationWithTimeout(absl::Duration timeout) const {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout), [this] { return notified_; });
+    return cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout),
+                          [this] { return notified_; });
   }
 
  private:

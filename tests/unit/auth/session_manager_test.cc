@@ -1,11 +1,10 @@
-// SessionManager against a scripted transport and fake time: mint on first use, reuse while fresh, one
-// refresh for many concurrent callers, re-bootstrap when refresh fails, deadlines while waiting, and the
-// refresh lease.
+// SessionManager against a scripted transport and fake time: mint on first use, reuse while fresh,
+// one refresh for many concurrent callers, re-bootstrap when refresh fails, deadlines while
+// waiting, and the refresh lease.
 #include "server/auth/session_manager.h"
 
-#include <deque>
-
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 
 #include "gtest/gtest.h"
@@ -52,7 +51,9 @@ class ScriptedTransport : public upstream::HttpTransport {
     HttpResponse response;
     response.status = status;
     response.body = std::move(body);
-    loop_->Post([done = std::move(done), response = std::move(response)]() mutable { done(std::move(response)); });
+    loop_->Post([done = std::move(done), response = std::move(response)]() mutable {
+      done(std::move(response));
+    });
   }
   size_t pending() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -72,10 +73,12 @@ class ScriptedTransport : public upstream::HttpTransport {
 };
 
 std::string SessionEnvelope(const std::string& suffix, absl::Time now, absl::Duration ttl) {
-  auto ts = [](absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()); };
-  return R"({"requestID":"req_1","data":{"sessionToken":"st_test_)" + suffix + R"(","refreshToken":"rt_test_)" +
-         suffix + R"(","sessionExpiresAt":")" + ts(now + ttl) + R"(","refreshExpiresAt":")" +
-         ts(now + absl::Hours(24 * 7)) + R"("},"error":null})";
+  auto ts = [](absl::Time t) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+  };
+  return R"({"requestID":"req_1","data":{"sessionToken":"st_test_)" + suffix +
+         R"(","refreshToken":"rt_test_)" + suffix + R"(","sessionExpiresAt":")" + ts(now + ttl) +
+         R"(","refreshExpiresAt":")" + ts(now + absl::Hours(24 * 7)) + R"("},"error":null})";
 }
 
 constexpr char kRejected[] =
@@ -231,8 +234,8 @@ TEST_F(SessionManagerTest, CallerWithARefusedTokenIsNotHandedItAgainByAFlightTha
   transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
   seed.done.WaitForNotification();
 
-  // Hold the loop so that both requests meet in one flight: the first, knowing nothing, starts it (and
-  // finds st_test_a fresh); the second, whose st_test_a the platform just refused, joins it.
+  // Hold the loop so that both requests meet in one flight: the first, knowing nothing, starts it
+  // (and finds st_test_a fresh); the second, whose st_test_a the platform just refused, joins it.
   Latch loop_held, release;
   loop_.Post([&] {
     loop_held.Notify();
@@ -272,7 +275,8 @@ TEST_F(SessionManagerTest, MintFailureReachesEveryWaiterAsAMappedError) {
   Result a, b;
   sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", a.Callback());
   sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", b.Callback());
-  transport_.Respond(401, R"({"requestID":"r","error":{"code":"AUTH_INVALID_API_KEY","message":"bad key"}})");
+  transport_.Respond(
+      401, R"({"requestID":"r","error":{"code":"AUTH_INVALID_API_KEY","message":"bad key"}})");
   a.done.WaitForNotification();
   b.done.WaitForNotification();
   EXPECT_EQ(a.token.status().code(), absl::StatusCode::kUnauthenticated);
@@ -281,9 +285,11 @@ TEST_F(SessionManagerTest, MintFailureReachesEveryWaiterAsAMappedError) {
 
 TEST_F(SessionManagerTest, WaiterGivesUpAtItsDeadlineWhileTheMintGoesOn) {
   Result impatient, patient;
-  sessions_.AcquireSessionToken("CUST_1", clock_.Now() + absl::Hours(1), "c", "", patient.Callback());
+  sessions_.AcquireSessionToken("CUST_1", clock_.Now() + absl::Hours(1), "c", "",
+                                patient.Callback());
   // A deadline already in the past: the waiter's timer fires at once.
-  sessions_.AcquireSessionToken("CUST_1", clock_.Now() - absl::Seconds(1), "c", "", impatient.Callback());
+  sessions_.AcquireSessionToken("CUST_1", clock_.Now() - absl::Seconds(1), "c", "",
+                                impatient.Callback());
   impatient.done.WaitForNotification();
   EXPECT_EQ(impatient.token.status().code(), absl::StatusCode::kDeadlineExceeded);
   transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
@@ -302,7 +308,8 @@ TEST_F(SessionManagerTest, RefreshLeaseHoldsOffOtherRefreshes) {
   lease.done.WaitForNotification();
   EXPECT_EQ(*lease.token, "rt_test_a");
 
-  clock_.Advance(absl::Hours(1));  // the session token is stale now, but the lease holder is refreshing
+  clock_.Advance(
+      absl::Hours(1));  // the session token is stale now, but the lease holder is refreshing
   Result waiting;
   sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", waiting.Callback());
   EXPECT_EQ(transport_.pending(), 0u);
@@ -318,14 +325,16 @@ TEST_F(SessionManagerTest, RefreshLeaseHoldsOffOtherRefreshes) {
 TEST(TokensFromPlatformDataTest, RejectsIncompletePayloads) {
   absl::Time now = absl::Now();
   EXPECT_FALSE(TokensFromPlatformData(nlohmann::json::parse(R"({"sessionToken":"st"})"), now).ok());
-  EXPECT_FALSE(TokensFromPlatformData(nlohmann::json::parse(
-                                          R"({"sessionToken":"st","refreshToken":"rt","sessionExpiresAt":"soon",)"
-                                          R"("refreshExpiresAt":"2026-03-12T16:10:10.000Z"})"),
-                                      now)
+  EXPECT_FALSE(TokensFromPlatformData(
+                   nlohmann::json::parse(
+                       R"({"sessionToken":"st","refreshToken":"rt","sessionExpiresAt":"soon",)"
+                       R"("refreshExpiresAt":"2026-03-12T16:10:10.000Z"})"),
+                   now)
                    .ok());
   auto tokens = TokensFromPlatformData(
-      nlohmann::json::parse(R"({"sessionToken":"st","refreshToken":"rt","sessionExpiresAt":"2026-03-05T16:40:10.000Z",)"
-                            R"("refreshExpiresAt":"2026-03-12T16:10:10.000Z"})"),
+      nlohmann::json::parse(
+          R"({"sessionToken":"st","refreshToken":"rt","sessionExpiresAt":"2026-03-05T16:40:10.000Z",)"
+          R"("refreshExpiresAt":"2026-03-12T16:10:10.000Z"})"),
       now);
   ASSERT_TRUE(tokens.ok());
   EXPECT_EQ(tokens->session_expires_at, absl::FromUnixSeconds(1772728810));

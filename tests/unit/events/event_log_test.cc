@@ -34,9 +34,10 @@ TEST_F(EventLogTest, DedupesAndDropsStale) {
   ASSERT_TRUE(sub.ok());
   EXPECT_EQ(log.Accept(Make("e1", "j1", 10)), AcceptOutcome::kAccepted);
   EXPECT_EQ(log.Accept(Make("e1", "j1", 10)), AcceptOutcome::kDuplicate);
-  EXPECT_EQ(log.Accept(Make("e0", "j1", 9)), AcceptOutcome::kStale);   // older snapshot arrives late
+  EXPECT_EQ(log.Accept(Make("e0", "j1", 9)), AcceptOutcome::kStale);  // older snapshot arrives late
   EXPECT_EQ(log.Accept(Make("e0", "j1", 9)), AcceptOutcome::kDuplicate);
-  EXPECT_EQ(log.Accept(Make("e2", "j2", 5)), AcceptOutcome::kAccepted);  // another journey has its own order
+  EXPECT_EQ(log.Accept(Make("e2", "j2", 5)),
+            AcceptOutcome::kAccepted);  // another journey has its own order
   EXPECT_EQ(log.Accept(Make("e3", "j1", 11)), AcceptOutcome::kAccepted);
   EXPECT_EQ(Drain(**sub), (std::vector<std::string>{"e1", "e2", "e3"}));
   EventLog::Stats stats = log.stats();
@@ -96,7 +97,8 @@ TEST_F(EventLogTest, CursorOutsideRetentionIsOutOfRange) {
   EXPECT_EQ(log.Subscribe({}, "deadbeef-1").status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(log.Subscribe({}, "e2").status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(log.stats().retained_events, 1u);
-  // After retention a delivery with an old ID is new again (the platform stops retrying well before).
+  // After retention a delivery with an old ID is new again (the platform stops retrying well
+  // before).
   EXPECT_EQ(log.Accept(Make("e1", "j9", 1)), AcceptOutcome::kAccepted);
 }
 
@@ -135,7 +137,8 @@ TEST_F(EventLogTest, CloseAllEndsSubscribersAndRefusesNewOnes) {
   log.CloseAll(absl::UnavailableError("draining"));
   EXPECT_GT(notified, before);  // the stream wakes up to finish
   EXPECT_EQ((*sub)->status().code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ((*sub)->Next(), nullptr);  // queued events are dropped: the cursor resumes them elsewhere
+  EXPECT_EQ((*sub)->Next(),
+            nullptr);  // queued events are dropped: the cursor resumes them elsewhere
   EXPECT_EQ(log.Subscribe({}, "").status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(log.stats().subscribers, 0u);
   (*sub)->ClearListener();

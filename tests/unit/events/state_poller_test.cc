@@ -57,7 +57,8 @@ class ManualScheduler : public Scheduler {
 // Answers every fetch at once with the scripted state.
 class FakeFetcher : public StateFetcher {
  public:
-  void Fetch(const JourneyKey& key, absl::AnyInvocable<void(absl::StatusOr<FetchedState>)> done) override {
+  void Fetch(const JourneyKey& key,
+             absl::AnyInvocable<void(absl::StatusOr<FetchedState>)> done) override {
     ++fetches;
     if (!next_error.ok()) return done(next_error);
     FetchedState state;
@@ -69,17 +70,19 @@ class FakeFetcher : public StateFetcher {
   }
   int fetches = 0;
   int poll_after_seconds = 0;
-  aarthik::headless::v1::JourneyLifecycleStatus status = aarthik::headless::v1::JOURNEY_LIFECYCLE_STATUS_OFFERS_PENDING;
+  aarthik::headless::v1::JourneyLifecycleStatus status =
+      aarthik::headless::v1::JOURNEY_LIFECYCLE_STATUS_OFFERS_PENDING;
   absl::Status next_error;
 };
 
 class StatePollerTest : public ::testing::Test {
  protected:
   StatePollerTest() : poller_(&scheduler_, &fetcher_, {}) {}
-  StatePoller::WatchId Watch(std::vector<StatePoller::StatePtr>* states, std::optional<absl::Status>* end,
-                             const std::string& journey = "j1") {
-    return poller_.Watch({"CUST_1", journey, ""}, [states](StatePoller::StatePtr s) { states->push_back(s); },
-                         [end](absl::Status s) { *end = s; });
+  StatePoller::WatchId Watch(std::vector<StatePoller::StatePtr>* states,
+                             std::optional<absl::Status>* end, const std::string& journey = "j1") {
+    return poller_.Watch(
+        {"CUST_1", journey, ""}, [states](StatePoller::StatePtr s) { states->push_back(s); },
+        [end](absl::Status s) { *end = s; });
   }
   ManualScheduler scheduler_;
   FakeFetcher fetcher_;
@@ -103,7 +106,8 @@ TEST_F(StatePollerTest, ThousandWatchersOnePollPerInterval) {
   scheduler_.Advance(absl::Seconds(5));
   for (const auto& s : states) {
     ASSERT_EQ(s.size(), 2u);
-    EXPECT_EQ(s[1]->headless().status(), aarthik::headless::v1::JOURNEY_LIFECYCLE_STATUS_OFFERS_AVAILABLE);
+    EXPECT_EQ(s[1]->headless().status(),
+              aarthik::headless::v1::JOURNEY_LIFECYCLE_STATUS_OFFERS_AVAILABLE);
   }
   EXPECT_EQ(poller_.polls(), fetcher_.fetches);
 }

@@ -21,17 +21,23 @@ constexpr int64_t kNow = 1741179022;
 std::string VariantA(const std::string& event_id, int64_t sequence, const std::string& journey,
                      const std::string& status = "OFFERS_PENDING") {
   nlohmann::json body = {
-      {"schema_version", "1.0.0"}, {"event_type", "journey.snapshot"}, {"event_id", event_id},
-      {"event_at", "2026-03-05T16:48:20.000Z"}, {"snapshot_generated_at", "2026-03-05T16:48:20.000Z"},
-      {"sequence", sequence}, {"issuer", {{"source", "credit-api"}, {"trigger", "journey.offer.updated"}}},
-      {"tenant_id", kTenant}, {"application_id", kApp},
-      {"borrower", {{"borrowerExternalID", "CUST_" + journey},
-                    {"journeys", {{{"journeyID", journey}, {"status", status}, {"nextAction", "WAIT"}}}}}}};
+      {"schema_version", "1.0.0"},
+      {"event_type", "journey.snapshot"},
+      {"event_id", event_id},
+      {"event_at", "2026-03-05T16:48:20.000Z"},
+      {"snapshot_generated_at", "2026-03-05T16:48:20.000Z"},
+      {"sequence", sequence},
+      {"issuer", {{"source", "credit-api"}, {"trigger", "journey.offer.updated"}}},
+      {"tenant_id", kTenant},
+      {"application_id", kApp},
+      {"borrower",
+       {{"borrowerExternalID", "CUST_" + journey},
+        {"journeys", {{{"journeyID", journey}, {"status", status}, {"nextAction", "WAIT"}}}}}}};
   return body.dump();
 }
 
-WebhookHeaders Signed(const std::string& event_id, const std::string& body, int64_t timestamp = kNow,
-                      const std::string& secret = kSecret) {
+WebhookHeaders Signed(const std::string& event_id, const std::string& body,
+                      int64_t timestamp = kNow, const std::string& secret = kSecret) {
   const std::string ts = absl::StrCat(timestamp);
   return {event_id, kTenant, kApp, ts, HmacSha256Hex(secret, ts + "." + body)};
 }
@@ -42,7 +48,8 @@ class ReceiverTest : public ::testing::Test {
       : clock_(absl::FromUnixSeconds(kNow)),
         verifier_({{kSecret}, kTenant, kApp, absl::Minutes(5)}, clock_),
         log_({}, clock_),
-        receiver_(&verifier_, &log_, [this](const aarthik::events::v1::JourneyEvent&) { ++callbacks_; }) {}
+        receiver_(&verifier_, &log_,
+                  [this](const aarthik::events::v1::JourneyEvent&) { ++callbacks_; }) {}
   core::ManualClock clock_;
   WebhookVerifier verifier_;
   EventLog log_;
@@ -56,7 +63,8 @@ TEST_F(ReceiverTest, AcceptsOnceAndAnswers2xxForDuplicates) {
   auto first = receiver_.Handle(Signed("evt_1", body), body);
   EXPECT_EQ(first.http_status, 200);
   EXPECT_EQ(first.outcome, AcceptOutcome::kAccepted);
-  auto again = receiver_.Handle(Signed("evt_1", body, kNow + 60), body);  // a retry, re-signed later
+  auto again =
+      receiver_.Handle(Signed("evt_1", body, kNow + 60), body);  // a retry, re-signed later
   EXPECT_EQ(again.http_status, 200);
   EXPECT_EQ(again.outcome, AcceptOutcome::kDuplicate);
   EventPtr event = (*sub)->Next();
@@ -80,15 +88,16 @@ TEST_F(ReceiverTest, StatusCodes) {
   EXPECT_EQ(receiver_.Handle(Signed("evt_1", "not json"), "not json").http_status, 400);
   EXPECT_EQ(receiver_.Handle(Signed("evt_1", "{}"), "{}").http_status, 400);
   const std::string other_id = VariantA("evt_2", 100, "j1");
-  EXPECT_EQ(receiver_.Handle(Signed("evt_1", other_id), other_id).http_status, 400);  // header/body disagree
+  EXPECT_EQ(receiver_.Handle(Signed("evt_1", other_id), other_id).http_status,
+            400);  // header/body disagree
   WebhookHeaders missing = Signed("evt_1", body);
   missing.signature.clear();
   EXPECT_EQ(receiver_.Handle(missing, body).http_status, 400);
   EXPECT_EQ(log_.stats().accepted, 0);
 }
 
-// ≥ 10,000 forged, stale, replayed, duplicated and reordered deliveries interleaved with genuine ones:
-// only the genuine events come out, once each, in order per journey.
+// ≥ 10,000 forged, stale, replayed, duplicated and reordered deliveries interleaved with genuine
+// ones: only the genuine events come out, once each, in order per journey.
 TEST_F(ReceiverTest, TenThousandBadDeliveriesAcceptNothing) {
   auto sub = log_.Subscribe({}, "");
   std::mt19937 random(42);
@@ -114,19 +123,24 @@ TEST_F(ReceiverTest, TenThousandBadDeliveriesAcceptNothing) {
     const int64_t now = absl::ToUnixSeconds(clock_.Now());
     const std::string journey = absl::StrCat("j", round % 7);
     const std::string id = absl::StrCat("evt_", round);
-    const std::string body = VariantA(id, ++sequence, journey, round % 2 ? "OFFERS_PENDING" : "OFFERS_AVAILABLE");
+    const std::string body =
+        VariantA(id, ++sequence, journey, round % 2 ? "OFFERS_PENDING" : "OFFERS_AVAILABLE");
     ASSERT_EQ(receiver_.Handle(Signed(id, body, now), body).outcome, AcceptOutcome::kAccepted);
     genuine.push_back({id, body, now});
     // 1. forged: wrong secret, flipped body byte, made-up signature.
     std::string flipped = body;
     flipped[random() % flipped.size()] ^= 0x01;
     WebhookHeaders headers = Signed(id, body, now);
-    EXPECT_NE(receiver_.Handle(Signed(absl::StrCat("evt_f", round), body, now, "whsec_forged"), body).http_status, 200);
+    EXPECT_NE(
+        receiver_.Handle(Signed(absl::StrCat("evt_f", round), body, now, "whsec_forged"), body)
+            .http_status,
+        200);
     EXPECT_NE(receiver_.Handle(headers, flipped).http_status, 200);
     // 2. stale: correctly signed, timestamp out of the window.
     const std::string stale_id = absl::StrCat("evt_s", round);
     const std::string stale_body = VariantA(stale_id, sequence + 1000000, journey);
-    EXPECT_EQ(receiver_.Handle(Signed(stale_id, stale_body, now - 301), stale_body).http_status, 401);
+    EXPECT_EQ(receiver_.Handle(Signed(stale_id, stale_body, now - 301), stale_body).http_status,
+              401);
     // 3. replayed: an earlier genuine delivery captured with its old signature.
     const Sent& old = genuine[random() % genuine.size()];
     auto replay = receiver_.Handle(Signed(old.id, old.body, old.ts), old.body);

@@ -16,7 +16,8 @@ constexpr char kApp[] = "fbb1fd74-c502-4419-83f3-82a2a019fc9a";
 TEST(HmacSha256Hex, KnownAnswers) {
   EXPECT_EQ(HmacSha256Hex("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");  // RFC 4231 case 2
-  EXPECT_EQ(HmacSha256Hex("secret", "1700000000."), "4bc5f74d868b97888288889c5d9d65df02526f94c1592a79fdf4fe8b26e311e5");
+  EXPECT_EQ(HmacSha256Hex("secret", "1700000000."),
+            "4bc5f74d868b97888288889c5d9d65df02526f94c1592a79fdf4fe8b26e311e5");
   EXPECT_EQ(HmacSha256Hex("whsec_test_sandbox", R"(1741179022.{"event_id":"evt_1"})"),
             "ff2bd3a1068bbf5f8e5f6a9da3e7dd36b9c6b484cfdfb1bf1bc6dcb3d4c33bab");
   EXPECT_EQ(HmacSha256Hex("whsec_test_sandbox", R"(1741179022.{"a":1})"),
@@ -45,8 +46,9 @@ class VerifierTest : public ::testing::Test {
 
 TEST_F(VerifierTest, AcceptsKnownSignature) {
   WebhookVerifier verifier = Make({"whsec_test_sandbox"});
-  auto ok = verifier.Verify(Headers("1741179022", "f841b8893a1069de5f8442ef90d50c44594edca290fe83f81e3686b73866f2ea"),
-                            R"({"a":1})");
+  auto ok = verifier.Verify(
+      Headers("1741179022", "f841b8893a1069de5f8442ef90d50c44594edca290fe83f81e3686b73866f2ea"),
+      R"({"a":1})");
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->event_id, "evt_1");
   EXPECT_EQ(ok->secret_index, 0);
@@ -54,13 +56,16 @@ TEST_F(VerifierTest, AcceptsKnownSignature) {
 
 TEST_F(VerifierTest, RotationAcceptsEitherSecret) {
   WebhookVerifier verifier = Make({"whsec_test_sandbox", "whsec_next"});
-  auto next = verifier.Verify(Headers("1741179022", "b5b8dcc6c05b5113575de95c64e2f881f955a144b296db973607814626ac3404"),
-                              R"({"a":1})");
+  auto next = verifier.Verify(
+      Headers("1741179022", "b5b8dcc6c05b5113575de95c64e2f881f955a144b296db973607814626ac3404"),
+      R"({"a":1})");
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_EQ(next->secret_index, 1);
   WebhookVerifier old_only = Make({"whsec_test_sandbox"});
-  EXPECT_EQ(old_only.Verify(Headers("1741179022", "b5b8dcc6c05b5113575de95c64e2f881f955a144b296db973607814626ac3404"),
-                            R"({"a":1})")
+  EXPECT_EQ(old_only
+                .Verify(Headers("1741179022",
+                                "b5b8dcc6c05b5113575de95c64e2f881f955a144b296db973607814626ac3404"),
+                        R"({"a":1})")
                 .status()
                 .code(),
             absl::StatusCode::kUnauthenticated);
@@ -89,24 +94,30 @@ TEST_F(VerifierTest, TimestampTolerance) {
   clock_.Advance(absl::Seconds(300));
   EXPECT_TRUE(verifier.Verify(Headers(ts, sig), body).ok());
   clock_.Advance(absl::Seconds(1));
-  EXPECT_EQ(verifier.Verify(Headers(ts, sig), body).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier.Verify(Headers(ts, sig), body).status().code(),
+            absl::StatusCode::kUnauthenticated);
   clock_.Set(absl::FromUnixSeconds(1741179022 - 301));  // from the future
-  EXPECT_EQ(verifier.Verify(Headers(ts, sig), body).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier.Verify(Headers(ts, sig), body).status().code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 TEST_F(VerifierTest, MalformedHeadersAndScope) {
   WebhookVerifier verifier = Make({"whsec_test_sandbox"});
   const std::string body = "{}";
   const std::string sig = HmacSha256Hex("whsec_test_sandbox", "1741179022." + body);
-  EXPECT_EQ(verifier.Verify(Headers("", sig), body).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(verifier.Verify(Headers("17411x9022", sig), body).status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(verifier.Verify(Headers("-1741179022", sig), body).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(verifier.Verify(Headers("", sig), body).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(verifier.Verify(Headers("17411x9022", sig), body).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(verifier.Verify(Headers("-1741179022", sig), body).status().code(),
+            absl::StatusCode::kInvalidArgument);
   WebhookHeaders no_id = Headers("1741179022", sig);
   no_id.event_id.clear();
   EXPECT_EQ(verifier.Verify(no_id, body).status().code(), absl::StatusCode::kInvalidArgument);
   WebhookHeaders other_tenant = Headers("1741179022", sig);
   other_tenant.tenant_id = "00000000-0000-4000-8000-000000000000";
-  EXPECT_EQ(verifier.Verify(other_tenant, body).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(verifier.Verify(other_tenant, body).status().code(),
+            absl::StatusCode::kPermissionDenied);
   WebhookHeaders other_app = Headers("1741179022", sig);
   other_app.application_id = "00000000-0000-4000-8000-000000000000";
   EXPECT_EQ(verifier.Verify(other_app, body).status().code(), absl::StatusCode::kPermissionDenied);
@@ -120,7 +131,8 @@ TEST_F(VerifierTest, RotatedSecretIsUsedAndTheOldOneOnlyDuringTheOverlap) {
   auto secret = std::make_shared<core::Secret>("whsec_test_sandbox");
   WebhookVerifier verifier({{}, kTenant, kApp, absl::Minutes(5), {secret}}, clock_);
   EXPECT_TRUE(verifier.Verify(Headers(ts, old_sig), body).ok());
-  EXPECT_EQ(verifier.Verify(Headers(ts, next_sig), body).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier.Verify(Headers(ts, next_sig), body).status().code(),
+            absl::StatusCode::kUnauthenticated);
 
   // What SecretFileWatcher does when the file changes: the old value stays valid for one minute.
   secret->Set("whsec_next", clock_.Now() + absl::Minutes(1));
@@ -131,8 +143,10 @@ TEST_F(VerifierTest, RotatedSecretIsUsedAndTheOldOneOnlyDuringTheOverlap) {
   ASSERT_TRUE(old.ok()) << old.status();
   EXPECT_TRUE(old->previous_value);
 
-  clock_.Advance(absl::Minutes(1));  // overlap over (the timestamp is still within the 5 min tolerance)
-  EXPECT_EQ(verifier.Verify(Headers(ts, old_sig), body).status().code(), absl::StatusCode::kUnauthenticated);
+  clock_.Advance(
+      absl::Minutes(1));  // overlap over (the timestamp is still within the 5 min tolerance)
+  EXPECT_EQ(verifier.Verify(Headers(ts, old_sig), body).status().code(),
+            absl::StatusCode::kUnauthenticated);
   EXPECT_TRUE(verifier.Verify(Headers(ts, next_sig), body).ok());
 }
 

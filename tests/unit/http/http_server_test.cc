@@ -1,4 +1,5 @@
-// The HTTP listener on port 0 with the real web-hook route, driven by libcurl (one connection, reused).
+// The HTTP listener on port 0 with the real web-hook route, driven by libcurl (one connection,
+// reused).
 #include "server/http/http_server.h"
 
 #include <curl/curl.h>
@@ -60,7 +61,8 @@ class HttpServerTest : public ::testing::Test {
     return status;
   }
 
-  std::vector<std::string> Signed(const std::string& id, const std::string& body, const std::string& secret = kSecret) {
+  std::vector<std::string> Signed(const std::string& id, const std::string& body,
+                                  const std::string& secret = kSecret) {
     const std::string ts = absl::StrCat(absl::ToUnixSeconds(clock_.Now()));
     return {"X-AL-Event-ID: " + id, absl::StrCat("X-AL-Tenant-ID: ", kTenant),
             absl::StrCat("X-AL-Application-ID: ", kApp), "X-AL-Webhook-Timestamp: " + ts,

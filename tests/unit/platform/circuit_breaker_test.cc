@@ -13,8 +13,11 @@ using State = CircuitBreaker::State;
 class CircuitBreakerTest : public ::testing::Test {
  protected:
   CircuitBreakerTest()
-      : breaker_({.consecutive_failures = 3, .failure_ratio = 0.5, .min_requests = 10,
-                  .window = absl::Seconds(10), .open_for = absl::Seconds(5)},
+      : breaker_({.consecutive_failures = 3,
+                  .failure_ratio = 0.5,
+                  .min_requests = 10,
+                  .window = absl::Seconds(10),
+                  .open_for = absl::Seconds(5)},
                  [this](State s) { changes_.push_back(s); }) {}
 
   bool Allow() {
@@ -42,7 +45,8 @@ TEST_F(CircuitBreakerTest, OpensOnConsecutiveFailures) {
 }
 
 TEST_F(CircuitBreakerTest, OpensOnFailureRatio) {
-  for (int i = 0; i < 10; ++i) breaker_.Record(i % 2 == 0, now_);  // 50 % failures, never 3 in a row
+  for (int i = 0; i < 10; ++i)
+    breaker_.Record(i % 2 == 0, now_);  // 50 % failures, never 3 in a row
   EXPECT_EQ(breaker_.state(), State::kOpen);
 }
 

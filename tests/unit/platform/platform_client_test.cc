@@ -1,5 +1,6 @@
-// PlatformClient against a fake upstream (Envoy style) over the real curl transport: the headers every
-// call carries, retries that keep the Idempotency-Key, Retry-After, the circuit breaker, and cancellation.
+// PlatformClient against a fake upstream (Envoy style) over the real curl transport: the headers
+// every call carries, retries that keep the Idempotency-Key, Retry-After, the circuit breaker, and
+// cancellation.
 #include "server/platform/platform_client.h"
 
 #include <condition_variable>
@@ -17,7 +18,8 @@ namespace {
 using testing::FakeResponse;
 using testing::FakeUpstream;
 
-constexpr char kOk[] = R"({"requestID":"req_1","correlationID":"c","data":{"ok":true},"error":null})";
+constexpr char kOk[] =
+    R"({"requestID":"req_1","correlationID":"c","data":{"ok":true},"error":null})";
 
 class Outcome {
  public:
@@ -46,13 +48,13 @@ class PlatformClientTest : public ::testing::Test {
  protected:
   void Start(PlatformClientOptions options = {}) {
     options.base_url = upstream_.url();
-    transport_ = std::make_unique<upstream::CurlMultiTransport>(&loop_, upstream::CurlMultiTransport::Options{});
-    client_ = std::make_unique<PlatformClient>(&loop_, transport_.get(), options, core::Clock::Real());
+    transport_ = std::make_unique<upstream::CurlMultiTransport>(
+        &loop_, upstream::CurlMultiTransport::Options{});
+    client_ =
+        std::make_unique<PlatformClient>(&loop_, transport_.get(), options, core::Clock::Real());
     loop_.Start();
   }
-  ~PlatformClientTest() override {
-    loop_.Stop();
-  }
+  ~PlatformClientTest() override { loop_.Stop(); }
 
   PlatformRequest Write() {
     PlatformRequest request;
@@ -93,15 +95,16 @@ TEST_F(PlatformClientTest, SendsTheHeadersEveryCallCarries) {
   EXPECT_EQ(request.Header("idempotency-key"), "key-1");
   EXPECT_EQ(request.Header("x-correlation-id"), "corr-1");
   EXPECT_EQ(request.Header("content-type"), "application/json");
-  EXPECT_EQ(request.Header("traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  EXPECT_EQ(request.Header("traceparent"),
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
   EXPECT_EQ(request.Header("tracestate"), "vendor=1");
   EXPECT_EQ(request.Header("x-al-api-version"), "2026-03-05");
 }
 
 TEST_F(PlatformClientTest, RetriesTransientFailuresWithTheSameIdempotencyKey) {
   Start();
-  // (Connection resets are retried too, but curl itself replays a request whose reused connection was
-  // reset, so they are counted in the integration tests instead.)
+  // (Connection resets are retried too, but curl itself replays a request whose reused connection
+  // was reset, so they are counted in the integration tests instead.)
   upstream_.EnqueueResponse(FakeResponse::Status(503));
   upstream_.EnqueueResponse(FakeResponse::Status(502));
   upstream_.EnqueueResponse(FakeResponse::Ok(kOk));
@@ -110,14 +113,16 @@ TEST_F(PlatformClientTest, RetriesTransientFailuresWithTheSameIdempotencyKey) {
   EXPECT_FALSE(reply->error.has_value());
   EXPECT_EQ(reply->attempts, 3);
   ASSERT_EQ(upstream_.request_count(), 3u);
-  for (const auto& request : upstream_.requests()) EXPECT_EQ(request.Header("idempotency-key"), "key-1");
+  for (const auto& request : upstream_.requests())
+    EXPECT_EQ(request.Header("idempotency-key"), "key-1");
   EXPECT_EQ(client_->retries(), 2);
 }
 
 TEST_F(PlatformClientTest, DoesNotRetryClientErrors) {
   Start();
   upstream_.SetDefaultResponse(FakeResponse::Status(
-      409, R"({"requestID":"r","error":{"code":"OFFER_LOCK_CONFLICT","message":"m","retryable":false}})"));
+      409,
+      R"({"requestID":"r","error":{"code":"OFFER_LOCK_CONFLICT","message":"m","retryable":false}})"));
   auto reply = Call(Write());
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply->http_status, 409);
@@ -165,7 +170,8 @@ TEST_F(PlatformClientTest, CancelEndsAPendingRetry) {
   std::atomic<PlatformClient::CallId> id{0};
   loop_.Post([&] { id = client_->Call(Write(), outcome.Callback()); });
   ASSERT_TRUE(upstream_.WaitForRequests(1));
-  // The attempt has failed or is about to: either way the call ends now, not after the 30 s backoff.
+  // The attempt has failed or is about to: either way the call ends now, not after the 30 s
+  // backoff.
   loop_.Post([&] { client_->Cancel(id); });
   EXPECT_EQ(outcome.Wait().status().code(), absl::StatusCode::kCancelled);
 }
@@ -174,7 +180,9 @@ TEST_F(PlatformClientTest, DestroyedWithACallInFlightDropsTheLateCompletion) {
   Start();
   upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
   bool callback_ran = false;
-  loop_.Post([&] { client_->Call(Write(), [&](absl::StatusOr<transcode::PlatformReply>) { callback_ran = true; }); });
+  loop_.Post([&] {
+    client_->Call(Write(), [&](absl::StatusOr<transcode::PlatformReply>) { callback_ran = true; });
+  });
   ASSERT_TRUE(upstream_.WaitForRequests(1));
   loop_.Stop();
   // The transport outlives the client and, shutting down, completes the request with CANCELLED: the

@@ -19,14 +19,17 @@ TEST(IsRetryableTest, TransientFailuresOnly) {
   EXPECT_FALSE(IsRetryable(absl::InternalError("bad body")));
   EXPECT_FALSE(IsRetryable(absl::CancelledError("caller left")));
   for (int status : {429, 502, 503, 504}) EXPECT_TRUE(IsRetryable(Reply(status))) << status;
-  for (int status : {200, 400, 401, 403, 404, 409, 500}) EXPECT_FALSE(IsRetryable(Reply(status))) << status;
+  for (int status : {200, 400, 401, 403, 404, 409, 500})
+    EXPECT_FALSE(IsRetryable(Reply(status))) << status;
 }
 
 TEST(BackoffTest, ExponentialWithFullJitterUpToTheCap) {
-  RetryPolicy policy({.initial_backoff = absl::Milliseconds(25), .max_backoff = absl::Milliseconds(200)});
+  RetryPolicy policy(
+      {.initial_backoff = absl::Milliseconds(25), .max_backoff = absl::Milliseconds(200)});
   std::mt19937_64 random(1);
   for (int attempt = 1; attempt <= 6; ++attempt) {
-    absl::Duration cap = std::min(absl::Milliseconds(25) * (1 << (attempt - 1)), absl::Milliseconds(200));
+    absl::Duration cap =
+        std::min(absl::Milliseconds(25) * (1 << (attempt - 1)), absl::Milliseconds(200));
     for (int i = 0; i < 50; ++i) {
       std::optional<absl::Duration> wait = policy.Backoff(attempt, std::nullopt, random);
       ASSERT_TRUE(wait.has_value());

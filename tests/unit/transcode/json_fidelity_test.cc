@@ -1,6 +1,7 @@
-// JSON fidelity: every example payload of the platform's documentation (tests/fixtures/platform) is parsed
-// into our message with protobuf's JSON util (through JsonCodec, which adds the platform's enum spellings
-// and field aliases), printed back, and compared: no field may be lost, renamed or retyped.
+// JSON fidelity: every example payload of the platform's documentation (tests/fixtures/platform) is
+// parsed into our message with protobuf's JSON util (through JsonCodec, which adds the platform's
+// enum spellings and field aliases), printed back, and compared: no field may be lost, renamed or
+// retyped.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -51,10 +52,13 @@ const std::map<std::string, const Descriptor*>& FixtureMessages() {
       {"headless/steps.bank-mandate.request.json", hl::BankAccount::descriptor()},
       {"headless/steps.step-object.json", hl::Step::descriptor()},
       {"hosted/lab-sessions.gl.request-basic.json", hosted::v1::EmbedSession::descriptor()},
-      {"hosted/lab-sessions.gl.response.json", hosted::v1::CreateEmbedSessionResponse::descriptor()},
+      {"hosted/lab-sessions.gl.response.json",
+       hosted::v1::CreateEmbedSessionResponse::descriptor()},
       {"hosted/lab-sessions.pl.request-extended.json", hosted::v1::EmbedSession::descriptor()},
-      {"hosted/lab-sessions.pl.response.json", hosted::v1::CreateEmbedSessionResponse::descriptor()},
-      {"webhooks/variant-a.headless-snapshot.json", webhooks::v1::HeadlessJourneySnapshot::descriptor()},
+      {"hosted/lab-sessions.pl.response.json",
+       hosted::v1::CreateEmbedSessionResponse::descriptor()},
+      {"webhooks/variant-a.headless-snapshot.json",
+       webhooks::v1::HeadlessJourneySnapshot::descriptor()},
   };
   return *table;
 }
@@ -62,7 +66,8 @@ const std::map<std::string, const Descriptor*>& FixtureMessages() {
 const Descriptor* MessageFor(const std::string& relative) {
   auto it = FixtureMessages().find(relative);
   if (it != FixtureMessages().end()) return it->second;
-  if (relative.rfind("webhooks/variant-b.", 0) == 0) return webhooks::v1::ExperienceJourneySnapshot::descriptor();
+  if (relative.rfind("webhooks/variant-b.", 0) == 0)
+    return webhooks::v1::ExperienceJourneySnapshot::descriptor();
   return nullptr;
 }
 
@@ -84,17 +89,20 @@ nlohmann::json ReadJson(const std::string& relative) {
 
 bool IsDefault(const nlohmann::json& value) {
   return value.is_null() || (value.is_boolean() && !value.get<bool>()) ||
-         (value.is_number() && value.get<double>() == 0) || (value.is_string() && value.get<std::string>().empty()) ||
+         (value.is_number() && value.get<double>() == 0) ||
+         (value.is_string() && value.get<std::string>().empty()) ||
          (value.is_array() && value.empty());
 }
 
-// The JSON key our message prints for a key the platform sent (aliases print as the canonical name).
+// The JSON key our message prints for a key the platform sent (aliases print as the canonical
+// name).
 std::string CanonicalKey(const Descriptor* descriptor, const std::string& key) {
   if (descriptor == nullptr) return key;
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const auto* field = descriptor->field(i);
     if (field->json_name() == key) return key;
-    for (const std::string& alias : field->options().GetExtension(gateway::v1::field).json_aliases()) {
+    for (const std::string& alias :
+         field->options().GetExtension(gateway::v1::field).json_aliases()) {
       if (alias == key) return field->json_name();
     }
   }
@@ -115,8 +123,9 @@ const Descriptor* ChildDescriptor(const Descriptor* descriptor, const std::strin
 }
 
 // Collects every difference between what the platform sent and what we print back.
-void Compare(const nlohmann::json& sent, const nlohmann::json& printed, const Descriptor* descriptor,
-             const std::string& where, std::vector<std::string>& problems) {
+void Compare(const nlohmann::json& sent, const nlohmann::json& printed,
+             const Descriptor* descriptor, const std::string& where,
+             std::vector<std::string>& problems) {
   if (sent.is_object()) {
     if (!printed.is_object()) {
       problems.push_back(where + ": object became " + printed.type_name());
@@ -132,7 +141,8 @@ void Compare(const nlohmann::json& sent, const nlohmann::json& printed, const De
         continue;
       }
       if (value.is_null()) {
-        if (!IsDefault(printed[canonical])) problems.push_back(path + ": null became " + printed[canonical].dump());
+        if (!IsDefault(printed[canonical]))
+          problems.push_back(path + ": null became " + printed[canonical].dump());
         continue;
       }
       Compare(value, printed[canonical], ChildDescriptor(descriptor, canonical), path, problems);
@@ -160,7 +170,8 @@ void Compare(const nlohmann::json& sent, const nlohmann::json& printed, const De
   }
   if (sent.is_number_integer() && printed.is_string()) {
     // proto3 JSON prints 64-bit integers as decimal strings; the value must be the same.
-    if (printed.get<std::string>() != sent.dump()) problems.push_back(where + ": int64 value changed");
+    if (printed.get<std::string>() != sent.dump())
+      problems.push_back(where + ": int64 value changed");
     return;
   }
   if (sent != printed) problems.push_back(where + ": " + sent.dump() + " became " + printed.dump());
@@ -171,7 +182,8 @@ class JsonFidelityTest : public ::testing::TestWithParam<std::string> {};
 TEST(JsonFidelityFixtures, AllFortyThreeDocumentedPayloadsHaveAMessage) {
   std::vector<std::string> files = FixtureFiles();
   EXPECT_EQ(files.size(), 43u);
-  for (const std::string& file : files) EXPECT_NE(MessageFor(file), nullptr) << file << " maps to no message";
+  for (const std::string& file : files)
+    EXPECT_NE(MessageFor(file), nullptr) << file << " maps to no message";
 }
 
 TEST_P(JsonFidelityTest, ParsesAndPrintsBackWithoutLoss) {

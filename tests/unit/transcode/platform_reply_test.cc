@@ -14,8 +14,8 @@ using gateway::v1::ENVELOPE_NONE;
 
 std::string HeadlessError(const std::string& code, const std::string& details = "{}") {
   return R"({"requestID":"req_1","correlationID":"corr_1","timestamp":"2026-03-05T15:15:00.000Z","data":null,)"
-         R"("error":{"code":")" + code + R"(","message":"platform says no","retryable":false,"details":)" +
-         details + "}}";
+         R"("error":{"code":")" +
+         code + R"(","message":"platform says no","retryable":false,"details":)" + details + "}}";
 }
 
 template <typename Detail>
@@ -30,8 +30,9 @@ std::optional<Detail> FindDetail(const absl::Status& status) {
 }
 
 TEST(DecodeReplyTest, HeadlessSuccessUnwrapsDataAndIds) {
-  auto reply = DecodeReply(ENVELOPE_HEADLESS, 200,
-                           R"({"requestID":"req_9","correlationID":"c9","data":{"journeyID":"j"},"error":null})");
+  auto reply = DecodeReply(
+      ENVELOPE_HEADLESS, 200,
+      R"({"requestID":"req_9","correlationID":"c9","data":{"journeyID":"j"},"error":null})");
   ASSERT_TRUE(reply.ok());
   EXPECT_FALSE(reply->error.has_value());
   EXPECT_EQ(reply->request_id, "req_9");
@@ -40,7 +41,8 @@ TEST(DecodeReplyTest, HeadlessSuccessUnwrapsDataAndIds) {
 }
 
 TEST(DecodeReplyTest, HybridUsesSnakeCaseIds) {
-  auto reply = DecodeReply(ENVELOPE_HYBRID, 200, R"({"request_id":"r","correlation_id":"c","data":{}})");
+  auto reply =
+      DecodeReply(ENVELOPE_HYBRID, 200, R"({"request_id":"r","correlation_id":"c","data":{}})");
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply->request_id, "r");
   EXPECT_EQ(reply->correlation_id, "c");
@@ -53,16 +55,19 @@ TEST(DecodeReplyTest, UnenvelopedBodyIsThePayload) {
 }
 
 TEST(DecodeReplyTest, UnenvelopedErrorIsRead) {
-  auto reply = DecodeReply(ENVELOPE_NONE, 403, R"({"error":{"code":"ACCESS_SCOPE_MISMATCH","message":"m"}})");
+  auto reply = DecodeReply(ENVELOPE_NONE, 403,
+                           R"({"error":{"code":"ACCESS_SCOPE_MISMATCH","message":"m"}})");
   ASSERT_TRUE(reply.ok());
   ASSERT_TRUE(reply->error.has_value());
   EXPECT_EQ(reply->error->code, "ACCESS_SCOPE_MISMATCH");
 }
 
 TEST(DecodeReplyTest, MalformedSuccessBodyIsAnError) {
-  EXPECT_EQ(DecodeReply(ENVELOPE_HEADLESS, 200, "{\"data\": ").status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(DecodeReply(ENVELOPE_HEADLESS, 200, "{\"data\": ").status().code(),
+            absl::StatusCode::kInternal);
   EXPECT_EQ(DecodeReply(ENVELOPE_HEADLESS, 200, "").status().code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(DecodeReply(ENVELOPE_HEADLESS, 200, R"({"data":[1]})").status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(DecodeReply(ENVELOPE_HEADLESS, 200, R"({"data":[1]})").status().code(),
+            absl::StatusCode::kInternal);
 }
 
 TEST(DecodeReplyTest, UnreadableErrorBodyFallsBackToHttpStatus) {
@@ -91,7 +96,8 @@ TEST_P(ErrorTableTest, MapsToCodeWithDetails) {
 
   auto info = FindDetail<google::rpc::ErrorInfo>(status);
   ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->reason(), row.code.empty() ? "UPSTREAM_HTTP_" + std::to_string(row.http_status) : row.code);
+  EXPECT_EQ(info->reason(),
+            row.code.empty() ? "UPSTREAM_HTTP_" + std::to_string(row.http_status) : row.code);
   EXPECT_EQ(info->domain(), row.code.empty() ? kGatewayDomain : kPlatformDomain);
   EXPECT_EQ(info->metadata().at("upstream_status"), std::to_string(row.http_status));
   EXPECT_EQ(info->metadata().at("route"), "GET /x");
@@ -112,7 +118,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Row{403, "ACCESS_SCOPE_MISMATCH", absl::StatusCode::kPermissionDenied, false},
                       Row{404, "RESOURCE_NOT_FOUND", absl::StatusCode::kNotFound, false},
                       Row{409, "OFFER_LOCK_CONFLICT", absl::StatusCode::kFailedPrecondition, false},
-                      Row{409, "STATE_PRECONDITION_FAILED", absl::StatusCode::kFailedPrecondition, false},
+                      Row{409, "STATE_PRECONDITION_FAILED", absl::StatusCode::kFailedPrecondition,
+                          false},
                       Row{409, "ASYNC_OPERATION_PENDING", absl::StatusCode::kUnavailable, true},
                       Row{503, "UPSTREAM_TEMPORARY_FAILURE", absl::StatusCode::kUnavailable, true},
                       Row{429, "RATE_LIMITED", absl::StatusCode::kResourceExhausted, true},
@@ -131,8 +138,9 @@ INSTANTIATE_TEST_SUITE_P(
                       Row{504, "", absl::StatusCode::kUnavailable, true}));
 
 TEST(ErrorDetailsTest, ValidationFailedNamesTheFieldInBadRequest) {
-  auto reply = DecodeReply(ENVELOPE_HEADLESS, 400,
-                           HeadlessError("VALIDATION_FAILED", R"({"field":"profile.contactNumber"})"));
+  auto reply =
+      DecodeReply(ENVELOPE_HEADLESS, 400,
+                  HeadlessError("VALIDATION_FAILED", R"({"field":"profile.contactNumber"})"));
   absl::Status status = MapPlatformError(*reply, {"PUT /p", "c"});
   auto bad_request = FindDetail<google::rpc::BadRequest>(status);
   ASSERT_TRUE(bad_request.has_value());
@@ -142,8 +150,10 @@ TEST(ErrorDetailsTest, ValidationFailedNamesTheFieldInBadRequest) {
 }
 
 TEST(ErrorDetailsTest, OfferLockConflictCarriesTheBoundaryState) {
-  auto reply = DecodeReply(ENVELOPE_HEADLESS, 409,
-                           HeadlessError("OFFER_LOCK_CONFLICT", R"({"proceedBoundaryState":"LOCKED_TO_DIFFERENT_OFFER"})"));
+  auto reply =
+      DecodeReply(ENVELOPE_HEADLESS, 409,
+                  HeadlessError("OFFER_LOCK_CONFLICT",
+                                R"({"proceedBoundaryState":"LOCKED_TO_DIFFERENT_OFFER"})"));
   absl::Status status = MapPlatformError(*reply, {"POST /proceed", "c"});
   auto info = FindDetail<google::rpc::ErrorInfo>(status);
   ASSERT_TRUE(info.has_value());
@@ -162,12 +172,16 @@ TEST(TransportErrorTest, EachTransportFailureHasItsCode) {
   ErrorContext context{"GET /x", "c"};
   EXPECT_EQ(MapTransportError(absl::DeadlineExceededError("t"), context).code(),
             absl::StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(MapTransportError(absl::UnavailableError("refused"), context).code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(MapTransportError(absl::CancelledError("c"), context).code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(MapTransportError(absl::UnavailableError("refused"), context).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(MapTransportError(absl::CancelledError("c"), context).code(),
+            absl::StatusCode::kCancelled);
   EXPECT_EQ(MapTransportError(absl::ResourceExhaustedError("busy"), context).code(),
             absl::StatusCode::kResourceExhausted);
-  EXPECT_EQ(MapTransportError(absl::UnknownError("?"), context).code(), absl::StatusCode::kInternal);
-  auto info = FindDetail<google::rpc::ErrorInfo>(MapTransportError(absl::DeadlineExceededError("t"), context));
+  EXPECT_EQ(MapTransportError(absl::UnknownError("?"), context).code(),
+            absl::StatusCode::kInternal);
+  auto info = FindDetail<google::rpc::ErrorInfo>(
+      MapTransportError(absl::DeadlineExceededError("t"), context));
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason(), "UPSTREAM_TIMEOUT");
 }

@@ -1,5 +1,5 @@
-// RequestMapper: path parameters are escaped, query and body follow the route, and bad input is refused at
-// the edge with a BadRequest naming each field.
+// RequestMapper: path parameters are escaped, query and body follow the route, and bad input is
+// refused at the edge with a BadRequest naming each field.
 #include "server/transcode/request_mapper.h"
 
 #include "aarthik/headless/v1/journeys.pb.h"
@@ -23,7 +23,7 @@ class RequestMapperTest : public ::testing::Test {
       : table_(*RouteTable::Build(PlatformServices())),
         codec_(Roots()),
         mapper_(&codec_, EdgeLimits{64, "8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61",
-                                     "fbb1fd74-c502-4419-83f3-82a2a019fc9a"}) {}
+                                    "fbb1fd74-c502-4419-83f3-82a2a019fc9a"}) {}
 
   std::vector<const google::protobuf::Descriptor*> Roots() {
     std::vector<const google::protobuf::Descriptor*> roots;
@@ -82,7 +82,8 @@ TEST_F(RequestMapperTest, PathParametersAreUrlEscaped) {
   request.set_borrower_provider_id("a b/c?d");
   auto call = Map("/aarthik.hybrid.v1.HybridService/PollOffers", request);
   ASSERT_TRUE(call.ok()) << call.status();
-  EXPECT_EQ(call->path_and_query, "/api/v1/hybrid/personal-loan/borrowers/a%20b%2Fc%3Fd/journey/offers");
+  EXPECT_EQ(call->path_and_query,
+            "/api/v1/hybrid/personal-loan/borrowers/a%20b%2Fc%3Fd/journey/offers");
 }
 
 TEST_F(RequestMapperTest, BodyIsTheSubMessageInPlatformJson) {
@@ -91,13 +92,14 @@ TEST_F(RequestMapperTest, BodyIsTheSubMessageInPlatformJson) {
   request.set_journey_id(kJourney);
   request.mutable_profile()->mutable_profile()->set_contact_number("9876543210");
   request.mutable_profile()->mutable_profile()->set_gender(common::v1::GENDER_MALE);
-  request.mutable_profile()->mutable_work_profile()->set_employment_type(common::v1::EMPLOYMENT_TYPE_SELF_EMPLOYED);
+  request.mutable_profile()->mutable_work_profile()->set_employment_type(
+      common::v1::EMPLOYMENT_TYPE_SELF_EMPLOYED);
   auto call = Map("/aarthik.headless.v1.ProfileService/UpdateProfile", request);
   ASSERT_TRUE(call.ok()) << call.status();
   nlohmann::json body = nlohmann::json::parse(call->body);
-  EXPECT_EQ(body, nlohmann::json::parse(
-                      R"({"profile":{"contactNumber":"9876543210","gender":"male"},)"
-                      R"("workProfile":{"employmentType":"selfEmployed"}})"));
+  EXPECT_EQ(body,
+            nlohmann::json::parse(R"({"profile":{"contactNumber":"9876543210","gender":"male"},)"
+                                  R"("workProfile":{"employmentType":"selfEmployed"}})"));
 }
 
 TEST_F(RequestMapperTest, BodylessWritesSendAnEmptyObject) {
@@ -119,7 +121,8 @@ TEST_F(RequestMapperTest, BorrowerKeyInsideTheBodyIsSent) {
 
 TEST_F(RequestMapperTest, ConfigDefaultsFillEmptyFields) {
   aarthik::webhooks::v1::GetWebhookConfigurationRequest request;
-  auto call = Map("/aarthik.webhooks.v1.WebhookSubscriptionService/GetWebhookConfiguration", request);
+  auto call =
+      Map("/aarthik.webhooks.v1.WebhookSubscriptionService/GetWebhookConfiguration", request);
   ASSERT_TRUE(call.ok()) << call.status();
   EXPECT_EQ(call->path_and_query,
             "/api/tenants/8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61/applications/"
@@ -128,16 +131,19 @@ TEST_F(RequestMapperTest, ConfigDefaultsFillEmptyFields) {
 
 TEST_F(RequestMapperTest, RefusesMissingBorrowerAndPathParameter) {
   hl::GetJourneyStateRequest request;
-  absl::Status status = Map("/aarthik.headless.v1.JourneysService/GetJourneyState", request).status();
+  absl::Status status =
+      Map("/aarthik.headless.v1.JourneysService/GetJourneyState", request).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ViolatedFields(status), (std::vector<std::string>{"borrower_external_id", "journey_id"}));
+  EXPECT_EQ(ViolatedFields(status),
+            (std::vector<std::string>{"borrower_external_id", "journey_id"}));
 }
 
 TEST_F(RequestMapperTest, RefusesMalformedUuid) {
   hl::GetJourneyStateRequest request;
   request.set_borrower_external_id("CUST_0012");
   request.set_journey_id("../../admin");
-  absl::Status status = Map("/aarthik.headless.v1.JourneysService/GetJourneyState", request).status();
+  absl::Status status =
+      Map("/aarthik.headless.v1.JourneysService/GetJourneyState", request).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ViolatedFields(status), std::vector<std::string>{"journey_id"});
 }
@@ -146,7 +152,8 @@ TEST_F(RequestMapperTest, RefusesOversizedFieldsAnywhere) {
   hl::UpdateProfileRequest request;
   request.set_borrower_external_id(std::string(129, 'x'));  // the borrower key's own limit is 128
   request.set_journey_id(kJourney);
-  request.mutable_profile()->mutable_address()->set_city(std::string(65, 'x'));  // gateway-wide limit here: 64
+  request.mutable_profile()->mutable_address()->set_city(
+      std::string(65, 'x'));  // gateway-wide limit here: 64
   absl::Status status = Map("/aarthik.headless.v1.ProfileService/UpdateProfile", request).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ViolatedFields(status),

@@ -1,13 +1,12 @@
-// RouteTable: the real protos build a complete table, and malformed mappings stop start-up with a message
-// that names the method and what to fix.
-#include "server/transcode/route_table.h"
-
+// RouteTable: the real protos build a complete table, and malformed mappings stop start-up with a
+// message that names the method and what to fix.
 #include "aarthik/headless/v1/journeys.pb.h"
 #include "aarthik/headless/v1/sessions.pb.h"
 #include "google/api/annotations.pb.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "server/transcode/route_table.h"
 
 namespace aarthik::transcode {
 namespace {
@@ -42,31 +41,45 @@ TEST(RouteTableTest, PrecomputesWhatTheHotPathNeeds) {
   EXPECT_EQ(state->response_field->name(), "state");
   EXPECT_EQ(state->path.size(), 3u);  // literal, {journey_id}, literal
 
-  const Route* subscribe = table->Find("/aarthik.webhooks.v1.WebhookSubscriptionService/SubscribeWebhooks");
+  const Route* subscribe =
+      table->Find("/aarthik.webhooks.v1.WebhookSubscriptionService/SubscribeWebhooks");
   ASSERT_NE(subscribe, nullptr);
   EXPECT_EQ(subscribe->config_defaults.size(), 2u);
   EXPECT_EQ(table->Find("/nope.Service/Method"), nullptr);
 }
 
-// Builds a one-method service in a scratch pool layered over the generated one, so that our options and
-// google.api.http resolve.
+// Builds a one-method service in a scratch pool layered over the generated one, so that our options
+// and google.api.http resolve.
 class MalformedRouteTest : public ::testing::Test {
  protected:
-  absl::Status BuildWith(const std::string& method_options, const std::string& request_fields = "") {
+  absl::Status BuildWith(const std::string& method_options,
+                         const std::string& request_fields = "") {
     FileDescriptorProto file;
-    std::string text = R"pb(
-      name: "scratch.proto" package: "scratch.v1"
-      dependency: "google/api/annotations.proto"
-      dependency: "aarthik/gateway/v1/options.proto"
-      message_type { name: "Req" field { name: "journey_id" number: 1 type: TYPE_STRING label: LABEL_OPTIONAL }
-                     field { name: "payload" number: 2 type: TYPE_MESSAGE label: LABEL_OPTIONAL type_name: ".scratch.v1.Res" }
-                     )pb" + request_fields + R"pb( }
-      message_type { name: "Res" field { name: "x" number: 1 type: TYPE_STRING label: LABEL_OPTIONAL } }
+    std::string text =
+        R"pb(
+          name: "scratch.proto"
+          package: "scratch.v1"
+          dependency: "google/api/annotations.proto"
+          dependency: "aarthik/gateway/v1/options.proto"
+          message_type {
+            name: "Req"
+            field { name: "journey_id" number: 1 type: TYPE_STRING label: LABEL_OPTIONAL }
+            field {
+              name: "payload"
+              number: 2
+              type: TYPE_MESSAGE
+              label: LABEL_OPTIONAL
+              type_name: ".scratch.v1.Res"
+            }
+        )pb" +
+        request_fields + R"pb(}
+                              message_type { name: "Res" field { name: "x" number: 1 type: TYPE_STRING label: LABEL_OPTIONAL } }
       service { name: "ScratchService" method { name: "Do" input_type: ".scratch.v1.Req" output_type: ".scratch.v1.Res" } }
     )pb";
     EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &file));
     google::protobuf::TextFormat::Parser parser;
-    EXPECT_TRUE(parser.ParseFromString(method_options, file.mutable_service(0)->mutable_method(0)->mutable_options()))
+    EXPECT_TRUE(parser.ParseFromString(
+        method_options, file.mutable_service(0)->mutable_method(0)->mutable_options()))
         << method_options;
     pool_ = std::make_unique<DescriptorPool>(DescriptorPool::generated_pool());
     const auto* built = pool_->BuildFile(file);
@@ -78,10 +91,13 @@ class MalformedRouteTest : public ::testing::Test {
 };
 
 constexpr char kGoodRoute[] =
-    "[aarthik.gateway.v1.route] { auth: AUTH_MODE_API_KEY envelope: ENVELOPE_NONE mutation: MUTATION_READ } ";
+    "[aarthik.gateway.v1.route] { auth: AUTH_MODE_API_KEY envelope: ENVELOPE_NONE mutation: "
+    "MUTATION_READ } ";
 
 TEST_F(MalformedRouteTest, AcceptsAWellFormedRoute) {
-  absl::Status status = BuildWith(std::string(kGoodRoute) + "[google.api.http] { post: \"/x/{journey_id}\" body: \"payload\" }");
+  absl::Status status =
+      BuildWith(std::string(kGoodRoute) +
+                "[google.api.http] { post: \"/x/{journey_id}\" body: \"payload\" }");
   EXPECT_TRUE(status.ok()) << status;
 }
 
@@ -93,8 +109,9 @@ TEST_F(MalformedRouteTest, RejectsMissingHttpRule) {
 }
 
 TEST_F(MalformedRouteTest, RejectsMissingRouteOption) {
-  EXPECT_NE(BuildWith("[google.api.http] { get: \"/x\" }").message().find("aarthik.gateway.v1.route"),
-            std::string::npos);
+  EXPECT_NE(
+      BuildWith("[google.api.http] { get: \"/x\" }").message().find("aarthik.gateway.v1.route"),
+      std::string::npos);
 }
 
 TEST_F(MalformedRouteTest, RejectsUnknownPathVariable) {
@@ -105,10 +122,11 @@ TEST_F(MalformedRouteTest, RejectsUnknownPathVariable) {
 }
 
 TEST_F(MalformedRouteTest, RejectsBodyOnGet) {
-  EXPECT_NE(BuildWith(std::string(kGoodRoute) + "[google.api.http] { get: \"/x\" body: \"payload\" }")
-                .message()
-                .find("no body"),
-            std::string::npos);
+  EXPECT_NE(
+      BuildWith(std::string(kGoodRoute) + "[google.api.http] { get: \"/x\" body: \"payload\" }")
+          .message()
+          .find("no body"),
+      std::string::npos);
 }
 
 TEST_F(MalformedRouteTest, RejectsUnknownBodyField) {
@@ -119,7 +137,8 @@ TEST_F(MalformedRouteTest, RejectsUnknownBodyField) {
 }
 
 TEST_F(MalformedRouteTest, RejectsBorrowerRouteWithoutBorrowerKey) {
-  EXPECT_NE(BuildWith("[aarthik.gateway.v1.route] { auth: AUTH_MODE_BORROWER_SESSION envelope: ENVELOPE_HEADLESS "
+  EXPECT_NE(BuildWith("[aarthik.gateway.v1.route] { auth: AUTH_MODE_BORROWER_SESSION envelope: "
+                      "ENVELOPE_HEADLESS "
                       "mutation: MUTATION_READ } [google.api.http] { get: \"/x\" }")
                 .message()
                 .find("borrower_key"),
@@ -127,25 +146,30 @@ TEST_F(MalformedRouteTest, RejectsBorrowerRouteWithoutBorrowerKey) {
 }
 
 TEST_F(MalformedRouteTest, RejectsUnsetMutation) {
-  EXPECT_NE(BuildWith("[aarthik.gateway.v1.route] { auth: AUTH_MODE_API_KEY envelope: ENVELOPE_NONE } "
-                      "[google.api.http] { get: \"/x\" }")
-                .message()
-                .find("mutation"),
-            std::string::npos);
+  EXPECT_NE(
+      BuildWith("[aarthik.gateway.v1.route] { auth: AUTH_MODE_API_KEY envelope: ENVELOPE_NONE } "
+                "[google.api.http] { get: \"/x\" }")
+          .message()
+          .find("mutation"),
+      std::string::npos);
 }
 
 TEST_F(MalformedRouteTest, RejectsNonScalarQueryField) {
   // `payload` is neither path, body nor scalar: it cannot become a query parameter.
-  EXPECT_NE(BuildWith(std::string(kGoodRoute) + "[google.api.http] { get: \"/x\" }").message().find("payload"),
+  EXPECT_NE(BuildWith(std::string(kGoodRoute) + "[google.api.http] { get: \"/x\" }")
+                .message()
+                .find("payload"),
             std::string::npos);
 }
 
 TEST_F(MalformedRouteTest, RejectsAdditionalBindings) {
-  EXPECT_NE(BuildWith(std::string(kGoodRoute) +
-                      "[google.api.http] { get: \"/x/{journey_id}\" additional_bindings { get: \"/y\" } }")
-                .message()
-                .find("additional_bindings"),
-            std::string::npos);
+  EXPECT_NE(
+      BuildWith(
+          std::string(kGoodRoute) +
+          "[google.api.http] { get: \"/x/{journey_id}\" additional_bindings { get: \"/y\" } }")
+          .message()
+          .find("additional_bindings"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -1,4 +1,3 @@
-#include "tests/support/sync.h"
 #include "server/upstream/curl_multi_transport.h"
 
 #include <arpa/inet.h>
@@ -18,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/fake_upstream.h"
+#include "tests/support/sync.h"
 
 namespace aarthik::upstream {
 namespace {

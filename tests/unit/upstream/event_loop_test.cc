@@ -1,4 +1,3 @@
-#include "tests/support/sync.h"
 #include "server/upstream/event_loop.h"
 
 #include <sys/epoll.h>
@@ -14,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/sync.h"
 
 namespace aarthik::upstream {
 namespace {
