@@ -1,7 +1,7 @@
-// Graceful drain on SIGTERM, as Kubernetes stops a pod: health turns NOT_SERVING, event streams end with a
-// resumable UNAVAILABLE, new calls are refused, every call already in flight completes, and the process
-// exits 0. Also: aged connections are recycled without failing calls (max-connection-age).
-#include <openssl/hmac.h>
+// Graceful drain on SIGTERM, as Kubernetes stops a pod: health turns NOT_SERVING, event streams end
+// with a resumable UNAVAILABLE, new calls are refused, every call already in flight completes, and
+// the process exits 0. Also: aged connections are recycled without failing calls
+// (max-connection-age).
 #include <unistd.h>
 
 #include <atomic>
@@ -16,7 +16,6 @@
 
 #include "aarthik/events/v1/events.grpc.pb.h"
 #include "aarthik/hosted/v1/hosted.grpc.pb.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -39,7 +38,8 @@ constexpr int kInFlight = 200;
 class HealthWatch : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit HealthWatch(grpc::GenericStub* stub) : request_(HealthRequest("")) {
-    stub->PrepareBidiStreamingCall(&context_, "/grpc.health.v1.Health/Watch", grpc::StubOptions(), this);
+    stub->PrepareBidiStreamingCall(&context_, "/grpc.health.v1.Health/Watch", grpc::StubOptions(),
+                                   this);
     StartWriteLast(&request_, grpc::WriteOptions());
     StartRead(&response_);
     StartCall();
@@ -52,7 +52,8 @@ class HealthWatch : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
 
   bool WaitFor(int status) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return last_ == status || done_; }) && last_ == status;
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return last_ == status || done_; }) &&
+           last_ == status;
   }
 
   void OnReadDone(bool ok) override {
@@ -90,14 +91,15 @@ class CallTally {
       std::lock_guard<std::mutex> lock(mu_);
       ++started_;
     }
-    stub->async()->GetFeatures(&call->context, &call->request, &call->response, [this, call](grpc::Status status) {
-      std::optional<google::rpc::ErrorInfo> info = DetailOf<google::rpc::ErrorInfo>(status);
-      std::lock_guard<std::mutex> lock(mu_);
-      ++codes_[status.error_code()];
-      if (info.has_value()) ++reasons_[info->reason()];
-      ++finished_;
-      cv_.notify_all();
-    });
+    stub->async()->GetFeatures(
+        &call->context, &call->request, &call->response, [this, call](grpc::Status status) {
+          std::optional<google::rpc::ErrorInfo> info = DetailOf<google::rpc::ErrorInfo>(status);
+          std::lock_guard<std::mutex> lock(mu_);
+          ++codes_[status.error_code()];
+          if (info.has_value()) ++reasons_[info->reason()];
+          ++finished_;
+          cv_.notify_all();
+        });
   }
   // Waits until a call has finished with ErrorInfo `reason`.
   bool WaitForReason(const std::string& reason) {
@@ -119,36 +121,37 @@ class CallTally {
   };
   std::mutex mu_;
   std::condition_variable cv_;
-  int started_ = 0;   // guarded by mu_
-  int finished_ = 0;  // guarded by mu_
+  int started_ = 0;                        // guarded by mu_
+  int finished_ = 0;                       // guarded by mu_
   std::map<grpc::StatusCode, int> codes_;  // guarded by mu_
   std::map<std::string, int> reasons_;     // ErrorInfo.reason of failed calls; guarded by mu_
 };
 
-std::string HmacSha256Hex(const std::string& key, const std::string& message) {
-  unsigned char digest[32];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
-       message.size(), digest, &length);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
-}
-
 // A signed journey.snapshot web-hook for `borrower`, posted to the gateway's receiver.
 long PostWebhook(const GatewayEnv& env, const std::string& event_id, const std::string& borrower) {
   nlohmann::json body = {
-      {"schema_version", "1.0.0"}, {"event_type", "journey.snapshot"}, {"event_id", event_id},
-      {"event_at", "2026-03-05T16:48:20.000Z"}, {"snapshot_generated_at", "2026-03-05T16:48:20.000Z"},
-      {"sequence", 1}, {"issuer", {{"source", "credit-api"}, {"trigger", "journey.offer.updated"}}},
-      {"tenant_id", kTenantId}, {"application_id", kApplicationId},
-      {"borrower", {{"borrowerExternalID", borrower},
-                    {"journeys", {{{"journeyID", "0b9f6d0e-4d1e-4c59-9a3c-5c4e7f3b2a10"},
-                                   {"status", "OFFERS_PENDING"}, {"nextAction", "WAIT"}}}}}}};
+      {"schema_version", "1.0.0"},
+      {"event_type", "journey.snapshot"},
+      {"event_id", event_id},
+      {"event_at", "2026-03-05T16:48:20.000Z"},
+      {"snapshot_generated_at", "2026-03-05T16:48:20.000Z"},
+      {"sequence", 1},
+      {"issuer", {{"source", "credit-api"}, {"trigger", "journey.offer.updated"}}},
+      {"tenant_id", kTenantId},
+      {"application_id", kApplicationId},
+      {"borrower",
+       {{"borrowerExternalID", borrower},
+        {"journeys",
+         {{{"journeyID", "0b9f6d0e-4d1e-4c59-9a3c-5c4e7f3b2a10"},
+           {"status", "OFFERS_PENDING"},
+           {"nextAction", "WAIT"}}}}}}};
   const std::string raw = body.dump();
   const std::string timestamp = absl::StrCat(absl::ToUnixSeconds(absl::Now()));
   long status = 0;
   HttpCall("POST", absl::StrCat("http://", env.http_address(), "/webhooks/aarthik"), raw,
            {"X-AL-Event-ID: " + event_id, absl::StrCat("X-AL-Tenant-ID: ", kTenantId),
-            absl::StrCat("X-AL-Application-ID: ", kApplicationId), "X-AL-Webhook-Timestamp: " + timestamp,
+            absl::StrCat("X-AL-Application-ID: ", kApplicationId),
+            "X-AL-Webhook-Timestamp: " + timestamp,
             "X-AL-Webhook-Signature: " + HmacSha256Hex(kWebhookSecret, timestamp + "." + raw)},
            &status);
   return status;
@@ -160,7 +163,8 @@ class DrainTest : public ::testing::Test {
     char path[] = "/tmp/aarthik-whsec-XXXXXX";
     int fd = mkstemp(path);
     ASSERT_GE(fd, 0);
-    ASSERT_EQ(write(fd, kWebhookSecret, sizeof(kWebhookSecret) - 1), static_cast<ssize_t>(sizeof(kWebhookSecret) - 1));
+    ASSERT_EQ(write(fd, kWebhookSecret, sizeof(kWebhookSecret) - 1),
+              static_cast<ssize_t>(sizeof(kWebhookSecret) - 1));
     close(fd);
     secret_file_ = path;
   }
@@ -172,9 +176,11 @@ class DrainTest : public ::testing::Test {
 TEST_F(DrainTest, SigtermFinishesEveryInFlightCallEndsStreamsAndExitsZero) {
   // The platform answers after 1.5 s, so the calls are still in flight when SIGTERM arrives.
   FakeUpstream upstream;
-  upstream.SetDefaultResponse(FakeResponse::Ok(R"({"features":[]})").WithDelay(absl::Milliseconds(1500)));
-  auto env = GatewayEnv::Start({.gateway_args = {"--shutdown-grace", "30s", "--webhook-secret-file", secret_file_},
-                                .upstream_override = upstream.url()});
+  upstream.SetDefaultResponse(
+      FakeResponse::Ok(R"({"features":[]})").WithDelay(absl::Milliseconds(1500)));
+  auto env = GatewayEnv::Start(
+      {.gateway_args = {"--shutdown-grace", "30s", "--webhook-secret-file", secret_file_},
+       .upstream_override = upstream.url()});
   ASSERT_NE(env, nullptr);
   auto hosted = ho::HostedService::NewStub(env->channel());
   auto events = ev::JourneyEventsService::NewStub(env->channel());
@@ -196,11 +202,13 @@ TEST_F(DrainTest, SigtermFinishesEveryInFlightCallEndsStreamsAndExitsZero) {
 
   CallTally in_flight;
   for (int i = 0; i < kInFlight; ++i) in_flight.Start(hosted.get());
-  ASSERT_TRUE(upstream.WaitForRequests(kInFlight, absl::Seconds(20)));  // all of them reached the platform
+  ASSERT_TRUE(
+      upstream.WaitForRequests(kInFlight, absl::Seconds(20)));  // all of them reached the platform
 
-  // More load keeps arriving during the drain: each such call either completes or is refused. It stops
-  // once the gateway has refused one, while the calls above are still in flight: calls that reach a gRPC
-  // server after it has closed are cancelled by gRPC itself, and the gateway closes it only once idle.
+  // More load keeps arriving during the drain: each such call either completes or is refused. It
+  // stops once the gateway has refused one, while the calls above are still in flight: calls that
+  // reach a gRPC server after it has closed are cancelled by gRPC itself, and the gateway closes it
+  // only once idle.
   std::atomic<bool> stop_load{false};
   CallTally late;
   std::thread load([&] {
@@ -214,23 +222,26 @@ TEST_F(DrainTest, SigtermFinishesEveryInFlightCallEndsStreamsAndExitsZero) {
 
   env->SignalGateway(SIGTERM);
   EXPECT_TRUE(health->WaitFor(kNotServing));
-  // gRPC's health service keeps Watch streams open until the grace deadline cancels them; this watcher
-  // leaves once it has seen NOT_SERVING, as a probe would.
+  // gRPC's health service keeps Watch streams open until the grace deadline cancels them; this
+  // watcher leaves once it has seen NOT_SERVING, as a probe would.
   health.reset();
   ASSERT_FALSE(reader->Read(&event));
   grpc::Status stream_status = reader->Finish();
-  EXPECT_EQ(stream_status.error_code(), grpc::StatusCode::UNAVAILABLE) << stream_status.error_message();
+  EXPECT_EQ(stream_status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << stream_status.error_message();
   auto reason = DetailOf<google::rpc::ErrorInfo>(stream_status);
   ASSERT_TRUE(reason.has_value());
   EXPECT_EQ(reason->reason(), "GATEWAY_SHUTTING_DOWN");
 
-  EXPECT_TRUE(late.WaitForReason("GATEWAY_SHUTTING_DOWN")) << "no new call was refused during the drain";
+  EXPECT_TRUE(late.WaitForReason("GATEWAY_SHUTTING_DOWN"))
+      << "no new call was refused during the drain";
   stop_load = true;
   load.join();
   std::map<grpc::StatusCode, int> codes = in_flight.WaitAll();
   EXPECT_EQ(codes[grpc::StatusCode::OK], kInFlight) << "in-flight calls failed during the drain";
   for (const auto& [code, count] : late.WaitAll()) {
-    EXPECT_TRUE(code == grpc::StatusCode::OK || code == grpc::StatusCode::UNAVAILABLE) << code << " x" << count;
+    EXPECT_TRUE(code == grpc::StatusCode::OK || code == grpc::StatusCode::UNAVAILABLE)
+        << code << " x" << count;
   }
   EXPECT_EQ(env->StopGateway(), 0);
 }
@@ -251,8 +262,10 @@ TEST_F(DrainTest, AgedConnectionsAreClosedAndCallsGoOnOverANewOne) {
   };
   ASSERT_TRUE(call().ok());
   ASSERT_EQ(channel->GetState(false), GRPC_CHANNEL_READY);
-  // The gateway's GOAWAY at the connection's age takes the channel out of READY; a later call reconnects.
-  EXPECT_TRUE(channel->WaitForStateChange(GRPC_CHANNEL_READY, absl::ToChronoTime(absl::Now() + absl::Seconds(10))));
+  // The gateway's GOAWAY at the connection's age takes the channel out of READY; a later call
+  // reconnects.
+  EXPECT_TRUE(channel->WaitForStateChange(GRPC_CHANNEL_READY,
+                                          absl::ToChronoTime(absl::Now() + absl::Seconds(10))));
   grpc::Status after = call();
   EXPECT_TRUE(after.ok()) << after.error_message();
 }

@@ -1,12 +1,15 @@
 #include "tests/integration/gateway_env.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -23,9 +26,19 @@ size_t Append(char* data, size_t size, size_t count, void* out) {
 std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
   auto env = std::unique_ptr<GatewayEnv>(new GatewayEnv());
   std::vector<std::string> sandbox_argv = {std::string(AARTHIK_BIN_DIR) + "/aarthik-sandbox",
-                                           "--listen", "127.0.0.1:0", "--threads", "2", "--control-plane",
-                                           "--api-key", kGatewayApiKey, "--tenant-id", kTenantId,
-                                           "--application-id", kApplicationId, "--seed", "7"};
+                                           "--listen",
+                                           "127.0.0.1:0",
+                                           "--threads",
+                                           "2",
+                                           "--control-plane",
+                                           "--api-key",
+                                           kGatewayApiKey,
+                                           "--tenant-id",
+                                           kTenantId,
+                                           "--application-id",
+                                           kApplicationId,
+                                           "--seed",
+                                           "7"};
   sandbox_argv.insert(sandbox_argv.end(), options.sandbox_args.begin(), options.sandbox_args.end());
   env->sandbox_argv_ = sandbox_argv;
   auto sandbox = Subprocess::Start(sandbox_argv);
@@ -43,14 +56,24 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
   close(fd);
   env->key_file_ = key_template;
 
-  std::string upstream_url = options.upstream_override.empty() ? env->sandbox_url() : options.upstream_override;
-  if (options.upstream_for_sandbox) upstream_url = options.upstream_for_sandbox(env->sandbox_address_);
+  std::string upstream_url =
+      options.upstream_override.empty() ? env->sandbox_url() : options.upstream_override;
+  if (options.upstream_for_sandbox)
+    upstream_url = options.upstream_for_sandbox(env->sandbox_address_);
   std::vector<std::string> gateway_argv = {
-      std::string(AARTHIK_BIN_DIR) + "/aarthik-gateway", "--grpc-listen", "127.0.0.1:0",
-      "--upstream-url", upstream_url,
-      "--api-key-file", options.api_key_file.empty() ? env->key_file_ : options.api_key_file,
-      "--tenant-id", kTenantId, "--application-id", kApplicationId,
-      "--http-listen", "127.0.0.1:0"};
+      std::string(AARTHIK_BIN_DIR) + "/aarthik-gateway",
+      "--grpc-listen",
+      "127.0.0.1:0",
+      "--upstream-url",
+      upstream_url,
+      "--api-key-file",
+      options.api_key_file.empty() ? env->key_file_ : options.api_key_file,
+      "--tenant-id",
+      kTenantId,
+      "--application-id",
+      kApplicationId,
+      "--http-listen",
+      "127.0.0.1:0"};
   gateway_argv.insert(gateway_argv.end(), options.gateway_args.begin(), options.gateway_args.end());
   auto gateway = Subprocess::Start(gateway_argv, {}, options.gateway_log_path);
   if (!gateway.ok()) return nullptr;
@@ -62,10 +85,12 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
   absl::StatusOr<std::string> http_line = env->gateway_->ReadLine(absl::Seconds(10));
   if (!http_line.ok() || http_line->rfind("http ", 0) != 0) return nullptr;
   env->http_address_ = http_line->substr(5);
-  env->channel_ = grpc::CreateChannel(env->gateway_address_, options.channel_credentials != nullptr
-                                                                  ? options.channel_credentials
-                                                                  : grpc::InsecureChannelCredentials());
-  if (!env->channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) return nullptr;
+  env->channel_ =
+      grpc::CreateChannel(env->gateway_address_, options.channel_credentials != nullptr
+                                                     ? options.channel_credentials
+                                                     : grpc::InsecureChannelCredentials());
+  if (!env->channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)))
+    return nullptr;
   return env;
 }
 
@@ -97,12 +122,20 @@ bool GatewayEnv::RestartSandbox() {
 void GatewayEnv::SignalGateway(int signal) { kill(gateway_->pid(), signal); }
 
 int GatewayEnv::StopGateway() {
-  // An idle client connection answers the gateway's GOAWAY ping only when gRPC's backup poller runs (every
-  // 5 s): drop ours, as the destructor does. Callers drop their stubs first.
+  // An idle client connection answers the gateway's GOAWAY ping only when gRPC's backup poller runs
+  // (every 5 s): drop ours, as the destructor does. Callers drop their stubs first.
   channel_.reset();
-  int code = gateway_->Terminate();
+  int code = gateway_->Terminate(absl::Seconds(20));
   gateway_.reset();
   return code;
+}
+
+std::string HmacSha256Hex(const std::string& key, const std::string& message) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 std::string HttpCall(const std::string& method, const std::string& url, const std::string& body,
@@ -115,7 +148,8 @@ std::string HttpCall(const std::string& method, const std::string& url, const st
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
   curl_slist* header_list = curl_slist_append(nullptr, "Content-Type: application/json");
-  for (const std::string& header : headers) header_list = curl_slist_append(header_list, header.c_str());
+  for (const std::string& header : headers)
+    header_list = curl_slist_append(header_list, header.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list);
   if (!body.empty()) curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_perform(curl);
@@ -143,7 +177,8 @@ int64_t GatewayEnv::SandboxRequests(const std::string& route, int status) {
   int64_t total = 0;
   const nlohmann::json counters = SandboxCounters();
   for (const auto& row : counters["requests"]) {
-    if (row["route"] == route && (status == 0 || row["status"] == status)) total += row["count"].get<int64_t>();
+    if (row["route"] == route && (status == 0 || row["status"] == status))
+      total += row["count"].get<int64_t>();
   }
   return total;
 }
@@ -154,15 +189,16 @@ void GatewayEnv::SetSandboxFaults(const nlohmann::json& faults) {
 
 void GatewayEnv::ClearSandboxFaults() { SandboxHttp("DELETE", "/_sandbox/faults"); }
 
-void PrepareContext(grpc::ClientContext* context, const std::string& correlation_id, absl::Duration timeout,
-                    const std::string& idempotency_key) {
+void PrepareContext(grpc::ClientContext* context, const std::string& correlation_id,
+                    absl::Duration timeout, const std::string& idempotency_key) {
   if (!correlation_id.empty()) context->AddMetadata("x-correlation-id", correlation_id);
   if (!idempotency_key.empty()) context->AddMetadata("idempotency-key", idempotency_key);
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
 }
 
 std::string ServerMetadata(const grpc::ClientContext& context, const std::string& key) {
-  for (const auto* metadata : {&context.GetServerInitialMetadata(), &context.GetServerTrailingMetadata()}) {
+  for (const auto* metadata :
+       {&context.GetServerInitialMetadata(), &context.GetServerTrailingMetadata()}) {
     auto it = metadata->find(key);
     if (it != metadata->end()) return std::string(it->second.data(), it->second.size());
   }

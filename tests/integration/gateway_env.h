@@ -1,5 +1,6 @@
-// Integration environment: the real aarthik-sandbox and aarthik-gateway binaries on free loopback ports,
-// a gRPC channel to the gateway, and the sandbox's control plane (time, faults, counters) over HTTP.
+// Integration environment: the real aarthik-sandbox and aarthik-gateway binaries on free loopback
+// ports, a gRPC channel to the gateway, and the sandbox's control plane (time, faults, counters)
+// over HTTP.
 //
 //   auto env = GatewayEnv::Start({.sandbox_args = {"--session-ttl", "2m"}});
 //   ASSERT_NE(env, nullptr);
@@ -33,14 +34,16 @@ struct GatewayEnvOptions {
   std::vector<std::string> gateway_args;
   // Point the gateway at this URL instead of the sandbox (e.g. a closed port).
   std::string upstream_override;
-  // The gateway's --api-key-file; empty: a temporary file holding kGatewayApiKey (which the sandbox accepts).
+  // The gateway's --api-key-file; empty: a temporary file holding kGatewayApiKey (which the sandbox
+  // accepts).
   std::string api_key_file;
   // Where the gateway's stderr (its JSON log lines) goes; empty: the test's own stderr.
   std::string gateway_log_path;
   // Builds the gateway's upstream URL from the sandbox's "HOST:PORT" once the sandbox runs (e.g. an
   // https:// URL of a TLS front for it); wins over upstream_override.
   std::function<std::string(const std::string& sandbox_address)> upstream_for_sandbox;
-  // Credentials of channel(); plaintext when null. TLS ones for a gateway started with --tls-cert-file.
+  // Credentials of channel(); plaintext when null. TLS ones for a gateway started with
+  // --tls-cert-file.
   std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
 };
 
@@ -56,17 +59,18 @@ class GatewayEnv {
   std::string sandbox_url() const { return "http://" + sandbox_address_; }
 
   // Raw HTTP to the sandbox; returns the parsed JSON body (null when not JSON) and the status.
-  nlohmann::json SandboxHttp(const std::string& method, const std::string& path, const std::string& body = "",
-                             long* status = nullptr);
+  nlohmann::json SandboxHttp(const std::string& method, const std::string& path,
+                             const std::string& body = "", long* status = nullptr);
   void AdvanceSandboxTime(double seconds);
   nlohmann::json SandboxCounters();
   // Count of requests the sandbox served for "METHOD /path/template" (any status when status == 0).
   int64_t SandboxRequests(const std::string& route, int status = 0);
   void SetSandboxFaults(const nlohmann::json& faults);
   void ClearSandboxFaults();
-  // Stops the gateway with SIGTERM; returns its exit code (-9 when it had to be killed after 5 s). Drop
-  // every stub made from channel() first: the gateway's drain waits for open client connections to answer
-  // its GOAWAY ping, and an idle one in this process answers only when gRPC's 5 s backup poller runs.
+  // Stops the gateway with SIGTERM; returns its exit code (-9 when it had to be killed after 20 s).
+  // The gateway's drain waits for open client connections to answer its GOAWAY ping, and an idle
+  // one in this process answers only when gRPC's backup poller runs (every 5 s): drop the stubs and
+  // ClientContexts made from channel() first, and the gateway exits at once.
   int StopGateway();
   // Sends `signal` to the gateway without waiting (StopGateway() then collects the exit code).
   void SignalGateway(int signal);
@@ -86,14 +90,20 @@ class GatewayEnv {
   std::shared_ptr<grpc::Channel> channel_;
 };
 
-// A blocking HTTP call (JSON content type plus `headers`, "Name: value"); returns the body, sets *status
-// (0 when no answer).
-std::string HttpCall(const std::string& method, const std::string& url, const std::string& body = "",
-                     const std::vector<std::string>& headers = {}, long* status = nullptr);
+// A blocking HTTP call (JSON content type plus `headers`, "Name: value"); returns the body, sets
+// *status (0 when no answer).
+std::string HttpCall(const std::string& method, const std::string& url,
+                     const std::string& body = "", const std::vector<std::string>& headers = {},
+                     long* status = nullptr);
+
+// Lowercase hex HMAC-SHA256 of `message` under `key`: a web-hook signature as the platform computes
+// it (contract §4.2), with OpenSSL rather than the gateway's own verifier code.
+std::string HmacSha256Hex(const std::string& key, const std::string& message);
 
 // Adds x-correlation-id (and idempotency-key when given) and a deadline to a client context.
 void PrepareContext(grpc::ClientContext* context, const std::string& correlation_id = "",
-                    absl::Duration timeout = absl::Seconds(10), const std::string& idempotency_key = "");
+                    absl::Duration timeout = absl::Seconds(10),
+                    const std::string& idempotency_key = "");
 
 // The metadata value the server sent (initial or trailing), "" when absent.
 std::string ServerMetadata(const grpc::ClientContext& context, const std::string& key);

@@ -4,8 +4,6 @@
 // with the sandbox's own counters), retries and the circuit breaker, a minted session, web-hooks by
 // result and the stream subscriber gauge.
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,7 +17,6 @@
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
 #include "aarthik/hosted/v1/hosted.grpc.pb.h"
 #include "aarthik/webhooks/v1/subscription.grpc.pb.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -424,14 +421,6 @@ TEST_F(MetricsTest, SessionMintsAndRefreshesAreCountedByResult) {
   EXPECT_EQ(Value(samples, "grpc_server_handled_total",
                   With(Rpc(kJourneysService, "ListJourneys"), "grpc_code", "OK")),
             3);
-}
-
-std::string HmacSha256Hex(const std::string& key, const std::string& message) {
-  unsigned char digest[32];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 TEST_F(MetricsTest, WebhookDeliveriesAreCountedByResult) {

@@ -3,8 +3,6 @@
 // without a restart. Also the process-level behaviour of the config file: a bad file exits 2 with
 // the error on stderr, and
 // --print-config prints the configuration without the key.
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,7 +15,6 @@
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
 #include "aarthik/hosted/v1/hosted.grpc.pb.h"
 #include "aarthik/hybrid/v1/hybrid.grpc.pb.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -36,14 +33,6 @@ constexpr char kOldApiKey[] =
     "sk_test_rotation_old_key";  // the sandbox accepts only kGatewayApiKey
 constexpr char kOldWebhookSecret[] = "whsec_rotation_old";
 constexpr char kNewWebhookSecret[] = "whsec_rotation_new";
-
-std::string HmacSha256Hex(const std::string& key, const std::string& message) {
-  unsigned char digest[32];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length));
-}
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
@@ -124,44 +113,41 @@ TEST_F(SecretRotationTest, RotatedApiKeyFileIsUsedWithoutARestart) {
   while (code != grpc::StatusCode::OK && absl::Now() < deadline) code = GetFeatures(*env);
   EXPECT_EQ(code, grpc::StatusCode::OK);
 
-  // Borrower sessions are minted with the new key too (SessionManager reads it per mint).
-  auto journeys = hl::JourneysService::NewStub(env->channel());
-  grpc::ClientContext context;
-  PrepareContext(&context);
-  hl::ListJourneysRequest request;
-  request.set_borrower_external_id("CUST_ROTATION");
-  hl::ListJourneysResponse response;
-  grpc::Status listed = journeys->ListJourneys(&context, request, &response);
-  EXPECT_TRUE(listed.ok()) << listed.error_message();
+  {  // Stubs and contexts hold the env's channel, which StopGateway must close (gateway_env.h).
+    // Borrower sessions are minted with the new key too (SessionManager reads it per mint).
+    auto journeys = hl::JourneysService::NewStub(env->channel());
+    grpc::ClientContext context;
+    PrepareContext(&context);
+    hl::ListJourneysRequest request;
+    request.set_borrower_external_id("CUST_ROTATION");
+    hl::ListJourneysResponse response;
+    grpc::Status listed = journeys->ListJourneys(&context, request, &response);
+    EXPECT_TRUE(listed.ok()) << listed.error_message();
 
-  // So are the state poller's Hybrid polls (PlatformStateFetcher reads it per poll).
-  auto hybrid = hy::HybridService::NewStub(env->channel());
-  grpc::ClientContext start_context;
-  PrepareContext(&start_context);
-  hy::StartJourneyRequest start;
-  start.set_borrower_provider_id("BORROWER-ROTATION");
-  start.mutable_prefill()->mutable_personal()->set_contact_number("9876543210");
-  hy::StartJourneyResponse started;
-  grpc::Status start_status = hybrid->StartJourney(&start_context, start, &started);
-  ASSERT_TRUE(start_status.ok()) << start_status.error_message();
-  auto events = ev::JourneyEventsService::NewStub(env->channel());
-  grpc::ClientContext watch_context;
-  PrepareContext(&watch_context, "", absl::Seconds(20));
-  ev::WatchJourneyStateRequest watch;
-  watch.set_borrower_provider_id("BORROWER-ROTATION");
-  auto reader = events->WatchJourneyState(&watch_context, watch);
-  ev::WatchJourneyStateResponse state;
-  EXPECT_TRUE(reader->Read(&state)) << reader->Finish().error_message();
-  watch_context.TryCancel();
-  reader->Finish();
-
-  // Stubs share the env's channel; StopGateway waits for it to close (see gateway_env.h).
-  reader.reset();
-  events.reset();
-  hybrid.reset();
-  journeys.reset();
-  EXPECT_EQ(env->StopGateway(), 0);
+    // So are the state poller's Hybrid polls (PlatformStateFetcher reads it per poll).
+    auto hybrid = hy::HybridService::NewStub(env->channel());
+    grpc::ClientContext start_context;
+    PrepareContext(&start_context);
+    hy::StartJourneyRequest start;
+    start.set_borrower_provider_id("BORROWER-ROTATION");
+    start.mutable_prefill()->mutable_personal()->set_contact_number("9876543210");
+    hy::StartJourneyResponse started;
+    grpc::Status start_status = hybrid->StartJourney(&start_context, start, &started);
+    ASSERT_TRUE(start_status.ok()) << start_status.error_message();
+    auto events = ev::JourneyEventsService::NewStub(env->channel());
+    grpc::ClientContext watch_context;
+    PrepareContext(&watch_context, "", absl::Seconds(20));
+    ev::WatchJourneyStateRequest watch;
+    watch.set_borrower_provider_id("BORROWER-ROTATION");
+    auto reader = events->WatchJourneyState(&watch_context, watch);
+    ev::WatchJourneyStateResponse state;
+    EXPECT_TRUE(reader->Read(&state)) << reader->Finish().error_message();
+    watch_context.TryCancel();
+    reader->Finish();
+  }
+  const int exit_code = env->StopGateway();
   const std::string log = ReadAll(Path("gateway.log"));
+  EXPECT_EQ(exit_code, 0) << log;
   EXPECT_TRUE(absl::StrContains(log, "secret reloaded")) << log;
   EXPECT_TRUE(absl::StrContains(log, key_file)) << log;
   EXPECT_FALSE(absl::StrContains(log, kOldApiKey)) << log;
