@@ -127,36 +127,6 @@ class CallTally {
   std::map<std::string, int> reasons_;     // ErrorInfo.reason of failed calls; guarded by mu_
 };
 
-// A signed journey.snapshot web-hook for `borrower`, posted to the gateway's receiver.
-long PostWebhook(const GatewayEnv& env, const std::string& event_id, const std::string& borrower) {
-  nlohmann::json body = {
-      {"schema_version", "1.0.0"},
-      {"event_type", "journey.snapshot"},
-      {"event_id", event_id},
-      {"event_at", "2026-03-05T16:48:20.000Z"},
-      {"snapshot_generated_at", "2026-03-05T16:48:20.000Z"},
-      {"sequence", 1},
-      {"issuer", {{"source", "credit-api"}, {"trigger", "journey.offer.updated"}}},
-      {"tenant_id", kTenantId},
-      {"application_id", kApplicationId},
-      {"borrower",
-       {{"borrowerExternalID", borrower},
-        {"journeys",
-         {{{"journeyID", "0b9f6d0e-4d1e-4c59-9a3c-5c4e7f3b2a10"},
-           {"status", "OFFERS_PENDING"},
-           {"nextAction", "WAIT"}}}}}}};
-  const std::string raw = body.dump();
-  const std::string timestamp = absl::StrCat(absl::ToUnixSeconds(absl::Now()));
-  long status = 0;
-  HttpCall("POST", absl::StrCat("http://", env.http_address(), "/webhooks/aarthik"), raw,
-           {"X-AL-Event-ID: " + event_id, absl::StrCat("X-AL-Tenant-ID: ", kTenantId),
-            absl::StrCat("X-AL-Application-ID: ", kApplicationId),
-            "X-AL-Webhook-Timestamp: " + timestamp,
-            "X-AL-Webhook-Signature: " + HmacSha256Hex(kWebhookSecret, timestamp + "." + raw)},
-           &status);
-  return status;
-}
-
 class DrainTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -196,7 +166,7 @@ TEST_F(DrainTest, SigtermFinishesEveryInFlightCallEndsStreamsAndExitsZero) {
   watch.set_borrower_external_id("CUST_DRAIN");
   auto reader = events->WatchJourneyEvents(&stream_context, watch);
   reader->WaitForInitialMetadata();  // subscribed: the event below reaches this stream
-  ASSERT_EQ(PostWebhook(*env, "evt_drain_1", "CUST_DRAIN"), 200);
+  ASSERT_EQ(PostSignedWebhook(*env, kWebhookSecret, "evt_drain_1", "CUST_DRAIN"), 200);
   ev::WatchJourneyEventsResponse event;
   ASSERT_TRUE(reader->Read(&event));
 

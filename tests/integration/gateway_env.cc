@@ -12,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "nlohmann/json.hpp"
 
 namespace aarthik::testing {
 namespace {
@@ -188,6 +189,36 @@ void GatewayEnv::SetSandboxFaults(const nlohmann::json& faults) {
 }
 
 void GatewayEnv::ClearSandboxFaults() { SandboxHttp("DELETE", "/_sandbox/faults"); }
+
+long PostSignedWebhook(const GatewayEnv& env, const std::string& secret,
+                       const std::string& event_id, const std::string& borrower) {
+  nlohmann::json body = {
+      {"schema_version", "1.0.0"},
+      {"event_type", "journey.snapshot"},
+      {"event_id", event_id},
+      {"event_at", "2026-03-05T16:48:20.000Z"},
+      {"snapshot_generated_at", "2026-03-05T16:48:20.000Z"},
+      {"sequence", 1},
+      {"issuer", {{"source", "credit-api"}, {"trigger", "journey.offer.updated"}}},
+      {"tenant_id", kTenantId},
+      {"application_id", kApplicationId},
+      {"borrower",
+       {{"borrowerExternalID", borrower},
+        {"journeys",
+         {{{"journeyID", "0b9f6d0e-4d1e-4c59-9a3c-5c4e7f3b2a10"},
+           {"status", "OFFERS_PENDING"},
+           {"nextAction", "WAIT"}}}}}}};
+  const std::string raw = body.dump();
+  const std::string timestamp = absl::StrCat(absl::ToUnixSeconds(absl::Now()));
+  long status = 0;
+  HttpCall("POST", absl::StrCat("http://", env.http_address(), "/webhooks/aarthik"), raw,
+           {"X-AL-Event-ID: " + event_id, absl::StrCat("X-AL-Tenant-ID: ", kTenantId),
+            absl::StrCat("X-AL-Application-ID: ", kApplicationId),
+            "X-AL-Webhook-Timestamp: " + timestamp,
+            "X-AL-Webhook-Signature: " + HmacSha256Hex(secret, timestamp + "." + raw)},
+           &status);
+  return status;
+}
 
 void PrepareContext(grpc::ClientContext* context, const std::string& correlation_id,
                     absl::Duration timeout, const std::string& idempotency_key) {

@@ -100,6 +100,11 @@ std::string HttpCall(const std::string& method, const std::string& url,
 // it (contract §4.2), with OpenSSL rather than the gateway's own verifier code.
 std::string HmacSha256Hex(const std::string& key, const std::string& message);
 
+// Posts a signed journey.snapshot web-hook (variant A, one OFFERS_PENDING journey of `borrower`) to
+// the gateway's receiver, signed with `secret` and timestamped now; returns the HTTP status.
+long PostSignedWebhook(const GatewayEnv& env, const std::string& secret,
+                       const std::string& event_id, const std::string& borrower);
+
 // Adds x-correlation-id (and idempotency-key when given) and a deadline to a client context.
 void PrepareContext(grpc::ClientContext* context, const std::string& correlation_id = "",
                     absl::Duration timeout = absl::Seconds(10),

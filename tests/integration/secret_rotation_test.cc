@@ -154,54 +154,25 @@ TEST_F(SecretRotationTest, RotatedApiKeyFileIsUsedWithoutARestart) {
   EXPECT_FALSE(absl::StrContains(log, kGatewayApiKey)) << log;
 }
 
-// Posts a signed journey.snapshot web-hook to the gateway's receiver; returns the HTTP status.
-long PostWebhook(const GatewayEnv& env, const std::string& event_id, const std::string& secret) {
-  nlohmann::json body = {
-      {"schema_version", "1.0.0"},
-      {"event_type", "journey.snapshot"},
-      {"event_id", event_id},
-      {"event_at", "2026-03-05T16:48:20.000Z"},
-      {"snapshot_generated_at", "2026-03-05T16:48:20.000Z"},
-      {"sequence", 1},
-      {"issuer", {{"source", "credit-api"}, {"trigger", "journey.offer.updated"}}},
-      {"tenant_id", kTenantId},
-      {"application_id", kApplicationId},
-      {"borrower",
-       {{"borrowerExternalID", "CUST_WHSEC"},
-        {"journeys",
-         {{{"journeyID", "0b9f6d0e-4d1e-4c59-9a3c-5c4e7f3b2a10"},
-           {"status", "OFFERS_PENDING"},
-           {"nextAction", "WAIT"}}}}}}};
-  const std::string raw = body.dump();
-  const std::string timestamp = absl::StrCat(absl::ToUnixSeconds(absl::Now()));
-  long status = 0;
-  HttpCall("POST", absl::StrCat("http://", env.http_address(), "/webhooks/aarthik"), raw,
-           {"X-AL-Event-ID: " + event_id, absl::StrCat("X-AL-Tenant-ID: ", kTenantId),
-            absl::StrCat("X-AL-Application-ID: ", kApplicationId),
-            "X-AL-Webhook-Timestamp: " + timestamp,
-            "X-AL-Webhook-Signature: " + HmacSha256Hex(secret, timestamp + "." + raw)},
-           &status);
-  return status;
-}
-
 TEST_F(SecretRotationTest, RotatedWebhookSecretIsUsedAndTheOldOneStillAcceptedDuringTheOverlap) {
   const std::string secret_file = MountSecret("webhook-secret", kOldWebhookSecret);
   auto env = GatewayEnv::Start({.gateway_args = {"--secret-reload-interval", "100ms",
                                                  "--webhook-secret-file", secret_file}});
   ASSERT_NE(env, nullptr);
-  EXPECT_EQ(PostWebhook(*env, "evt_rot_1", kOldWebhookSecret), 200);
-  EXPECT_EQ(PostWebhook(*env, "evt_rot_2", kNewWebhookSecret), 401);
+  EXPECT_EQ(PostSignedWebhook(*env, kOldWebhookSecret, "evt_rot_1", "CUST_WHSEC"), 200);
+  EXPECT_EQ(PostSignedWebhook(*env, kNewWebhookSecret, "evt_rot_2", "CUST_WHSEC"), 401);
 
   RotateSecret("v2", "webhook-secret", kNewWebhookSecret);
   long status = 401;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   for (int i = 0; status != 200 && absl::Now() < deadline; ++i) {
-    status = PostWebhook(*env, absl::StrCat("evt_rot_new_", i), kNewWebhookSecret);
+    status =
+        PostSignedWebhook(*env, kNewWebhookSecret, absl::StrCat("evt_rot_new_", i), "CUST_WHSEC");
   }
   EXPECT_EQ(status, 200);
   // Deliveries the platform signed just before it switched still verify (overlap:
   // --webhook-tolerance).
-  EXPECT_EQ(PostWebhook(*env, "evt_rot_late", kOldWebhookSecret), 200);
+  EXPECT_EQ(PostSignedWebhook(*env, kOldWebhookSecret, "evt_rot_late", "CUST_WHSEC"), 200);
 }
 
 TEST_F(SecretRotationTest, BadConfigFileExitsTwoWithTheErrorOnStderr) {
