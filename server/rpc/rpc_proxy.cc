@@ -282,16 +282,22 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   // W3C trace context: keep the caller's trace ID (or start a trace) and name our hop with a new
   // parent ID.
   void ContinueTrace(const std::string& incoming) {
-    std::string uuid = deps_.ids->NewUuid();  // 128 random bits, hex with dashes
-    uuid.erase(std::remove(uuid.begin(), uuid.end(), '-'), uuid.end());
     std::string flags = "01";
     if (IsTraceparent(incoming)) {
       trace_id_ = incoming.substr(3, 32);
       flags = incoming.substr(53, 2);
     } else {
-      trace_id_ = uuid;
+      trace_id_ = RandomHex();
     }
-    traceparent_ = absl::StrCat("00-", trace_id_, "-", uuid.substr(0, 16), "-", flags);
+    // Its own random draw: a parent ID cut from a new trace ID would repeat half of it.
+    traceparent_ = absl::StrCat("00-", trace_id_, "-", RandomHex().substr(0, 16), "-", flags);
+  }
+
+  // 32 lowercase hex digits from the ID source (a random UUID without its dashes).
+  std::string RandomHex() {
+    std::string uuid = deps_.ids->NewUuid();
+    uuid.erase(std::remove(uuid.begin(), uuid.end(), '-'), uuid.end());
+    return uuid;
   }
 
   static bool IsTraceparent(const std::string& value) {
