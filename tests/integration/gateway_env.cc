@@ -12,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 
 namespace aarthik::testing {
@@ -225,6 +226,12 @@ void PrepareContext(grpc::ClientContext* context, const std::string& correlation
   if (!correlation_id.empty()) context->AddMetadata("x-correlation-id", correlation_id);
   if (!idempotency_key.empty()) context->AddMetadata("idempotency-key", idempotency_key);
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+std::string TestLogPath() {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  return absl::StrCat(::testing::TempDir(), "gateway-", test->test_suite_name(), "-", test->name(),
+                      "-", getpid(), ".log");
 }
 
 std::string ServerMetadata(const grpc::ClientContext& context, const std::string& key) {

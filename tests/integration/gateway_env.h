@@ -105,6 +105,10 @@ std::string HmacSha256Hex(const std::string& key, const std::string& message);
 long PostSignedWebhook(const GatewayEnv& env, const std::string& secret,
                        const std::string& event_id, const std::string& borrower);
 
+// A file for the running test's gateway log, unique per test and process: ctest runs the tests of
+// one suite as parallel processes that share TempDir().
+std::string TestLogPath();
+
 // Adds x-correlation-id (and idempotency-key when given) and a deadline to a client context.
 void PrepareContext(grpc::ClientContext* context, const std::string& correlation_id = "",
                     absl::Duration timeout = absl::Seconds(10),

@@ -40,8 +40,7 @@ class HeadlessJourneyTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // The most verbose level, so that every line the gateway can write is checked.
-    log_path_ = ::testing::TempDir() + "gateway-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".log";
+    log_path_ = TestLogPath();
     env_ = GatewayEnv::Start(
         {.gateway_args = {"--log-level", "debug"}, .gateway_log_path = log_path_});
     ASSERT_NE(env_, nullptr);

@@ -39,7 +39,7 @@ class TracingTest : public ::testing::Test {
  protected:
   void SetUp() override {
     upstream_.SetDefaultResponse(FakeResponse::Ok(R"({"features":[]})"));
-    log_path_ = ::testing::TempDir() + "gateway-tracing.log";
+    log_path_ = TestLogPath();
     env_ = GatewayEnv::Start({.gateway_args = {"--log-level", "debug"},
                               .upstream_override = upstream_.url(),
                               .gateway_log_path = log_path_});
