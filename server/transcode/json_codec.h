@@ -1,17 +1,21 @@
 // JsonCodec: converts between our proto messages and the platform's JSON, spelled as the platform
-// spells it.
+// spells it, in one pass over protobuf reflection.
 //
-// Protobuf's JSON util does the heavy lifting (json_name gives the platform's field spellings, and
-// google.protobuf.Struct carries free-form objects). This class adds what the proto JSON mapping
-// cannot express, all declared in the protos:
+// The protos declare everything the platform's JSON needs: json_name gives each field's spelling,
+// google.protobuf.Struct carries free-form objects, and our options say what proto3 JSON cannot:
 //   - enum values travel under the platform's spelling: JOURNEY_LIFECYCLE_STATUS_STARTED <->
-//   "STARTED",
-//     GENDER_MALE <-> "male" (`(aarthik.gateway.v1.enum_value).wire_value`);
+//     "STARTED", GENDER_MALE <-> "male" (`(aarthik.gateway.v1.enum_value).wire_value`);
 //   - field aliases (`(aarthik.gateway.v1.field).json_aliases`, e.g. embedUrl for embedURL) decode
-//   into the field;
-//   - unknown fields, unknown enum values and nulls from the platform are dropped instead of
-//   failing, so a
-//     platform that adds a field or a status does not break callers.
+//     into the field.
+// Unknown fields, unknown enum values and nulls from the platform are dropped instead of failing,
+// so a platform that adds a field or a status does not break callers. A known field with the wrong
+// JSON type is an error. Otherwise the mapping is proto3 JSON's: 64-bit integers print as strings
+// (and parse from strings or numbers), bytes as base64, Timestamp as RFC 3339.
+//
+// Why not protobuf's JSON util: going through it meant JSON text -> nlohmann tree -> rewritten
+// tree -> text -> protobuf's own parser, the largest single cost of a proxied RPC (see
+// docs/benchmarks.md). Decoding straight from the tree into the message removes two parses and
+// most allocations; protobuf's util remains only for the rarer well-known types (Timestamp, ...).
 //
 //   JsonCodec codec({GetJourneyStateResponse::descriptor()});
 //   absl::Status s = codec.Decode(R"({"status":"OFFERS_PENDING"})", &response);
@@ -21,6 +25,7 @@
 #ifndef AARTHIK_SERVER_TRANSCODE_JSON_CODEC_H_
 #define AARTHIK_SERVER_TRANSCODE_JSON_CODEC_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,8 +42,9 @@ namespace aarthik::transcode {
 
 class JsonCodec {
  public:
-  // Indexes `roots` and every message and enum reachable from them. Messages outside that set are
-  // encoded and decoded with protobuf's plain JSON mapping.
+  // Indexes `roots` and every message and enum reachable from them, so that look-ups by JSON key
+  // and by wire name are one hash probe. Messages outside that set still work, through slower
+  // descriptor look-ups.
   explicit JsonCodec(const std::vector<const google::protobuf::Descriptor*>& roots);
 
   JsonCodec(const JsonCodec&) = delete;
@@ -51,8 +57,10 @@ class JsonCodec {
                                             bool print_defaults = false) const;
   absl::StatusOr<std::string> Encode(const google::protobuf::Message& message) const;
 
-  // Fails with INVALID_ARGUMENT (message says where) when a known field has the wrong JSON type.
-  absl::Status Decode(nlohmann::json json, google::protobuf::Message* message) const;
+  // Merges `json` into `message`. Fails with INVALID_ARGUMENT when a known field has the wrong JSON
+  // type or is out of range; the message names the field's path (e.g. `offers[2].amount`) and never
+  // the value, which may be borrower data.
+  absl::Status Decode(const nlohmann::json& json, google::protobuf::Message* message) const;
   absl::Status Decode(absl::string_view json_text, google::protobuf::Message* message) const;
 
   // The platform's spelling of an enum value, e.g. "STARTED" for JOURNEY_LIFECYCLE_STATUS_STARTED.
@@ -60,23 +68,44 @@ class JsonCodec {
 
  private:
   struct EnumNames {
-    absl::flat_hash_map<std::string, std::string> wire_to_proto;
-    absl::flat_hash_map<std::string, std::string> proto_to_wire;
-    std::string unspecified;  // the zero value's name, which stands for the platform's null
+    absl::flat_hash_map<std::string, int> wire_to_number;
+    absl::flat_hash_map<int, std::string> number_to_wire;
   };
   // Field lookup by every spelling the platform may use: json_name, proto name, aliases.
   using FieldsByKey = absl::flat_hash_map<std::string, const google::protobuf::FieldDescriptor*>;
 
   void Index(const google::protobuf::Descriptor* descriptor);
   void IndexEnum(const google::protobuf::EnumDescriptor* descriptor);
-  void ToProtoSpelling(nlohmann::json& object,
-                       const google::protobuf::Descriptor* descriptor) const;
-  void ToWireSpelling(nlohmann::json& object, const google::protobuf::Descriptor* descriptor) const;
-  // Rewrites one field value (scalar, list or map) in place. Returns false when it should be
-  // dropped.
-  bool ValueToProto(nlohmann::json& value, const google::protobuf::FieldDescriptor* field) const;
-  void ValueToWire(nlohmann::json& value, const google::protobuf::FieldDescriptor* field) const;
-  void EnumToWire(nlohmann::json& value, const google::protobuf::EnumDescriptor* descriptor) const;
+  const google::protobuf::FieldDescriptor* FindField(const google::protobuf::Descriptor* descriptor,
+                                                     const std::string& key) const;
+  // Empty when the platform's spelling names no value of `descriptor`.
+  std::optional<int> FindEnumNumber(const google::protobuf::EnumDescriptor* descriptor,
+                                    const std::string& wire) const;
+
+  // Decoding (json_codec_decode.cc). `depth` bounds recursion on hostile nesting.
+  absl::Status DecodeObject(const nlohmann::json& object, google::protobuf::Message* message,
+                            int depth) const;
+  absl::Status DecodeField(const nlohmann::json& value,
+                           const google::protobuf::FieldDescriptor* field,
+                           google::protobuf::Message* message, int depth) const;
+  // Stores one value (appending when the field is repeated). Returns false when the value is
+  // dropped: an enum value this codec does not know.
+  absl::StatusOr<bool> DecodeValue(const nlohmann::json& value,
+                                   const google::protobuf::FieldDescriptor* field,
+                                   google::protobuf::Message* message, int depth) const;
+  absl::Status DecodeMessage(const nlohmann::json& value, google::protobuf::Message* message,
+                             int depth) const;
+
+  // Encoding (json_codec_encode.cc).
+  absl::Status EncodeObject(const google::protobuf::Message& message, bool print_defaults,
+                            nlohmann::json* out) const;
+  absl::StatusOr<nlohmann::json> EncodeField(const google::protobuf::Message& message,
+                                             const google::protobuf::FieldDescriptor* field,
+                                             bool print_defaults) const;
+  // One value of `field`; `index` < 0 for a singular field.
+  absl::StatusOr<nlohmann::json> EncodeValue(const google::protobuf::Message& message,
+                                             const google::protobuf::FieldDescriptor* field,
+                                             int index, bool print_defaults) const;
 
   absl::flat_hash_map<const google::protobuf::Descriptor*, FieldsByKey> messages_;
   absl::flat_hash_map<const google::protobuf::EnumDescriptor*, EnumNames> enums_;

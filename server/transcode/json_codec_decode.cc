@@ -1,0 +1,294 @@
+// JsonCodec's decoding half: one pass from an nlohmann tree into a message through reflection.
+//
+// Errors travel up as INVALID_ARGUMENT whose message is "<path>: <what>"; a leaf starts with an
+// empty path (": expected ...") and each level prepends its segment, so the caller reads
+// `kids[0].embedURL: expected a string, got number`.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <type_traits>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "server/transcode/json_codec.h"
+#include "server/transcode/well_known_json.h"
+
+namespace aarthik::transcode {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+using nlohmann::json;
+
+// Platform payloads nest a handful of levels; this only stops hostile input from exhausting the
+// stack.
+constexpr int kMaxDepth = 64;
+
+absl::Status Leaf(absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(": ", what));
+}
+
+absl::Status Expected(absl::string_view what, const json& got) {
+  return Leaf(absl::StrCat("expected ", what, ", got ", got.type_name()));
+}
+
+absl::Status AtPath(absl::string_view segment, const absl::Status& inner) {
+  absl::string_view rest = inner.message();
+  const bool joins =
+      rest.empty() || rest.front() == ':' || rest.front() == '[' || rest.front() == '{';
+  return absl::InvalidArgumentError(absl::StrCat(segment, joins ? "" : ".", rest));
+}
+
+// proto3 JSON integers: a JSON integer, an integral double, or a decimal string, in range.
+template <typename T>
+absl::StatusOr<T> ToInteger(const json& value) {
+  constexpr T kMin = std::numeric_limits<T>::min();
+  constexpr T kMax = std::numeric_limits<T>::max();
+  const absl::Status out_of_range =
+      Leaf(std::is_unsigned_v<T> ? "out of range for an unsigned integer"
+                                 : "out of range for an integer");
+  if (value.is_number_unsigned()) {
+    const uint64_t u = value.get<uint64_t>();
+    if (u > static_cast<uint64_t>(kMax)) return out_of_range;
+    return static_cast<T>(u);
+  }
+  if (value.is_number_integer()) {
+    const int64_t i = value.get<int64_t>();
+    if (i < 0 && std::is_unsigned_v<T>) return out_of_range;
+    if (!std::is_unsigned_v<T> &&
+        (i < static_cast<int64_t>(kMin) || i > static_cast<int64_t>(kMax)))
+      return out_of_range;
+    return static_cast<T>(i);
+  }
+  if (value.is_number_float()) {
+    const double d = value.get<double>();
+    if (!std::isfinite(d) || std::trunc(d) != d) return Leaf("expected an integer, got a fraction");
+    // 2^bits (2^(bits-1) when signed) is exact as a double, unlike kMax.
+    const double limit = 2.0 * static_cast<double>(kMax / 2 + 1);
+    if (d < static_cast<double>(kMin) || d >= limit) return out_of_range;
+    return static_cast<T>(d);
+  }
+  if (value.is_string()) {
+    T parsed;
+    if (!absl::SimpleAtoi(value.get_ref<const std::string&>(), &parsed)) {
+      return Leaf("expected an integer in the string");
+    }
+    return parsed;
+  }
+  return Expected("an integer", value);
+}
+
+absl::StatusOr<double> ToDouble(const json& value, bool is_float) {
+  double d;
+  if (value.is_number()) {
+    d = value.get<double>();
+  } else if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
+    if (text == "Infinity") return std::numeric_limits<double>::infinity();
+    if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
+    if (!absl::SimpleAtod(text, &d)) return Leaf("expected a number in the string");
+  } else {
+    return Expected("a number", value);
+  }
+  if (is_float && std::isfinite(d) && std::fabs(d) > std::numeric_limits<float>::max()) {
+    return Leaf("out of range for a float");
+  }
+  return d;
+}
+
+absl::StatusOr<std::string> ToBytes(const json& value) {
+  if (!value.is_string()) return Expected("a base64 string", value);
+  std::string bytes;
+  const std::string& text = value.get_ref<const std::string&>();
+  if (!absl::Base64Unescape(text, &bytes) && !absl::WebSafeBase64Unescape(text, &bytes)) {
+    return Leaf("expected base64");
+  }
+  return bytes;
+}
+
+// Map keys are JSON strings; an integral or bool key is spelled in decimal or true/false.
+absl::Status SetMapKey(const std::string& key, const FieldDescriptor* field, Message* entry) {
+  const Reflection* r = entry->GetReflection();
+  const absl::Status bad_key = Leaf(absl::StrCat("a key is not a ", field->type_name()));
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      r->SetString(entry, field, key);
+      return absl::OkStatus();
+    case FieldDescriptor::CPPTYPE_BOOL:
+      if (key != "true" && key != "false") return bad_key;
+      r->SetBool(entry, field, key == "true");
+      return absl::OkStatus();
+#define AARTHIK_INTEGER_KEY(CPPTYPE, T, Setter)          \
+  case FieldDescriptor::CPPTYPE: {                       \
+    T parsed;                                            \
+    if (!absl::SimpleAtoi(key, &parsed)) return bad_key; \
+    r->Setter(entry, field, parsed);                     \
+    return absl::OkStatus();                             \
+  }
+      AARTHIK_INTEGER_KEY(CPPTYPE_INT32, int32_t, SetInt32)
+      AARTHIK_INTEGER_KEY(CPPTYPE_INT64, int64_t, SetInt64)
+      AARTHIK_INTEGER_KEY(CPPTYPE_UINT32, uint32_t, SetUInt32)
+      AARTHIK_INTEGER_KEY(CPPTYPE_UINT64, uint64_t, SetUInt64)
+#undef AARTHIK_INTEGER_KEY
+    default:
+      return bad_key;  // proto forbids other key types
+  }
+}
+
+}  // namespace
+
+absl::Status JsonCodec::Decode(const json& json, Message* message) const {
+  if (!json.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected a JSON object for ", message->GetTypeName(), ", got ", json.type_name()));
+  }
+  // A reply decoded straight into a free-form field (`response_body: "features"`) is a Struct.
+  absl::Status s = IsWellKnownType(message->GetDescriptor())
+                       ? DecodeWellKnown(json, message, kMaxDepth)
+                       : DecodeObject(json, message, kMaxDepth);
+  if (!s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("JSON does not fit ", message->GetTypeName(), ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JsonCodec::Decode(absl::string_view json_text, Message* message) const {
+  json parsed = json::parse(json_text.begin(), json_text.end(), nullptr,
+                            /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
+  return Decode(parsed, message);
+}
+
+absl::Status JsonCodec::DecodeObject(const json& object, Message* message, int depth) const {
+  if (!object.is_object()) return Expected("an object", object);
+  if (depth <= 0) return Leaf("nested too deeply");
+  const Descriptor* descriptor = message->GetDescriptor();
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const FieldDescriptor* field = FindField(descriptor, it.key());
+    if (field == nullptr || it.value().is_null()) continue;  // unknown or absent: ignored
+    if (absl::Status s = DecodeField(it.value(), field, message, depth); !s.ok()) {
+      return AtPath(it.key(), s);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JsonCodec::DecodeField(const json& value, const FieldDescriptor* field,
+                                    Message* message, int depth) const {
+  const Reflection* r = message->GetReflection();
+  if (field->is_map()) {
+    if (!value.is_object()) return Expected("an object", value);
+    const FieldDescriptor* key_field = field->message_type()->map_key();
+    const FieldDescriptor* value_field = field->message_type()->map_value();
+    for (auto it = value.begin(); it != value.end(); ++it) {
+      if (it.value().is_null()) continue;
+      Message* entry = r->AddMessage(message, field);
+      absl::Status s = SetMapKey(it.key(), key_field, entry);
+      absl::StatusOr<bool> kept =
+          s.ok() ? DecodeValue(it.value(), value_field, entry, depth - 1) : s;
+      if (!kept.ok()) return AtPath("{}", kept.status());
+      if (!*kept) r->RemoveLast(message, field);
+    }
+    return absl::OkStatus();
+  }
+  if (field->is_repeated()) {
+    if (!value.is_array()) return Expected("an array", value);
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (value[i].is_null()) continue;
+      if (absl::StatusOr<bool> kept = DecodeValue(value[i], field, message, depth - 1);
+          !kept.ok()) {
+        return AtPath(absl::StrCat("[", i, "]"), kept.status());
+      }
+    }
+    return absl::OkStatus();
+  }
+  return DecodeValue(value, field, message, depth - 1).status();
+}
+
+absl::StatusOr<bool> JsonCodec::DecodeValue(const json& value, const FieldDescriptor* field,
+                                            Message* message, int depth) const {
+  const Reflection* r = message->GetReflection();
+  const bool add = field->is_repeated();
+  switch (field->cpp_type()) {
+#define AARTHIK_STORE_INTEGER(CPPTYPE, T, Name)                                          \
+  case FieldDescriptor::CPPTYPE: {                                                       \
+    absl::StatusOr<T> parsed = ToInteger<T>(value);                                      \
+    if (!parsed.ok()) return parsed.status();                                            \
+    add ? r->Add##Name(message, field, *parsed) : r->Set##Name(message, field, *parsed); \
+    return true;                                                                         \
+  }
+    AARTHIK_STORE_INTEGER(CPPTYPE_INT32, int32_t, Int32)
+    AARTHIK_STORE_INTEGER(CPPTYPE_INT64, int64_t, Int64)
+    AARTHIK_STORE_INTEGER(CPPTYPE_UINT32, uint32_t, UInt32)
+    AARTHIK_STORE_INTEGER(CPPTYPE_UINT64, uint64_t, UInt64)
+#undef AARTHIK_STORE_INTEGER
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      const bool is_float = field->cpp_type() == FieldDescriptor::CPPTYPE_FLOAT;
+      absl::StatusOr<double> parsed = ToDouble(value, is_float);
+      if (!parsed.ok()) return parsed.status();
+      if (is_float) {
+        add ? r->AddFloat(message, field, static_cast<float>(*parsed))
+            : r->SetFloat(message, field, static_cast<float>(*parsed));
+      } else {
+        add ? r->AddDouble(message, field, *parsed) : r->SetDouble(message, field, *parsed);
+      }
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL:
+      if (!value.is_boolean()) return Expected("true or false", value);
+      add ? r->AddBool(message, field, value.get<bool>())
+          : r->SetBool(message, field, value.get<bool>());
+      return true;
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string text;
+      if (field->type() == FieldDescriptor::TYPE_BYTES) {
+        absl::StatusOr<std::string> bytes = ToBytes(value);
+        if (!bytes.ok()) return bytes.status();
+        text = *std::move(bytes);
+      } else if (value.is_string()) {
+        text = value.get_ref<const std::string&>();
+      } else {
+        return Expected("a string", value);
+      }
+      add ? r->AddString(message, field, std::move(text))
+          : r->SetString(message, field, std::move(text));
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      int number;
+      if (value.is_string()) {
+        std::optional<int> known =
+            FindEnumNumber(field->enum_type(), value.get_ref<const std::string&>());
+        if (!known) return false;  // a value the platform added later: dropped
+        number = *known;
+      } else if (value.is_number_integer()) {
+        absl::StatusOr<int32_t> parsed = ToInteger<int32_t>(value);
+        if (!parsed.ok()) return parsed.status();
+        number = *parsed;
+      } else {
+        return Expected("an enum name", value);
+      }
+      add ? r->AddEnumValue(message, field, number) : r->SetEnumValue(message, field, number);
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      Message* sub = add ? r->AddMessage(message, field) : r->MutableMessage(message, field);
+      absl::Status s = IsWellKnownType(field->message_type()) ? DecodeWellKnown(value, sub, depth)
+                                                              : DecodeObject(value, sub, depth);
+      if (!s.ok()) {
+        // Well-known types say what was wrong without a path; ours carry theirs.
+        return IsWellKnownType(field->message_type()) ? Leaf(s.message()) : s;
+      }
+      return true;
+    }
+  }
+  return Leaf("unsupported field type");
+}
+
+}  // namespace aarthik::transcode
