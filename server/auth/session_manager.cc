@@ -155,7 +155,7 @@ void SessionManager::Refresh(const std::string& borrower, const std::string& cor
       absl::StatusOr<BorrowerTokens> tokens = TokensFromPlatformData(reply->data, clock_.Now());
       if (tokens.ok()) {
         if (options_.metrics != nullptr) options_.metrics->SessionRefreshed("ok");
-        SaveAndComplete(borrower, *tokens);
+        SaveAndComplete(borrower, *tokens, correlation_id);
         return;
       }
     }
@@ -205,17 +205,18 @@ void SessionManager::Mint(const std::string& borrower, const std::string& correl
       return;
     }
     if (metrics != nullptr) metrics->SessionMinted();
-    SaveAndComplete(borrower, *tokens);
+    SaveAndComplete(borrower, *tokens, correlation_id);
   });
 }
 
-void SessionManager::SaveAndComplete(const std::string& borrower, const BorrowerTokens& tokens) {
+void SessionManager::SaveAndComplete(const std::string& borrower, const BorrowerTokens& tokens,
+                                     const std::string& correlation_id) {
   store_->Save(borrower, tokens,
-               [this, borrower, token = tokens.session_token](absl::Status saved) {
-                 RunOnLoop([this, borrower, token, saved] {
+               [this, borrower, token = tokens.session_token, correlation_id](absl::Status saved) {
+                 RunOnLoop([this, borrower, token, saved, correlation_id] {
                    // A store failure loses only the cache: the token itself is good for the waiting
                    // callers.
-                   if (!saved.ok()) core::Log(core::Severity::kWarning, "token store save failed");
+                   if (!saved.ok()) LogStoreFailure(saved, correlation_id);
                    Complete(borrower, token);
                  });
                });
@@ -284,28 +285,36 @@ void SessionManager::AcquireRefreshLease(const std::string& borrower, absl::Time
 }
 
 void SessionManager::ReleaseRefreshLease(const std::string& borrower,
-                                         absl::StatusOr<BorrowerTokens> rotated) {
-  RunOnLoop([this, borrower, rotated = std::move(rotated)]() mutable {
+                                         absl::StatusOr<BorrowerTokens> rotated,
+                                         const std::string& correlation_id) {
+  RunOnLoop([this, borrower, rotated = std::move(rotated), correlation_id]() mutable {
     auto it = flights_.find(borrower);
     if (it == flights_.end() || !it->second.lease_held) return;
     it->second.lease_held = false;
     if (rotated.ok()) {
       ++refreshes_;
       if (options_.metrics != nullptr) options_.metrics->SessionRefreshed("ok");
-      SaveAndComplete(borrower, *rotated);
+      SaveAndComplete(borrower, *rotated, correlation_id);
     } else if (!it->second.waiters.empty()) {
       // The lease holder's refresh failed; the waiters still need a token.
-      LoadAndProceed(borrower, /*correlation_id=*/"", /*rejected_token=*/"");
+      LoadAndProceed(borrower, correlation_id, /*rejected_token=*/"");
     } else {
       flights_.erase(it);
     }
   });
 }
 
-void SessionManager::StoreTokens(const std::string& borrower, const BorrowerTokens& tokens) {
-  store_->Save(borrower, tokens, [](absl::Status saved) {
-    if (!saved.ok()) core::Log(core::Severity::kWarning, "token store save failed");
+void SessionManager::StoreTokens(const std::string& borrower, const BorrowerTokens& tokens,
+                                 const std::string& correlation_id) {
+  store_->Save(borrower, tokens, [correlation_id](absl::Status saved) {
+    if (!saved.ok()) LogStoreFailure(saved, correlation_id);
   });
+}
+
+void SessionManager::LogStoreFailure(const absl::Status& saved, const std::string& correlation_id) {
+  // The store's status names the store's condition (e.g. "unavailable"), never a token.
+  core::Log(core::Severity::kWarning, "token store save failed",
+            {{"correlation_id", correlation_id}, {"status", saved.ToString()}});
 }
 
 }  // namespace aarthik::auth

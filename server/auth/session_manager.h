@@ -74,10 +74,12 @@ class SessionManager {
   void AcquireRefreshLease(const std::string& borrower, absl::Time deadline,
                            const std::string& correlation_id, TokenCallback done);
   // Ends the lease with the rotated tokens, or with the failure of the call that used it.
-  void ReleaseRefreshLease(const std::string& borrower, absl::StatusOr<BorrowerTokens> rotated);
+  void ReleaseRefreshLease(const std::string& borrower, absl::StatusOr<BorrowerTokens> rotated,
+                           const std::string& correlation_id);
 
   // Stores tokens a caller-initiated session bootstrap returned.
-  void StoreTokens(const std::string& borrower, const BorrowerTokens& tokens);
+  void StoreTokens(const std::string& borrower, const BorrowerTokens& tokens,
+                   const std::string& correlation_id);
 
   // Counters for tests and metrics.
   int64_t mints() const { return mints_.load(); }
@@ -112,7 +114,9 @@ class SessionManager {
   void Refresh(const std::string& borrower, const std::string& correlation_id,
                const std::string& refresh_token);
   void Mint(const std::string& borrower, const std::string& correlation_id);
-  void SaveAndComplete(const std::string& borrower, const BorrowerTokens& tokens);
+  void SaveAndComplete(const std::string& borrower, const BorrowerTokens& tokens,
+                       const std::string& correlation_id);
+  static void LogStoreFailure(const absl::Status& saved, const std::string& correlation_id);
   void Complete(const std::string& borrower, absl::StatusOr<std::string> result);
   bool SessionUsable(const BorrowerTokens& tokens, absl::Time now) const;
 

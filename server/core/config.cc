@@ -397,11 +397,26 @@ absl::Status ValidateTls(const Config& config) {
   return absl::OkStatus();
 }
 
+// The part of `url` between "scheme://" and the path ("" when there is no scheme).
+absl::string_view UrlAuthority(absl::string_view url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) return "";
+  absl::string_view rest = url.substr(scheme_end + 3);
+  return rest.substr(0, rest.find_first_of("/?#"));
+}
+
 absl::Status Validate(Config& config, const EnvLookup& env) {
   if (config.upstream_url.empty()) {
     return absl::InvalidArgumentError(
         "--upstream-url is required: the platform's base URL, e.g. "
         "https://api.credit.aarthiklabs.com");
+  }
+  // Checked first so that no later message echoes a password: the URL is also logged at start.
+  if (absl::string_view authority = UrlAuthority(config.upstream_url);
+      absl::StrContains(authority, '@')) {
+    return absl::InvalidArgumentError(
+        "--upstream-url must not carry credentials (user:password@host): the gateway "
+        "authenticates with the API key (--api-key-file)");
   }
   if (!absl::StartsWith(config.upstream_url, "http://") &&
       !absl::StartsWith(config.upstream_url, "https://")) {

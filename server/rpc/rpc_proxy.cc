@@ -222,7 +222,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
       if (holds_lease_) {
         ReleaseLease(tokens);
       } else if (tokens.ok()) {
-        deps_.sessions->StoreTokens(call_.borrower_key, *tokens);
+        deps_.sessions->StoreTokens(call_.borrower_key, *tokens, correlation_id_);
       }
     }
     for (const auto& path : route_.withheld_paths) ClearPath(payload, path);
@@ -233,7 +233,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   void ReleaseLease(absl::StatusOr<auth::BorrowerTokens> rotated) {
     if (!holds_lease_) return;
     holds_lease_ = false;
-    deps_.sessions->ReleaseRefreshLease(call_.borrower_key, std::move(rotated));
+    deps_.sessions->ReleaseRefreshLease(call_.borrower_key, std::move(rotated), correlation_id_);
   }
 
   // Finishes the reactor once. `response` is written only on success. The lock keeps the caller's

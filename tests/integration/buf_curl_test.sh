@@ -19,13 +19,16 @@ start() {  # name, command...
   mkfifo "$tmp/$name.out"
   "$@" >"$tmp/$name.out" 2>"$tmp/$name.log" &
 }
-start sandbox "$bin/aarthik-sandbox" --listen 127.0.0.1:0 --api-key sk_test_buf --threads 1
+tenant=7f8b2c1e-4d3a-4b5c-9e6f-0a1b2c3d4e5f
+application=3c2d1e0f-9a8b-4c7d-8e6f-5a4b3c2d1e0f
+start sandbox "$bin/aarthik-sandbox" --listen 127.0.0.1:0 --api-key sk_test_buf --threads 1 \
+  --tenant-id "$tenant" --application-id "$application"
 exec 3<"$tmp/sandbox.out"
 read -r -t 20 line <&3
 sandbox="${line#listening }"
 echo sk_test_buf >"$tmp/key"
 start gateway "$bin/aarthik-gateway" --grpc-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --upstream-url "http://$sandbox" \
-  --api-key-file "$tmp/key"
+  --api-key-file "$tmp/key" --tenant-id "$tenant" --application-id "$application"
 exec 4<"$tmp/gateway.out"
 read -r -t 20 line <&4
 gateway="http://${line#listening }"
@@ -54,6 +57,15 @@ journey="$(jq -r '.journey.journeyID' "$tmp/journey.json")"
 curl_grpc -d "{\"borrower_external_id\": \"CUST_BUF\", \"journey_id\": \"$journey\"}" \
   "$gateway/aarthik.headless.v1.JourneysService/GetJourneyState" >"$tmp/state.json"
 jq -e '.state.status == "JOURNEY_LIFECYCLE_STATUS_STARTED"' "$tmp/state.json" >/dev/null
+
+# API-key routes with no envelope: Hosted features and the web-hook subscription configuration.
+curl_grpc -d '{}' "$gateway/aarthik.hosted.v1.HostedService/GetFeatures" >"$tmp/features.json"
+jq -e '.features | type == "object" and length > 0' "$tmp/features.json" >/dev/null ||
+  { echo "GetFeatures returned nothing"; cat "$tmp/features.json"; exit 1; }
+curl_grpc -d '{}' "$gateway/aarthik.webhooks.v1.WebhookSubscriptionService/GetWebhookConfiguration" \
+  >"$tmp/webhooks.json"
+jq -e --arg tenant "$tenant" '.configuration.tenant_id == $tenant' "$tmp/webhooks.json" >/dev/null ||
+  { echo "GetWebhookConfiguration did not use the configured tenant"; cat "$tmp/webhooks.json"; exit 1; }
 
 if curl_grpc -d '{"borrower_external_id": "CUST_BUF", "journey_id": "nope"}' \
   "$gateway/aarthik.headless.v1.JourneysService/GetJourneyState" >"$tmp/error.json" 2>&1; then

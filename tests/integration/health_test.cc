@@ -34,8 +34,12 @@ TEST(HealthTest, OverallAndEveryServiceAreServing) {
   auto env = GatewayEnv::Start();
   ASSERT_NE(env, nullptr);
   for (const std::string service :
-       {"", "aarthik.headless.v1.JourneysService", "aarthik.hybrid.v1.HybridService",
-        "aarthik.webhooks.v1.WebhookSubscriptionService"}) {
+       {"", "aarthik.headless.v1.SessionsService", "aarthik.headless.v1.JourneysService",
+        "aarthik.headless.v1.ProfileService", "aarthik.headless.v1.OffersService",
+        "aarthik.headless.v1.StepsService", "aarthik.headless.v1.AccountAggregatorService",
+        "aarthik.headless.v1.PostDisbursalService", "aarthik.hybrid.v1.HybridService",
+        "aarthik.hosted.v1.HostedService", "aarthik.webhooks.v1.WebhookSubscriptionService",
+        "aarthik.events.v1.JourneyEventsService"}) {
     int status = 0;
     grpc::Status result = Check(*env, service, &status);
     ASSERT_TRUE(result.ok()) << service << ": " << result.error_message();

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
+#include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway_env.h"
 
@@ -140,6 +141,23 @@ TEST_F(SessionsTest, WriteRejectedForAnExpiredSessionIsRetriedOnceAfterRefresh) 
   EXPECT_EQ(counters["refreshes"], 1);
   EXPECT_EQ(env_->SandboxRequests("POST /api/v1/headless/journeys", 401), 1);
   EXPECT_EQ(env_->SandboxRequests("POST /api/v1/headless/journeys", 200), 1);
+}
+
+TEST_F(SessionsTest, A401AfterTheOneRefreshIsUnauthenticated) {
+  ASSERT_TRUE(List("CUST_REVOKED").ok());
+  // The platform refuses every session token on this route, the refreshed one too.
+  env_->SetSandboxFaults(
+      {{"route", "GET /api/v1/headless/journeys"}, {"error_rate", 1.0}, {"error_status", 401}});
+  grpc::Status status = List("CUST_REVOKED");
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << status.error_message();
+  auto info = DetailOf<google::rpc::ErrorInfo>(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "AUTH_INVALID_SESSION");
+  EXPECT_EQ(env_->SandboxCounters()["refreshes"], 1);  // one refresh, then the caller is told
+  EXPECT_EQ(env_->SandboxRequests("GET /api/v1/headless/journeys", 401), 2);
+
+  env_->ClearSandboxFaults();
+  EXPECT_TRUE(List("CUST_REVOKED").ok());
 }
 
 }  // namespace

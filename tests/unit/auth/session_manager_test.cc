@@ -3,6 +3,7 @@
 // waiting, and the refresh lease.
 #include "server/auth/session_manager.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -115,6 +116,19 @@ struct Result {
   }
 };
 
+// The in-process store, with saves that can be made to fail (a Redis outage, say).
+class FailableTokenStore : public MemoryTokenStore {
+ public:
+  void Save(const std::string& borrower, const BorrowerTokens& tokens, DoneCallback done) override {
+    if (fail_saves) {
+      done(absl::UnavailableError("store unreachable"));
+      return;
+    }
+    MemoryTokenStore::Save(borrower, tokens, std::move(done));
+  }
+  std::atomic<bool> fail_saves{false};
+};
+
 class SessionManagerTest : public ::testing::Test {
  protected:
   SessionManagerTest()
@@ -135,7 +149,7 @@ class SessionManagerTest : public ::testing::Test {
   upstream::EventLoop loop_;
   ScriptedTransport transport_;
   platform::PlatformClient platform_;
-  MemoryTokenStore store_;
+  FailableTokenStore store_;
   std::shared_ptr<core::Secret> api_key_;
   SessionManager sessions_;
 };
@@ -316,10 +330,26 @@ TEST_F(SessionManagerTest, RefreshLeaseHoldsOffOtherRefreshes) {
 
   BorrowerTokens rotated{"st_test_r", "rt_test_r", clock_.Now() + absl::Minutes(30),
                          clock_.Now() + absl::Hours(100), clock_.Now()};
-  sessions_.ReleaseRefreshLease("CUST_1", rotated);
+  sessions_.ReleaseRefreshLease("CUST_1", rotated, "corr-1");
   waiting.done.WaitForNotification();
   EXPECT_EQ(*waiting.token, "st_test_r");
   EXPECT_EQ(transport_.pending(), 0u);
+}
+
+TEST_F(SessionManagerTest, AStoreFailureStillServesTheTokenAndLogsTheCallersCorrelationId) {
+  store_.fail_saves = true;
+  ::testing::internal::CaptureStderr();
+  Result result;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "corr-store-down", "", result.Callback());
+  transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
+  result.done.WaitForNotification();
+  std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(result.token.ok()) << result.token.status();
+  EXPECT_EQ(*result.token, "st_test_a");
+  EXPECT_NE(log.find("token store save failed"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("correlation_id":"corr-store-down")"), std::string::npos) << log;
+  EXPECT_EQ(log.find("st_test_a"), std::string::npos) << log;
+  EXPECT_EQ(log.find("rt_test_a"), std::string::npos) << log;
 }
 
 TEST(TokensFromPlatformDataTest, RejectsIncompletePayloads) {

@@ -198,6 +198,19 @@ TEST_F(ConfigFileTest, FailingValuesNameFileKeyAndLine) {
   EXPECT_TRUE(absl::StrContains(config.status().message(), "(from AARTHIK_UPSTREAM_TIMEOUT)"));
 }
 
+TEST_F(ConfigFileTest, CredentialsInTheUpstreamUrlAreRefusedWithoutBeingEchoed) {
+  for (const char* url : {"https://svc:s3cret@api.example", "ftp://svc:s3cret@x/path"}) {
+    const std::string message =
+        Refusal(absl::StrCat("api-key-file: ", key_file_, "\nupstream-url: ", url, "\n"));
+    EXPECT_TRUE(absl::StrContains(message, "must not carry credentials")) << message;
+    EXPECT_FALSE(absl::StrContains(message, "s3cret")) << message;
+  }
+  // An '@' in the path is not userinfo.
+  absl::StatusOr<Config> config =
+      Parse({"--api-key-file", key_file_, "--upstream-url", "https://api.example/a@b"});
+  EXPECT_TRUE(config.ok()) << config.status();
+}
+
 TEST_F(ConfigFileTest, UnreadableFileIsNamed) {
   absl::StatusOr<Config> config = Parse({"--config", dir_ + "/missing.yaml"});
   ASSERT_FALSE(config.ok());
@@ -217,6 +230,32 @@ TEST_F(ConfigFileTest, SecretsAreNeverAcceptedInline) {
     EXPECT_FALSE(absl::StrContains(message, "sk_live_inline_value")) << message;
   }
   EXPECT_TRUE(absl::StrContains(Refusal("webhook-secret: whsec_x\n"), "webhook-secret-file"));
+}
+
+TEST_F(ConfigFileTest, TheApiKeyFlagMissingKeysAndWrongKeysAreRefusedWithoutEchoingThem) {
+  absl::StatusOr<Config> config =
+      Parse({"--upstream-url", "http://x", "--api-key", "sk_live_on_the_command_line"});
+  ASSERT_FALSE(config.ok());
+  EXPECT_TRUE(absl::StrContains(config.status().message(), "--api-key is not accepted"))
+      << config.status();
+  EXPECT_FALSE(absl::StrContains(config.status().message(), "sk_live_on_the_command_line"));
+
+  config = Parse({"--upstream-url", "http://x"});
+  ASSERT_FALSE(config.ok());
+  EXPECT_TRUE(absl::StrContains(config.status().message(), "no platform API key"))
+      << config.status();
+
+  config = Parse({"--upstream-url", "http://x"}, {{"AARTHIK_API_KEY", "pk_wrong_kind_1234"}});
+  ASSERT_FALSE(config.ok());
+  EXPECT_TRUE(absl::StrContains(config.status().message(), "must start with sk_"))
+      << config.status();
+  EXPECT_FALSE(absl::StrContains(config.status().message(), "pk_wrong_kind_1234"));
+}
+
+TEST_F(ConfigFileTest, TheHelpFlagStopsParsingWithTheHelpText) {
+  absl::StatusOr<Config> config = Parse({"--upstream-url", "http://x", "--help"});
+  ASSERT_TRUE(absl::IsCancelled(config.status())) << config.status();
+  EXPECT_EQ(config.status().message(), ConfigHelp());
 }
 
 TEST_F(ConfigFileTest, PrintConfigShowsEveryKeyWithItsSourceAndNoSecret) {

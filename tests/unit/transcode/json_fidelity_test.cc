@@ -1,7 +1,6 @@
 // JSON fidelity: every example payload of the platform's documentation (tests/fixtures/platform) is
-// parsed into our message with protobuf's JSON util (through JsonCodec, which adds the platform's
-// enum spellings and field aliases), printed back, and compared: no field may be lost, renamed or
-// retyped.
+// parsed into our message through JsonCodec (the platform's field names, enum spellings and
+// aliases), printed back, and compared: no field may be lost, renamed or retyped.
 #include <filesystem>
 #include <fstream>
 #include <map>
