@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "google/rpc/error_details.pb.h"
 #include "server/core/log.h"
+#include "server/transcode/rpc_error.h"
 
 namespace aarthik::auth {
 namespace {
@@ -23,6 +25,19 @@ absl::StatusOr<absl::Time> ParseTimestamp(const nlohmann::json& data, const char
         absl::StrCat("platform session payload's ", key, " is not a timestamp"));
   }
   return time;
+}
+
+// The borrower's tokens cannot be read or locked (a Redis outage): the call fails, retryably,
+// rather than minting a session per call behind the other replicas' backs.
+absl::Status TokenStoreUnavailable(const absl::Status& cause) {
+  google::rpc::ErrorInfo info;
+  info.set_reason("TOKEN_STORE_UNAVAILABLE");
+  info.set_domain(transcode::kGatewayDomain);
+  google::rpc::RetryInfo retry;
+  retry.mutable_retry_delay()->set_seconds(1);
+  return transcode::RpcError(absl::StatusCode::kUnavailable,
+                             absl::StrCat("token store unavailable: ", cause.message()),
+                             {transcode::PackDetail(info), transcode::PackDetail(retry)});
 }
 
 }  // namespace
@@ -56,7 +71,8 @@ SessionManager::SessionManager(upstream::EventLoop* loop, platform::PlatformClie
       api_key_(std::move(api_key)),
       clock_(clock),
       ids_(ids),
-      options_(options) {}
+      options_(options),
+      lock_owner_(ids.NewUuid()) {}
 
 void SessionManager::RunOnLoop(absl::AnyInvocable<void()> task) {
   if (loop_->IsInLoopThread()) {
@@ -102,6 +118,9 @@ void SessionManager::AcquireSessionToken(const std::string& borrower, absl::Time
         AddWaiter(flight, borrower, deadline, std::move(done), correlation_id, rejected_token);
         if (flight.busy) return;  // join the mint/refresh in flight
         flight.busy = true;
+        flight.generation = ++next_generation_;
+        // A refused token may have been rotated by another replica: read the shared store.
+        if (!rejected_token.empty()) store_->Forget(borrower);
         LoadAndProceed(borrower, correlation_id, rejected_token);
       });
 }
@@ -121,8 +140,7 @@ void SessionManager::Proceed(const std::string& borrower, const std::string& cor
                              const std::string& rejected_token,
                              absl::StatusOr<std::optional<BorrowerTokens>> loaded) {
   if (!loaded.ok()) {
-    Complete(borrower, absl::UnavailableError(
-                           absl::StrCat("token store unavailable: ", loaded.status().message())));
+    Complete(borrower, TokenStoreUnavailable(loaded.status()));
     return;
   }
   absl::Time now = clock_.Now();
@@ -130,10 +148,72 @@ void SessionManager::Proceed(const std::string& borrower, const std::string& cor
   if (tokens && tokens->session_token != rejected_token && SessionUsable(*tokens, now)) {
     Complete(borrower, tokens->session_token);
   } else if (tokens && now < tokens->refresh_expires_at) {
-    Refresh(borrower, correlation_id, tokens->refresh_token);
+    RefreshUnderLock(borrower, correlation_id, rejected_token);
   } else {
     Mint(borrower, correlation_id);
   }
+}
+
+void SessionManager::RefreshUnderLock(const std::string& borrower,
+                                      const std::string& correlation_id,
+                                      const std::string& rejected_token) {
+  store_->TryLockRefresh(
+      borrower, lock_owner_, LockTtl(),
+      [this, borrower, correlation_id, rejected_token](absl::StatusOr<bool> locked) {
+        RunOnLoop([this, borrower, correlation_id, rejected_token, locked] {
+          auto flight = flights_.find(borrower);
+          if (flight == flights_.end()) return;
+          if (!locked.ok()) {
+            Complete(borrower, TokenStoreUnavailable(locked.status()));
+            return;
+          }
+          if (!*locked) {
+            RetryAfterLockTaken(borrower, correlation_id, rejected_token);
+            return;
+          }
+          flight->second.store_lock_held = true;
+          // Read again under the lock: the tokens loaded before it may have been rotated since.
+          store_->Forget(borrower);
+          store_->Load(borrower, [this, borrower, correlation_id, rejected_token](
+                                     absl::StatusOr<std::optional<BorrowerTokens>> loaded) {
+            RunOnLoop([this, borrower, correlation_id, rejected_token, loaded] {
+              if (!loaded.ok()) {
+                Complete(borrower, TokenStoreUnavailable(loaded.status()));
+                return;
+              }
+              const std::optional<BorrowerTokens>& tokens = *loaded;
+              absl::Time now = clock_.Now();
+              if (tokens && tokens->session_token != rejected_token &&
+                  SessionUsable(*tokens, now)) {
+                Complete(borrower, tokens->session_token);  // another replica refreshed
+              } else if (tokens && now < tokens->refresh_expires_at) {
+                Refresh(borrower, correlation_id, tokens->refresh_token);
+              } else {
+                Mint(borrower, correlation_id);
+              }
+            });
+          });
+        });
+      });
+}
+
+void SessionManager::RetryAfterLockTaken(const std::string& borrower,
+                                         const std::string& correlation_id,
+                                         const std::string& rejected_token) {
+  auto flight = flights_.find(borrower);
+  if (flight == flights_.end()) return;
+  if (flight->second.waiters.empty()) {
+    flights_.erase(flight);  // every caller gave up; nothing to wait for
+    return;
+  }
+  uint64_t generation = flight->second.generation;
+  loop_->RunAfter(options_.lock_retry_interval,
+                  [this, borrower, correlation_id, rejected_token, generation] {
+                    auto it = flights_.find(borrower);
+                    if (it == flights_.end() || it->second.generation != generation) return;
+                    store_->Forget(borrower);
+                    LoadAndProceed(borrower, correlation_id, rejected_token);
+                  });
 }
 
 void SessionManager::Refresh(const std::string& borrower, const std::string& correlation_id,
@@ -226,6 +306,7 @@ void SessionManager::Complete(const std::string& borrower, absl::StatusOr<std::s
   auto it = flights_.find(borrower);
   if (it == flights_.end()) return;
   std::vector<Waiter> waiters = std::move(it->second.waiters);
+  if (it->second.store_lock_held) store_->UnlockRefresh(borrower, lock_owner_);
   flights_.erase(it);
   for (Waiter& waiter : waiters) {
     loop_->CancelTimer(waiter.timer);
@@ -259,27 +340,70 @@ void SessionManager::AcquireRefreshLease(const std::string& borrower, absl::Time
     }
     flight.busy = true;
     flight.lease_held = true;
-    store_->Load(borrower, [this, borrower, deadline, correlation_id, done = std::move(done)](
-                               absl::StatusOr<std::optional<BorrowerTokens>> loaded) mutable {
-      RunOnLoop([this, borrower, deadline, correlation_id, loaded = std::move(loaded),
-                 done = std::move(done)]() mutable {
-        if (loaded.ok() && loaded->has_value() && clock_.Now() < (*loaded)->refresh_expires_at) {
-          done((*loaded)->refresh_token);
-          return;
-        }
-        // No usable refresh token: bootstrap a session first, then hand out its refresh token.
-        flights_[borrower].lease_held = false;
-        AddWaiter(flights_[borrower], borrower, deadline,
-                  [this, borrower, deadline, correlation_id,
-                   done = std::move(done)](absl::StatusOr<std::string> token) mutable {
-                    if (!token.ok()) {
-                      done(token.status());
-                      return;
-                    }
-                    AcquireRefreshLease(borrower, deadline, correlation_id, std::move(done));
-                  });
-        Mint(borrower, correlation_id);
-      });
+    flight.generation = ++next_generation_;
+    store_->TryLockRefresh(
+        borrower, lock_owner_, LockTtl(),
+        [this, borrower, deadline, correlation_id,
+         done = std::move(done)](absl::StatusOr<bool> locked) mutable {
+          RunOnLoop(
+              [this, borrower, deadline, correlation_id, locked, done = std::move(done)]() mutable {
+                LeaseLockDecided(borrower, deadline, correlation_id, locked, std::move(done));
+              });
+        });
+  });
+}
+
+void SessionManager::LeaseLockDecided(const std::string& borrower, absl::Time deadline,
+                                      const std::string& correlation_id,
+                                      absl::StatusOr<bool> locked, TokenCallback done) {
+  auto it = flights_.find(borrower);
+  if (it == flights_.end()) {  // not expected: a busy flight ends only through its holder
+    done(absl::UnavailableError("the borrower's session state was lost; retry"));
+    return;
+  }
+  if (!locked.ok() || !*locked) {
+    // No lease now: let the callers that joined meanwhile go on without it.
+    it->second.lease_held = false;
+    if (it->second.waiters.empty()) {
+      flights_.erase(it);
+    } else {
+      LoadAndProceed(borrower, correlation_id, /*rejected_token=*/"");
+    }
+    if (!locked.ok()) {
+      done(TokenStoreUnavailable(locked.status()));
+    } else if (clock_.Now() + options_.lock_retry_interval < deadline) {
+      loop_->RunAfter(options_.lock_retry_interval,
+                      [this, borrower, deadline, correlation_id, done = std::move(done)]() mutable {
+                        AcquireRefreshLease(borrower, deadline, correlation_id, std::move(done));
+                      });
+    } else {
+      done(absl::DeadlineExceededError(
+          "deadline passed while another replica held the borrower's refresh lock"));
+    }
+    return;
+  }
+  it->second.store_lock_held = true;
+  store_->Forget(borrower);  // another replica may have rotated the tokens
+  store_->Load(borrower, [this, borrower, deadline, correlation_id, done = std::move(done)](
+                             absl::StatusOr<std::optional<BorrowerTokens>> loaded) mutable {
+    RunOnLoop([this, borrower, deadline, correlation_id, loaded = std::move(loaded),
+               done = std::move(done)]() mutable {
+      if (loaded.ok() && loaded->has_value() && clock_.Now() < (*loaded)->refresh_expires_at) {
+        done((*loaded)->refresh_token);
+        return;
+      }
+      // No usable refresh token: bootstrap a session first, then hand out its refresh token.
+      flights_[borrower].lease_held = false;
+      AddWaiter(flights_[borrower], borrower, deadline,
+                [this, borrower, deadline, correlation_id,
+                 done = std::move(done)](absl::StatusOr<std::string> token) mutable {
+                  if (!token.ok()) {
+                    done(token.status());
+                    return;
+                  }
+                  AcquireRefreshLease(borrower, deadline, correlation_id, std::move(done));
+                });
+      Mint(borrower, correlation_id);
     });
   });
 }
@@ -299,6 +423,7 @@ void SessionManager::ReleaseRefreshLease(const std::string& borrower,
       // The lease holder's refresh failed; the waiters still need a token.
       LoadAndProceed(borrower, correlation_id, /*rejected_token=*/"");
     } else {
+      if (it->second.store_lock_held) store_->UnlockRefresh(borrower, lock_owner_);
       flights_.erase(it);
     }
   });

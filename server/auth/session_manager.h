@@ -17,6 +17,11 @@
 // is held no other refresh for that borrower starts, so the platform never sees one refresh token
 // used twice.
 //
+// Across replicas the same holds through the store's refresh lock: a refresh (or lease) starts only
+// under it, after re-reading the tokens (another replica may have just rotated them); a replica
+// that finds the lock taken re-reads the store every `lock_retry_interval` until the holder's
+// tokens appear, the lock frees up, or its callers' deadlines pass.
+//
 // Thread-safety: every public method may be called from any thread; callbacks run on the loop
 // thread. All state lives on the loop thread.
 #ifndef AARTHIK_SERVER_AUTH_SESSION_MANAGER_H_
@@ -56,6 +61,8 @@ class SessionManager {
     absl::Duration call_timeout = absl::Seconds(10);
     // Mint and refresh counters; none when null.
     metrics::GatewayMetrics* metrics = nullptr;
+    // How often a replica that found the refresh lock taken looks for the holder's tokens.
+    absl::Duration lock_retry_interval = absl::Milliseconds(25);
   };
   using TokenCallback = absl::AnyInvocable<void(absl::StatusOr<std::string>)>;
 
@@ -99,6 +106,8 @@ class SessionManager {
   struct Flight {
     bool busy = false;
     bool lease_held = false;
+    bool store_lock_held = false;  // released when the flight completes
+    uint64_t generation = 0;       // tells a retry timer of an ended flight from the current one
     std::vector<Waiter> waiters;
   };
 
@@ -111,6 +120,15 @@ class SessionManager {
   void Proceed(const std::string& borrower, const std::string& correlation_id,
                const std::string& rejected_token,
                absl::StatusOr<std::optional<BorrowerTokens>> loaded);
+  // Refreshes under the store's refresh lock (see the class comment).
+  void RefreshUnderLock(const std::string& borrower, const std::string& correlation_id,
+                        const std::string& rejected_token);
+  void RetryAfterLockTaken(const std::string& borrower, const std::string& correlation_id,
+                           const std::string& rejected_token);
+  void LeaseLockDecided(const std::string& borrower, absl::Time deadline,
+                        const std::string& correlation_id, absl::StatusOr<bool> locked,
+                        TokenCallback done);
+  absl::Duration LockTtl() const { return options_.call_timeout + absl::Seconds(1); }
   void Refresh(const std::string& borrower, const std::string& correlation_id,
                const std::string& refresh_token);
   void Mint(const std::string& borrower, const std::string& correlation_id);
@@ -127,7 +145,9 @@ class SessionManager {
   const core::Clock& clock_;
   core::IdSource& ids_;
   const Options options_;
+  const std::string lock_owner_;                      // this process's refresh-lock identity
   uint64_t next_waiter_id_ = 0;                       // loop thread only
+  uint64_t next_generation_ = 0;                      // loop thread only
   absl::flat_hash_map<std::string, Flight> flights_;  // loop thread only
   std::atomic<int64_t> mints_{0};
   std::atomic<int64_t> refreshes_{0};

@@ -1,9 +1,14 @@
 // TokenStore: where the gateway keeps each borrower's platform session and refresh tokens, behind
-// an interface so that replicas can share them (memory now; Redis for several replicas).
+// an interface so that replicas can share them: MemoryTokenStore for one replica, RedisTokenStore
+// (redis_token_store.h) behind a TieredTokenStore for several.
 //
 //   MemoryTokenStore store(/*max_borrowers=*/100000);
 //   store.Save("CUST_0012", tokens, [](absl::Status s) { ... });
 //   store.Load("CUST_0012", [](absl::StatusOr<std::optional<BorrowerTokens>> t) { ... });
+//
+// The refresh lock is what keeps replicas from presenting one refresh token twice (the platform
+// rotates it on every refresh and may revoke the borrower's whole session family on reuse): only
+// the lock's holder refreshes; the others wait for the tokens it saves.
 //
 // The interface is asynchronous because a networked store must not block the caller's thread;
 // callbacks may run inline (memory) or on another thread (network): callers must not assume either.
@@ -38,12 +43,23 @@ class TokenStore {
  public:
   using LoadCallback = absl::AnyInvocable<void(absl::StatusOr<std::optional<BorrowerTokens>>)>;
   using DoneCallback = absl::AnyInvocable<void(absl::Status)>;
+  // true: the caller now holds the lock; false: another owner does.
+  using LockCallback = absl::AnyInvocable<void(absl::StatusOr<bool>)>;
 
   virtual ~TokenStore() = default;
   virtual void Load(const std::string& borrower, LoadCallback done) = 0;
   virtual void Save(const std::string& borrower, const BorrowerTokens& tokens,
                     DoneCallback done) = 0;
   virtual void Erase(const std::string& borrower, DoneCallback done) = 0;
+
+  // Takes the borrower's refresh lock for `owner` (re-entrant for the same owner, which renews
+  // it) for at most `ttl`, so that a holder that crashed cannot wedge the borrower.
+  virtual void TryLockRefresh(const std::string& borrower, const std::string& owner,
+                              absl::Duration ttl, LockCallback done) = 0;
+  // Releases the lock if `owner` still holds it. Fire and forget.
+  virtual void UnlockRefresh(const std::string& borrower, const std::string& owner) = 0;
+  // Drops any copy cached in this process, so that the next Load reads what other replicas saved.
+  virtual void Forget(const std::string& borrower) {}
 };
 
 // In-process store. Bounded: beyond `max_borrowers` it drops tokens whose refresh token has
@@ -55,11 +71,41 @@ class MemoryTokenStore : public TokenStore {
   void Load(const std::string& borrower, LoadCallback done) override;
   void Save(const std::string& borrower, const BorrowerTokens& tokens, DoneCallback done) override;
   void Erase(const std::string& borrower, DoneCallback done) override;
+  void TryLockRefresh(const std::string& borrower, const std::string& owner, absl::Duration ttl,
+                      LockCallback done) override;
+  void UnlockRefresh(const std::string& borrower, const std::string& owner) override;
 
  private:
+  struct Lock {
+    std::string owner;
+    absl::Time expires_at;
+  };
   const size_t max_borrowers_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, BorrowerTokens> tokens_;  // guarded by mu_
+  absl::flat_hash_map<std::string, Lock> locks_;             // guarded by mu_
+};
+
+// A shared store (e.g. Redis) with a bounded in-process copy in front, so that a borrower's
+// session token costs a network round trip only when this replica has not seen it yet, after a
+// Forget, or after a save. Saves go to both; the lock is the shared store's.
+class TieredTokenStore : public TokenStore {
+ public:
+  // `shared` must outlive this store.
+  TieredTokenStore(TokenStore* shared, size_t max_cached_borrowers)
+      : shared_(shared), local_(max_cached_borrowers) {}
+
+  void Load(const std::string& borrower, LoadCallback done) override;
+  void Save(const std::string& borrower, const BorrowerTokens& tokens, DoneCallback done) override;
+  void Erase(const std::string& borrower, DoneCallback done) override;
+  void TryLockRefresh(const std::string& borrower, const std::string& owner, absl::Duration ttl,
+                      LockCallback done) override;
+  void UnlockRefresh(const std::string& borrower, const std::string& owner) override;
+  void Forget(const std::string& borrower) override;
+
+ private:
+  TokenStore* const shared_;
+  MemoryTokenStore local_;
 };
 
 }  // namespace aarthik::auth

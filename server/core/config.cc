@@ -122,6 +122,33 @@ const std::vector<FlagSpec>& Flags() {
          return ParseDurationFlag("session-refresh-margin", v, &c.session_refresh_margin);
        },
        Show(&Config::session_refresh_margin)},
+      {"redis-url",
+       "redis://HOST[:PORT][/DB] that replicas share borrower tokens and refresh locks through "
+       "(required for more than one replica). Empty (default): tokens stay in this process.",
+       [](absl::string_view v, Config& c) {
+         c.redis_url = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::redis_url)},
+      {"redis-password-file", "File holding the Redis password (AUTH), if it has one.",
+       [](absl::string_view v, Config& c) {
+         c.redis_password_file = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::redis_password_file)},
+      {"redis-key-prefix",
+       "Prefix of every Redis key the gateway writes (one per deployment). Default aarthik:.",
+       [](absl::string_view v, Config& c) {
+         c.redis_key_prefix = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::redis_key_prefix)},
+      {"redis-timeout",
+       "Redis connect and command timeout; past it the call fails UNAVAILABLE. Default 500ms.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("redis-timeout", v, &c.redis_timeout);
+       },
+       Show(&Config::redis_timeout)},
       {"max-in-flight",
        "Most upstream requests in flight; more fail with RESOURCE_EXHAUSTED. Default 10000.",
        [](absl::string_view v, Config& c) {
@@ -451,6 +478,27 @@ absl::Status Validate(Config& config, const EnvLookup& env) {
     if (!value.empty() && !IsUuid(value)) {
       return absl::InvalidArgumentError(absl::StrCat("--", flag, "='", value, "' is not a UUID"));
     }
+  }
+  if (!config.redis_url.empty()) {
+    if (absl::StrContains(UrlAuthority(config.redis_url), '@')) {
+      return absl::InvalidArgumentError(
+          "--redis-url must not carry a password: put it in --redis-password-file");
+    }
+    if (!absl::StartsWith(config.redis_url, "redis://")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--redis-url='", config.redis_url,
+                       "' must start with redis://, e.g. redis://redis:6379/0"));
+    }
+  }
+  if (!config.redis_password_file.empty()) {
+    std::ifstream in(config.redis_password_file);
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--redis-password-file='", config.redis_password_file, "' cannot be read"));
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    config.redis_password = std::string(absl::StripAsciiWhitespace(text.str()));
   }
   if (config.grpc_listen.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("--grpc-listen='", config.grpc_listen,

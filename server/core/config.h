@@ -45,6 +45,12 @@ struct Config {
   absl::Duration default_upstream_timeout = absl::Seconds(10);
   // Refresh a session token this long before it expires.
   absl::Duration session_refresh_margin = absl::Seconds(60);
+  // Shared token store for several replicas; empty: tokens stay in this process.
+  std::string redis_url;
+  std::string redis_password_file;
+  std::string redis_password;  // read from redis_password_file by Validate; a secret
+  std::string redis_key_prefix = "aarthik:";
+  absl::Duration redis_timeout = absl::Milliseconds(500);
   // Upper bounds that keep memory bounded under load.
   int max_in_flight_upstream = 10000;
   int64_t max_response_bytes = 4 << 20;

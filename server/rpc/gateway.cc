@@ -10,6 +10,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
+#include "server/auth/redis_token_store.h"
 #include "server/core/log.h"
 #include "server/http/gateway_routes.h"
 #include "server/transcode/rpc_error.h"
@@ -118,7 +119,26 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
               kUpstreamHealthService, state != platform::CircuitBreaker::State::kOpen);
         }
       });
-  gateway->tokens_ = std::make_unique<auth::MemoryTokenStore>();
+  if (config.redis_url.empty()) {
+    gateway->tokens_ = std::make_unique<auth::MemoryTokenStore>();
+  } else {
+    absl::StatusOr<redis::RedisClient::Options> redis_options =
+        redis::ParseRedisUrl(config.redis_url);
+    if (!redis_options.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--redis-url ", redis_options.status().message()));
+    }
+    if (!config.redis_password.empty()) redis_options->password = config.redis_password;
+    redis_options->connect_timeout = config.redis_timeout;
+    redis_options->command_timeout = config.redis_timeout;
+    gateway->redis_ =
+        std::make_unique<redis::RedisClient>(gateway->loop_.get(), *std::move(redis_options));
+    gateway->redis_->Start();
+    gateway->shared_tokens_ =
+        std::make_unique<auth::RedisTokenStore>(gateway->redis_.get(), config.redis_key_prefix);
+    gateway->tokens_ = std::make_unique<auth::TieredTokenStore>(gateway->shared_tokens_.get(),
+                                                                /*max_cached_borrowers=*/100'000);
+  }
   auth::SessionManager::Options session_options;
   session_options.refresh_margin = config.session_refresh_margin;
   session_options.call_timeout = config.default_upstream_timeout;
@@ -192,6 +212,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
             {{"listen", gateway->listen_address_},
              {"routes", absl::StrCat(gateway->routes_->routes().size())},
              {"upstream", config.upstream_url},
+             {"token_store", config.redis_url.empty() ? "memory" : "redis"},
              {"grpc_tls", config.tls_cert_file.empty()        ? "off"
                           : config.tls_client_ca_file.empty() ? "tls"
                                                               : "mutual"}});

@@ -29,6 +29,7 @@
 #include "server/http/http_server.h"
 #include "server/metrics/gateway_metrics.h"
 #include "server/platform/platform_client.h"
+#include "server/redis/redis_client.h"
 #include "server/rpc/routed_service.h"
 #include "server/rpc/rpc_proxy.h"
 #include "server/transcode/json_codec.h"
@@ -79,6 +80,9 @@ class Gateway {
   std::unique_ptr<transcode::JsonCodec> codec_;
   std::unique_ptr<transcode::RequestMapper> mapper_;
   std::unique_ptr<platform::PlatformClient> platform_;
+  // With --redis-url: the connection and the shared store behind tokens_ (a TieredTokenStore).
+  std::unique_ptr<redis::RedisClient> redis_;
+  std::unique_ptr<auth::TokenStore> shared_tokens_;
   std::unique_ptr<auth::TokenStore> tokens_;
   std::unique_ptr<auth::SessionManager> sessions_;
   std::unique_ptr<RpcProxy> proxy_;

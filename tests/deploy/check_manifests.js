@@ -420,6 +420,16 @@ function policyErrors(objects, ctx) {
       err(id(p), `minAvailable ${p.spec.minAvailable} with ${replicas} replicas blocks every voluntary eviction`);
     }
   }
+  // Replicas must share borrower tokens: the platform rotates refresh tokens, so two replicas with their own
+  // copies revoke each other's sessions. More than one pod possible => AARTHIK_REDIS_URL must be set.
+  const maxPods = Math.max(replicas, ...hpas.map((h) => h.spec.maxReplicas || 1));
+  if (maxPods > 1) {
+    const redisUrl = byKind('ConfigMap').map((cm) => (cm.data || {}).AARTHIK_REDIS_URL).find((v) => v !== undefined);
+    const redisArg = containers.some((c) => (c.args || []).some((a) => String(a).startsWith('--redis-url')));
+    if (!redisArg && !(redisUrl && redisUrl.startsWith('redis://'))) {
+      err(dn, `up to ${maxPods} replicas but no shared token store: set AARTHIK_REDIS_URL (redis://...)`);
+    }
+  }
   if (ctx.overlay === 'prod') {
     if (hpas.length === 0) err('prod', 'no HorizontalPodAutoscaler');
     if (pdbs.length === 0) err('prod', 'no PodDisruptionBudget');
@@ -480,6 +490,7 @@ const BREAKS = [
   { name: 'no /tmp emptyDir', expect: /\/tmp must be an emptyDir/, apply: (o) => { gwc(o).volumeMounts = gwc(o).volumeMounts.filter((m) => m.mountPath !== '/tmp'); } },
   { name: 'grace too short', expect: /terminationGracePeriodSeconds/, apply: (o) => { dep(o).spec.template.spec.terminationGracePeriodSeconds = 5; } },
   { name: 'drain longer than the pod grace', expect: /terminationGracePeriodSeconds/, apply: (o) => { o.find((x) => x.kind === 'ConfigMap').data.AARTHIK_SHUTDOWN_GRACE = '1m'; } },
+  { name: 'replicas without Redis', expect: /no shared token store/, apply: (o) => { o.find((x) => x.kind === 'ConfigMap').data.AARTHIK_REDIS_URL = ''; } },
   { name: 'no topology spread', expect: /topologySpreadConstraints/, apply: (o) => { delete dep(o).spec.template.spec.topologySpreadConstraints; } },
   { name: 'Service misses pods', expect: /selector does not match/, apply: (o) => { o.find((x) => x.kind === 'Service').spec.selector = { app: 'other' }; } },
   { name: 'Service without appProtocol', expect: /appProtocol: grpc/, apply: (o) => { delete o.find((x) => x.kind === 'Service').spec.ports[0].appProtocol; } },

@@ -77,27 +77,54 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
       "--http-listen",
       "127.0.0.1:0"};
   gateway_argv.insert(gateway_argv.end(), options.gateway_args.begin(), options.gateway_args.end());
-  auto gateway = Subprocess::Start(gateway_argv, {}, options.gateway_log_path);
-  if (!gateway.ok()) return nullptr;
-  env->gateway_ = *std::move(gateway);
-  absl::StatusOr<std::string> gateway_address = ReadListenAddress(*env->gateway_);
-  if (!gateway_address.ok()) return nullptr;
-  env->gateway_address_ = *gateway_address;
-  // The second stdout line: "http HOST:PORT".
-  absl::StatusOr<std::string> http_line = env->gateway_->ReadLine(absl::Seconds(10));
-  if (!http_line.ok() || http_line->rfind("http ", 0) != 0) return nullptr;
-  env->http_address_ = http_line->substr(5);
-  env->channel_ =
-      grpc::CreateChannel(env->gateway_address_, options.channel_credentials != nullptr
-                                                     ? options.channel_credentials
-                                                     : grpc::InsecureChannelCredentials());
-  if (!env->channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)))
-    return nullptr;
+  env->gateway_argv_ = gateway_argv;
+  env->channel_credentials_ = options.channel_credentials != nullptr
+                                  ? options.channel_credentials
+                                  : grpc::InsecureChannelCredentials();
+  std::optional<Replica> gateway = env->LaunchGateway(gateway_argv, options.gateway_log_path);
+  if (!gateway) return nullptr;
+  env->gateway_ = std::move(gateway->process);
+  env->gateway_address_ = gateway->address;
+  env->http_address_ = gateway->http_address;
+  env->channel_ = std::move(gateway->channel);
   return env;
 }
 
+std::optional<GatewayEnv::Replica> GatewayEnv::LaunchGateway(const std::vector<std::string>& argv,
+                                                             const std::string& log_path) {
+  auto process = Subprocess::Start(argv, {}, log_path);
+  if (!process.ok()) return std::nullopt;
+  Replica replica;
+  replica.process = *std::move(process);
+  absl::StatusOr<std::string> address = ReadListenAddress(*replica.process);
+  if (!address.ok()) return std::nullopt;
+  replica.address = *address;
+  // The second stdout line: "http HOST:PORT".
+  absl::StatusOr<std::string> http_line = replica.process->ReadLine(absl::Seconds(10));
+  if (!http_line.ok() || http_line->rfind("http ", 0) != 0) return std::nullopt;
+  replica.http_address = http_line->substr(5);
+  replica.channel = grpc::CreateChannel(replica.address, channel_credentials_);
+  if (!replica.channel->WaitForConnected(std::chrono::system_clock::now() +
+                                         std::chrono::seconds(10))) {
+    return std::nullopt;
+  }
+  return replica;
+}
+
+std::shared_ptr<grpc::Channel> GatewayEnv::StartReplica() {
+  std::optional<Replica> replica = LaunchGateway(gateway_argv_, "");
+  if (!replica) return nullptr;
+  std::shared_ptr<grpc::Channel> channel = replica->channel;
+  replicas_.push_back(std::move(*replica));
+  return channel;
+}
+
 GatewayEnv::~GatewayEnv() {
-  // Close our connection first: the gateway's graceful shutdown waits for open client connections.
+  // Close our connections first: a gateway's graceful shutdown waits for open client connections.
+  for (Replica& replica : replicas_) {
+    replica.channel.reset();
+    replica.process->Terminate();
+  }
   channel_.reset();
   if (gateway_) gateway_->Terminate();
   if (sandbox_) sandbox_->Terminate();

@@ -72,6 +72,10 @@ class GatewayEnv {
   // one in this process answers only when gRPC's backup poller runs (every 5 s): drop the stubs and
   // ClientContexts made from channel() first, and the gateway exits at once.
   int StopGateway();
+  // Starts another gateway process with the first one's flags (same sandbox; share state only
+  // through what those flags name, e.g. --redis-url); returns a channel to it, null on failure. The
+  // environment stops it.
+  std::shared_ptr<grpc::Channel> StartReplica();
   // Sends `signal` to the gateway without waiting (StopGateway() then collects the exit code).
   void SignalGateway(int signal);
   // Stops the sandbox (the platform goes down: connections refused) and starts it again on the same
@@ -80,7 +84,19 @@ class GatewayEnv {
   bool RestartSandbox();
 
  private:
+  struct Replica {
+    std::unique_ptr<Subprocess> process;
+    std::string address;
+    std::string http_address;
+    std::shared_ptr<grpc::Channel> channel;
+  };
+  std::optional<Replica> LaunchGateway(const std::vector<std::string>& argv,
+                                       const std::string& log_path);
+
   std::vector<std::string> sandbox_argv_;
+  std::vector<std::string> gateway_argv_;
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials_;
+  std::vector<Replica> replicas_;
   std::unique_ptr<Subprocess> sandbox_;
   std::unique_ptr<Subprocess> gateway_;
   std::string sandbox_address_;

@@ -126,7 +126,29 @@ class FailableTokenStore : public MemoryTokenStore {
     }
     MemoryTokenStore::Save(borrower, tokens, std::move(done));
   }
+  // Counts refresh-lock refusals, so that a test can wait until a second replica met the lock.
+  void TryLockRefresh(const std::string& borrower, const std::string& owner, absl::Duration ttl,
+                      LockCallback done) override {
+    MemoryTokenStore::TryLockRefresh(
+        borrower, owner, ttl, [this, done = std::move(done)](absl::StatusOr<bool> locked) mutable {
+          if (locked.ok() && !*locked) {
+            std::lock_guard<std::mutex> lock(mu_);
+            ++refusals_;
+            refused_.notify_all();
+          }
+          done(locked);
+        });
+  }
+  void WaitForLockRefusal() {
+    std::unique_lock<std::mutex> lock(mu_);
+    refused_.wait(lock, [this] { return refusals_ > 0; });
+  }
   std::atomic<bool> fail_saves{false};
+
+ private:
+  std::mutex mu_;
+  std::condition_variable refused_;
+  int refusals_ = 0;  // guarded by mu_
 };
 
 class SessionManagerTest : public ::testing::Test {
@@ -225,6 +247,32 @@ TEST_F(SessionManagerTest, OneRefreshForManyConcurrentCallersAtExpiry) {
     EXPECT_EQ(*result->token, "st_test_b");
   }
   EXPECT_EQ(sessions_.refreshes(), 1);
+  EXPECT_EQ(transport_.pending(), 0u);
+}
+
+// Two replicas sharing a store (here the memory one; Redis in production): at expiry only the one
+// holding the refresh lock refreshes, and the other serves the tokens it saved.
+TEST_F(SessionManagerTest, AReplicaThatFindsTheRefreshLockTakenWaitsForTheHoldersTokens) {
+  SessionManager other_replica(&loop_, &platform_, &store_, api_key_, clock_, ids_, {});
+  Result seed;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", seed.Callback());
+  transport_.Respond(200, SessionEnvelope("a", clock_.Now(), absl::Minutes(30)));
+  seed.done.WaitForNotification();
+
+  clock_.Advance(absl::Minutes(30));
+  Result first, second;
+  sessions_.AcquireSessionToken("CUST_1", Deadline(), "c", "", first.Callback());
+  EXPECT_EQ(transport_.Peek().url, "http://platform/api/v1/headless/sessions/refresh");
+  other_replica.AcquireSessionToken("CUST_1", Deadline(), "c", "", second.Callback());
+  store_.WaitForLockRefusal();  // the other replica met the lock and is waiting
+  transport_.Respond(200, SessionEnvelope("b", clock_.Now(), absl::Minutes(30)));
+
+  first.done.WaitForNotification();
+  second.done.WaitForNotification();
+  ASSERT_TRUE(second.token.ok()) << second.token.status();
+  EXPECT_EQ(*first.token, "st_test_b");
+  EXPECT_EQ(*second.token, "st_test_b");
+  EXPECT_EQ(sessions_.refreshes() + other_replica.refreshes(), 1);
   EXPECT_EQ(transport_.pending(), 0u);
 }
 

@@ -211,6 +211,27 @@ TEST_F(ConfigFileTest, CredentialsInTheUpstreamUrlAreRefusedWithoutBeingEchoed) 
   EXPECT_TRUE(config.ok()) << config.status();
 }
 
+TEST_F(ConfigFileTest, RedisUrlAndPasswordFile) {
+  const std::string password_file = Write("redis-password", "redis-pw-do-not-print\n");
+  absl::StatusOr<Config> config =
+      Parse({"--api-key-file", key_file_, "--upstream-url", "http://x", "--redis-url",
+             "redis://redis:6379/1", "--redis-password-file", password_file});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->redis_url, "redis://redis:6379/1");
+  EXPECT_EQ(config->redis_password, "redis-pw-do-not-print");
+
+  config = Parse({"--api-key-file", key_file_, "--upstream-url", "http://x", "--redis-url",
+                  "redis://:redis-pw-inline@redis:6379"});
+  ASSERT_FALSE(config.ok());
+  EXPECT_TRUE(absl::StrContains(config.status().message(), "--redis-password-file"));
+  EXPECT_FALSE(absl::StrContains(config.status().message(), "redis-pw-inline"));
+
+  config = Parse({"--api-key-file", key_file_, "--upstream-url", "http://x", "--redis-url",
+                  "http://redis:6379"});
+  ASSERT_FALSE(config.ok());
+  EXPECT_TRUE(absl::StrContains(config.status().message(), "must start with redis://"));
+}
+
 TEST_F(ConfigFileTest, UnreadableFileIsNamed) {
   absl::StatusOr<Config> config = Parse({"--config", dir_ + "/missing.yaml"});
   ASSERT_FALSE(config.ok());
