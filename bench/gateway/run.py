@@ -6,7 +6,7 @@ its first stdout line, read from the process's stdout pipe, no sleeping), runs e
 times, takes medians and writes bench/gateway/results/<stamp>/{raw.jsonl,summary.json,summary.md} plus
 the concurrency plot (gnuplot) to docs/gateway-concurrency.png.
 
-  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,j,b,c,d,e,perf,callgrind]
+  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,j,r,b,c,d,e,perf,callgrind]
 
 Scenarios:
   a  gateway CPU per proxied RPC at saturation (health baseline, GetJourneyState, GetFeatures) + wrk
@@ -17,6 +17,8 @@ Scenarios:
   d  token-expiry storm: 1,000 concurrent RPCs for one borrower after the session expired;
   e  throughput and p99 against concurrency (1, 4, 16, 64, 256) -> PNG;
   j  scenario a's proxied RPCs again with jemalloc preloaded into the gateway (allocator what-if);
+  r  scenario a's GetJourneyState and scenario d's storm with --redis-url (a redis-server on a free
+     loopback port): the cost of the shared token store;
   perf       perf record -e cpu-clock on the gateway at c=64 (once; reports by DSO and symbol);
   callgrind  instructions per RPC in the gateway for health / GetJourneyState / GetFeatures (once).
 
@@ -26,6 +28,7 @@ import argparse
 import datetime
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -104,6 +107,27 @@ class Bench:
                                    *gateway_extra], self.out, env=env)
         self.procs.append(gateway)
         return sandbox, gateway
+
+    def start_redis(self):
+        """A redis-server on a free loopback port (nothing persisted); returns (proc, url)."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        redis = Proc("redis", ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no"], self.out, expect_listen=False)
+        self.procs.insert(0, redis)  # stopped last, after the gateway
+        deadline = time.time() + 10
+        while True:  # ready once it accepts a connection and answers PING
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError(f"redis-server did not start; see {redis.log_path}")
+                time.sleep(0.05)
+        return redis, f"redis://127.0.0.1:{port}"
 
     def stop_all(self):
         for proc in reversed(self.procs):
@@ -230,6 +254,26 @@ class Bench:
                 res[rpc] = self.record("j", run, rpc, self.grpc_load(
                     gateway, rpc, 64, channels=4, journey=journey if rpc == "state" else None,
                     pids=(gateway, sandbox)), ld_preload=JEMALLOC)
+            return res
+        finally:
+            self.stop_all()
+
+    def scenario_r(self, run):
+        """Scenario a's borrower read and scenario d's storm with --redis-url (shared token store)."""
+        redis, url = self.start_redis()
+        sandbox, gateway = self.start_pair(gateway_extra=("--redis-url", url))
+        try:
+            journey = self.grpc_load(gateway, "state", 1, channels=1, requests=10)["journey_id"]
+            res = {"state": self.record("r", run, "state", self.grpc_load(
+                gateway, "state", 64, channels=4, journey=journey, pids=(gateway, sandbox, redis)))}
+            before = self.http(sandbox.addr, "GET", "/_sandbox/counters")
+            self.http(sandbox.addr, "POST", "/_sandbox/time/advance", {"seconds": 1860})
+            storm = self.grpc_load(gateway, "state", 1000, channels=4, requests=1000, journey=journey,
+                                   pids=(gateway, redis))
+            after = self.http(sandbox.addr, "GET", "/_sandbox/counters")
+            storm["refreshes"] = after["refreshes"] - before["refreshes"]
+            storm["sessions_minted"] = after["sessions_minted"] - before["sessions_minted"]
+            res["storm"] = self.record("r", run, "storm", storm)
             return res
         finally:
             self.stop_all()
@@ -433,6 +477,16 @@ def summarize(bench, results):
                   "features_gw_cpu_us": med([r["features"]["processes"]["gateway"]["cpu_us_per_rpc"] for r in j]),
                   "state_rps": med([r["state"]["rps"] for r in j]),
                   "failed": sum(r["state"]["failed"] + r["features"]["failed"] for r in j)}
+    r = results.get("r")
+    if r:
+        s["r"] = {"state_gw_cpu_us": med([x["state"]["processes"]["gateway"]["cpu_us_per_rpc"] for x in r]),
+                  "state_redis_cpu_us": med([x["state"]["processes"]["redis"]["cpu_us_per_rpc"] for x in r]),
+                  "state_rps": med([x["state"]["rps"] for x in r]),
+                  "state_failed": sum(x["state"]["failed"] for x in r),
+                  "storm_refreshes": [x["storm"]["refreshes"] for x in r],
+                  "storm_failed": [x["storm"]["failed"] for x in r],
+                  "storm_sessions_minted": [x["storm"]["sessions_minted"] for x in r],
+                  "storm_p99_us": med([x["storm"]["latency_us"]["p99"] for x in r])}
     b = results.get("b")
     if b:
         s["b"] = {}
@@ -554,7 +608,7 @@ def main():
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--sweep-duration", type=float, default=5)
-    parser.add_argument("--only", default="a,j,b,c,d,e,perf,callgrind")
+    parser.add_argument("--only", default="a,j,r,b,c,d,e,perf,callgrind")
     args = parser.parse_args()
     bench = Bench(args)
     info = machine()

@@ -1,0 +1,349 @@
+// The gateway's flags: names, help, parsing and display (Flags() in config.h). The table is the one
+// place a new setting is declared; config.cc validates the combination.
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "server/core/config.h"
+
+namespace aarthik::core {
+namespace {
+
+absl::Status ParseDurationFlag(absl::string_view flag, absl::string_view value,
+                               absl::Duration* out) {
+  if (!absl::ParseDuration(std::string(value), out) || *out <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "='", value,
+                     "' is not a positive duration: use a number with a unit, e.g. 10s, 500ms"));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Int>
+absl::Status ParsePositiveFlag(absl::string_view flag, absl::string_view value, Int* out) {
+  int64_t parsed = 0;
+  if (!absl::SimpleAtoi(value, &parsed) || parsed <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "='", value, "' must be a positive integer"));
+  }
+  *out = static_cast<Int>(parsed);
+  return absl::OkStatus();
+}
+
+// FlagSpec::get for a plain field: its value spelled the way apply accepts it back.
+std::string ShowValue(const std::string& v) { return v; }
+std::string ShowValue(absl::Duration v) { return absl::FormatDuration(v); }
+std::string ShowValue(const std::vector<std::string>& v) { return absl::StrJoin(v, ","); }
+std::string ShowValue(Severity v) {
+  switch (v) {
+    case Severity::kDebug:
+      return "debug";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kError:
+      return "error";
+  }
+  return "info";
+}
+template <typename Number>
+std::string ShowValue(Number v) {
+  return absl::StrCat(v);
+}
+template <typename T>
+std::function<std::string(const Config&)> Show(T Config::*field) {
+  return [field](const Config& c) { return ShowValue(c.*field); };
+}
+
+}  // namespace
+
+const std::vector<FlagSpec>& Flags() {
+  static const auto* const flags = new std::vector<FlagSpec>{
+      {"grpc-listen",
+       "HOST:PORT for the gRPC server (port 0 picks a free port). Default 0.0.0.0:50051.",
+       [](absl::string_view v, Config& c) {
+         c.grpc_listen = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::grpc_listen)},
+      {"upstream-url",
+       "Base URL of the Aarthik Labs platform, e.g. https://api.credit.aarthiklabs.com. "
+       "Required.",
+       [](absl::string_view v, Config& c) {
+         c.upstream_url = std::string(absl::StripSuffix(v, "/"));
+         return absl::OkStatus();
+       },
+       Show(&Config::upstream_url)},
+      {"api-key-file",
+       "File holding the platform API key (sk_*). Alternatively set AARTHIK_API_KEY.",
+       [](absl::string_view v, Config& c) {
+         c.api_key_file = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::api_key_file)},
+      {"secret-reload-interval",
+       "How often --api-key-file and --webhook-secret-file are re-read; a "
+       "changed file is used without a restart. Default 10s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("secret-reload-interval", v, &c.secret_reload_interval);
+       },
+       Show(&Config::secret_reload_interval)},
+      {"tenant-id", "The tenant's UUID (web-hook subscription paths, web-hook checks).",
+       [](absl::string_view v, Config& c) {
+         c.tenant_id = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::tenant_id)},
+      {"application-id", "The application's UUID (web-hook subscription paths, web-hook checks).",
+       [](absl::string_view v, Config& c) {
+         c.application_id = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::application_id)},
+      {"upstream-timeout", "Upstream timeout when the caller sets no deadline. Default 10s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("upstream-timeout", v, &c.default_upstream_timeout);
+       },
+       Show(&Config::default_upstream_timeout)},
+      {"session-refresh-margin",
+       "Refresh borrower session tokens this long before expiry. Default 60s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("session-refresh-margin", v, &c.session_refresh_margin);
+       },
+       Show(&Config::session_refresh_margin)},
+      {"redis-url",
+       "redis://HOST[:PORT][/DB] that replicas share borrower tokens and refresh locks through "
+       "(required for more than one replica). Empty (default): tokens stay in this process.",
+       [](absl::string_view v, Config& c) {
+         c.redis_url = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::redis_url)},
+      {"redis-password-file", "File holding the Redis password (AUTH), if it has one.",
+       [](absl::string_view v, Config& c) {
+         c.redis_password_file = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::redis_password_file)},
+      {"redis-key-prefix",
+       "Prefix of every Redis key the gateway writes (one per deployment). Default aarthik:.",
+       [](absl::string_view v, Config& c) {
+         c.redis_key_prefix = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::redis_key_prefix)},
+      {"redis-timeout",
+       "Redis connect and command timeout; past it the call fails UNAVAILABLE. Default 500ms.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("redis-timeout", v, &c.redis_timeout);
+       },
+       Show(&Config::redis_timeout)},
+      {"max-in-flight",
+       "Most upstream requests in flight; more fail with RESOURCE_EXHAUSTED. Default 10000.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("max-in-flight", v, &c.max_in_flight_upstream);
+       },
+       Show(&Config::max_in_flight_upstream)},
+      {"max-response-bytes", "Largest platform response accepted. Default 4194304.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("max-response-bytes", v, &c.max_response_bytes);
+       },
+       Show(&Config::max_response_bytes)},
+      {"max-field-length", "Longest string accepted in any request field. Default 4096.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("max-field-length", v, &c.max_field_length);
+       },
+       Show(&Config::max_field_length)},
+      {"max-pending-rpcs",
+       "RPCs served at once; more fail at once with RESOURCE_EXHAUSTED. Default 20000.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("max-pending-rpcs", v, &c.max_pending_rpcs);
+       },
+       Show(&Config::max_pending_rpcs)},
+      {"retry-max-attempts",
+       "Attempts per platform call, the first included (1 = no retries). Default 4.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("retry-max-attempts", v, &c.retry_max_attempts);
+       },
+       Show(&Config::retry_max_attempts)},
+      {"retry-budget-ratio",
+       "Retries allowed as a share of requests over 10 s (plus 10/s). Default 0.2.",
+       [](absl::string_view v, Config& c) -> absl::Status {
+         if (!absl::SimpleAtod(v, &c.retry_budget_ratio) || c.retry_budget_ratio < 0 ||
+             c.retry_budget_ratio > 10) {
+           return absl::InvalidArgumentError(absl::StrCat(
+               "--retry-budget-ratio='", v, "' must be a number between 0 and 10, e.g. 0.2"));
+         }
+         return absl::OkStatus();
+       },
+       Show(&Config::retry_budget_ratio)},
+      {"breaker-failures",
+       "Consecutive platform failures that open the circuit breaker. Default 5.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("breaker-failures", v, &c.breaker_consecutive_failures);
+       },
+       Show(&Config::breaker_consecutive_failures)},
+      {"breaker-min-requests",
+       "Outcomes in 10 s before the failure ratio can open the breaker. Default 20.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("breaker-min-requests", v, &c.breaker_min_requests);
+       },
+       Show(&Config::breaker_min_requests)},
+      {"breaker-failure-ratio",
+       "Share of failed outcomes in 10 s that opens the breaker. Default 0.5.",
+       [](absl::string_view v, Config& c) -> absl::Status {
+         if (!absl::SimpleAtod(v, &c.breaker_failure_ratio) || c.breaker_failure_ratio <= 0 ||
+             c.breaker_failure_ratio > 1) {
+           return absl::InvalidArgumentError(absl::StrCat(
+               "--breaker-failure-ratio='", v, "' must be a number in (0, 1], e.g. 0.5"));
+         }
+         return absl::OkStatus();
+       },
+       Show(&Config::breaker_failure_ratio)},
+      {"breaker-open-for", "How long the open breaker fails calls fast before a probe. Default 5s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("breaker-open-for", v, &c.breaker_open_for);
+       },
+       Show(&Config::breaker_open_for)},
+      {"api-version",
+       "Value of X-AL-API-Version sent upstream, e.g. 2026-03-05. Default: not sent.",
+       [](absl::string_view v, Config& c) {
+         c.api_version = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::api_version)},
+      {"log-level", "debug | info | warning | error. Default info.",
+       [](absl::string_view v, Config& c) -> absl::Status {
+         absl::StatusOr<Severity> level = ParseSeverity(v);
+         if (!level.ok())
+           return absl::InvalidArgumentError(absl::StrCat("--", level.status().message()));
+         c.log_level = *level;
+         return absl::OkStatus();
+       },
+       Show(&Config::log_level)},
+      {"http-listen",
+       "HOST:PORT of the gateway's HTTP listener (web-hooks, /healthz); port 0 picks one. "
+       "Default 0.0.0.0:8080.",
+       [](absl::string_view v, Config& c) {
+         c.http_listen = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::http_listen)},
+      {"webhook-path", "Path of the platform web-hook receiver. Default /webhooks/aarthik.",
+       [](absl::string_view v, Config& c) -> absl::Status {
+         if (!absl::StartsWith(v, "/"))
+           return absl::InvalidArgumentError("--webhook-path must start with /");
+         c.webhook_path = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::webhook_path)},
+      {"webhook-secret-file",
+       "File holding the web-hook signing secret; repeat (or comma-separate) to accept "
+       "two during a rotation.",
+       [](absl::string_view v, Config& c) {
+         for (absl::string_view path : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+           c.webhook_secret_files.emplace_back(path);
+         }
+         return absl::OkStatus();
+       },
+       Show(&Config::webhook_secret_files), /*repeatable=*/true},
+      {"webhook-tolerance", "Accepted clock skew of X-AL-Webhook-Timestamp. Default 5m.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("webhook-tolerance", v, &c.webhook_tolerance);
+       },
+       Show(&Config::webhook_tolerance)},
+      {"event-retention",
+       "How long accepted events are kept for dedupe and cursor replay. Default 24h.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("event-retention", v, &c.event_retention);
+       },
+       Show(&Config::event_retention)},
+      {"tls-cert-file",
+       "PEM certificate chain of the gRPC listener; with --tls-key-file turns on TLS. "
+       "Re-read every --tls-reload-interval (rotation without restart).",
+       [](absl::string_view v, Config& c) {
+         c.tls_cert_file = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::tls_cert_file)},
+      {"tls-key-file", "PEM private key of --tls-cert-file.",
+       [](absl::string_view v, Config& c) {
+         c.tls_key_file = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::tls_key_file)},
+      {"tls-client-ca-file",
+       "PEM CA bundle; when set, clients must present a certificate it signed (mTLS).",
+       [](absl::string_view v, Config& c) {
+         c.tls_client_ca_file = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::tls_client_ca_file)},
+      {"tls-reload-interval",
+       "How often the TLS files are re-read for a rotated certificate. Default 60s.",
+       [](absl::string_view v, Config& c) -> absl::Status {
+         if (absl::Status s = ParseDurationFlag("tls-reload-interval", v, &c.tls_reload_interval);
+             !s.ok()) {
+           return s;
+         }
+         if (c.tls_reload_interval < absl::Seconds(1)) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--tls-reload-interval='", v, "' must be at least 1s"));
+         }
+         return absl::OkStatus();
+       },
+       Show(&Config::tls_reload_interval)},
+      {"upstream-ca-file",
+       "PEM CA bundle that verifies the platform's certificate instead of the system "
+       "store (https:// upstreams only; verification is always on).",
+       [](absl::string_view v, Config& c) {
+         c.upstream_ca_file = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::upstream_ca_file)},
+      {"shutdown-grace",
+       "On SIGTERM: how long in-flight RPCs may take to finish before they are cancelled. "
+       "Keep it below the pod's terminationGracePeriodSeconds. Default 25s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("shutdown-grace", v, &c.shutdown_grace);
+       },
+       Show(&Config::shutdown_grace)},
+      {"grpc-max-connection-age",
+       "Clients are asked to reconnect after this long (GOAWAY), so that load "
+       "spreads over new pods. Default 5m.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("grpc-max-connection-age", v, &c.grpc_max_connection_age);
+       },
+       Show(&Config::grpc_max_connection_age)},
+      {"grpc-max-connection-age-grace",
+       "Time calls on an aged connection get to finish; longer streams end "
+       "with UNAVAILABLE and resume on a new connection. Default 30s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("grpc-max-connection-age-grace", v,
+                                  &c.grpc_max_connection_age_grace);
+       },
+       Show(&Config::grpc_max_connection_age_grace)},
+      {"grpc-keepalive-time",
+       "Idle time after which the gateway pings a client to detect dead peers. "
+       "Default 60s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("grpc-keepalive-time", v, &c.grpc_keepalive_time);
+       },
+       Show(&Config::grpc_keepalive_time)},
+      {"grpc-keepalive-timeout",
+       "How long a keepalive ping may go unanswered before the connection is "
+       "closed. Default 20s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("grpc-keepalive-timeout", v, &c.grpc_keepalive_timeout);
+       },
+       Show(&Config::grpc_keepalive_timeout)},
+  };
+  return *flags;
+}
+
+}  // namespace aarthik::core
