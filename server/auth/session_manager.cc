@@ -140,6 +140,7 @@ void SessionManager::Proceed(const std::string& borrower, const std::string& cor
                              const std::string& rejected_token,
                              absl::StatusOr<std::optional<BorrowerTokens>> loaded) {
   if (!loaded.ok()) {
+    CountStoreFailure("load");
     Complete(borrower, TokenStoreUnavailable(loaded.status()));
     return;
   }
@@ -164,6 +165,7 @@ void SessionManager::RefreshUnderLock(const std::string& borrower,
           auto flight = flights_.find(borrower);
           if (flight == flights_.end()) return;
           if (!locked.ok()) {
+            CountStoreFailure("lock");
             Complete(borrower, TokenStoreUnavailable(locked.status()));
             return;
           }
@@ -178,6 +180,7 @@ void SessionManager::RefreshUnderLock(const std::string& borrower,
                                      absl::StatusOr<std::optional<BorrowerTokens>> loaded) {
             RunOnLoop([this, borrower, correlation_id, rejected_token, loaded] {
               if (!loaded.ok()) {
+                CountStoreFailure("load");
                 Complete(borrower, TokenStoreUnavailable(loaded.status()));
                 return;
               }
@@ -296,7 +299,10 @@ void SessionManager::SaveAndComplete(const std::string& borrower, const Borrower
                  RunOnLoop([this, borrower, token, saved, correlation_id] {
                    // A store failure loses only the cache: the token itself is good for the waiting
                    // callers.
-                   if (!saved.ok()) LogStoreFailure(saved, correlation_id);
+                   if (!saved.ok()) {
+                     CountStoreFailure("save");
+                     LogStoreFailure(saved, correlation_id);
+                   }
                    Complete(borrower, token);
                  });
                });
@@ -370,6 +376,7 @@ void SessionManager::LeaseLockDecided(const std::string& borrower, absl::Time de
       LoadAndProceed(borrower, correlation_id, /*rejected_token=*/"");
     }
     if (!locked.ok()) {
+      CountStoreFailure("lock");
       done(TokenStoreUnavailable(locked.status()));
     } else if (clock_.Now() + options_.lock_retry_interval < deadline) {
       loop_->RunAfter(options_.lock_retry_interval,
@@ -431,9 +438,16 @@ void SessionManager::ReleaseRefreshLease(const std::string& borrower,
 
 void SessionManager::StoreTokens(const std::string& borrower, const BorrowerTokens& tokens,
                                  const std::string& correlation_id) {
-  store_->Save(borrower, tokens, [correlation_id](absl::Status saved) {
-    if (!saved.ok()) LogStoreFailure(saved, correlation_id);
+  store_->Save(borrower, tokens, [this, correlation_id](absl::Status saved) {
+    if (!saved.ok()) {
+      CountStoreFailure("save");
+      LogStoreFailure(saved, correlation_id);
+    }
   });
+}
+
+void SessionManager::CountStoreFailure(absl::string_view operation) {
+  if (options_.metrics != nullptr) options_.metrics->TokenStoreFailed(operation);
 }
 
 void SessionManager::LogStoreFailure(const absl::Status& saved, const std::string& correlation_id) {

@@ -135,6 +135,7 @@ class SessionManager {
   void SaveAndComplete(const std::string& borrower, const BorrowerTokens& tokens,
                        const std::string& correlation_id);
   static void LogStoreFailure(const absl::Status& saved, const std::string& correlation_id);
+  void CountStoreFailure(absl::string_view operation);
   void Complete(const std::string& borrower, absl::StatusOr<std::string> result);
   bool SessionUsable(const BorrowerTokens& tokens, absl::Time now) const;
 

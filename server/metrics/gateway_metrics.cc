@@ -23,6 +23,7 @@ const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
 const char* TypeLabel(RpcType type) { return type == RpcType::kUnary ? "unary" : "server_stream"; }
 
 constexpr const char* kCircuitStateNames[] = {"closed", "half_open", "open"};
+constexpr const char* kTokenStoreOperations[] = {"load", "save", "lock"};
 
 // The child of `family` for a single-label value, cached in `cache` (mu held by the caller).
 template <typename T>
@@ -172,6 +173,15 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Regist
                                 .Help("Borrower session mints that produced no tokens.")
                                 .Register(r)
                                 .Add({});
+  auto& token_store_failures =
+      prometheus::BuildCounter()
+          .Name("aarthik_token_store_failures_total")
+          .Help(
+              "Token store operations that failed, by operation (Redis trouble with --redis-url).")
+          .Register(r);
+  for (int i = 0; i < 3; ++i) {
+    token_store_failures_[i] = &token_store_failures.Add({{"operation", kTokenStoreOperations[i]}});
+  }
   session_refreshes_ = &prometheus::BuildCounter()
                             .Name("aarthik_session_refreshes_total")
                             .Help("Borrower session refreshes, by result (ok, rejected, failed).")
@@ -256,6 +266,11 @@ void GatewayMetrics::CircuitStateChanged(CircuitState state) {
 
 void GatewayMetrics::SessionMinted() { sessions_minted_->Increment(); }
 void GatewayMetrics::SessionMintFailed() { session_mint_failures_->Increment(); }
+void GatewayMetrics::TokenStoreFailed(absl::string_view operation) {
+  for (int i = 0; i < 3; ++i) {
+    if (operation == kTokenStoreOperations[i]) token_store_failures_[i]->Increment();
+  }
+}
 
 void GatewayMetrics::SessionRefreshed(absl::string_view result) {
   prometheus::Counter* counter;

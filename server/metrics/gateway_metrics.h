@@ -128,6 +128,8 @@ class GatewayMetrics {
   void SessionMinted();
   void SessionMintFailed();
   void SessionRefreshed(absl::string_view result);
+  // A token store operation that failed ("load", "save", "lock"): with --redis-url, Redis trouble.
+  void TokenStoreFailed(absl::string_view operation);
 
   // One web-hook delivery by `result` ("accepted", "duplicate", "stale", "unauthenticated",
   // "malformed", "forbidden", "too_large", "error").
@@ -167,6 +169,7 @@ class GatewayMetrics {
   // Sessions, web-hooks, streams.
   prometheus::Counter* sessions_minted_;
   prometheus::Counter* session_mint_failures_;
+  prometheus::Counter* token_store_failures_[3];  // load, save, lock
   prometheus::Family<prometheus::Counter>* session_refreshes_;
   prometheus::Family<prometheus::Counter>* webhooks_;
   prometheus::Family<prometheus::Gauge>* stream_subscribers_;

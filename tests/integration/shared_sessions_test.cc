@@ -84,6 +84,10 @@ TEST_F(SharedSessionsTest, ARedisOutageIsUnavailableUntilRedisIsBack) {
   EXPECT_EQ(info->reason(), "TOKEN_STORE_UNAVAILABLE");
   EXPECT_TRUE(DetailOf<google::rpc::RetryInfo>(status).has_value());
   EXPECT_EQ(env_->SandboxCounters()["sessions_minted"], 0);  // no session behind the store's back
+  const std::string metrics = HttpCall("GET", "http://" + env_->http_address() + "/metrics");
+  EXPECT_NE(metrics.find("aarthik_token_store_failures_total{operation=\"load\"} 1"),
+            std::string::npos)
+      << metrics;
 
   ASSERT_TRUE(redis_->Restart().ok());
   // The gateway reconnects on its own backoff (at most 2 s).
