@@ -327,6 +327,20 @@ void SessionManager::Complete(const std::string& borrower, absl::StatusOr<std::s
   }
 }
 
+SessionManager::TokenCallback SessionManager::LeaseAgainOnceDone(const std::string& borrower,
+                                                                 absl::Time deadline,
+                                                                 const std::string& correlation_id,
+                                                                 TokenCallback done) {
+  return [this, borrower, deadline, correlation_id,
+          done = std::move(done)](absl::StatusOr<std::string> token) mutable {
+    if (!token.ok()) {
+      done(token.status());
+      return;
+    }
+    AcquireRefreshLease(borrower, deadline, correlation_id, std::move(done));
+  };
+}
+
 void SessionManager::AcquireRefreshLease(const std::string& borrower, absl::Time deadline,
                                          const std::string& correlation_id, TokenCallback done) {
   RunOnLoop([this, borrower, deadline, correlation_id, done = std::move(done)]() mutable {
@@ -334,14 +348,7 @@ void SessionManager::AcquireRefreshLease(const std::string& borrower, absl::Time
     if (flight.busy) {
       // Wait for the work in flight, then try again for the lease.
       AddWaiter(flight, borrower, deadline,
-                [this, borrower, deadline, correlation_id,
-                 done = std::move(done)](absl::StatusOr<std::string> token) mutable {
-                  if (!token.ok()) {
-                    done(token.status());
-                    return;
-                  }
-                  AcquireRefreshLease(borrower, deadline, correlation_id, std::move(done));
-                });
+                LeaseAgainOnceDone(borrower, deadline, correlation_id, std::move(done)));
       return;
     }
     flight.busy = true;
@@ -402,14 +409,7 @@ void SessionManager::LeaseLockDecided(const std::string& borrower, absl::Time de
       // No usable refresh token: bootstrap a session first, then hand out its refresh token.
       flights_[borrower].lease_held = false;
       AddWaiter(flights_[borrower], borrower, deadline,
-                [this, borrower, deadline, correlation_id,
-                 done = std::move(done)](absl::StatusOr<std::string> token) mutable {
-                  if (!token.ok()) {
-                    done(token.status());
-                    return;
-                  }
-                  AcquireRefreshLease(borrower, deadline, correlation_id, std::move(done));
-                });
+                LeaseAgainOnceDone(borrower, deadline, correlation_id, std::move(done)));
       Mint(borrower, correlation_id);
     });
   });

@@ -125,6 +125,9 @@ class SessionManager {
                         const std::string& rejected_token);
   void RetryAfterLockTaken(const std::string& borrower, const std::string& correlation_id,
                            const std::string& rejected_token);
+  // A waiter's callback that, once the flight it joined is over, tries for the lease again.
+  TokenCallback LeaseAgainOnceDone(const std::string& borrower, absl::Time deadline,
+                                   const std::string& correlation_id, TokenCallback done);
   void LeaseLockDecided(const std::string& borrower, absl::Time deadline,
                         const std::string& correlation_id, absl::StatusOr<bool> locked,
                         TokenCallback done);

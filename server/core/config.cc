@@ -87,6 +87,17 @@ absl::Status ValidateTls(const Config& config) {
   return absl::OkStatus();
 }
 
+// A secret file's content without surrounding whitespace (a trailing newline is the usual case).
+absl::StatusOr<std::string> ReadSecretFile(absl::string_view flag, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, "='", path, "' cannot be read"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return std::string(absl::StripAsciiWhitespace(text.str()));
+}
+
 // The part of `url` between "scheme://" and the path ("" when there is no scheme).
 absl::string_view UrlAuthority(absl::string_view url) {
   size_t scheme_end = url.find("://");
@@ -114,14 +125,9 @@ absl::Status Validate(Config& config, const EnvLookup& env) {
                                                    "' must start with http:// or https://"));
   }
   if (!config.api_key_file.empty()) {
-    std::ifstream in(config.api_key_file);
-    if (!in) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--api-key-file='", config.api_key_file, "' cannot be read"));
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    config.api_key = std::string(absl::StripAsciiWhitespace(text.str()));
+    absl::StatusOr<std::string> key = ReadSecretFile("api-key-file", config.api_key_file);
+    if (!key.ok()) return key.status();
+    config.api_key = *std::move(key);
   } else if (std::optional<std::string> key = env("AARTHIK_API_KEY")) {
     config.api_key = std::string(absl::StripAsciiWhitespace(*key));
   }
@@ -154,14 +160,10 @@ absl::Status Validate(Config& config, const EnvLookup& env) {
     }
   }
   if (!config.redis_password_file.empty()) {
-    std::ifstream in(config.redis_password_file);
-    if (!in) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--redis-password-file='", config.redis_password_file, "' cannot be read"));
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    config.redis_password = std::string(absl::StripAsciiWhitespace(text.str()));
+    absl::StatusOr<std::string> password =
+        ReadSecretFile("redis-password-file", config.redis_password_file);
+    if (!password.ok()) return password.status();
+    config.redis_password = *std::move(password);
   }
   if (config.grpc_listen.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("--grpc-listen='", config.grpc_listen,

@@ -344,26 +344,15 @@ void RedisClient::HiredisReplyCallback(redisAsyncContext* context, void* reply, 
   self->OnReply(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(privdata)), reply);
 }
 
-void RedisClient::AddRead(void* self) {
+void RedisClient::SetInterest(void* self, bool RedisClient::*want, bool on) {
   auto* client = static_cast<RedisClient*>(self);
-  client->want_read_ = true;
+  client->*want = on;
   client->UpdateWatch();
 }
-void RedisClient::DelRead(void* self) {
-  auto* client = static_cast<RedisClient*>(self);
-  client->want_read_ = false;
-  client->UpdateWatch();
-}
-void RedisClient::AddWrite(void* self) {
-  auto* client = static_cast<RedisClient*>(self);
-  client->want_write_ = true;
-  client->UpdateWatch();
-}
-void RedisClient::DelWrite(void* self) {
-  auto* client = static_cast<RedisClient*>(self);
-  client->want_write_ = false;
-  client->UpdateWatch();
-}
+void RedisClient::AddRead(void* self) { SetInterest(self, &RedisClient::want_read_, true); }
+void RedisClient::DelRead(void* self) { SetInterest(self, &RedisClient::want_read_, false); }
+void RedisClient::AddWrite(void* self) { SetInterest(self, &RedisClient::want_write_, true); }
+void RedisClient::DelWrite(void* self) { SetInterest(self, &RedisClient::want_write_, false); }
 void RedisClient::Cleanup(void* self) {
   auto* client = static_cast<RedisClient*>(self);
   client->want_read_ = false;

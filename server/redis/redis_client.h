@@ -102,6 +102,8 @@ class RedisClient {
   static void HiredisConnectCallback(const redisAsyncContext* context, int status);
   static void HiredisDisconnectCallback(const redisAsyncContext* context, int status);
   static void HiredisReplyCallback(redisAsyncContext* context, void* reply, void* privdata);
+  // hiredis's event hooks: it asks for read/write readiness; we keep the EventLoop's watch in step.
+  static void SetInterest(void* self, bool RedisClient::*want, bool on);
   static void AddRead(void* self);
   static void DelRead(void* self);
   static void AddWrite(void* self);

@@ -85,7 +85,7 @@ TEST_F(RedisClientTest, RepliesOfEveryType) {
   EXPECT_EQ(incr->type, RedisReply::kInteger);
   EXPECT_EQ(incr->integer, 41);
 
-  Run({"RPUSH", "list", "a", "b"});
+  ASSERT_TRUE(Run({"RPUSH", "list", "a", "b"}).ok());
   absl::StatusOr<RedisReply> range = Run({"LRANGE", "list", "0", "-1"});
   ASSERT_EQ(range->type, RedisReply::kArray);
   ASSERT_EQ(range->elements.size(), 2u);
