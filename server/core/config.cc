@@ -88,7 +88,7 @@ absl::Status ValidateTls(const Config& config) {
 }
 
 // A secret file's content without surrounding whitespace (a trailing newline is the usual case).
-absl::StatusOr<std::string> ReadSecretFile(absl::string_view flag, const std::string& path) {
+absl::StatusOr<std::string> ReadSecretFlagFile(absl::string_view flag, const std::string& path) {
   std::ifstream in(path);
   if (!in) {
     return absl::InvalidArgumentError(absl::StrCat("--", flag, "='", path, "' cannot be read"));
@@ -125,7 +125,7 @@ absl::Status Validate(Config& config, const EnvLookup& env) {
                                                    "' must start with http:// or https://"));
   }
   if (!config.api_key_file.empty()) {
-    absl::StatusOr<std::string> key = ReadSecretFile("api-key-file", config.api_key_file);
+    absl::StatusOr<std::string> key = ReadSecretFlagFile("api-key-file", config.api_key_file);
     if (!key.ok()) return key.status();
     config.api_key = *std::move(key);
   } else if (std::optional<std::string> key = env("AARTHIK_API_KEY")) {
@@ -161,7 +161,7 @@ absl::Status Validate(Config& config, const EnvLookup& env) {
   }
   if (!config.redis_password_file.empty()) {
     absl::StatusOr<std::string> password =
-        ReadSecretFile("redis-password-file", config.redis_password_file);
+        ReadSecretFlagFile("redis-password-file", config.redis_password_file);
     if (!password.ok()) return password.status();
     config.redis_password = *std::move(password);
   }

@@ -87,7 +87,7 @@ const std::vector<FlagSpec>& Flags() {
        },
        Show(&Config::api_key_file)},
       {"secret-reload-interval",
-       "How often --api-key-file and --webhook-secret-file are re-read; a "
+       "How often --api-key-file, --webhook-secret-file and --redis-password-file are re-read; a "
        "changed file is used without a restart. Default 10s.",
        [](absl::string_view v, Config& c) {
          return ParseDurationFlag("secret-reload-interval", v, &c.secret_reload_interval);

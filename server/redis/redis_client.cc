@@ -145,9 +145,11 @@ void RedisClient::ConnectTo(const std::string& address) {
   // The connection's own preamble, ahead of any command queued meanwhile. Their replies are
   // checked: a wrong password or db fails the connection.
   preamble_ids_.clear();
-  if (!options_.password.empty()) {
+  std::string password =
+      options_.password_secret != nullptr ? *options_.password_secret->Get() : options_.password;
+  if (!password.empty()) {
     preamble_ids_.push_back(++next_id_);
-    Send(next_id_, {"AUTH", options_.password});
+    Send(next_id_, {"AUTH", std::move(password)});
   }
   if (options_.db != 0) {
     preamble_ids_.push_back(++next_id_);

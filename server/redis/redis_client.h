@@ -16,7 +16,7 @@
 //   at once instead of queueing.
 // - A host name is resolved on a helper thread (getaddrinfo blocks), never on the loop thread.
 // - AUTH (when a password is set) and SELECT (when db != 0) precede every other command on each
-//   new connection.
+//   new connection; a password from a core::Secret is read anew for each connection.
 //
 // Thread-safety: Start and Command may be called from any thread; callbacks run on the loop
 // thread. Destroy the client after the loop has stopped (pending callbacks are then dropped
@@ -35,6 +35,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/core/secret.h"
 #include "server/upstream/event_loop.h"
 
 struct redisAsyncContext;
@@ -56,6 +57,9 @@ class RedisClient {
     std::string host = "127.0.0.1";
     int port = 6379;
     std::string password;  // AUTH when not empty
+    // When set, wins over `password` and is read at every (re)connect (a rotated file, see
+    // core::SecretFileWatcher).
+    std::shared_ptr<const core::Secret> password_secret;
     int db = 0;
     absl::Duration connect_timeout = absl::Seconds(1);
     absl::Duration command_timeout = absl::Milliseconds(500);

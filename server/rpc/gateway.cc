@@ -119,26 +119,6 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
               kUpstreamHealthService, state != platform::CircuitBreaker::State::kOpen);
         }
       });
-  if (config.redis_url.empty()) {
-    gateway->tokens_ = std::make_unique<auth::MemoryTokenStore>();
-  } else {
-    absl::StatusOr<redis::RedisClient::Options> redis_options =
-        redis::ParseRedisUrl(config.redis_url);
-    if (!redis_options.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--redis-url ", redis_options.status().message()));
-    }
-    if (!config.redis_password.empty()) redis_options->password = config.redis_password;
-    redis_options->connect_timeout = config.redis_timeout;
-    redis_options->command_timeout = config.redis_timeout;
-    gateway->redis_ =
-        std::make_unique<redis::RedisClient>(gateway->loop_.get(), *std::move(redis_options));
-    gateway->redis_->Start();
-    gateway->shared_tokens_ =
-        std::make_unique<auth::RedisTokenStore>(gateway->redis_.get(), config.redis_key_prefix);
-    gateway->tokens_ = std::make_unique<auth::TieredTokenStore>(gateway->shared_tokens_.get(),
-                                                                /*max_cached_borrowers=*/100'000);
-  }
   auth::SessionManager::Options session_options;
   session_options.refresh_margin = config.session_refresh_margin;
   session_options.call_timeout = config.default_upstream_timeout;
@@ -150,6 +130,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
     gateway->secret_watcher_->Watch(config.api_key_file, gateway->api_key_,
                                     {"api key", ReadApiKeyFile});
   }
+  if (absl::Status store = gateway->StartTokenStore(config); !store.ok()) return store;
   gateway->sessions_ = std::make_unique<auth::SessionManager>(
       gateway->loop_.get(), gateway->platform_.get(), gateway->tokens_.get(), gateway->api_key_,
       core::Clock::Real(), core::IdSource::Random(), session_options);
@@ -301,6 +282,31 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
       http::HttpServer::Start(http_options, std::move(routes));
   if (!server.ok()) return server.status();
   http_ = *std::move(server);
+  return absl::OkStatus();
+}
+
+absl::Status Gateway::StartTokenStore(const core::Config& config) {
+  if (config.redis_url.empty()) {
+    tokens_ = std::make_unique<auth::MemoryTokenStore>();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<redis::RedisClient::Options> options = redis::ParseRedisUrl(config.redis_url);
+  if (!options.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--redis-url ", options.status().message()));
+  }
+  if (!config.redis_password_file.empty()) {
+    // Read at every (re)connect, so a rotated password file is used without a restart.
+    auto password = std::make_shared<core::Secret>(config.redis_password);
+    secret_watcher_->Watch(config.redis_password_file, password, {"redis password"});
+    options->password_secret = std::move(password);
+  }
+  options->connect_timeout = config.redis_timeout;
+  options->command_timeout = config.redis_timeout;
+  redis_ = std::make_unique<redis::RedisClient>(loop_.get(), *std::move(options));
+  redis_->Start();
+  shared_tokens_ = std::make_unique<auth::RedisTokenStore>(redis_.get(), config.redis_key_prefix);
+  tokens_ = std::make_unique<auth::TieredTokenStore>(shared_tokens_.get(),
+                                                     /*max_cached_borrowers=*/100'000);
   return absl::OkStatus();
 }
 

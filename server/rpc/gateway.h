@@ -70,6 +70,8 @@ class Gateway {
   Gateway() = default;
   std::atomic<bool> shutting_down_{false};
   absl::Status StartEvents(const core::Config& config);
+  // Memory, or with --redis-url the Redis connection and the tiered store in front of it.
+  absl::Status StartTokenStore(const core::Config& config);
 
   std::string listen_address_;
   // First member: everything below may record into it until it is destroyed.

@@ -39,15 +39,15 @@ function protoServices(repoRoot) {
   return names;
 }
 
-// Environment names the gateway reads: AARTHIK_<FLAG> for each flag in server/core/config.cc, plus
+// Environment names the gateway reads: AARTHIK_<FLAG> for each flag in server/core/config_flags.cc, plus
 // AARTHIK_API_KEY (which the manifests must not set).
 function gatewayEnvNames(repoRoot) {
-  const text = fs.readFileSync(path.join(repoRoot, 'server/core/config.cc'), 'utf8');
+  const text = fs.readFileSync(path.join(repoRoot, 'server/core/config_flags.cc'), 'utf8');
   const names = new Set();
   for (const m of text.matchAll(/^\s*\{"([a-z0-9-]+)",/gm)) {
     names.add('AARTHIK_' + m[1].toUpperCase().replace(/-/g, '_'));
   }
-  if (names.size === 0) throw new Error('found no flags in server/core/config.cc: update gatewayEnvNames()');
+  if (names.size === 0) throw new Error('found no flags in server/core/config_flags.cc: update gatewayEnvNames()');
   return names;
 }
 

@@ -2,7 +2,11 @@
 // by one is used by the other, a token-expiry storm spread over both replicas causes exactly one
 // refresh at the platform (the refresh lock), and a Redis outage is a clear UNAVAILABLE that ends
 // when Redis is back.
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
@@ -97,6 +101,39 @@ TEST_F(SharedSessionsTest, ARedisOutageIsUnavailableUntilRedisIsBack) {
     if (recovered.ok()) break;
   }
   EXPECT_TRUE(recovered.ok()) << recovered.error_message();
+}
+
+// Kubernetes rotates a mounted Secret in place: a new Redis password file is used without a
+// restart.
+TEST(RedisPasswordRotationTest, ANewPasswordFileIsUsedWithoutARestart) {
+  auto redis = RedisServer::Start({"--requirepass", "redis-pw-new"});
+  ASSERT_TRUE(redis.ok()) << redis.status();
+  const std::string password_file =
+      ::testing::TempDir() + "/redis-password-" + std::to_string(getpid());
+  std::ofstream(password_file) << "redis-pw-old\n";
+  auto env =
+      GatewayEnv::Start({.gateway_args = {"--redis-url", (*redis)->url(), "--redis-password-file",
+                                          password_file, "--secret-reload-interval", "100ms"}});
+  ASSERT_NE(env, nullptr);
+  auto journeys = hl::JourneysService::NewStub(env->channel());
+  auto list = [&] {
+    grpc::ClientContext context;
+    PrepareContext(&context);
+    hl::ListJourneysRequest request;
+    request.set_borrower_external_id("CUST_ROTATE");
+    hl::ListJourneysResponse response;
+    return journeys->ListJourneys(&context, request, &response);
+  };
+  EXPECT_EQ(list().error_code(), grpc::StatusCode::UNAVAILABLE);  // Redis refuses the old password
+
+  std::ofstream(password_file) << "redis-pw-new\n";
+  grpc::Status status;
+  for (absl::Time give_up = absl::Now() + absl::Seconds(20); absl::Now() < give_up;) {
+    status = list();
+    if (status.ok()) break;
+  }
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  std::remove(password_file.c_str());
 }
 
 }  // namespace

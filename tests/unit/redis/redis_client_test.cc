@@ -175,6 +175,16 @@ TEST_F(RedisClientAuthTest, AWrongPasswordFailsTheConnection) {
   EXPECT_FALSE(EventuallyServes(absl::Milliseconds(100)));
 }
 
+TEST_F(RedisClientAuthTest, ARotatedPasswordIsUsedOnTheNextConnection) {
+  auto password = std::make_shared<core::Secret>("the-old-password");
+  Client({.password_secret = password,
+          .reconnect_backoff_min = absl::Milliseconds(5),
+          .reconnect_backoff_max = absl::Milliseconds(20)});
+  EXPECT_FALSE(EventuallyServes(absl::Milliseconds(100)));
+  password->Set("pw-for-tests");  // what SecretFileWatcher does when the mounted file changes
+  EXPECT_TRUE(EventuallyServes());
+}
+
 TEST(ParseRedisUrlTest, HostPortDbAndPassword) {
   auto options = ParseRedisUrl("redis://redis.internal:6380/2");
   ASSERT_TRUE(options.ok()) << options.status();
