@@ -172,8 +172,10 @@ WebhookReceiver::Result WebhookReceiver::HandleDelivery(const WebhookHeaders& he
   }
   JourneyEvent copy_for_callback;
   if (on_accepted_) copy_for_callback = incoming->event;
+  const std::string event_id = incoming->event_id;
   AcceptOutcome outcome = log_->Accept(*std::move(incoming));
   if (outcome == AcceptOutcome::kAccepted && on_accepted_) on_accepted_(copy_for_callback);
+  if (outcome == AcceptOutcome::kAccepted && relay_) relay_(event_id, raw_body);
   switch (outcome) {
     case AcceptOutcome::kAccepted:
       return {200, "accepted", outcome};

@@ -52,6 +52,12 @@ class WebhookReceiver {
 
   Result Handle(const WebhookHeaders& headers, absl::string_view raw_body);
 
+  // Called with each accepted delivery's event ID and verified body (not for duplicates or
+  // superseded snapshots), e.g. to share it with the other replicas (EventRelay). Set before the
+  // first Handle.
+  using RelayCallback = std::function<void(const std::string& event_id, absl::string_view body)>;
+  void SetRelay(RelayCallback relay) { relay_ = std::move(relay); }
+
   int64_t rejected() const { return rejected_.load(); }
 
  private:
@@ -60,6 +66,7 @@ class WebhookReceiver {
   const WebhookVerifier* verifier_;
   EventLog* log_;
   AcceptedCallback on_accepted_;
+  RelayCallback relay_;
   std::unique_ptr<transcode::JsonCodec> codec_;
   metrics::GatewayMetrics* metrics_;
   std::atomic<int64_t> rejected_{0};

@@ -270,6 +270,23 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
       webhook_verifier_.get(), event_log_.get(),
       [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); },
       metrics_.get());
+  if (redis_ != nullptr) {
+    // Deliveries reach one replica; the relay shares them with the others (docs/events.md).
+    redis::RedisClient::Options reader_options = redis_options_;
+    reader_options.command_timeout = events::EventRelay::Options{}.block + config.redis_timeout;
+    relay_redis_ = std::make_unique<redis::RedisClient>(loop_.get(), std::move(reader_options));
+    relay_redis_->Start();
+    event_relay_ = std::make_unique<events::EventRelay>(
+        loop_.get(), redis_.get(), relay_redis_.get(), event_log_.get(),
+        config.redis_key_prefix + "webhooks",
+        [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); },
+        events::EventRelay::Options{});
+    events::EventRelay* relay = event_relay_.get();
+    webhook_receiver_->SetRelay([relay](const std::string& event_id, absl::string_view body) {
+      relay->Publish(event_id, body);
+    });
+    event_relay_->Start();
+  }
   events_service_ = std::make_unique<events::JourneyEventsService>(
       event_log_.get(), state_poller_.get(), ToGrpcStatus, metrics_.get());
   http::Routes routes;
@@ -302,6 +319,7 @@ absl::Status Gateway::StartTokenStore(const core::Config& config) {
   }
   options->connect_timeout = config.redis_timeout;
   options->command_timeout = config.redis_timeout;
+  redis_options_ = *options;
   redis_ = std::make_unique<redis::RedisClient>(loop_.get(), *std::move(options));
   redis_->Start();
   shared_tokens_ = std::make_unique<auth::RedisTokenStore>(redis_.get(), config.redis_key_prefix);

@@ -22,6 +22,7 @@
 #include "server/core/config.h"
 #include "server/core/secret.h"
 #include "server/events/event_log.h"
+#include "server/events/event_relay.h"
 #include "server/events/journey_events_service.h"
 #include "server/events/platform_state_fetcher.h"
 #include "server/events/state_poller.h"
@@ -84,6 +85,10 @@ class Gateway {
   std::unique_ptr<platform::PlatformClient> platform_;
   // With --redis-url: the connection and the shared store behind tokens_ (a TieredTokenStore).
   std::unique_ptr<redis::RedisClient> redis_;
+  redis::RedisClient::Options redis_options_;
+  // With --redis-url: the web-hook relay's own connection (its XREAD blocks) and the relay.
+  std::unique_ptr<redis::RedisClient> relay_redis_;
+  std::unique_ptr<events::EventRelay> event_relay_;
   std::unique_ptr<auth::TokenStore> shared_tokens_;
   std::unique_ptr<auth::TokenStore> tokens_;
   std::unique_ptr<auth::SessionManager> sessions_;

@@ -57,6 +57,22 @@ class ReceiverTest : public ::testing::Test {
   int callbacks_ = 0;
 };
 
+TEST_F(ReceiverTest, OnlyAcceptedDeliveriesAreRelayedToTheOtherReplicas) {
+  std::vector<std::pair<std::string, std::string>> relayed;
+  receiver_.SetRelay([&](const std::string& event_id, absl::string_view body) {
+    relayed.emplace_back(event_id, std::string(body));
+  });
+  const std::string body = VariantA("evt_1", 100, "j1");
+  const std::string older = VariantA("evt_0", 99, "j1");
+  EXPECT_EQ(receiver_.Handle(Signed("evt_1", body), body).outcome, AcceptOutcome::kAccepted);
+  EXPECT_EQ(receiver_.Handle(Signed("evt_1", body), body).outcome, AcceptOutcome::kDuplicate);
+  EXPECT_EQ(receiver_.Handle(Signed("evt_0", older), older).outcome, AcceptOutcome::kStale);
+  EXPECT_EQ(receiver_.Handle(Signed("evt_2", body, kNow, "whsec_forged"), body).http_status, 401);
+  ASSERT_EQ(relayed.size(), 1u);
+  EXPECT_EQ(relayed[0].first, "evt_1");
+  EXPECT_EQ(relayed[0].second, body);  // the verified bytes, for the other replicas to parse
+}
+
 TEST_F(ReceiverTest, AcceptsOnceAndAnswers2xxForDuplicates) {
   auto sub = log_.Subscribe({}, "");
   const std::string body = VariantA("evt_1", 100, "j1");

@@ -1,7 +1,7 @@
-// Several gateway replicas sharing borrower sessions through a real redis-server: a session minted
-// by one is used by the other, a token-expiry storm spread over both replicas causes exactly one
-// refresh at the platform (the refresh lock), and a Redis outage is a clear UNAVAILABLE that ends
-// when Redis is back.
+// Several gateway replicas sharing state through a real redis-server: a session minted by one is
+// used by the other, a token-expiry storm spread over both replicas causes exactly one refresh at
+// the platform (the refresh lock), a Redis outage is a clear UNAVAILABLE that ends when Redis is
+// back, and a web-hook delivered to one replica reaches a subscriber of the other.
 #include <unistd.h>
 
 #include <atomic>
@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "aarthik/events/v1/events.grpc.pb.h"
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
@@ -18,21 +19,27 @@
 namespace aarthik::testing {
 namespace {
 
+namespace ev = aarthik::events::v1;
 namespace hl = aarthik::headless::v1;
 
-class SharedSessionsTest : public ::testing::Test {
+class ReplicasTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto redis = RedisServer::Start();
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = std::move(*redis);
-    env_ = GatewayEnv::Start({.gateway_args = {"--redis-url", redis_->url()}});
+    secret_file_ = ::testing::TempDir() + "/replicas-whsec-" + std::to_string(getpid());
+    std::ofstream(secret_file_) << kWebhookSecret << "\n";
+    env_ = GatewayEnv::Start(
+        {.gateway_args = {"--redis-url", redis_->url(), "--webhook-secret-file", secret_file_}});
     ASSERT_NE(env_, nullptr);
     std::shared_ptr<grpc::Channel> second = env_->StartReplica();
     ASSERT_NE(second, nullptr);
     replicas_.push_back(hl::JourneysService::NewStub(env_->channel()));
     replicas_.push_back(hl::JourneysService::NewStub(second));
+    second_ = second;
   }
+  void TearDown() override { std::remove(secret_file_.c_str()); }
 
   grpc::Status List(size_t replica, const std::string& borrower) {
     grpc::ClientContext context;
@@ -43,19 +50,22 @@ class SharedSessionsTest : public ::testing::Test {
     return replicas_[replica]->ListJourneys(&context, request, &response);
   }
 
+  static constexpr char kWebhookSecret[] = "whsec_replicas_test";
+  std::string secret_file_;
   std::unique_ptr<RedisServer> redis_;
   std::unique_ptr<GatewayEnv> env_;
+  std::shared_ptr<grpc::Channel> second_;
   std::vector<std::unique_ptr<hl::JourneysService::Stub>> replicas_;
 };
 
-TEST_F(SharedSessionsTest, ASessionMintedByOneReplicaIsUsedByTheOther) {
+TEST_F(ReplicasTest, ASessionMintedByOneReplicaIsUsedByTheOther) {
   ASSERT_TRUE(List(0, "CUST_SHARED").ok());
   ASSERT_TRUE(List(1, "CUST_SHARED").ok());
   ASSERT_TRUE(List(1, "CUST_SHARED").ok());
   EXPECT_EQ(env_->SandboxCounters()["sessions_minted"], 1);
 }
 
-TEST_F(SharedSessionsTest, AnExpiryStormOverBothReplicasCausesOneRefresh) {
+TEST_F(ReplicasTest, AnExpiryStormOverBothReplicasCausesOneRefresh) {
   ASSERT_TRUE(List(0, "CUST_STORM").ok());
   ASSERT_TRUE(List(1, "CUST_STORM").ok());  // both replicas now hold the session
   env_->AdvanceSandboxTime(31 * 60);        // the platform's session token has expired
@@ -77,7 +87,7 @@ TEST_F(SharedSessionsTest, AnExpiryStormOverBothReplicasCausesOneRefresh) {
   EXPECT_EQ(counters["sessions_minted"], 1);  // no replica had to re-bootstrap
 }
 
-TEST_F(SharedSessionsTest, ARedisOutageIsUnavailableUntilRedisIsBack) {
+TEST_F(ReplicasTest, ARedisOutageIsUnavailableUntilRedisIsBack) {
   redis_->Stop();
   grpc::Status status = List(0, "CUST_NEW");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
@@ -101,6 +111,31 @@ TEST_F(SharedSessionsTest, ARedisOutageIsUnavailableUntilRedisIsBack) {
     if (recovered.ok()) break;
   }
   EXPECT_TRUE(recovered.ok()) << recovered.error_message();
+}
+
+TEST_F(ReplicasTest, AWebhookDeliveredToOneReplicaReachesASubscriberOfTheOther) {
+  auto events = ev::JourneyEventsService::NewStub(second_);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  auto reader = events->WatchJourneyEvents(&context, ev::WatchJourneyEventsRequest());
+  reader->WaitForInitialMetadata();  // the subscription on the second replica is live
+
+  // The platform's deliveries reach the first replica only (the Service picked it); the second one
+  // of evt_fanout_1 is the platform retrying.
+  for (const auto& [event_id, borrower] :
+       std::vector<std::pair<std::string, std::string>>{{"evt_fanout_1", "CUST_FANOUT_1"},
+                                                        {"evt_fanout_2", "CUST_FANOUT_2"},
+                                                        {"evt_fanout_1", "CUST_FANOUT_1"},
+                                                        {"evt_fanout_3", "CUST_FANOUT_3"}}) {
+    ASSERT_EQ(PostSignedWebhook(*env_, kWebhookSecret, event_id, borrower), 200) << event_id;
+  }
+  // Each event once, in the order the first replica accepted them.
+  for (const char* expected : {"evt_fanout_1", "evt_fanout_2", "evt_fanout_3"}) {
+    ev::WatchJourneyEventsResponse message;
+    ASSERT_TRUE(reader->Read(&message)) << "no " << expected << " on the other replica";
+    EXPECT_EQ(message.event().event_id(), expected);
+  }
+  context.TryCancel();
 }
 
 // Kubernetes rotates a mounted Secret in place: a new Redis password file is used without a
