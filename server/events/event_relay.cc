@@ -32,14 +32,19 @@ void EventRelay::Publish(const std::string& event_id, absl::string_view verified
                        "id", event_id, "body", std::string(verified_body)},
                       [this](absl::StatusOr<RedisReply> reply) {
                         if (reply.ok() && reply->type == RedisReply::kString) {
-                          ++published_;
+                          Count(published_, "published");
                           return;
                         }
-                        ++publish_failures_;
+                        Count(publish_failures_, "publish_failed");
                         core::Log(
                             core::Severity::kWarning, "web-hook not shared with the other replicas",
                             {{"reason", reply.ok() ? reply->str : reply.status().ToString()}});
                       });
+}
+
+void EventRelay::Count(std::atomic<int64_t>& counter, absl::string_view result) {
+  ++counter;
+  if (options_.metrics != nullptr) options_.metrics->WebhookRelayed(result);
 }
 
 EventRelay::Stats EventRelay::stats() const {
@@ -82,7 +87,7 @@ void EventRelay::AcceptEntry(const RedisReply& entry) {
   if (!incoming.ok()) {
     // Only a gateway writes the stream; an entry that does not parse came from another version or
     // another hand. Its content is borrower data: not logged.
-    ++malformed_;
+    Count(malformed_, "malformed");
     core::Log(core::Severity::kWarning, "shared web-hook entry does not parse; skipped",
               {{"stream_id", last_id_}});
     return;
@@ -90,7 +95,7 @@ void EventRelay::AcceptEntry(const RedisReply& entry) {
   JourneyEvent copy_for_callback;
   if (on_accepted_) copy_for_callback = incoming->event;
   if (log_->Accept(*std::move(incoming)) != AcceptOutcome::kAccepted) return;
-  ++relayed_;
+  Count(relayed_, "relayed");
   if (on_accepted_) on_accepted_(copy_for_callback);
 }
 

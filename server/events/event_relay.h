@@ -15,8 +15,8 @@
 //   });
 //
 // Publishing is asynchronous and best effort: the delivery is answered once the local log took it;
-// if Redis is down the other replicas miss it (each publish failure is logged and counted in
-// stats().publish_failures).
+// if Redis is down the other replicas miss it (each publish failure is logged and counted:
+// aarthik_webhooks_relayed_total{result="publish_failed"}).
 //
 // Thread-safety: Publish and stats may be called from any thread; Start once. The relay's reads
 // run on the reader client's loop thread. Destroy after that loop stopped.
@@ -32,6 +32,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/events/event_log.h"
+#include "server/metrics/gateway_metrics.h"
 #include "server/redis/redis_client.h"
 #include "server/transcode/json_codec.h"
 #include "server/upstream/event_loop.h"
@@ -47,6 +48,8 @@ class EventRelay {
     absl::Duration block = absl::Seconds(1);
     int64_t batch = 100;
     absl::Duration retry_after_error = absl::Milliseconds(200);
+    // Counts by result (aarthik_webhooks_relayed_total); none when null.
+    metrics::GatewayMetrics* metrics = nullptr;
   };
   struct Stats {
     int64_t published = 0;
@@ -69,6 +72,7 @@ class EventRelay {
   void Read();
   void OnRead(absl::StatusOr<redis::RedisReply> reply);
   void AcceptEntry(const redis::RedisReply& entry);
+  void Count(std::atomic<int64_t>& counter, absl::string_view result);
 
   upstream::EventLoop* const loop_;
   redis::RedisClient* const publisher_;

@@ -190,6 +190,10 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Regist
                    .Name("aarthik_webhooks_received_total")
                    .Help("Platform web-hook deliveries, by result.")
                    .Register(r);
+  webhooks_relayed_ = &prometheus::BuildCounter()
+                           .Name("aarthik_webhooks_relayed_total")
+                           .Help("Web-hooks shared between replicas through Redis, by result.")
+                           .Register(r);
   stream_subscribers_ = &prometheus::BuildGauge()
                              .Name("aarthik_stream_subscribers")
                              .Help("Open streams of the gateway's streaming RPCs, by method.")
@@ -277,6 +281,15 @@ void GatewayMetrics::SessionRefreshed(absl::string_view result) {
   {
     absl::MutexLock lock(&mu_);
     counter = ChildLocked(session_refreshes_, refreshes_by_result_, "result", result);
+  }
+  counter->Increment();
+}
+
+void GatewayMetrics::WebhookRelayed(absl::string_view result) {
+  prometheus::Counter* counter;
+  {
+    absl::MutexLock lock(&mu_);
+    counter = ChildLocked(webhooks_relayed_, relayed_by_result_, "result", result);
   }
   counter->Increment();
 }

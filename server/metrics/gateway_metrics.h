@@ -134,6 +134,10 @@ class GatewayMetrics {
   // One web-hook delivery by `result` ("accepted", "duplicate", "stale", "unauthenticated",
   // "malformed", "forbidden", "too_large", "error").
   void WebhookReceived(absl::string_view result);
+  // The relay between replicas (EventRelay), by `result`: "published" (shared through Redis),
+  // "publish_failed" (the other replicas miss it), "relayed" (another replica's event accepted
+  // here), "malformed" (a stream entry that did not parse).
+  void WebhookRelayed(absl::string_view result);
   // Subscribers of a streaming RPC (`rpc` is the method name, e.g. "WatchJourneyEvents").
   void StreamSubscribers(absl::string_view rpc, int delta);
 
@@ -172,6 +176,7 @@ class GatewayMetrics {
   prometheus::Counter* token_store_failures_[3];  // load, save, lock
   prometheus::Family<prometheus::Counter>* session_refreshes_;
   prometheus::Family<prometheus::Counter>* webhooks_;
+  prometheus::Family<prometheus::Counter>* webhooks_relayed_;
   prometheus::Family<prometheus::Gauge>* stream_subscribers_;
 
   absl::Mutex mu_;
@@ -179,6 +184,7 @@ class GatewayMetrics {
   absl::flat_hash_map<std::string, UpstreamRoute> upstream_routes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, prometheus::Counter*> refreshes_by_result_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, prometheus::Counter*> webhooks_by_result_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, prometheus::Counter*> relayed_by_result_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, prometheus::Gauge*> subscribers_by_rpc_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -280,7 +280,7 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
         loop_.get(), redis_.get(), relay_redis_.get(), event_log_.get(),
         config.redis_key_prefix + "webhooks",
         [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); },
-        events::EventRelay::Options{});
+        events::EventRelay::Options{.metrics = metrics_.get()});
     events::EventRelay* relay = event_relay_.get();
     webhook_receiver_->SetRelay([relay](const std::string& event_id, absl::string_view body) {
       relay->Publish(event_id, body);
