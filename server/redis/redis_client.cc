@@ -57,23 +57,30 @@ bool IsIpLiteral(const std::string& host) {
          inet_pton(AF_INET6, host.c_str(), buffer) == 1;
 }
 
-// Blocking; runs on the resolver thread.
+// Blocking; runs on the resolver thread. IPv4 first: a name like "localhost" often lists ::1 first
+// while Redis listens on 127.0.0.1 only; IPv6 when the name has no IPv4 address.
 absl::StatusOr<std::string> Resolve(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot resolve ", host, ": ", gai_strerror(rc)));
+  int last_error = 0;
+  for (int family : {AF_INET, AF_INET6}) {
+    addrinfo hints{};
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
+      last_error = rc;
+      continue;
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* address =
+        family == AF_INET6
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+    inet_ntop(family, address, text, sizeof(text));
+    freeaddrinfo(found);
+    return std::string(text);
   }
-  char text[INET6_ADDRSTRLEN] = {};
-  const void* address =
-      found->ai_family == AF_INET6
-          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
-          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
-  inet_ntop(found->ai_family, address, text, sizeof(text));
-  freeaddrinfo(found);
-  return std::string(text);
+  return absl::UnavailableError(
+      absl::StrCat("cannot resolve ", host, ": ", gai_strerror(last_error)));
 }
 
 }  // namespace

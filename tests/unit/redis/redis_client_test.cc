@@ -30,7 +30,7 @@ class RedisClientTest : public ::testing::Test {
   }
 
   RedisClient& Client(RedisClient::Options options = {}) {
-    options.host = "127.0.0.1";
+    if (options.host == RedisClient::Options{}.host) options.host = "127.0.0.1";
     options.port = server_->port();
     client_ = std::make_unique<RedisClient>(&loop_, options);
     client_->Start();
@@ -96,6 +96,20 @@ TEST_F(RedisClientTest, RepliesOfEveryType) {
   ASSERT_TRUE(wrong.ok());
   EXPECT_EQ(wrong->type, RedisReply::kError);
   EXPECT_NE(wrong->str.find("not an integer"), std::string::npos) << wrong->str;
+}
+
+TEST_F(RedisClientTest, AHostNameIsResolvedOffTheLoopAndCommandsWaitForIt) {
+  Client({.host = "localhost"});
+  // Issued at once, while the helper thread resolves the name: held, then sent.
+  absl::StatusOr<RedisReply> reply = Run({"PING"});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->str, "PONG");
+}
+
+TEST_F(RedisClientTest, AnUnknownHostIsUnavailable) {
+  Client({.host = "no-such-host.invalid", .reconnect_backoff_min = absl::Seconds(10)});
+  absl::StatusOr<RedisReply> reply = Run({"PING"});
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
 }
 
 TEST_F(RedisClientTest, ArgumentsAreBinarySafe) {
