@@ -27,19 +27,27 @@ void EventRelay::Start() {
   loop_->Post([this] { Read(); });
 }
 
-void EventRelay::Publish(const std::string& event_id, absl::string_view verified_body) {
-  publisher_->Command({"XADD", stream_key_, "MAXLEN", "~", absl::StrCat(options_.max_len), "*",
-                       "id", event_id, "body", std::string(verified_body)},
-                      [this](absl::StatusOr<RedisReply> reply) {
-                        if (reply.ok() && reply->type == RedisReply::kString) {
-                          Count(published_, "published");
-                          return;
-                        }
-                        Count(publish_failures_, "publish_failed");
-                        core::Log(
-                            core::Severity::kWarning, "web-hook not shared with the other replicas",
-                            {{"reason", reply.ok() ? reply->str : reply.status().ToString()}});
-                      });
+void EventRelay::Publish(const std::string& event_id, absl::string_view verified_body,
+                         absl::AnyInvocable<void(absl::Status)> done) {
+  publisher_->Command(
+      {"XADD", stream_key_, "MAXLEN", "~", absl::StrCat(options_.max_len), "*", "id", event_id,
+       "body", std::string(verified_body)},
+      [this, done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
+        absl::Status shared = absl::OkStatus();
+        if (!reply.ok()) {
+          shared = reply.status();
+        } else if (reply->type != RedisReply::kString) {
+          shared = absl::UnavailableError(absl::StrCat("redis refused XADD: ", reply->str));
+        }
+        if (shared.ok()) {
+          Count(published_, "published");
+        } else {
+          Count(publish_failures_, "publish_failed");
+          core::Log(core::Severity::kWarning, "web-hook not shared with the other replicas",
+                    {{"reason", shared.ToString()}});
+        }
+        if (done) done(std::move(shared));
+      });
 }
 
 void EventRelay::Count(std::atomic<int64_t>& counter, absl::string_view result) {

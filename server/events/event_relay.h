@@ -14,9 +14,9 @@
 //   receiver.SetRelay([&](const std::string& id, absl::string_view body) { relay.Publish(id, body);
 //   });
 //
-// Publishing is asynchronous and best effort: the delivery is answered once the local log took it;
-// if Redis is down the other replicas miss it (each publish failure is logged and counted:
-// aarthik_webhooks_relayed_total{result="publish_failed"}).
+// Publishing is asynchronous; WebhookReceiver::HandleAsync answers the platform only once Redis
+// took the entry, and 503 when it did not, so the platform's retry shares it later (each publish
+// failure is logged and counted: aarthik_webhooks_relayed_total{result="publish_failed"}).
 //
 // Thread-safety: Publish and stats may be called from any thread; Start once. The relay's reads
 // run on the reader client's loop thread. Destroy after that loop stopped.
@@ -65,7 +65,9 @@ class EventRelay {
              EventLog* log, std::string stream_key, AcceptedCallback on_accepted, Options options);
 
   void Start();
-  void Publish(const std::string& event_id, absl::string_view verified_body);
+  // `done` (optional) hears whether Redis took the entry; it runs on the publisher's loop thread.
+  void Publish(const std::string& event_id, absl::string_view verified_body,
+               absl::AnyInvocable<void(absl::Status)> done = nullptr);
   Stats stats() const;
 
  private:

@@ -124,6 +124,8 @@ const char* WebhookResultLabel(const WebhookReceiver::Result& result) {
       return "forbidden";
     case 413:
       return "too_large";
+    case 503:
+      return "not_shared";
     default:
       return "error";
   }
@@ -172,19 +174,42 @@ WebhookReceiver::Result WebhookReceiver::HandleDelivery(const WebhookHeaders& he
   }
   JourneyEvent copy_for_callback;
   if (on_accepted_) copy_for_callback = incoming->event;
-  const std::string event_id = incoming->event_id;
+  std::string event_id = incoming->event_id;
   AcceptOutcome outcome = log_->Accept(*std::move(incoming));
   if (outcome == AcceptOutcome::kAccepted && on_accepted_) on_accepted_(copy_for_callback);
-  if (outcome == AcceptOutcome::kAccepted && relay_) relay_(event_id, raw_body);
   switch (outcome) {
     case AcceptOutcome::kAccepted:
-      return {200, "accepted", outcome};
+      return {200, "accepted", outcome, std::move(event_id)};
     case AcceptOutcome::kDuplicate:
-      return {200, "duplicate", outcome};
+      return {200, "duplicate", outcome, std::move(event_id)};
     case AcceptOutcome::kStale:
-      return {200, "superseded by a newer snapshot", outcome};
+      return {200, "superseded by a newer snapshot", outcome, std::move(event_id)};
   }
   return {500, "unreachable", std::nullopt};
+}
+
+void WebhookReceiver::HandleAsync(const WebhookHeaders& headers, absl::string_view raw_body,
+                                  absl::AnyInvocable<void(Result)> done) {
+  Result result = HandleDelivery(headers, raw_body);
+  const bool share =
+      relay_ && result.outcome.has_value() && result.outcome != AcceptOutcome::kStale;
+  if (!share) {
+    if (metrics_ != nullptr) metrics_->WebhookReceived(WebhookResultLabel(result));
+    done(std::move(result));
+    return;
+  }
+  const std::string event_id = result.event_id;
+  relay_(event_id, raw_body,
+         [this, result = std::move(result), done = std::move(done)](absl::Status shared) mutable {
+           if (!shared.ok()) {
+             // Taken here, but the other replicas' subscribers would miss it: let the platform
+             // send it again (this replica will see a duplicate and share it then).
+             result = {503, "accepted but not yet shared with the other gateway replicas; retry",
+                       std::nullopt, result.event_id};
+           }
+           if (metrics_ != nullptr) metrics_->WebhookReceived(WebhookResultLabel(result));
+           done(std::move(result));
+         });
 }
 
 }  // namespace aarthik::events

@@ -42,6 +42,7 @@ class WebhookReceiver {
     int http_status = 0;
     std::string message;
     std::optional<AcceptOutcome> outcome;  // set for 2xx
+    std::string event_id;                  // set for 2xx
   };
   using AcceptedCallback = std::function<void(const aarthik::events::v1::JourneyEvent&)>;
 
@@ -52,11 +53,18 @@ class WebhookReceiver {
 
   Result Handle(const WebhookHeaders& headers, absl::string_view raw_body);
 
-  // Called with each accepted delivery's event ID and verified body (not for duplicates or
-  // superseded snapshots), e.g. to share it with the other replicas (EventRelay). Set before the
-  // first Handle.
-  using RelayCallback = std::function<void(const std::string& event_id, absl::string_view body)>;
+  // Shares a delivery with the other replicas (EventRelay::Publish) and says when it is shared.
+  using RelayCallback = std::function<void(const std::string& event_id, absl::string_view body,
+                                           absl::AnyInvocable<void(absl::Status shared)> done)>;
+  // Set before the first HandleAsync. Accepted deliveries and duplicates are relayed (a duplicate
+  // may be the platform retrying one whose sharing failed); superseded and refused ones are not.
   void SetRelay(RelayCallback relay) { relay_ = std::move(relay); }
+
+  // Handle, then the relay: the 2xx waits until the delivery is shared, and becomes a 503 (the
+  // platform retries) when it could not be, so that no replica's subscribers miss it. Without a
+  // relay, `done` runs inline with Handle's result. `done` may run on another thread.
+  void HandleAsync(const WebhookHeaders& headers, absl::string_view raw_body,
+                   absl::AnyInvocable<void(Result)> done);
 
   int64_t rejected() const { return rejected_.load(); }
 
@@ -74,7 +82,7 @@ class WebhookReceiver {
 
 // The result word of a delivery for aarthik_webhooks_received_total: "accepted", "duplicate",
 // "stale", "malformed" (400), "unauthenticated" (401: signature or timestamp), "forbidden" (403),
-// "too_large", "error".
+// "too_large", "not_shared" (503: accepted but the relay to the other replicas failed), "error".
 const char* WebhookResultLabel(const WebhookReceiver::Result& result);
 
 // The HTTP status for an error of Verify/ParseSnapshot.

@@ -5,14 +5,17 @@
 namespace aarthik::http {
 
 void AddWebhookRoute(Routes* routes, const std::string& path, events::WebhookReceiver* receiver) {
-  routes->Add("POST", path, [receiver](const HttpRequest& request) {
+  routes->AddAsync("POST", path, [receiver](const HttpRequest& request, Responder respond) {
     events::WebhookHeaders headers{
         request.Header(events::kEventIdHeader), request.Header(events::kTenantHeader),
         request.Header(events::kApplicationHeader), request.Header(events::kTimestampHeader),
         request.Header(events::kSignatureHeader)};
-    events::WebhookReceiver::Result result = receiver->Handle(headers, request.body);
-    nlohmann::json body = {{result.http_status < 300 ? "status" : "error", result.message}};
-    return HttpResponse{result.http_status, "application/json", body.dump() + "\n"};
+    receiver->HandleAsync(
+        headers, request.body,
+        [respond = std::move(respond)](events::WebhookReceiver::Result result) {
+          nlohmann::json body = {{result.http_status < 300 ? "status" : "error", result.message}};
+          respond(HttpResponse{result.http_status, "application/json", body.dump() + "\n"});
+        });
   });
 }
 

@@ -33,11 +33,19 @@ const std::string& HttpRequest::Header(const std::string& lowercase_name) const 
 }
 
 void Routes::Add(const std::string& method, const std::string& path, HttpHandler handler) {
+  AddAsync(method, path,
+           [handler = std::move(handler)](const HttpRequest& request, Responder respond) {
+             respond(handler(request));
+           });
+}
+
+void Routes::AddAsync(const std::string& method, const std::string& path,
+                      AsyncHttpHandler handler) {
   handlers_[{method, path}] = std::move(handler);
 }
 
-const HttpHandler* Routes::Find(const std::string& method, const std::string& path,
-                                int* status) const {
+const AsyncHttpHandler* Routes::Find(const std::string& method, const std::string& path,
+                                     int* status) const {
   auto it = handlers_.find({method, path});
   if (it != handlers_.end()) return &it->second;
   *status = 404;
@@ -99,12 +107,19 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     view.body = std::move(request.body());
     int status = 404;
-    const HttpHandler* handler = server_->routes.Find(view.method, view.path, &status);
-    HttpResponse response =
-        handler != nullptr
-            ? (*handler)(view)
-            : ErrorResponse(status, status == 404 ? "not found" : "method not allowed");
-    Reply(std::move(response), request.keep_alive());
+    const AsyncHttpHandler* handler = server_->routes.Find(view.method, view.path, &status);
+    const bool keep_alive = request.keep_alive();
+    if (handler == nullptr) {
+      return Reply(ErrorResponse(status, status == 404 ? "not found" : "method not allowed"),
+                   keep_alive);
+    }
+    // The answer may come from another thread: it is written on the I/O thread.
+    (*handler)(view, [self = shared_from_this(), keep_alive](HttpResponse response) {
+      asio::post(self->stream_.get_executor(),
+                 [self, keep_alive, response = std::move(response)]() mutable {
+                   self->Reply(std::move(response), keep_alive);
+                 });
+    });
   }
 
   void Reply(HttpResponse response, bool keep_alive) {

@@ -1,7 +1,9 @@
 // HttpServer: the gateway's own small HTTP/1.1 listener (web-hooks, health; later /metrics), on
 // Boost.Beast/Asio: one I/O thread, asynchronous accept/read/write, keep-alive, a request body
 // limit (413), a header limit and an idle timeout. Routes are exact (method, path) pairs whose
-// handlers run on the I/O thread and must not block (they do CPU work only).
+// handlers run on the I/O thread and must not block (they do CPU work only). An asynchronous
+// handler answers later, from any thread, through its `respond` callback (e.g. once Redis has
+// acknowledged a write); the connection waits for that answer.
 //
 //   HttpServer::Options options;  options.listen = "127.0.0.1:0";
 //   HttpServer::Routes routes;
@@ -47,16 +49,21 @@ struct HttpResponse {
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// Must call `respond` exactly once, on any thread; `request` is valid only during the call.
+using Responder = std::function<void(HttpResponse)>;
+using AsyncHttpHandler = std::function<void(const HttpRequest& request, Responder respond)>;
 
 // Exact-match routes: (method, path) → handler. A known path with another method answers 405.
 class Routes {
  public:
   void Add(const std::string& method, const std::string& path, HttpHandler handler);
+  void AddAsync(const std::string& method, const std::string& path, AsyncHttpHandler handler);
   // Null with *status = 404 or 405 when nothing matches.
-  const HttpHandler* Find(const std::string& method, const std::string& path, int* status) const;
+  const AsyncHttpHandler* Find(const std::string& method, const std::string& path,
+                               int* status) const;
 
  private:
-  std::map<std::pair<std::string, std::string>, HttpHandler> handlers_;
+  std::map<std::pair<std::string, std::string>, AsyncHttpHandler> handlers_;
 };
 
 class HttpServer {

@@ -282,8 +282,9 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
         [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); },
         events::EventRelay::Options{.metrics = metrics_.get()});
     events::EventRelay* relay = event_relay_.get();
-    webhook_receiver_->SetRelay([relay](const std::string& event_id, absl::string_view body) {
-      relay->Publish(event_id, body);
+    webhook_receiver_->SetRelay([relay](const std::string& event_id, absl::string_view body,
+                                        absl::AnyInvocable<void(absl::Status)> done) {
+      relay->Publish(event_id, body, std::move(done));
     });
     event_relay_->Start();
   }

@@ -136,19 +136,43 @@ TEST_F(ReplicasTest, AWebhookDeliveredToOneReplicaReachesASubscriberOfTheOther) 
     EXPECT_EQ(message.event().event_id(), expected);
   }
   context.TryCancel();
-  // The receiving replica shared three deliveries (the redelivery was a duplicate there). Its count
-  // moves when Redis acknowledges the XADD, which may come just after the other replica read it.
+  // The receiving replica shared all four deliveries: a redelivery is shared again (it may be the
+  // platform retrying one whose sharing failed) and is a duplicate everywhere. The count moves when
+  // Redis acknowledges the XADD, which may come just after the other replica read the entry.
   std::string metrics;
   for (absl::Time give_up = absl::Now() + absl::Seconds(10); absl::Now() < give_up;) {
     metrics = HttpCall("GET", "http://" + env_->http_address() + "/metrics");
-    if (metrics.find("aarthik_webhooks_relayed_total{result=\"published\"} 3") !=
+    if (metrics.find("aarthik_webhooks_relayed_total{result=\"published\"} 4") !=
         std::string::npos) {
       break;
     }
   }
-  EXPECT_NE(metrics.find("aarthik_webhooks_relayed_total{result=\"published\"} 3"),
+  EXPECT_NE(metrics.find("aarthik_webhooks_relayed_total{result=\"published\"} 4"),
             std::string::npos)
       << metrics;
+}
+
+TEST_F(ReplicasTest, ADeliveryThatCouldNotBeSharedIs503AndTheRetryReachesTheOtherReplica) {
+  auto events = ev::JourneyEventsService::NewStub(second_);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+  auto reader = events->WatchJourneyEvents(&context, ev::WatchJourneyEventsRequest());
+  reader->WaitForInitialMetadata();
+
+  redis_->Stop();
+  // Accepted by the first replica, but the second would never hear of it: the platform must retry.
+  EXPECT_EQ(PostSignedWebhook(*env_, kWebhookSecret, "evt_retry_1", "CUST_RETRY"), 503);
+  ASSERT_TRUE(redis_->Restart().ok());
+  long status = 0;
+  for (absl::Time give_up = absl::Now() + absl::Seconds(20); absl::Now() < give_up;) {
+    status = PostSignedWebhook(*env_, kWebhookSecret, "evt_retry_1", "CUST_RETRY");  // the retry
+    if (status == 200) break;
+  }
+  ASSERT_EQ(status, 200);
+  ev::WatchJourneyEventsResponse message;
+  ASSERT_TRUE(reader->Read(&message)) << "the retried delivery did not reach the other replica";
+  EXPECT_EQ(message.event().event_id(), "evt_retry_1");
+  context.TryCancel();
 }
 
 // Kubernetes rotates a mounted Secret in place: a new Redis password file is used without a

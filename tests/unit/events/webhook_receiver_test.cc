@@ -57,20 +57,49 @@ class ReceiverTest : public ::testing::Test {
   int callbacks_ = 0;
 };
 
-TEST_F(ReceiverTest, OnlyAcceptedDeliveriesAreRelayedToTheOtherReplicas) {
+// With a relay (several replicas), the 2xx waits for it: a delivery the relay could not share is a
+// 503, so that the platform retries, and the retry (a duplicate here) is shared then.
+TEST_F(ReceiverTest, TheAnswerWaitsForTheRelayAndA503LetsThePlatformRetry) {
   std::vector<std::pair<std::string, std::string>> relayed;
-  receiver_.SetRelay([&](const std::string& event_id, absl::string_view body) {
+  bool relay_up = false;
+  receiver_.SetRelay([&](const std::string& event_id, absl::string_view body,
+                         absl::AnyInvocable<void(absl::Status)> done) {
     relayed.emplace_back(event_id, std::string(body));
+    done(relay_up ? absl::OkStatus() : absl::UnavailableError("redis unavailable"));
   });
+  auto handle = [&](const WebhookHeaders& headers, const std::string& body) {
+    std::optional<WebhookReceiver::Result> answer;
+    receiver_.HandleAsync(headers, body,
+                          [&](WebhookReceiver::Result result) { answer = std::move(result); });
+    EXPECT_TRUE(answer.has_value());  // this relay answers inline
+    return answer.value_or(WebhookReceiver::Result{});
+  };
   const std::string body = VariantA("evt_1", 100, "j1");
   const std::string older = VariantA("evt_0", 99, "j1");
-  EXPECT_EQ(receiver_.Handle(Signed("evt_1", body), body).outcome, AcceptOutcome::kAccepted);
-  EXPECT_EQ(receiver_.Handle(Signed("evt_1", body), body).outcome, AcceptOutcome::kDuplicate);
-  EXPECT_EQ(receiver_.Handle(Signed("evt_0", older), older).outcome, AcceptOutcome::kStale);
-  EXPECT_EQ(receiver_.Handle(Signed("evt_2", body, kNow, "whsec_forged"), body).http_status, 401);
-  ASSERT_EQ(relayed.size(), 1u);
+
+  EXPECT_EQ(handle(Signed("evt_1", body), body).http_status, 503);  // taken here, not shared
+  relay_up = true;
+  WebhookReceiver::Result retry = handle(Signed("evt_1", body), body);
+  EXPECT_EQ(retry.http_status, 200);
+  EXPECT_EQ(retry.outcome, AcceptOutcome::kDuplicate);
+  EXPECT_EQ(handle(Signed("evt_0", older), older).http_status, 200);  // superseded: not relayed
+  EXPECT_EQ(handle(Signed("evt_2", body, kNow, "whsec_forged"), body).http_status, 401);
+
+  ASSERT_EQ(relayed.size(), 2u);
   EXPECT_EQ(relayed[0].first, "evt_1");
+  EXPECT_EQ(relayed[1].first, "evt_1");
   EXPECT_EQ(relayed[0].second, body);  // the verified bytes, for the other replicas to parse
+  EXPECT_EQ(callbacks_, 1);            // the local log took it once
+}
+
+TEST_F(ReceiverTest, WithoutARelayHandleAsyncAnswersLikeHandle) {
+  const std::string body = VariantA("evt_1", 100, "j1");
+  std::optional<WebhookReceiver::Result> answer;
+  receiver_.HandleAsync(Signed("evt_1", body), body,
+                        [&](WebhookReceiver::Result result) { answer = std::move(result); });
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->http_status, 200);
+  EXPECT_EQ(answer->outcome, AcceptOutcome::kAccepted);
 }
 
 TEST_F(ReceiverTest, AcceptsOnceAndAnswers2xxForDuplicates) {

@@ -4,6 +4,8 @@
 
 #include <curl/curl.h>
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/http/gateway_routes.h"
@@ -31,6 +33,12 @@ class HttpServerTest : public ::testing::Test {
     Routes routes;
     AddWebhookRoute(&routes, "/webhooks/aarthik", receiver_.get());
     AddHealthRoute(&routes);
+    // Answers from another thread, after the handler returned (as the relayed web-hook route does).
+    routes.AddAsync("GET", "/later", [this](const HttpRequest& request, Responder respond) {
+      later_.emplace_back([respond, path = request.path] {
+        respond(HttpResponse{202, "text/plain", "answered later for " + path});
+      });
+    });
     HttpServer::Options options;
     options.listen = "127.0.0.1:0";
     options.max_body_bytes = 64 * 1024;
@@ -39,7 +47,10 @@ class HttpServerTest : public ::testing::Test {
     server_ = *std::move(server);
     curl_ = curl_easy_init();
   }
-  void TearDown() override { curl_easy_cleanup(curl_); }
+  void TearDown() override {
+    for (std::thread& thread : later_) thread.join();
+    curl_easy_cleanup(curl_);
+  }
 
   long Send(const std::string& method, const std::string& path, const std::string& body,
             std::vector<std::string> headers, std::string* response = nullptr) {
@@ -75,6 +86,7 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<events::WebhookReceiver> receiver_;
   std::unique_ptr<HttpServer> server_;
   CURL* curl_ = nullptr;
+  std::vector<std::thread> later_;  // appended on the server's I/O thread, joined in TearDown
 };
 
 const char kBody[] =
@@ -102,6 +114,13 @@ TEST_F(HttpServerTest, WebhookStatusesOverOneKeepAliveConnection) {
   EXPECT_EQ(connects, 0);  // the last request reused the connection
   ASSERT_NE((*sub)->Next(), nullptr);
   EXPECT_EQ((*sub)->Next(), nullptr);
+}
+
+TEST_F(HttpServerTest, AnAsynchronousHandlerAnswersFromAnotherThreadOnTheSameConnection) {
+  std::string response;
+  EXPECT_EQ(Send("GET", "/later", "", {}, &response), 202);
+  EXPECT_EQ(response, "answered later for /later");
+  EXPECT_EQ(Send("GET", "/healthz", "", {}), 200);  // the connection goes on after it
 }
 
 TEST_F(HttpServerTest, OversizedBodyIs413) {
