@@ -194,6 +194,10 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Regist
                            .Name("aarthik_webhooks_relayed_total")
                            .Help("Web-hooks shared between replicas through Redis, by result.")
                            .Register(r);
+  redis_connected_ = &prometheus::BuildGauge()
+                          .Name("aarthik_redis_connected")
+                          .Help("1 while the Redis connection is established, by connection.")
+                          .Register(r);
   stream_subscribers_ = &prometheus::BuildGauge()
                              .Name("aarthik_stream_subscribers")
                              .Help("Open streams of the gateway's streaming RPCs, by method.")
@@ -283,6 +287,11 @@ void GatewayMetrics::SessionRefreshed(absl::string_view result) {
     counter = ChildLocked(session_refreshes_, refreshes_by_result_, "result", result);
   }
   counter->Increment();
+}
+
+void GatewayMetrics::RedisConnected(absl::string_view connection, bool connected) {
+  // Family::Add returns the existing child for the same labels and is thread-safe.
+  redis_connected_->Add({{"connection", std::string(connection)}}).Set(connected ? 1 : 0);
 }
 
 void GatewayMetrics::WebhookRelayed(absl::string_view result) {

@@ -130,6 +130,9 @@ class GatewayMetrics {
   void SessionRefreshed(absl::string_view result);
   // A token store operation that failed ("load", "save", "lock"): with --redis-url, Redis trouble.
   void TokenStoreFailed(absl::string_view operation);
+  // A Redis connection ("tokens": the token store and relay writes; "relay": the web-hook relay's
+  // reader) came up or went down.
+  void RedisConnected(absl::string_view connection, bool connected);
 
   // One web-hook delivery by `result` ("accepted", "duplicate", "stale", "unauthenticated",
   // "malformed", "forbidden", "too_large", "error").
@@ -177,6 +180,7 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>* session_refreshes_;
   prometheus::Family<prometheus::Counter>* webhooks_;
   prometheus::Family<prometheus::Counter>* webhooks_relayed_;
+  prometheus::Family<prometheus::Gauge>* redis_connected_;
   prometheus::Family<prometheus::Gauge>* stream_subscribers_;
 
   absl::Mutex mu_;

@@ -186,6 +186,7 @@ void RedisClient::OnConnected(int status) {
   }
   state_ = State::kConnected;
   backoff_ = absl::ZeroDuration();
+  if (options_.on_connection_change) options_.on_connection_change(true);
 }
 
 void RedisClient::OnDisconnected() {
@@ -197,6 +198,7 @@ void RedisClient::OnDisconnected() {
 
 void RedisClient::Fail(const std::string& why) {
   if (state_ == State::kBackingOff) return;
+  const bool was_connected = state_ == State::kConnected;
   state_ = State::kBackingOff;
   if (connect_timer_ != 0) {
     loop_->CancelTimer(connect_timer_);
@@ -213,6 +215,8 @@ void RedisClient::Fail(const std::string& why) {
         context);  // runs the pending hiredis callbacks with no reply; they find no client
   }
   unsent_.clear();
+  // Before the callers hear of it: whoever sees a failed command also sees the gauge down.
+  if (was_connected && options_.on_connection_change) options_.on_connection_change(false);
   FailAllPending(absl::StrCat("redis unavailable: ", why));
   ScheduleReconnect();
 }

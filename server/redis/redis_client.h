@@ -25,6 +25,7 @@
 #define AARTHIK_SERVER_REDIS_REDIS_CLIENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -67,6 +68,9 @@ class RedisClient {
     absl::Duration reconnect_backoff_max = absl::Seconds(2);
     // Commands waiting for a reply; beyond it Command fails at once with UNAVAILABLE.
     size_t max_pending = 10'000;
+    // Told (on the loop thread) when a connection is established (true) and when it is lost or
+    // given up (false), e.g. for a gauge.
+    std::function<void(bool connected)> on_connection_change;
   };
   using ReplyCallback = absl::AnyInvocable<void(absl::StatusOr<RedisReply>)>;
 

@@ -274,6 +274,11 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
     // Deliveries reach one replica; the relay shares them with the others (docs/events.md).
     redis::RedisClient::Options reader_options = redis_options_;
     reader_options.command_timeout = events::EventRelay::Options{}.block + config.redis_timeout;
+    metrics::GatewayMetrics* metrics = metrics_.get();
+    metrics->RedisConnected("relay", false);
+    reader_options.on_connection_change = [metrics](bool up) {
+      metrics->RedisConnected("relay", up);
+    };
     relay_redis_ = std::make_unique<redis::RedisClient>(loop_.get(), std::move(reader_options));
     relay_redis_->Start();
     event_relay_ = std::make_unique<events::EventRelay>(
@@ -320,6 +325,9 @@ absl::Status Gateway::StartTokenStore(const core::Config& config) {
   }
   options->connect_timeout = config.redis_timeout;
   options->command_timeout = config.redis_timeout;
+  metrics::GatewayMetrics* metrics = metrics_.get();
+  metrics->RedisConnected("tokens", false);
+  options->on_connection_change = [metrics](bool up) { metrics->RedisConnected("tokens", up); };
   redis_options_ = *options;
   redis_ = std::make_unique<redis::RedisClient>(loop_.get(), *std::move(options));
   redis_->Start();

@@ -102,6 +102,8 @@ TEST_F(ReplicasTest, ARedisOutageIsUnavailableUntilRedisIsBack) {
   EXPECT_NE(metrics.find("aarthik_token_store_failures_total{operation=\"load\"} 1"),
             std::string::npos)
       << metrics;
+  EXPECT_NE(metrics.find("aarthik_redis_connected{connection=\"tokens\"} 0"), std::string::npos)
+      << metrics;
 
   ASSERT_TRUE(redis_->Restart().ok());
   // The gateway reconnects on its own backoff (at most 2 s).
@@ -111,6 +113,9 @@ TEST_F(ReplicasTest, ARedisOutageIsUnavailableUntilRedisIsBack) {
     if (recovered.ok()) break;
   }
   EXPECT_TRUE(recovered.ok()) << recovered.error_message();
+  const std::string after = HttpCall("GET", "http://" + env_->http_address() + "/metrics");
+  EXPECT_NE(after.find("aarthik_redis_connected{connection=\"tokens\"} 1"), std::string::npos)
+      << after;
 }
 
 TEST_F(ReplicasTest, AWebhookDeliveredToOneReplicaReachesASubscriberOfTheOther) {

@@ -139,6 +139,25 @@ TEST_F(RedisClientTest, ServerDownFailsFastThenTheClientReconnects) {
   EXPECT_EQ(Run({"GET", "k"})->type, RedisReply::kNil);  // a new, empty server
 }
 
+TEST_F(RedisClientTest, ConnectionChangesAreReported) {
+  std::mutex mu;
+  std::vector<bool> changes;
+  Client({.reconnect_backoff_min = absl::Milliseconds(5), .on_connection_change = [&](bool up) {
+            std::lock_guard<std::mutex> lock(mu);
+            changes.push_back(up);
+          }});
+  ASSERT_TRUE(Run({"PING"}).ok());
+  server_->Stop();
+  EXPECT_FALSE(Run({"PING"}).ok());
+  ASSERT_TRUE(server_->Restart().ok());
+  ASSERT_TRUE(EventuallyServes());
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_GE(changes.size(), 3u);
+  EXPECT_TRUE(changes[0]);
+  EXPECT_FALSE(changes[1]);
+  EXPECT_TRUE(changes.back());
+}
+
 TEST_F(RedisClientTest, AServerThatStopsAnsweringTimesOutAndTheConnectionIsReplaced) {
   Client(
       {.command_timeout = absl::Milliseconds(100), .reconnect_backoff_min = absl::Milliseconds(5)});
