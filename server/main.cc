@@ -1,27 +1,14 @@
 // aarthik-gateway: serves the Aarthik Labs platform's REST API as gRPC. See --help and
 // docs/architecture.md.
 #include <csignal>
+#include <cstring>
 #include <iostream>
-#include <thread>
 
+#include "absl/time/time.h"
 #include "server/core/config.h"
 #include "server/core/config_file.h"
 #include "server/core/log.h"
 #include "server/rpc/gateway.h"
-
-namespace {
-
-// Waits for SIGTERM/SIGINT on a dedicated thread (signals are blocked everywhere else), then
-// drains.
-void ShutdownOnSignal(aarthik::rpc::Gateway* gateway, sigset_t signals, absl::Duration grace) {
-  int received = 0;
-  sigwait(&signals, &received);
-  aarthik::core::Log(aarthik::core::Severity::kInfo, "shutting down",
-                     {{"signal", strsignal(received)}});
-  gateway->Shutdown(grace);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   absl::StatusOr<aarthik::core::Config> config =
@@ -56,8 +43,17 @@ int main(int argc, char** argv) {
   std::cout << "listening " << (*gateway)->listen_address() << std::endl;
   // The second line: the HTTP listener (web-hooks, /healthz).
   std::cout << "http " << (*gateway)->http_address() << std::endl;
-  std::thread signal_thread(ShutdownOnSignal, gateway->get(), signals, config->shutdown_grace);
-  signal_thread.detach();
+  // The main thread waits for SIGTERM/SIGINT (blocked everywhere else) and, between signals,
+  // re-reads the secret files: one thread for both.
+  int received = 0;
+  while (received <= 0) {
+    const timespec timeout = absl::ToTimespec(config->secret_reload_interval);
+    received = sigtimedwait(&signals, nullptr, &timeout);  // -1: timed out or interrupted
+    if (received <= 0) (*gateway)->PollSecrets();
+  }
+  aarthik::core::Log(aarthik::core::Severity::kInfo, "shutting down",
+                     {{"signal", strsignal(received)}});
+  (*gateway)->Shutdown(config->shutdown_grace);
   (*gateway)->Wait();
   gateway->reset();
   return 0;

@@ -10,10 +10,11 @@
 //
 //   SecretFileWatcher watcher(Clock::Real());
 //   watcher.Watch("/run/secrets/api-key", api_key, {.name = "api key", .read = ReadApiKeyFile});
-//   watcher.Start(absl::Seconds(10));   // a thread polls every 10 s (Poll(): one pass, for tests)
+//   watcher.Start(absl::Seconds(10));   // a thread polls every 10 s, or call Poll() yourself
 //
-// The watcher polls on a thread of its own rather than on the upstream event loop: file reads (even
-// of tmpfs secrets) must never stall upstream I/O, and its lifetime needs no timer cancellation. A
+// Polls run off the upstream event loop (file reads, even of tmpfs secrets, must never stall
+// upstream I/O): on the thread Start creates, or, in the gateway, on the main thread between
+// signal waits (Gateway::PollSecrets), which saves a thread. A
 // file is re-read on every pass and compared by content, so it does not matter how it changed:
 // Kubernetes swaps a `..data` symlink, operators rename a new file over the old one or rewrite it.
 // A file that cannot be read, is empty or fails the reader's check keeps the old value and logs one

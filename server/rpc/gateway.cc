@@ -149,7 +149,6 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   deps.metrics = gateway->metrics_.get();
   gateway->proxy_ = std::make_unique<RpcProxy>(std::move(deps));
   if (absl::Status events = gateway->StartEvents(config); !events.ok()) return events;
-  gateway->secret_watcher_->Start(config.secret_reload_interval);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -336,6 +335,8 @@ absl::Status Gateway::StartTokenStore(const core::Config& config) {
                                                      /*max_cached_borrowers=*/100'000);
   return absl::OkStatus();
 }
+
+void Gateway::PollSecrets() { secret_watcher_->Poll(); }
 
 Gateway::~Gateway() {
   if (http_ != nullptr) http_->Stop();

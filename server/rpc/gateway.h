@@ -59,9 +59,14 @@ class Gateway {
   // GATEWAY_SHUTTING_DOWN; clients resume elsewhere with their cursor), new calls are refused with
   // the same status, and in-flight unary calls get up to `grace` to finish before they are
   // cancelled. Blocks until they have finished (or the grace is over) and the gRPC server is
-  // shutting down; Wait() returns once all calls are done. Idempotent; call it from a thread of its
-  // own (main.cc's signal thread).
+  // shutting down; Wait() returns once all calls are done. Idempotent; not from a gRPC or upstream
+  // thread (main.cc calls it from the main thread once a signal arrived).
   void Shutdown(absl::Duration grace = absl::Seconds(5));
+  // Re-reads the secret files (API key, web-hook secrets, Redis password) and swaps in changed
+  // values. The owner calls it every --secret-reload-interval from one thread: main.cc's main
+  // thread, which waits for signals with that timeout, so that one thread does both (the gateway's
+  // thread count is part of what benchmark c holds it to).
+  void PollSecrets();
 
   const auth::SessionManager& sessions() const { return *sessions_; }
   const platform::PlatformClient& platform() const { return *platform_; }
@@ -107,7 +112,7 @@ class Gateway {
   // The API key as the watcher keeps it current (shared with the proxy, sessions and state
   // fetcher).
   std::shared_ptr<core::Secret> api_key_;
-  // Last: its thread stops first on destruction.
+  // Polled by PollSecrets (no thread of its own).
   std::unique_ptr<core::SecretFileWatcher> secret_watcher_;
 };
 
