@@ -34,6 +34,15 @@ absl::Status ReplyError(const RedisReply& reply) {
   return absl::UnavailableError(absl::StrCat("redis refused the command: ", reply.str));
 }
 
+// A reply callback for commands whose answer matters only as success or failure.
+redis::RedisClient::ReplyCallback StatusOnly(TokenStore::DoneCallback done) {
+  return [done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
+    if (!reply.ok()) return done(reply.status());
+    if (reply->type == RedisReply::kError) return done(ReplyError(*reply));
+    done(absl::OkStatus());
+  };
+}
+
 }  // namespace
 
 std::string EncodeTokens(const BorrowerTokens& tokens) {
@@ -92,20 +101,11 @@ void RedisTokenStore::Save(const std::string& borrower, const BorrowerTokens& to
   int64_t ttl_ms =
       std::max<int64_t>(absl::ToInt64Milliseconds(tokens.refresh_expires_at - absl::Now()), 1000);
   redis_->Command({"SET", TokensKey(borrower), EncodeTokens(tokens), "PX", absl::StrCat(ttl_ms)},
-                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
-                    if (!reply.ok()) return done(reply.status());
-                    if (reply->type == RedisReply::kError) return done(ReplyError(*reply));
-                    done(absl::OkStatus());
-                  });
+                  StatusOnly(std::move(done)));
 }
 
 void RedisTokenStore::Erase(const std::string& borrower, DoneCallback done) {
-  redis_->Command({"DEL", TokensKey(borrower)},
-                  [done = std::move(done)](absl::StatusOr<RedisReply> reply) mutable {
-                    if (!reply.ok()) return done(reply.status());
-                    if (reply->type == RedisReply::kError) return done(ReplyError(*reply));
-                    done(absl::OkStatus());
-                  });
+  redis_->Command({"DEL", TokensKey(borrower)}, StatusOnly(std::move(done)));
 }
 
 void RedisTokenStore::TryLockRefresh(const std::string& borrower, const std::string& owner,

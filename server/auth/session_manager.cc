@@ -126,19 +126,19 @@ void SessionManager::AcquireSessionToken(const std::string& borrower, absl::Time
 }
 
 void SessionManager::LoadAndProceed(const std::string& borrower, const std::string& correlation_id,
-                                    const std::string& rejected_token) {
-  store_->Load(borrower, [this, borrower, correlation_id, rejected_token](
-                             absl::StatusOr<std::optional<BorrowerTokens>> loaded) mutable {
-    RunOnLoop(
-        [this, borrower, correlation_id, rejected_token, loaded = std::move(loaded)]() mutable {
-          Proceed(borrower, correlation_id, rejected_token, std::move(loaded));
-        });
+                                    const std::string& rejected_token, bool lock_held) {
+  store_->Load(borrower, [this, borrower, correlation_id, rejected_token,
+                          lock_held](absl::StatusOr<std::optional<BorrowerTokens>> loaded) mutable {
+    RunOnLoop([this, borrower, correlation_id, rejected_token, lock_held,
+               loaded = std::move(loaded)]() mutable {
+      Proceed(borrower, correlation_id, rejected_token, std::move(loaded), lock_held);
+    });
   });
 }
 
 void SessionManager::Proceed(const std::string& borrower, const std::string& correlation_id,
                              const std::string& rejected_token,
-                             absl::StatusOr<std::optional<BorrowerTokens>> loaded) {
+                             absl::StatusOr<std::optional<BorrowerTokens>> loaded, bool lock_held) {
   if (!loaded.ok()) {
     CountStoreFailure("load");
     Complete(borrower, TokenStoreUnavailable(loaded.status()));
@@ -147,9 +147,13 @@ void SessionManager::Proceed(const std::string& borrower, const std::string& cor
   absl::Time now = clock_.Now();
   const std::optional<BorrowerTokens>& tokens = *loaded;
   if (tokens && tokens->session_token != rejected_token && SessionUsable(*tokens, now)) {
-    Complete(borrower, tokens->session_token);
+    Complete(borrower, tokens->session_token);  // under the lock: another replica refreshed
   } else if (tokens && now < tokens->refresh_expires_at) {
-    RefreshUnderLock(borrower, correlation_id, rejected_token);
+    if (lock_held) {
+      Refresh(borrower, correlation_id, tokens->refresh_token);
+    } else {
+      RefreshUnderLock(borrower, correlation_id, rejected_token);
+    }
   } else {
     Mint(borrower, correlation_id);
   }
@@ -176,26 +180,7 @@ void SessionManager::RefreshUnderLock(const std::string& borrower,
           flight->second.store_lock_held = true;
           // Read again under the lock: the tokens loaded before it may have been rotated since.
           store_->Forget(borrower);
-          store_->Load(borrower, [this, borrower, correlation_id, rejected_token](
-                                     absl::StatusOr<std::optional<BorrowerTokens>> loaded) {
-            RunOnLoop([this, borrower, correlation_id, rejected_token, loaded] {
-              if (!loaded.ok()) {
-                CountStoreFailure("load");
-                Complete(borrower, TokenStoreUnavailable(loaded.status()));
-                return;
-              }
-              const std::optional<BorrowerTokens>& tokens = *loaded;
-              absl::Time now = clock_.Now();
-              if (tokens && tokens->session_token != rejected_token &&
-                  SessionUsable(*tokens, now)) {
-                Complete(borrower, tokens->session_token);  // another replica refreshed
-              } else if (tokens && now < tokens->refresh_expires_at) {
-                Refresh(borrower, correlation_id, tokens->refresh_token);
-              } else {
-                Mint(borrower, correlation_id);
-              }
-            });
-          });
+          LoadAndProceed(borrower, correlation_id, rejected_token, /*lock_held=*/true);
         });
       });
 }

@@ -115,11 +115,13 @@ class SessionManager {
   void AddWaiter(Flight& flight, const std::string& borrower, absl::Time deadline,
                  TokenCallback done, const std::string& correlation_id = "",
                  const std::string& rejected_token = "");
+  // Reads the borrower's tokens and goes on: hand out a usable session token, refresh (taking the
+  // store's lock first unless `lock_held`), or mint.
   void LoadAndProceed(const std::string& borrower, const std::string& correlation_id,
-                      const std::string& rejected_token);
+                      const std::string& rejected_token, bool lock_held = false);
   void Proceed(const std::string& borrower, const std::string& correlation_id,
                const std::string& rejected_token,
-               absl::StatusOr<std::optional<BorrowerTokens>> loaded);
+               absl::StatusOr<std::optional<BorrowerTokens>> loaded, bool lock_held);
   // Refreshes under the store's refresh lock (see the class comment).
   void RefreshUnderLock(const std::string& borrower, const std::string& correlation_id,
                         const std::string& rejected_token);

@@ -113,8 +113,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return Reply(ErrorResponse(status, status == 404 ? "not found" : "method not allowed"),
                    keep_alive);
     }
-    // The answer may come from another thread: it is written on the I/O thread.
+    // Synchronous handlers answer right here; a later answer from another thread is posted to
+    // the I/O thread, which alone writes to the stream.
     (*handler)(view, [self = shared_from_this(), keep_alive](HttpResponse response) {
+      if (self->server_->io.get_executor().running_in_this_thread()) {
+        return self->Reply(std::move(response), keep_alive);
+      }
       asio::post(self->stream_.get_executor(),
                  [self, keep_alive, response = std::move(response)]() mutable {
                    self->Reply(std::move(response), keep_alive);

@@ -9,10 +9,10 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
 #include "server/core/clock.h"
 #include "server/events/webhook_receiver.h"
 #include "tests/support/redis_server.h"
+#include "tests/unit/events/snapshot_body.h"
 
 namespace aarthik::events {
 namespace {
@@ -20,19 +20,7 @@ namespace {
 using ::aarthik::testing::RedisServer;
 
 std::string Snapshot(const std::string& event_id, int64_t sequence, const std::string& journey) {
-  return nlohmann::json{
-      {"schema_version", "1.0.0"},
-      {"event_type", "journey.snapshot"},
-      {"event_id", event_id},
-      {"event_at", "2026-03-05T16:48:20.000Z"},
-      {"snapshot_generated_at", "2026-03-05T16:48:20.000Z"},
-      {"sequence", sequence},
-      {"issuer", {{"source", "credit-api"}, {"trigger", "journey.offer.updated"}}},
-      {"borrower",
-       {{"borrowerExternalID", "CUST_" + journey},
-        {"journeys",
-         {{{"journeyID", journey}, {"status", "OFFERS_PENDING"}, {"nextAction", "WAIT"}}}}}}}
-      .dump();
+  return HeadlessSnapshotBody(event_id, sequence, journey);
 }
 
 // One gateway replica's share of the relay: its log, its reader connection, its relay.

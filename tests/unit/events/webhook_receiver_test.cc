@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/unit/events/snapshot_body.h"
 
 namespace aarthik::events {
 namespace {
@@ -20,20 +21,7 @@ constexpr int64_t kNow = 1741179022;
 
 std::string VariantA(const std::string& event_id, int64_t sequence, const std::string& journey,
                      const std::string& status = "OFFERS_PENDING") {
-  nlohmann::json body = {
-      {"schema_version", "1.0.0"},
-      {"event_type", "journey.snapshot"},
-      {"event_id", event_id},
-      {"event_at", "2026-03-05T16:48:20.000Z"},
-      {"snapshot_generated_at", "2026-03-05T16:48:20.000Z"},
-      {"sequence", sequence},
-      {"issuer", {{"source", "credit-api"}, {"trigger", "journey.offer.updated"}}},
-      {"tenant_id", kTenant},
-      {"application_id", kApp},
-      {"borrower",
-       {{"borrowerExternalID", "CUST_" + journey},
-        {"journeys", {{{"journeyID", journey}, {"status", status}, {"nextAction", "WAIT"}}}}}}};
-  return body.dump();
+  return HeadlessSnapshotBody(event_id, sequence, journey, status, kTenant, kApp);
 }
 
 WebhookHeaders Signed(const std::string& event_id, const std::string& body,
