@@ -36,50 +36,16 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from processes import API_KEY, APPLICATION, TENANT, Proc  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.join(ROOT, "bench", "gateway")
-API_KEY = "sk_test_bench"
-TENANT = "8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61"
-APPLICATION = "fbb1fd74-c502-4419-83f3-82a2a019fc9a"
 JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"  # Debian libjemalloc2
 
 
 def log(*parts):
     print(*parts, file=sys.stderr, flush=True)
-
-
-class Proc:
-    """A child that prints `listening HOST:PORT` first; the rest of stdout/stderr goes to a log."""
-
-    def __init__(self, name, argv, logdir, env=None, expect_listen=True):
-        self.name = name
-        self.argv = argv
-        self.log_path = os.path.join(logdir, f"{name}-{int(time.time() * 1000)}.log")
-        self.log_file = open(self.log_path, "wb")
-        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log_file,
-                                  env=env, start_new_session=True)
-        self.pid = self.p.pid
-        self.addr = None
-        if expect_listen:
-            line = self.p.stdout.readline().decode().strip()  # blocks until the first line
-            if not line.startswith("listening "):
-                self.stop()
-                raise RuntimeError(f"{name}: unexpected first line {line!r}; see {self.log_path}")
-            self.addr = line.split()[1]
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self):
-        for chunk in iter(lambda: self.p.stdout.read(4096), b""):
-            self.log_file.write(chunk)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()  # SIGTERM to this PID only
-            try:
-                self.p.wait(10)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
 
 
 class Bench:

@@ -82,10 +82,34 @@ void SessionManager::RunOnLoop(absl::AnyInvocable<void()> task) {
   }
 }
 
-bool SessionManager::SessionUsable(const BorrowerTokens& tokens, absl::Time now) const {
+absl::Time SessionManager::UsableUntil(const BorrowerTokens& tokens) const {
   absl::Duration lifetime = tokens.session_expires_at - tokens.obtained_at;
   absl::Duration margin = std::min(options_.refresh_margin, lifetime / 5);
-  return now < tokens.session_expires_at - margin;
+  return tokens.session_expires_at - margin;
+}
+
+bool SessionManager::SessionUsable(const BorrowerTokens& tokens, absl::Time now) const {
+  return now < UsableUntil(tokens);
+}
+
+std::optional<std::string> SessionManager::FreshSessionToken(const std::string& borrower) const {
+  const absl::Time now = clock_.Now();
+  std::lock_guard<std::mutex> lock(fresh_mu_);
+  auto it = fresh_.find(borrower);
+  if (it == fresh_.end() || now >= it->second.usable_until) return std::nullopt;
+  return it->second.token;
+}
+
+void SessionManager::RememberFresh(const std::string& borrower, const BorrowerTokens& tokens) {
+  std::lock_guard<std::mutex> lock(fresh_mu_);
+  if (fresh_.size() >= kMaxFreshTokens && !fresh_.contains(borrower)) fresh_.erase(fresh_.begin());
+  fresh_[borrower] = FreshToken{tokens.session_token, UsableUntil(tokens)};
+}
+
+void SessionManager::ForgetFresh(const std::string& borrower, const std::string& token) {
+  std::lock_guard<std::mutex> lock(fresh_mu_);
+  auto it = fresh_.find(borrower);
+  if (it != fresh_.end() && it->second.token == token) fresh_.erase(it);
 }
 
 void SessionManager::AddWaiter(Flight& flight, const std::string& borrower, absl::Time deadline,
@@ -120,7 +144,10 @@ void SessionManager::AcquireSessionToken(const std::string& borrower, absl::Time
         flight.busy = true;
         flight.generation = ++next_generation_;
         // A refused token may have been rotated by another replica: read the shared store.
-        if (!rejected_token.empty()) store_->Forget(borrower);
+        if (!rejected_token.empty()) {
+          ForgetFresh(borrower, rejected_token);
+          store_->Forget(borrower);
+        }
         LoadAndProceed(borrower, correlation_id, rejected_token);
       });
 }
@@ -147,6 +174,7 @@ void SessionManager::Proceed(const std::string& borrower, const std::string& cor
   absl::Time now = clock_.Now();
   const std::optional<BorrowerTokens>& tokens = *loaded;
   if (tokens && tokens->session_token != rejected_token && SessionUsable(*tokens, now)) {
+    RememberFresh(borrower, *tokens);
     Complete(borrower, tokens->session_token);  // under the lock: another replica refreshed
   } else if (tokens && now < tokens->refresh_expires_at) {
     if (lock_held) {
@@ -279,6 +307,7 @@ void SessionManager::Mint(const std::string& borrower, const std::string& correl
 
 void SessionManager::SaveAndComplete(const std::string& borrower, const BorrowerTokens& tokens,
                                      const std::string& correlation_id) {
+  RememberFresh(borrower, tokens);
   store_->Save(borrower, tokens,
                [this, borrower, token = tokens.session_token, correlation_id](absl::Status saved) {
                  RunOnLoop([this, borrower, token, saved, correlation_id] {
@@ -423,6 +452,7 @@ void SessionManager::ReleaseRefreshLease(const std::string& borrower,
 
 void SessionManager::StoreTokens(const std::string& borrower, const BorrowerTokens& tokens,
                                  const std::string& correlation_id) {
+  RememberFresh(borrower, tokens);
   store_->Save(borrower, tokens, [this, correlation_id](absl::Status saved) {
     if (!saved.ok()) {
       CountStoreFailure("save");

@@ -22,13 +22,18 @@
 // that finds the lock taken re-reads the store every `lock_retry_interval` until the holder's
 // tokens appear, the lock frees up, or its callers' deadlines pass.
 //
+// Hot path: FreshSessionToken answers from a small table of the session tokens this manager handed
+// out, with the time until which each is usable, on the caller's thread and without a task on the
+// loop; a miss (or a token the platform refused) takes the full path above.
+//
 // Thread-safety: every public method may be called from any thread; callbacks run on the loop
-// thread. All state lives on the loop thread.
+// thread. All state lives on the loop thread, except the fresh-token table (its own mutex).
 #ifndef AARTHIK_SERVER_AUTH_SESSION_MANAGER_H_
 #define AARTHIK_SERVER_AUTH_SESSION_MANAGER_H_
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,6 +80,10 @@ class SessionManager {
   void AcquireSessionToken(const std::string& borrower, absl::Time deadline,
                            const std::string& correlation_id, const std::string& rejected_token,
                            TokenCallback done);
+
+  // The borrower's session token when one is known here and usable now (the fast path of
+  // AcquireSessionToken, which callers take on a miss). Any thread; no task, no I/O.
+  std::optional<std::string> FreshSessionToken(const std::string& borrower) const;
 
   // The borrower's refresh token, under an exclusive lease. Every successful acquisition must be
   // followed by exactly one ReleaseRefreshLease.
@@ -143,6 +152,10 @@ class SessionManager {
   void CountStoreFailure(absl::string_view operation);
   void Complete(const std::string& borrower, absl::StatusOr<std::string> result);
   bool SessionUsable(const BorrowerTokens& tokens, absl::Time now) const;
+  absl::Time UsableUntil(const BorrowerTokens& tokens) const;
+  // The fresh-token table: remembers tokens handed out, forgets refused ones.
+  void RememberFresh(const std::string& borrower, const BorrowerTokens& tokens);
+  void ForgetFresh(const std::string& borrower, const std::string& token);
 
   upstream::EventLoop* loop_;
   platform::PlatformClient* platform_;
@@ -155,6 +168,14 @@ class SessionManager {
   uint64_t next_waiter_id_ = 0;                       // loop thread only
   uint64_t next_generation_ = 0;                      // loop thread only
   absl::flat_hash_map<std::string, Flight> flights_;  // loop thread only
+  struct FreshToken {
+    std::string token;
+    absl::Time usable_until;
+  };
+  // Bounded like the in-process token store: beyond it, an arbitrary entry makes room.
+  static constexpr size_t kMaxFreshTokens = 100000;
+  mutable std::mutex fresh_mu_;
+  absl::flat_hash_map<std::string, FreshToken> fresh_;  // guarded by fresh_mu_
   std::atomic<int64_t> mints_{0};
   std::atomic<int64_t> refreshes_{0};
 };

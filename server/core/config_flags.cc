@@ -149,6 +149,19 @@ const std::vector<FlagSpec>& Flags() {
          return ParsePositiveFlag("max-in-flight", v, &c.max_in_flight_upstream);
        },
        Show(&Config::max_in_flight_upstream)},
+      {"upstream-threads",
+       "Upstream event loops (threads that drive platform requests; calls spread over them). "
+       "Default 0: one per CPU core, at most 8.",
+       [](absl::string_view v, Config& c) {
+         int64_t parsed = -1;
+         if (!absl::SimpleAtoi(v, &parsed) || parsed < 0 || parsed > 64) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--upstream-threads='", v, "' must be 0 (one per core) to 64"));
+         }
+         c.upstream_threads = static_cast<int>(parsed);
+         return absl::OkStatus();
+       },
+       Show(&Config::upstream_threads)},
       {"max-response-bytes", "Largest platform response accepted. Default 4194304.",
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("max-response-bytes", v, &c.max_response_bytes);

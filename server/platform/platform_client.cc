@@ -43,20 +43,37 @@ absl::string_view TransportErrorClass(const absl::Status& status) {
 
 }  // namespace
 
-PlatformClient::PlatformClient(upstream::EventLoop* loop, upstream::HttpTransport* transport,
-                               PlatformClientOptions options, const core::Clock& clock,
+PlatformClient::PlatformClient(std::vector<UpstreamShard> shards, PlatformClientOptions options,
+                               const core::Clock& clock,
                                CircuitBreaker::StateListener on_breaker_change)
-    : loop_(loop),
-      transport_(transport),
-      options_(std::move(options)),
+    : options_(std::move(options)),
       clock_(clock),
       retry_policy_(options_.retry),
-      breaker_(options_.breaker, std::move(on_breaker_change)),
-      random_(std::random_device{}()) {}
+      breaker_(options_.breaker, std::move(on_breaker_change)) {
+  std::random_device seed;
+  for (const UpstreamShard& spec : shards) {
+    auto shard = std::make_unique<Shard>();
+    shard->loop = spec.loop;
+    shard->transport = spec.transport;
+    shard->index = shards_.size();
+    shard->random.seed(seed());
+    shards_.push_back(std::move(shard));
+  }
+}
+
+PlatformClient::Shard& PlatformClient::CurrentShard() {
+  for (const auto& shard : shards_) {
+    if (shard->loop->IsInLoopThread()) return *shard;
+  }
+  // A caller off every loop breaks the contract; shard 0's state is then at least consistent with
+  // single-loop tests that drive the client before the loop starts.
+  return *shards_.front();
+}
 
 PlatformClient::CallId PlatformClient::Call(PlatformRequest request, ReplyCallback done) {
+  Shard& shard = CurrentShard();
   auto call = std::make_shared<PendingCall>();
-  call->id = ++next_id_;
+  call->id = (++shard.next_sequence << kShardBits) | shard.index;
   upstream::HttpRequest& http = call->http;
   http.method = request.method;
   http.url = options_.base_url + request.path_and_query;
@@ -75,25 +92,34 @@ PlatformClient::CallId PlatformClient::Call(PlatformRequest request, ReplyCallba
   http.body = std::move(request.body);
   call->request = std::move(request);
   call->done = std::move(done);
-  calls_.emplace(call->id, call);
-  retry_policy_.RecordRequest(clock_.Now());
-  Attempt(call);
+  shard.calls.emplace(call->id, call);
+  {
+    std::lock_guard<std::mutex> lock(budget_mu_);
+    retry_policy_.RecordRequest(clock_.Now());
+  }
+  Attempt(shard, call);
   return call->id;
 }
 
-void PlatformClient::Attempt(const std::shared_ptr<PendingCall>& call) {
+void PlatformClient::Attempt(Shard& shard, const std::shared_ptr<PendingCall>& call) {
   call->retry_timer = 0;
   absl::Time now = clock_.Now();
   transcode::ErrorContext context{call->request.route, call->request.correlation_id};
   absl::Duration remaining = call->request.deadline - now;
   if (remaining <= absl::ZeroDuration()) {
-    Finish(call, transcode::MapTransportError(
-                     absl::DeadlineExceededError("deadline passed before the call"), context));
+    Finish(shard, call,
+           transcode::MapTransportError(
+               absl::DeadlineExceededError("deadline passed before the call"), context));
     return;
   }
   absl::Duration retry_in;
-  if (!breaker_.Allow(now, &retry_in)) {
-    Finish(call, CircuitOpen(call->request, retry_in));
+  bool allowed;
+  {
+    std::lock_guard<std::mutex> lock(budget_mu_);
+    allowed = breaker_.Allow(now, &retry_in);
+  }
+  if (!allowed) {
+    Finish(shard, call, CircuitOpen(call->request, retry_in));
     return;
   }
   ++call->attempt;
@@ -102,17 +128,17 @@ void PlatformClient::Attempt(const std::shared_ptr<PendingCall>& call) {
   http.timeout = std::min(call->request.max_timeout, remaining);
   call->attempt_started = now;
   if (options_.metrics != nullptr) options_.metrics->UpstreamStarted();
-  call->transport_id = transport_->Send(
-      std::move(http),
-      [alive = std::weak_ptr(alive_), call](absl::StatusOr<upstream::HttpResponse> r) {
+  call->transport_id = shard.transport->Send(
+      std::move(http), [alive = std::weak_ptr(alive_), shard = &shard,
+                        call](absl::StatusOr<upstream::HttpResponse> r) {
         std::shared_ptr<PlatformClient*> self = alive.lock();
         if (!self) return;
         call->transport_id = 0;
-        (*self)->OnAttempt(call, std::move(r));
+        (*self)->OnAttempt(*shard, call, std::move(r));
       });
 }
 
-void PlatformClient::OnAttempt(const std::shared_ptr<PendingCall>& call,
+void PlatformClient::OnAttempt(Shard& shard, const std::shared_ptr<PendingCall>& call,
                                absl::StatusOr<upstream::HttpResponse> response) {
   if (options_.metrics != nullptr) {
     const std::string status = response.ok() ? metrics::UpstreamHttpStatus(response->status)
@@ -120,15 +146,21 @@ void PlatformClient::OnAttempt(const std::shared_ptr<PendingCall>& call,
     options_.metrics->UpstreamFinished(call->request.route, status,
                                        clock_.Now() - call->attempt_started);
   }
-  if (!calls_.contains(call->id)) return;  // cancelled meanwhile
+  if (!shard.calls.contains(call->id)) return;  // cancelled meanwhile
   absl::Time now = clock_.Now();
   transcode::ErrorContext context{call->request.route, call->request.correlation_id};
   absl::StatusOr<transcode::PlatformReply> outcome;
   if (!response.ok()) {
-    if (response.status().code() == absl::StatusCode::kUnavailable) breaker_.Record(false, now);
+    if (response.status().code() == absl::StatusCode::kUnavailable) {
+      std::lock_guard<std::mutex> lock(budget_mu_);
+      breaker_.Record(false, now);
+    }
     outcome = transcode::MapTransportError(response.status(), context);
   } else {
-    breaker_.Record(response->status < 500, now);
+    {
+      std::lock_guard<std::mutex> lock(budget_mu_);
+      breaker_.Record(response->status < 500, now);
+    }
     absl::StatusOr<transcode::PlatformReply> reply =
         transcode::DecodeReply(call->request.envelope, response->status, response->body);
     if (!reply.ok()) {
@@ -144,35 +176,46 @@ void PlatformClient::OnAttempt(const std::shared_ptr<PendingCall>& call,
   }
   if (IsRetryable(outcome) && call->attempt < options_.retry.max_attempts) {
     std::optional<absl::Duration> wait = retry_policy_.Backoff(
-        call->attempt, outcome.ok() ? outcome->retry_after : std::nullopt, random_);
-    if (wait && now + *wait < call->request.deadline && retry_policy_.TryAcquireRetry(now)) {
+        call->attempt, outcome.ok() ? outcome->retry_after : std::nullopt, shard.random);
+    bool retry = false;
+    if (wait && now + *wait < call->request.deadline) {
+      std::lock_guard<std::mutex> lock(budget_mu_);
+      retry = retry_policy_.TryAcquireRetry(now);
+    }
+    if (retry) {
       ++retries_;
       if (options_.metrics != nullptr) options_.metrics->UpstreamRetry(call->request.route);
-      call->retry_timer = loop_->RunAfter(*wait, [alive = std::weak_ptr(alive_), call] {
-        std::shared_ptr<PlatformClient*> self = alive.lock();
-        if (self && (*self)->calls_.contains(call->id)) (*self)->Attempt(call);
-      });
+      call->retry_timer =
+          shard.loop->RunAfter(*wait, [alive = std::weak_ptr(alive_), shard = &shard, call] {
+            std::shared_ptr<PlatformClient*> self = alive.lock();
+            if (self && shard->calls.contains(call->id)) (*self)->Attempt(*shard, call);
+          });
       return;
     }
   }
-  Finish(call, std::move(outcome));
+  Finish(shard, call, std::move(outcome));
 }
 
-void PlatformClient::Finish(const std::shared_ptr<PendingCall>& call,
+void PlatformClient::Finish(Shard& shard, const std::shared_ptr<PendingCall>& call,
                             absl::StatusOr<transcode::PlatformReply> outcome) {
-  calls_.erase(call->id);
+  shard.calls.erase(call->id);
   ReplyCallback done = std::move(call->done);
   done(std::move(outcome));
 }
 
 void PlatformClient::Cancel(CallId id) {
-  auto it = calls_.find(id);
-  if (it == calls_.end()) return;
+  Shard& shard = ShardOf(id);
+  shard.loop->RunOrPost([this, &shard, id] { CancelOnShard(shard, id); });
+}
+
+void PlatformClient::CancelOnShard(Shard& shard, CallId id) {
+  auto it = shard.calls.find(id);
+  if (it == shard.calls.end()) return;
   std::shared_ptr<PendingCall> call = it->second;
-  if (call->retry_timer != 0) loop_->CancelTimer(call->retry_timer);
-  if (call->transport_id != 0) transport_->Cancel(call->transport_id);
+  if (call->retry_timer != 0) shard.loop->CancelTimer(call->retry_timer);
+  if (call->transport_id != 0) shard.transport->Cancel(call->transport_id);
   transcode::ErrorContext context{call->request.route, call->request.correlation_id};
-  Finish(call,
+  Finish(shard, call,
          transcode::MapTransportError(absl::CancelledError("cancelled by the caller"), context));
 }
 

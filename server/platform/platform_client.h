@@ -15,11 +15,16 @@
 // caller can run the 401 refresh path), or an already-mapped gRPC-ready error for transport
 // failures, an open breaker and unreadable 2xx bodies. Errors describe the last attempt.
 //
-// Thread-safety: Call and Cancel must run on the event loop's thread (callbacks run there too);
-// breaker_state() and the counters may be read from any thread. Destroy the client on the loop's
-// thread or once the loop has stopped: completions and retry timers that arrive later (a transport
-// shutting down after the client completes its calls with CANCELLED) are dropped, and the callers'
-// callbacks of calls still pending are destroyed without running.
+// Several upstream shards: each is an event loop with its own transport (a libcurl multi handle
+// and its connections), so that no single upstream thread caps the gateway. A call runs on the
+// shard whose loop it is made on; the circuit breaker and the retry budget are shared by all
+// shards (one platform, one health picture).
+//
+// Thread-safety: Call must run on one of the shards' loops (callbacks run on that loop too).
+// Cancel, breaker_state() and the counters may be called from any thread. Destroy the client once
+// every shard's loop has stopped, or on the only shard's loop: completions and retry timers that
+// arrive later (a transport shutting down after the client completes its calls with CANCELLED)
+// are dropped, and the callers' callbacks of calls still pending are destroyed without running.
 #ifndef AARTHIK_SERVER_PLATFORM_PLATFORM_CLIENT_H_
 #define AARTHIK_SERVER_PLATFORM_PLATFORM_CLIENT_H_
 
@@ -28,6 +33,8 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <mutex>
+#include <vector>
 
 #include "aarthik/gateway/v1/options.pb.h"
 #include "absl/container/flat_hash_map.h"
@@ -70,17 +77,45 @@ struct PlatformClientOptions {
   metrics::GatewayMetrics* metrics = nullptr;
 };
 
+// One event loop and the transport driven from it.
+struct UpstreamShard {
+  upstream::EventLoop* loop = nullptr;
+  upstream::HttpTransport* transport = nullptr;
+};
+
 class PlatformClient {
  public:
   using CallId = uint64_t;
 
+  PlatformClient(std::vector<UpstreamShard> shards, PlatformClientOptions options,
+                 const core::Clock& clock,
+                 CircuitBreaker::StateListener on_breaker_change = nullptr);
+  // One shard.
   PlatformClient(upstream::EventLoop* loop, upstream::HttpTransport* transport,
                  PlatformClientOptions options, const core::Clock& clock,
-                 CircuitBreaker::StateListener on_breaker_change = nullptr);
+                 CircuitBreaker::StateListener on_breaker_change = nullptr)
+      : PlatformClient({UpstreamShard{loop, transport}}, std::move(options), clock,
+                       std::move(on_breaker_change)) {}
 
+  // On a shard's loop.
   CallId Call(PlatformRequest request, ReplyCallback done);
   // Ends the call with CANCELLED (the attempt in flight is cancelled, a pending retry dropped).
+  // Any thread: runs on the call's shard.
   void Cancel(CallId id);
+
+  // Runs `task` on one of the shards' loops, where it may Call: right here on the first idle loop
+  // (from a rotating start, so calls spread over the shards), else queued on the next in turn.
+  // Any thread.
+  template <typename Task>
+  void RunOnShard(Task&& task) {
+    const size_t count = shards_.size();
+    const size_t start = next_shard_.fetch_add(1, std::memory_order_relaxed) % count;
+    for (size_t i = 0; i < count; ++i) {
+      if (shards_[(start + i) % count]->loop->RunIfIdle(task)) return;
+    }
+    shards_[start]->loop->Post(std::forward<Task>(task));
+  }
+  size_t shard_count() const { return shards_.size(); }
 
   PlatformClient(const PlatformClient&) = delete;
   PlatformClient& operator=(const PlatformClient&) = delete;
@@ -102,21 +137,35 @@ class PlatformClient {
     absl::Time attempt_started;  // for the upstream latency metric
   };
 
-  void Attempt(const std::shared_ptr<PendingCall>& call);
-  void OnAttempt(const std::shared_ptr<PendingCall>& call,
+  // A shard's calls; touched only on its loop.
+  struct Shard {
+    upstream::EventLoop* loop = nullptr;
+    upstream::HttpTransport* transport = nullptr;
+    CallId index = 0;
+    std::mt19937_64 random;
+    CallId next_sequence = 0;
+    absl::flat_hash_map<CallId, std::shared_ptr<PendingCall>> calls;
+  };
+  // The shard index lives in a call ID's low bits, so Cancel finds the call's loop.
+  static constexpr int kShardBits = 8;
+
+  Shard& CurrentShard();
+  Shard& ShardOf(CallId id) { return *shards_[id & ((CallId{1} << kShardBits) - 1)]; }
+  void CancelOnShard(Shard& shard, CallId id);
+  void Attempt(Shard& shard, const std::shared_ptr<PendingCall>& call);
+  void OnAttempt(Shard& shard, const std::shared_ptr<PendingCall>& call,
                  absl::StatusOr<upstream::HttpResponse> response);
-  void Finish(const std::shared_ptr<PendingCall>& call,
+  void Finish(Shard& shard, const std::shared_ptr<PendingCall>& call,
               absl::StatusOr<transcode::PlatformReply> outcome);
 
-  upstream::EventLoop* loop_;
-  upstream::HttpTransport* transport_;
   const PlatformClientOptions options_;
   const core::Clock& clock_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<size_t> next_shard_{0};
+  // Shared by the shards; guarded by budget_mu_ (held for a few nanoseconds per attempt).
+  std::mutex budget_mu_;
   RetryPolicy retry_policy_;
   CircuitBreaker breaker_;
-  std::mt19937_64 random_;
-  CallId next_id_ = 0;
-  absl::flat_hash_map<CallId, std::shared_ptr<PendingCall>> calls_;
   std::atomic<int64_t> retries_{0};
   std::atomic<int64_t> attempts_{0};
   // Transport callbacks and retry timers hold a weak reference: the transport may complete a

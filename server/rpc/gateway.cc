@@ -1,6 +1,7 @@
 #include "server/rpc/gateway.h"
 
 #include <algorithm>
+#include <thread>
 #include <cstdint>
 
 #include "absl/strings/match.h"
@@ -80,17 +81,29 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
       gateway->codec_.get(),
       transcode::EdgeLimits{config.max_field_length, config.tenant_id, config.application_id});
 
-  gateway->loop_ = std::make_unique<upstream::EventLoop>();
+  // Upstream shards: each an event loop with its own curl multi handle and connections, the caps
+  // split between them.
+  const int shard_count =
+      config.upstream_threads > 0
+          ? config.upstream_threads
+          : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   upstream::CurlMultiTransport::Options transport_options;
-  transport_options.max_in_flight = static_cast<size_t>(config.max_in_flight_upstream);
+  const int per_shard_in_flight = (config.max_in_flight_upstream + shard_count - 1) / shard_count;
+  transport_options.max_in_flight = static_cast<size_t>(per_shard_in_flight);
   transport_options.max_response_bytes = static_cast<size_t>(config.max_response_bytes);
   // HTTP/1.1 upstreams need a connection per request in flight: a smaller keep-alive cache would
   // close and reopen connections under load.
-  transport_options.max_connections = config.max_in_flight_upstream;
+  transport_options.max_connections = per_shard_in_flight;
   transport_options.ca_bundle_path = config.upstream_ca_file;
-  gateway->transport_ =
-      std::make_unique<upstream::CurlMultiTransport>(gateway->loop_.get(), transport_options);
-  gateway->loop_->Start();
+  std::vector<platform::UpstreamShard> shards;
+  for (int i = 0; i < shard_count; ++i) {
+    gateway->loops_.push_back(std::make_unique<upstream::EventLoop>());
+    gateway->transports_.push_back(std::make_unique<upstream::CurlMultiTransport>(
+        gateway->loops_.back().get(), transport_options));
+    gateway->loops_.back()->Start();
+    shards.push_back({gateway->loops_.back().get(), gateway->transports_.back().get()});
+  }
+  gateway->loop_ = gateway->loops_.front().get();
   platform::PlatformClientOptions platform_options;
   platform_options.base_url = config.upstream_url;
   platform_options.api_version = config.api_version;
@@ -103,7 +116,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   platform_options.metrics = gateway->metrics_.get();
   Gateway* self = gateway.get();
   gateway->platform_ = std::make_unique<platform::PlatformClient>(
-      gateway->loop_.get(), gateway->transport_.get(), platform_options, core::Clock::Real(),
+      std::move(shards), platform_options, core::Clock::Real(),
       [self](platform::CircuitBreaker::State state) {
         // Runs on the upstream loop; the health service is thread-safe. Overall health stays
         // SERVING: a platform outage must not take every replica out of the load balancer.
@@ -132,7 +145,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   }
   if (absl::Status store = gateway->StartTokenStore(config); !store.ok()) return store;
   gateway->sessions_ = std::make_unique<auth::SessionManager>(
-      gateway->loop_.get(), gateway->platform_.get(), gateway->tokens_.get(), gateway->api_key_,
+      gateway->loop_, gateway->platform_.get(), gateway->tokens_.get(), gateway->api_key_,
       core::Clock::Real(), core::IdSource::Random(), session_options);
 
   RpcProxyDeps deps;
@@ -140,7 +153,6 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   deps.mapper = gateway->mapper_.get();
   deps.platform = gateway->platform_.get();
   deps.sessions = gateway->sessions_.get();
-  deps.loop = gateway->loop_.get();
   deps.clock = &core::Clock::Real();
   deps.ids = &core::IdSource::Random();
   deps.api_key = gateway->api_key_;
@@ -258,7 +270,7 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
   events::EventLog::Options log_options;
   log_options.retention = config.event_retention;
   event_log_ = std::make_unique<events::EventLog>(log_options, core::Clock::Real());
-  poll_scheduler_ = std::make_unique<events::EventLoopScheduler>(loop_.get(), core::Clock::Real());
+  poll_scheduler_ = std::make_unique<events::EventLoopScheduler>(loop_, core::Clock::Real());
   state_fetcher_ = std::make_unique<events::PlatformStateFetcher>(
       platform_.get(), sessions_.get(), api_key_, core::Clock::Real(), core::IdSource::Random(),
       config.default_upstream_timeout);
@@ -278,10 +290,10 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
     reader_options.on_connection_change = [metrics](bool up) {
       metrics->RedisConnected("relay", up);
     };
-    relay_redis_ = std::make_unique<redis::RedisClient>(loop_.get(), std::move(reader_options));
+    relay_redis_ = std::make_unique<redis::RedisClient>(loop_, std::move(reader_options));
     relay_redis_->Start();
     event_relay_ = std::make_unique<events::EventRelay>(
-        loop_.get(), redis_.get(), relay_redis_.get(), event_log_.get(),
+        loop_, redis_.get(), relay_redis_.get(), event_log_.get(),
         config.redis_key_prefix + "webhooks",
         [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); },
         events::EventRelay::Options{.metrics = metrics_.get()});
@@ -328,7 +340,7 @@ absl::Status Gateway::StartTokenStore(const core::Config& config) {
   metrics->RedisConnected("tokens", false);
   options->on_connection_change = [metrics](bool up) { metrics->RedisConnected("tokens", up); };
   redis_options_ = *options;
-  redis_ = std::make_unique<redis::RedisClient>(loop_.get(), *std::move(options));
+  redis_ = std::make_unique<redis::RedisClient>(loop_, *std::move(options));
   redis_->Start();
   shared_tokens_ = std::make_unique<auth::RedisTokenStore>(redis_.get(), config.redis_key_prefix);
   tokens_ = std::make_unique<auth::TieredTokenStore>(shared_tokens_.get(),
@@ -344,7 +356,7 @@ Gateway::~Gateway() {
     Shutdown(absl::ZeroDuration());
     server_->Wait();
   }
-  if (loop_ != nullptr) loop_->Stop();
+  for (auto& loop : loops_) loop->Stop();
 }
 
 }  // namespace aarthik::rpc

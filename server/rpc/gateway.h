@@ -82,8 +82,11 @@ class Gateway {
   std::string listen_address_;
   // First member: everything below may record into it until it is destroyed.
   std::unique_ptr<metrics::GatewayMetrics> metrics_;
-  std::unique_ptr<upstream::EventLoop> loop_;
-  std::unique_ptr<upstream::CurlMultiTransport> transport_;
+  // Upstream shards (loop + transport each); loop_ is shard 0's loop, which also runs the session
+  // manager, Redis and the event machinery.
+  std::vector<std::unique_ptr<upstream::EventLoop>> loops_;
+  std::vector<std::unique_ptr<upstream::CurlMultiTransport>> transports_;
+  upstream::EventLoop* loop_ = nullptr;
   std::unique_ptr<transcode::RouteTable> routes_;
   std::unique_ptr<transcode::JsonCodec> codec_;
   std::unique_ptr<transcode::RequestMapper> mapper_;

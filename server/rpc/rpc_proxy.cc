@@ -112,19 +112,33 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
                                                                           : deps_.default_timeout;
     deadline_ = std::min(DeadlineOf(*context_), deps_.clock->Now() + budget);
     max_timeout_ = budget;
-    deps_.loop->Post([self = shared_from_this()] { self->Authenticate(""); });
+    // A borrower whose session is known fresh needs no token work on the loop: the request can
+    // leave from this thread (RunOnShard runs it here when a shard's loop is idle).
+    std::optional<std::string> fresh;
+    if (route_.options.auth() == AUTH_MODE_BORROWER_SESSION) {
+      fresh = deps_.sessions->FreshSessionToken(call_.borrower_key);
+    }
+    deps_.platform->RunOnShard([self = shared_from_this(), fresh = std::move(fresh)] {
+      if (fresh) {
+        self->Send(*fresh);
+      } else {
+        self->Authenticate("");
+      }
+    });
   }
 
   // From the reactor when the caller cancels or its deadline passes.
   void OnCancel() {
     Finish(absl::CancelledError("the caller cancelled the call or its deadline passed"));
-    deps_.loop->Post([self = shared_from_this()] {
-      if (self->upstream_id_ != 0) self->deps_.platform->Cancel(self->upstream_id_);
-    });
+    // Send re-checks after publishing the ID, so a request started concurrently is cancelled too.
+    if (const auto id = upstream_id_.load(std::memory_order_acquire); id != 0) {
+      deps_.platform->Cancel(id);
+    }
   }
 
  private:
-  // On the loop thread from here on.
+  // On a shard's loop from here on (the session manager's callbacks run on its loop, which is
+  // shard 0's).
   bool finished() {
     std::lock_guard<std::mutex> lock(finish_mu_);
     return finished_;
@@ -177,12 +191,15 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     request.max_timeout = max_timeout_;
     request.route = route_.label;
     request.envelope = route_.options.envelope();
-    upstream_id_ = deps_.platform->Call(
+    const platform::PlatformClient::CallId id = deps_.platform->Call(
         std::move(request),
         [self = shared_from_this()](absl::StatusOr<transcode::PlatformReply> r) {
-          self->upstream_id_ = 0;
+          self->upstream_id_.store(0, std::memory_order_release);
           self->OnReply(std::move(r));
         });
+    upstream_id_.store(id, std::memory_order_release);
+    // The caller may have cancelled between the check above and now: OnCancel saw no ID then.
+    if (finished()) deps_.platform->Cancel(id);
   }
 
   void OnReply(absl::StatusOr<transcode::PlatformReply> reply) {
@@ -239,6 +256,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   // Finishes the reactor once. `response` is written only on success. The lock keeps the caller's
   // cancellation (which ends the call and frees its buffers) from racing with writing the answer.
   void Finish(absl::Status status, const Message* response = nullptr) {
+    std::shared_ptr<ProxyCall> keep_alive = shared_from_this();  // the reactor may go at Finish
     std::lock_guard<std::mutex> lock(finish_mu_);
     if (finished_) return;
     finished_ = true;
@@ -350,7 +368,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   int upstream_status_ = 0;
   bool retried_after_refresh_ = false;
   bool holds_lease_ = false;
-  upstream::HttpTransport::RequestId upstream_id_ = 0;
+  // Written on the loop, read by OnCancel on a gRPC thread.
+  std::atomic<platform::PlatformClient::CallId> upstream_id_{0};
 };
 
 class ProxyReactor : public grpc::ServerUnaryReactor {
@@ -363,6 +382,10 @@ class ProxyReactor : public grpc::ServerUnaryReactor {
   void Begin(const grpc::ByteBuffer* request) { call_->Begin(request); }
   void OnCancel() override { call_->OnCancel(); }
   void OnDone() override { delete this; }
+  // gRPC runs the reactions of an inlineable reactor on the thread that completes the call instead
+  // of handing them to its executor (one thread wake-up per call saved). Ours qualify: OnDone
+  // only deletes, OnCancel only finishes and posts, and neither blocks.
+  bool InternalInlineable() override { return true; }
 
  private:
   std::shared_ptr<ProxyCall> call_;

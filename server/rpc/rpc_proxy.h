@@ -44,7 +44,6 @@ struct RpcProxyDeps {
   const transcode::RequestMapper* mapper = nullptr;
   platform::PlatformClient* platform = nullptr;
   auth::SessionManager* sessions = nullptr;
-  upstream::EventLoop* loop = nullptr;
   const core::Clock* clock = nullptr;
   core::IdSource* ids = nullptr;
   // Read on every API-key call, so a rotated key file is used at once (core/secret.h).

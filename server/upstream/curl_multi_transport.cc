@@ -31,6 +31,7 @@ struct CurlMultiTransport::Call {
   }
 
   RequestId id = 0;
+  Lane* lane = nullptr;  // set once added to a multi handle
   size_t max_response_bytes = 0;
   HttpRequest request;
   ResponseCallback done;
@@ -72,18 +73,34 @@ bool IsSupportedMethod(absl::string_view method) {
 CurlMultiTransport::CurlMultiTransport(EventLoop* loop, Options options)
     : loop_(loop), options_(std::move(options)) {
   InitCurlOnce();
-  multi_ = curl_multi_init();
-  if (multi_ == nullptr) {
+}
+
+CurlMultiTransport::Lane& CurlMultiTransport::LaneWithRoom() {
+  if (!lanes_with_room_.empty()) return *lanes_[*lanes_with_room_.begin()];
+  auto lane = std::make_unique<Lane>();
+  lane->transport = this;
+  lane->index = lanes_.size();
+  lane->multi = curl_multi_init();
+  if (lane->multi == nullptr) {
     std::fprintf(stderr, "curl_multi_init failed\n");
     std::abort();
   }
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMultiTransport::CurlSocketCallback);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMultiTransport::CurlTimerCallback);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, options_.max_connections);
-  curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, options_.max_total_connections);
-  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+  CURLM* multi = lane->multi;
+  curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &CurlMultiTransport::CurlSocketCallback);
+  curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, lane.get());
+  curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &CurlMultiTransport::CurlTimerCallback);
+  curl_multi_setopt(multi, CURLMOPT_TIMERDATA, lane.get());
+  const long capacity = static_cast<long>(std::max<size_t>(1, options_.lane_capacity));
+  // Each lane keeps its share of the connection budget.
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, std::min(capacity, options_.max_connections));
+  if (options_.max_total_connections > 0) {
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                      std::min(capacity, options_.max_total_connections));
+  }
+  curl_multi_setopt(multi, CURLMOPT_PIPELINING, static_cast<long>(CURLPIPE_MULTIPLEX));
+  lanes_with_room_.insert(lane->index);
+  lanes_.push_back(std::move(lane));
+  return *lanes_.back();
 }
 
 CurlMultiTransport::~CurlMultiTransport() {
@@ -108,15 +125,19 @@ CurlMultiTransport::~CurlMultiTransport() {
 void CurlMultiTransport::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  if (curl_timer_ != 0) loop_->CancelTimer(curl_timer_);
-  curl_timer_ = 0;
+  for (auto& lane : lanes_) {
+    if (lane->timer != 0) loop_->CancelTimer(lane->timer);
+    lane->timer = 0;
+  }
   while (!calls_.empty()) {
     Complete(calls_.begin()->second.get(),
              absl::CancelledError("upstream transport shut down before the request completed"));
   }
   // Closes the cached connections; curl reports each socket's removal through CurlSocketCallback.
-  curl_multi_cleanup(multi_);
-  multi_ = nullptr;
+  for (auto& lane : lanes_) {
+    curl_multi_cleanup(lane->multi);
+    lane->multi = nullptr;
+  }
   for (CURL* easy : idle_easy_handles_) curl_easy_cleanup(easy);
   idle_easy_handles_.clear();
 }
@@ -141,9 +162,10 @@ HttpTransport::RequestId CurlMultiTransport::Send(HttpRequest request, ResponseC
   call->max_response_bytes = options_.max_response_bytes;
   call->request = std::move(request);
   call->done = std::move(done);
-  // Always through the queue, so that `done` never runs inside Send and Cancel(id) (posted later)
-  // finds the call registered.
-  loop_->Post([this, call = std::move(call)]() mutable { StartCall(std::move(call)); });
+  // On the loop the request starts here (curl sends it when its zero timeout fires, before the loop
+  // sleeps or the caller leaves the loop); from elsewhere through the queue, so that Cancel(id)
+  // (queued later) finds the call registered. Either way `done` never runs inside Send.
+  loop_->RunOrPost([this, call = std::move(call)]() mutable { StartCall(std::move(call)); });
   return id;
 }
 
@@ -165,13 +187,22 @@ void CurlMultiTransport::StartCall(std::unique_ptr<Call> call) {
   }
   raw->easy = AcquireEasyHandle();
   calls_.emplace(raw->id, std::move(call));
-  if (absl::Status configured = ConfigureEasyHandle(*raw); !configured.ok()) {
-    Complete(raw, std::move(configured));
-    return;
+  absl::Status started = ConfigureEasyHandle(*raw);
+  if (started.ok()) {
+    Lane& lane = LaneWithRoom();
+    if (CURLMcode code = curl_multi_add_handle(lane.multi, raw->easy); code != CURLM_OK) {
+      started =
+          absl::InternalError(absl::StrCat("curl_multi_add_handle: ", curl_multi_strerror(code)));
+    } else {
+      raw->lane = &lane;
+      if (++lane.in_flight >= options_.lane_capacity) lanes_with_room_.erase(lane.index);
+    }
   }
-  if (CURLMcode code = curl_multi_add_handle(multi_, raw->easy); code != CURLM_OK) {
-    Complete(raw, absl::InternalError(
-                      absl::StrCat("curl_multi_add_handle: ", curl_multi_strerror(code))));
+  if (!started.ok()) {
+    // Possibly inside Send: complete from the queue.
+    loop_->Post([this, id = raw->id, started = std::move(started)] {
+      if (auto it = calls_.find(id); it != calls_.end()) Complete(it->second.get(), started);
+    });
   }
   // curl asks for an immediate timeout through CurlTimerCallback; the transfer starts from there.
 }
@@ -253,6 +284,9 @@ void CurlMultiTransport::SetPerHandleOptions(CURL* easy) const {
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  // The request target goes out exactly as the route table rendered and checked it: no dot-segment
+  // removal that could turn it into another platform path.
+  curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, options_.user_agent.c_str());
   // An explicit proxy setting (even "none") spares curl reading the *_proxy environment per
   // request.
@@ -309,9 +343,10 @@ size_t CurlMultiTransport::CurlBodyCallback(char* data, size_t size, size_t coun
   return length;
 }
 
-int CurlMultiTransport::CurlSocketCallback(CURL* easy, int fd, int what, void* transport_ptr,
+int CurlMultiTransport::CurlSocketCallback(CURL* easy, int fd, int what, void* lane_ptr,
                                            void* socket_data) {
-  auto* transport = static_cast<CurlMultiTransport*>(transport_ptr);
+  Lane* lane = static_cast<Lane*>(lane_ptr);
+  CurlMultiTransport* transport = lane->transport;
   if (fd < 0) return 0;
   if (static_cast<size_t>(fd) >= transport->sockets_.size()) transport->sockets_.resize(fd + 1);
   SocketWatch& watch = transport->sockets_[fd];
@@ -326,6 +361,7 @@ int CurlMultiTransport::CurlSocketCallback(CURL* easy, int fd, int what, void* t
   if (what & CURL_POLL_IN) events |= EPOLLIN;
   if (what & CURL_POLL_OUT) events |= EPOLLOUT;
   watch.parked = false;
+  watch.lane = lane;
   if (watch.registered) {
     if (watch.events == events) return 0;
     if (!transport->loop_->Modify(fd, events).ok())
@@ -355,23 +391,24 @@ int CurlMultiTransport::CurlCloseSocketCallback(void* transport_ptr, int fd) {
   return close(fd);
 }
 
-int CurlMultiTransport::CurlTimerCallback(CURLM* multi, long timeout_ms, void* transport_ptr) {
-  auto* transport = static_cast<CurlMultiTransport*>(transport_ptr);
+int CurlMultiTransport::CurlTimerCallback(CURLM* multi, long timeout_ms, void* lane_ptr) {
+  Lane* lane = static_cast<Lane*>(lane_ptr);
+  CurlMultiTransport* transport = lane->transport;
   EventLoop* loop = transport->loop_;
-  if (transport->curl_timer_ != 0) loop->CancelTimer(transport->curl_timer_);
-  transport->curl_timer_ = 0;
+  if (lane->timer != 0) loop->CancelTimer(lane->timer);
+  lane->timer = 0;
   if (timeout_ms < 0 || transport->shut_down_) return 0;
   // curl forbids driving it from inside this callback: even a zero timeout fires from the loop.
-  transport->curl_timer_ =
-      loop->RunAfter(absl::Milliseconds(timeout_ms), [transport] { transport->OnCurlTimer(); });
+  lane->timer = loop->RunAfter(absl::Milliseconds(timeout_ms),
+                               [transport, lane] { transport->OnCurlTimer(*lane); });
   return 0;
 }
 
-void CurlMultiTransport::OnCurlTimer() {
-  curl_timer_ = 0;
+void CurlMultiTransport::OnCurlTimer(Lane& lane) {
+  lane.timer = 0;
   int running = 0;
-  curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-  ProcessCompletedTransfers();
+  curl_multi_socket_action(lane.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  ProcessCompletedTransfers(lane);
 }
 
 void CurlMultiTransport::OnSocketEvent(int fd, uint32_t events) {
@@ -388,14 +425,16 @@ void CurlMultiTransport::OnSocketEvent(int fd, uint32_t events) {
   if (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) action |= CURL_CSELECT_IN;
   if (events & EPOLLOUT) action |= CURL_CSELECT_OUT;
   if (events & EPOLLERR) action |= CURL_CSELECT_ERR;
+  if (watch.lane == nullptr) return;
+  Lane& lane = *watch.lane;
   int running = 0;
-  curl_multi_socket_action(multi_, fd, action, &running);
-  ProcessCompletedTransfers();
+  curl_multi_socket_action(lane.multi, fd, action, &running);
+  ProcessCompletedTransfers(lane);
 }
 
-void CurlMultiTransport::ProcessCompletedTransfers() {
+void CurlMultiTransport::ProcessCompletedTransfers(Lane& lane) {
   int queued = 0;
-  while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+  while (CURLMsg* message = curl_multi_info_read(lane.multi, &queued)) {
     if (message->msg != CURLMSG_DONE) continue;
     Call* call = nullptr;
     curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &call);
@@ -486,7 +525,11 @@ absl::Status CurlMultiTransport::StatusFromCurl(int curl_code, const Call& call)
 }
 
 void CurlMultiTransport::Complete(Call* call, absl::StatusOr<HttpResponse> result) {
-  if (multi_ != nullptr) curl_multi_remove_handle(multi_, call->easy);
+  if (Lane* lane = call->lane; lane != nullptr) {
+    if (lane->multi != nullptr) curl_multi_remove_handle(lane->multi, call->easy);
+    if (lane->in_flight-- >= options_.lane_capacity) lanes_with_room_.insert(lane->index);
+    call->lane = nullptr;
+  }
   ReleaseEasyHandle(call->easy);
   call->easy = nullptr;
   auto node = calls_.extract(call->id);

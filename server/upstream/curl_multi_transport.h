@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,12 @@ class CurlMultiTransport : public HttpTransport {
     bool http2_over_tls = true;
     // Idle easy handles kept for reuse; 0 = max_in_flight.
     size_t max_pooled_handles = 0;
+    // Requests per libcurl multi handle ("lane"). curl looks for a reusable connection by walking
+    // every connection of its cache (libcurl 7.88: a few hundred instructions each), so one multi
+    // handle holding thousands of keep-alive connections makes every request pay for all of them;
+    // lanes of a few connections each keep that walk short. Requests fill the lowest lane with
+    // room, so each lane's connections stay warm.
+    size_t lane_capacity = 8;
     std::string user_agent = "aarthik-gateway";
     // Proxy URL ("" = connect directly). The *_proxy environment variables are deliberately
     // ignored.
@@ -100,21 +107,31 @@ class CurlMultiTransport : public HttpTransport {
 
  private:
   struct Call;
+  // One multi handle with its own connection cache and timer.
+  struct Lane {
+    CurlMultiTransport* transport = nullptr;
+    size_t index = 0;
+    CURLM* multi = nullptr;
+    size_t in_flight = 0;
+    EventLoop::TimerId timer = 0;  // 0: none armed.
+  };
   // How a socket curl told us about is registered with the loop.
   struct SocketWatch {
     bool registered = false;  // Watched by the loop with `events`.
     bool parked = false;      // curl removed it (idle keep-alive) but we kept the registration.
     uint32_t events = 0;
+    Lane* lane = nullptr;  // whose multi handle the socket belongs to
   };
 
   // Loop thread only from here on.
   void StartCall(std::unique_ptr<Call> call);
+  Lane& LaneWithRoom();
   absl::Status ConfigureEasyHandle(Call& call);
   void SetPerHandleOptions(CURL* easy) const;
   void CancelOnLoop(RequestId id);
   void OnSocketEvent(int fd, uint32_t events);
-  void OnCurlTimer();
-  void ProcessCompletedTransfers();
+  void OnCurlTimer(Lane& lane);
+  void ProcessCompletedTransfers(Lane& lane);
   // Detaches `call` from curl and the registry, recycles its handle and runs its callback with
   // `result`.
   void Complete(Call* call, absl::StatusOr<HttpResponse> result);
@@ -124,15 +141,14 @@ class CurlMultiTransport : public HttpTransport {
   void Shutdown();
 
   // libcurl callbacks (C linkage-compatible statics).
-  static int CurlSocketCallback(CURL* easy, int fd, int what, void* transport, void* socket_data);
-  static int CurlTimerCallback(CURLM* multi, long timeout_ms, void* transport);
+  static int CurlSocketCallback(CURL* easy, int fd, int what, void* lane, void* socket_data);
+  static int CurlTimerCallback(CURLM* multi, long timeout_ms, void* lane);
   static size_t CurlHeaderCallback(char* data, size_t size, size_t count, void* call);
   static size_t CurlBodyCallback(char* data, size_t size, size_t count, void* call);
   static int CurlCloseSocketCallback(void* transport, int fd);
 
   EventLoop* const loop_;
   const Options options_;
-  CURLM* multi_ = nullptr;
   std::atomic<size_t> in_flight_{0};
   std::atomic<RequestId> next_request_id_{1};
   std::atomic<uint64_t> connections_opened_{0};
@@ -140,8 +156,9 @@ class CurlMultiTransport : public HttpTransport {
   // Loop thread only.
   absl::flat_hash_map<RequestId, std::unique_ptr<Call>> calls_;  // Started and not yet completed.
   std::vector<CURL*> idle_easy_handles_;
-  std::vector<SocketWatch> sockets_;   // Indexed by fd.
-  EventLoop::TimerId curl_timer_ = 0;  // 0: none armed.
+  std::vector<SocketWatch> sockets_;          // Indexed by fd.
+  std::vector<std::unique_ptr<Lane>> lanes_;  // Created on demand, kept for their connections.
+  std::set<size_t> lanes_with_room_;          // Indexes into lanes_.
   bool shut_down_ = false;
 };
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
@@ -20,6 +21,19 @@ namespace {
 // instead, and a generation is never zero, so no watched fd can collide with it.
 constexpr uint64_t kWakeUpTag = 0xffffffffULL;
 constexpr int kMaxEventsPerWait = 256;
+
+// The loop the calling thread is running work of, if any (see IsInLoopThread).
+thread_local const EventLoop* running_loop = nullptr;
+
+// Takes `mu` for the loop thread, which wants it back after epoll_wait: a thread inside RunOrPost
+// holds it for a few microseconds, less than the two context switches of sleeping on it.
+void LockSpinningFirst(std::mutex& mu) {
+  for (int i = 0; i < 200; ++i) {
+    if (mu.try_lock()) return;
+    __builtin_ia32_pause();
+  }
+  mu.lock();
+}
 
 int64_t MonotonicNowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -75,6 +89,7 @@ void EventLoop::Stop() {
     RequestStop();
     if (thread_.joinable()) thread_.join();
     running_.store(false, std::memory_order_release);
+    std::lock_guard<std::mutex> run(run_mu_);  // A RunOrPost task may still be running.
     leftovers.swap(running_tasks_);
   }
   leftovers.clear();
@@ -93,8 +108,44 @@ void EventLoop::Stop() {
   }
 }
 
-bool EventLoop::IsInLoopThread() const {
-  return loop_thread_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
+bool EventLoop::IsInLoopThread() const { return running_loop == this; }
+
+const EventLoop* EventLoop::TryEnter() {
+  if (!IsRunning() || stop_requested_.load(std::memory_order_acquire)) return this;
+  if (!run_mu_.try_lock()) return this;
+  if (stop_requested_.load(std::memory_order_acquire)) {
+    run_mu_.unlock();
+    return this;
+  }
+  const EventLoop* previous = running_loop;
+  running_loop = this;
+  RunPostedTasks();  // Earlier posts first: a thread's tasks keep their order.
+  return previous;
+}
+
+void EventLoop::Exit(const EventLoop* previous) {
+  RunDueTimers();
+  RunPostedTasks();
+  retired_callbacks_.clear();
+  bool wake = false;
+  {
+    // What this thread posted or armed while on the loop did not wake the sleeping loop thread;
+    // wake it now if it has to see any of it before its planned wake-up.
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t next_due_ns = !tasks_.empty()          ? std::numeric_limits<int64_t>::min()
+                                : !timer_heap_.empty() ? timer_heap_.front().due_ns
+                                                       : std::numeric_limits<int64_t>::max();
+    wake = NeedsWakeUpLocked(next_due_ns);
+  }
+  running_loop = previous;
+  run_mu_.unlock();
+  if (wake) WakeUp();
+}
+
+bool EventLoop::NeedsWakeUpLocked(int64_t due_ns) {
+  if (!sleeping_ || wake_pending_ || due_ns >= sleep_until_ns_) return false;
+  wake_pending_ = true;
+  return true;
 }
 
 void EventLoop::WakeUp() {
@@ -116,8 +167,9 @@ void EventLoop::Post(absl::AnyInvocable<void()> task) {
       // Stopped: destroy the task outside the lock (below) without running it.
     } else {
       tasks_.push_back(std::move(task));
-      // The loop thread checks the queue before it sleeps; other threads wake it once per batch.
-      if (!wake_pending_ && !IsInLoopThread()) wake = wake_pending_ = true;
+      // The loop thread checks the queue before it sleeps, and a thread leaving the loop checks it
+      // in Exit: only posts from outside to a sleeping loop need a wake-up.
+      wake = !IsInLoopThread() && NeedsWakeUpLocked(std::numeric_limits<int64_t>::min());
       task = nullptr;
     }
   }
@@ -143,7 +195,7 @@ EventLoop::TimerId EventLoop::RunAfter(absl::Duration delay, absl::AnyInvocable<
     timer_heap_.push_back(Timer{due_ns, id});
     std::push_heap(timer_heap_.begin(), timer_heap_.end(), TimerLater());
     timer_tasks_.emplace(id, std::move(task));
-    if (!wake_pending_ && !IsInLoopThread()) wake = wake_pending_ = true;
+    wake = !IsInLoopThread() && NeedsWakeUpLocked(due_ns);
   }
   if (wake) WakeUp();
   return id;
@@ -238,8 +290,8 @@ void EventLoop::RunDueTimers() {
 void EventLoop::RunPostedTasks() {
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (tasks_.empty()) return;
     running_tasks_.swap(tasks_);
-    wake_pending_ = false;
   }
   for (auto& task : running_tasks_) {
     if (stop_requested_.load(std::memory_order_acquire)) return;  // Stop destroys the rest.
@@ -250,25 +302,38 @@ void EventLoop::RunPostedTasks() {
 }
 
 void EventLoop::Run() {
-  loop_thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
+  std::unique_lock<std::mutex> run(run_mu_);
+  running_loop = this;
   epoll_event events[kMaxEventsPerWait];
+  const int64_t max_sleep_ns = absl::ToInt64Nanoseconds(kMaxSleep);
   while (!stop_requested_.load(std::memory_order_acquire)) {
-    int timeout_ms = -1;
+    int timeout_ms = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (!tasks_.empty()) {
-        timeout_ms = 0;
-      } else if (!timer_heap_.empty()) {
-        const int64_t wait_ns = timer_heap_.front().due_ns - MonotonicNowNs();
+      if (tasks_.empty()) {
+        const int64_t now_ns = MonotonicNowNs();
+        int64_t wait_ns = max_sleep_ns;
+        if (!timer_heap_.empty()) {
+          wait_ns = std::clamp<int64_t>(timer_heap_.front().due_ns - now_ns, 0, max_sleep_ns);
+        }
         // Round up: waking a little late is harmless, waking early spins.
-        timeout_ms = wait_ns <= 0 ? 0
-                                  : static_cast<int>(std::min<int64_t>((wait_ns + 999999) / 1000000,
-                                                                       24 * 3600 * 1000));
+        timeout_ms = static_cast<int>((wait_ns + 999999) / 1000000);
+        sleeping_ = timeout_ms > 0;
+        sleep_until_ns_ = now_ns + wait_ns;
       }
     }
+    run.unlock();
     const int n = epoll_wait(epoll_fd_, events, kMaxEventsPerWait, timeout_ms);
-    if (n < 0 && errno != EINTR) {
-      std::fprintf(stderr, "EventLoop: epoll_wait failed: %s\n", std::strerror(errno));
+    const int wait_errno = errno;
+    LockSpinningFirst(run_mu_);
+    run = std::unique_lock<std::mutex>(run_mu_, std::adopt_lock);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sleeping_ = false;
+      wake_pending_ = false;
+    }
+    if (n < 0 && wait_errno != EINTR) {
+      std::fprintf(stderr, "EventLoop: epoll_wait failed: %s\n", std::strerror(wait_errno));
       std::abort();
     }
     for (int i = 0; i < n && !stop_requested_.load(std::memory_order_acquire); ++i) {
@@ -282,7 +347,7 @@ void EventLoop::Run() {
     RunDueTimers();
     RunPostedTasks();
   }
-  loop_thread_id_.store(std::thread::id(), std::memory_order_release);
+  running_loop = nullptr;
 }
 
 }  // namespace aarthik::upstream

@@ -1,21 +1,30 @@
 // EventLoop: one thread that waits on epoll and runs, in order, the tasks posted to it, the timers
 // that fall due and the callbacks of the file descriptors it watches. The upstream HTTP transport
-// drives libcurl from it, so that no other thread ever waits on upstream I/O.
+// drives libcurl from it, so that no thread ever waits on upstream I/O.
 //
 // Example:
 //   aarthik::upstream::EventLoop loop;
 //   loop.Start();
-//   loop.Post([] { /* runs on the loop thread */ });
-//   auto id = loop.RunAfter(absl::Milliseconds(50), [] { /* later, on the loop thread */ });
+//   loop.Post([] { /* runs on the loop */ });
+//   loop.RunOrPost([] { /* runs on the loop: right here when the loop is idle */ });
+//   auto id = loop.RunAfter(absl::Milliseconds(50), [] { /* later, on the loop */ });
 //   loop.CancelTimer(id);  // the timer task will not start after this returns
 //   loop.Stop();           // or let the destructor stop and join
 //
-// Thread safety: Start, Stop, Post, RunAfter, CancelTimer and IsInLoopThread may be called from any
-// thread. Watch, Modify and Unwatch must be called on the loop thread, or from any single thread
-// while the loop is not running (before Start or after Stop). Tasks, timers and fd callbacks all
-// run on the loop thread, one at a time, so they need no locking among themselves. Tasks posted by
-// one thread run in the order posted. Stop must not be called from a task (it joins the loop
-// thread); a task may call RequestStop instead.
+// "On the loop" means: holding the loop. The loop's own thread holds it except while it sleeps in
+// epoll_wait; RunOrPost lets another thread take it for the length of one task when the loop
+// thread is asleep, so that a gRPC thread can start an upstream request without a thread hand-off
+// (waking a sleeping thread costs more CPU than a loopback HTTP exchange). Whoever holds the loop
+// also runs the tasks posted before it and the timers that fell due, so posting order is kept.
+// The loop thread wakes only when it has to: a task posted while it sleeps, or a timer due before
+// its next wake-up (it never sleeps longer than kMaxSleep, so later timers need no wake-up).
+//
+// Thread safety: Start, Stop, Post, RunOrPost, RunAfter, CancelTimer and IsInLoopThread may be
+// called from any thread. Watch, Modify and Unwatch must be called on the loop (IsInLoopThread()),
+// or from any single thread while the loop is not running (before Start or after Stop). Tasks,
+// timers and fd callbacks run one at a time, so they need no locking among themselves. Tasks
+// posted by one thread run in the order posted. Stop must not be called on the loop (it joins the
+// loop thread); a task may call RequestStop instead.
 #ifndef AARTHIK_SERVER_UPSTREAM_EVENT_LOOP_H_
 #define AARTHIK_SERVER_UPSTREAM_EVENT_LOOP_H_
 
@@ -57,6 +66,29 @@ class EventLoop {
 
   // Runs `task` on the loop thread. Any thread. After Stop, `task` is destroyed without running.
   void Post(absl::AnyInvocable<void()> task);
+  // Runs `task` on the loop: at once on the calling thread when the loop is idle (or the caller is
+  // already on it), else posted. Tasks posted earlier run first either way.
+  template <typename Task>
+  void RunOrPost(Task&& task) {
+    if (!RunIfIdle(task)) Post(std::forward<Task>(task));
+  }
+  // Runs `task` at once on the calling thread when the loop is idle (or the caller is already on
+  // it) and returns true; otherwise returns false and leaves `task` untouched.
+  template <typename Task>
+  bool RunIfIdle(Task& task) {
+    if (IsInLoopThread()) {
+      task();
+      return true;
+    }
+    const EventLoop* previous = TryEnter();
+    if (previous == this) return false;
+    task();
+    Exit(previous);
+    return true;
+  }
+
+  // The longest the loop thread sleeps: a timer due later than that is armed without waking it.
+  static constexpr absl::Duration kMaxSleep = absl::Milliseconds(100);
   // Runs `task` on the loop thread once `delay` has passed (delay <= 0: on the next iteration).
   TimerId RunAfter(absl::Duration delay, absl::AnyInvocable<void()> task);
   // Forgets a timer. Once it returns, the timer's task will not start (it may be running right now
@@ -64,6 +96,7 @@ class EventLoop {
   // unknown.
   void CancelTimer(TimerId id);
 
+  // True on the loop: on its thread while it runs, or inside RunOrPost's task.
   bool IsInLoopThread() const;
   bool IsRunning() const { return running_.load(std::memory_order_acquire); }
 
@@ -95,6 +128,14 @@ class EventLoop {
   };
 
   void Run();
+  // Takes the loop from another thread when its thread is asleep and returns the loop the thread
+  // was on before (nullptr for none), or `this` when the loop could not be taken. Exit runs what
+  // fell due meanwhile and gives the loop back.
+  const EventLoop* TryEnter();
+  void Exit(const EventLoop* previous);
+  // Called with mu_ held: whether a task or a timer due at `due_ns` needs the sleeping loop thread
+  // woken (at most one wake-up is outstanding).
+  bool NeedsWakeUpLocked(int64_t due_ns);
   void WakeUp();
   void DrainWakeUpFd();
   void RunDueTimers();
@@ -104,22 +145,25 @@ class EventLoop {
   const int epoll_fd_;
   const int wake_fd_;  // eventfd: other threads write to it to interrupt epoll_wait.
   std::thread thread_;
-  std::atomic<std::thread::id> loop_thread_id_{};
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};
   std::mutex start_stop_mu_;  // Serialises Start and Stop.
   bool started_ = false;
 
+  // Held by whoever runs the loop's work (see the class comment).
+  std::mutex run_mu_;
+
   // Shared with other threads, guarded by mu_.
   std::mutex mu_;
   std::vector<absl::AnyInvocable<void()>> tasks_;
-  bool wake_pending_ =
-      false;  // True between a wake-up write and the loop's next drain of the queue.
+  bool wake_pending_ = false;  // A wake-up was written and the loop thread has not woken since.
+  bool sleeping_ = false;      // The loop thread is in (or about to enter) epoll_wait...
+  int64_t sleep_until_ns_ = 0;  // ...until then at the latest.
   std::vector<Timer> timer_heap_;  // Min-heap on due time; may hold entries of cancelled timers.
   absl::flat_hash_map<TimerId, absl::AnyInvocable<void()>> timer_tasks_;  // Live timers only.
   std::atomic<TimerId> next_timer_id_{1};
 
-  // Loop thread only.
+  // On the loop only (guarded by run_mu_).
   std::vector<absl::AnyInvocable<void()>> running_tasks_;
   std::vector<Watcher> watchers_;                               // Indexed by fd.
   std::vector<std::unique_ptr<FdCallback>> retired_callbacks_;  // Unwatched during dispatch.

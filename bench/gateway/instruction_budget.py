@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""The hot path's regression guard: user-space instructions per proxied RPC, as a ratio to the
+gateway's own health RPC, counted by callgrind (exact and repeatable, unlike timings on a shared
+machine) and checked against the budget in instruction_budget.json.
+
+  bench/gateway/instruction_budget.py --bin build-rel/bin [--requests 300] [--record]
+
+Starts aarthik-sandbox and, under `valgrind --tool=callgrind --instr-atstart=no`, aarthik-gateway on
+free loopback ports; warms both up; then for health, GetJourneyState (borrower session) and
+GetFeatures (API key) switches instrumentation on for exactly --requests RPCs (aarthik-grpc-load,
+8 in flight) and reads the dump's total. Prints one JSON object; exits 1 when a proxied RPC's ratio
+is over its budget. --record writes the measured ratios plus 10 % as the new budget.
+
+Counts differ between builds and library versions, which is why the budget is a ratio to the
+health RPC measured in the same run (gRPC's own share moves both alike).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from processes import API_KEY, APPLICATION, TENANT, Proc  # noqa: E402
+
+BUDGET_FILE = os.path.join(HERE, "instruction_budget.json")
+PROXIED = ("state", "features")
+
+
+def total_instructions(dump_path):
+    with open(dump_path) as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError(f"no totals in {dump_path}")
+
+
+def load(bin_dir, gateway, rpc, requests, concurrency, journey=None):
+    argv = [os.path.join(bin_dir, "aarthik-grpc-load"), f"--target={gateway.addr}", f"--rpc={rpc}",
+            "--borrower=BUDGET_1", f"--concurrency={concurrency}", "--channels=2",
+            f"--requests={requests}", "--deadline_ms=60000"]
+    if journey:
+        argv.append(f"--journey={journey}")
+    out = json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
+    failed = {code: n for code, n in out.get("codes", {}).items() if code != "OK"}
+    if failed:
+        raise RuntimeError(f"{rpc}: failed RPCs {failed}")
+    return out
+
+
+def measure(bin_dir, requests, workdir):
+    procs = []
+    try:
+        sandbox = Proc("sandbox", [os.path.join(bin_dir, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
+                                   "--api-key", API_KEY, "--threads", "1"], workdir)
+        procs.append(sandbox)
+        prefix = os.path.join(workdir, "callgrind.out")
+        gateway = Proc("gateway", ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                                   f"--callgrind-out-file={prefix}.%p",
+                                   os.path.join(bin_dir, "aarthik-gateway"), "--grpc-listen",
+                                   "127.0.0.1:0", "--upstream-url", f"http://{sandbox.addr}",
+                                   "--tenant-id", TENANT, "--application-id", APPLICATION,
+                                   "--upstream-threads", "2"],
+                       workdir, env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
+        procs.append(gateway)
+        journey = load(bin_dir, gateway, "state", 40, 4)["journey_id"]
+        load(bin_dir, gateway, "features", 40, 4)
+        load(bin_dir, gateway, "health", 40, 4)
+        per_rpc = {}
+        for rpc in ("health",) + PROXIED:
+            control = ["callgrind_control"]
+            subprocess.run(control + ["-z", str(gateway.pid)], check=True, capture_output=True)
+            subprocess.run(control + ["-i", "on", str(gateway.pid)], check=True, capture_output=True)
+            load(bin_dir, gateway, rpc, requests, 8, journey if rpc == "state" else None)
+            subprocess.run(control + ["-i", "off", str(gateway.pid)], check=True, capture_output=True)
+            subprocess.run(control + ["-d", rpc, str(gateway.pid)], check=True, capture_output=True)
+            dumps = sorted((f for f in os.listdir(workdir) if f.startswith("callgrind.out.")),
+                           key=lambda f: os.path.getmtime(os.path.join(workdir, f)))
+            per_rpc[rpc] = total_instructions(os.path.join(workdir, dumps[-1])) / requests
+            os.remove(os.path.join(workdir, dumps[-1]))
+        return per_rpc
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bin", required=True, help="directory holding the three binaries")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--record", action="store_true", help="write measured ratios + 10 %% as the budget")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="instruction-budget-") as workdir:
+        per_rpc = measure(os.path.abspath(args.bin), args.requests, workdir)
+    ratios = {rpc: per_rpc[rpc] / per_rpc["health"] for rpc in PROXIED}
+    report = {"instructions_per_rpc": {k: round(v) for k, v in per_rpc.items()},
+              "ratio_to_health": {k: round(v, 3) for k, v in ratios.items()}}
+    if args.record:
+        budget = {rpc: round(ratio * 1.1, 2) for rpc, ratio in ratios.items()}
+        with open(BUDGET_FILE, "w") as f:
+            json.dump(budget, f, indent=2)
+            f.write("\n")
+        report["recorded_budget"] = budget
+        print(json.dumps(report))
+        return 0
+    with open(BUDGET_FILE) as f:
+        budget = json.load(f)
+    report["budget"] = budget
+    over = {rpc: ratios[rpc] for rpc in PROXIED if ratios[rpc] > budget[rpc]}
+    report["over_budget"] = {k: round(v, 3) for k, v in over.items()}
+    print(json.dumps(report))
+    if over:
+        print("instruction budget exceeded: a proxied RPC now costs more instructions per health RPC "
+              "than bench/gateway/instruction_budget.json allows; profile it (docs/benchmarks.md, "
+              "'callgrind') before raising the budget", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
