@@ -51,8 +51,10 @@ struct Config {
   std::string redis_password;  // read from redis_password_file by Validate; a secret
   std::string redis_key_prefix = "aarthik:";
   absl::Duration redis_timeout = absl::Milliseconds(500);
-  // Upstream event loops; 0 = one per CPU core, at most 8 (UpstreamThreads()).
+  // Upstream event loops; 0 = one per CPU core, at most 8.
   int upstream_threads = 0;
+  // "http1": Http1Transport; "http2": CurlMultiTransport (docs/architecture.md, "Upstream").
+  std::string upstream_protocol = "http1";
   // Upper bounds that keep memory bounded under load.
   int max_in_flight_upstream = 10000;
   int64_t max_response_bytes = 4 << 20;

@@ -162,6 +162,19 @@ const std::vector<FlagSpec>& Flags() {
          return absl::OkStatus();
        },
        Show(&Config::upstream_threads)},
+      {"upstream-protocol",
+       "http1 (default): HTTP/1.1 keep-alive on connections libcurl makes (TLS, proxy, CA) with "
+       "the gateway's own framing; http2: libcurl's whole HTTP stack, HTTP/2 over TLS when the "
+       "platform offers it (several times the CPU per request).",
+       [](absl::string_view v, Config& c) {
+         if (v != "http1" && v != "http2") {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--upstream-protocol='", v, "' must be http1 or http2"));
+         }
+         c.upstream_protocol = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::upstream_protocol)},
       {"max-response-bytes", "Largest platform response accepted. Default 4194304.",
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("max-response-bytes", v, &c.max_response_bytes);

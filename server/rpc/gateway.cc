@@ -87,21 +87,30 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
       config.upstream_threads > 0
           ? config.upstream_threads
           : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
-  upstream::CurlMultiTransport::Options transport_options;
   const int per_shard_in_flight = (config.max_in_flight_upstream + shard_count - 1) / shard_count;
-  transport_options.max_in_flight = static_cast<size_t>(per_shard_in_flight);
-  transport_options.max_response_bytes = static_cast<size_t>(config.max_response_bytes);
-  // HTTP/1.1 upstreams need a connection per request in flight: a smaller keep-alive cache would
-  // close and reopen connections under load.
-  transport_options.max_connections = per_shard_in_flight;
-  transport_options.ca_bundle_path = config.upstream_ca_file;
   std::vector<platform::UpstreamShard> shards;
   for (int i = 0; i < shard_count; ++i) {
     gateway->loops_.push_back(std::make_unique<upstream::EventLoop>());
-    gateway->transports_.push_back(std::make_unique<upstream::CurlMultiTransport>(
-        gateway->loops_.back().get(), transport_options));
-    gateway->loops_.back()->Start();
-    shards.push_back({gateway->loops_.back().get(), gateway->transports_.back().get()});
+    upstream::EventLoop* loop = gateway->loops_.back().get();
+    if (config.upstream_protocol == "http2") {
+      upstream::CurlMultiTransport::Options options;
+      options.max_in_flight = static_cast<size_t>(per_shard_in_flight);
+      options.max_response_bytes = static_cast<size_t>(config.max_response_bytes);
+      // HTTP/1.1 upstreams need a connection per request in flight: a smaller keep-alive cache
+      // would close and reopen connections under load.
+      options.max_connections = per_shard_in_flight;
+      options.ca_bundle_path = config.upstream_ca_file;
+      gateway->transports_.push_back(std::make_unique<upstream::CurlMultiTransport>(loop, options));
+    } else {
+      upstream::Http1Transport::Options options;
+      options.max_in_flight = static_cast<size_t>(per_shard_in_flight);
+      options.max_response_bytes = static_cast<size_t>(config.max_response_bytes);
+      options.max_idle_connections = static_cast<size_t>(per_shard_in_flight);
+      options.ca_bundle_path = config.upstream_ca_file;
+      gateway->transports_.push_back(std::make_unique<upstream::Http1Transport>(loop, options));
+    }
+    loop->Start();
+    shards.push_back({loop, gateway->transports_.back().get()});
   }
   gateway->loop_ = gateway->loops_.front().get();
   platform::PlatformClientOptions platform_options;

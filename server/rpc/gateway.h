@@ -30,6 +30,7 @@
 #include "server/http/http_server.h"
 #include "server/metrics/gateway_metrics.h"
 #include "server/platform/platform_client.h"
+#include "server/upstream/http1_transport.h"
 #include "server/redis/redis_client.h"
 #include "server/rpc/routed_service.h"
 #include "server/rpc/rpc_proxy.h"
@@ -85,7 +86,7 @@ class Gateway {
   // Upstream shards (loop + transport each); loop_ is shard 0's loop, which also runs the session
   // manager, Redis and the event machinery.
   std::vector<std::unique_ptr<upstream::EventLoop>> loops_;
-  std::vector<std::unique_ptr<upstream::CurlMultiTransport>> transports_;
+  std::vector<std::unique_ptr<upstream::HttpTransport>> transports_;
   upstream::EventLoop* loop_ = nullptr;
   std::unique_ptr<transcode::RouteTable> routes_;
   std::unique_ptr<transcode::JsonCodec> codec_;

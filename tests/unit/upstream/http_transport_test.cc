@@ -1,6 +1,7 @@
-#include "server/upstream/curl_multi_transport.h"
-
+// The behaviour every HttpTransport promises (http_transport.h), checked against each
+// implementation: Http1Transport (the default) and CurlMultiTransport (HTTP/2).
 #include <arpa/inet.h>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/upstream/curl_multi_transport.h"
+#include "server/upstream/http1_transport.h"
 #include "tests/support/fake_upstream.h"
 #include "tests/support/sync.h"
 
@@ -50,12 +53,13 @@ class ResponseSlot {
   bool on_loop_thread_ = false;
 };
 
-class CurlMultiTransportTest : public ::testing::Test {
+template <typename Transport>
+class HttpTransportTest : public ::testing::Test {
  protected:
-  CurlMultiTransportTest() { loop_.Start(); }
+  HttpTransportTest() { loop_.Start(); }
 
-  CurlMultiTransport& transport(CurlMultiTransport::Options options = {}) {
-    if (transport_ == nullptr) transport_ = std::make_unique<CurlMultiTransport>(&loop_, options);
+  Transport& transport(typename Transport::Options options = {}) {
+    if (transport_ == nullptr) transport_ = std::make_unique<Transport>(&loop_, options);
     return *transport_;
   }
 
@@ -76,22 +80,32 @@ class CurlMultiTransportTest : public ::testing::Test {
   // Declared first so it is destroyed last: the transport and the fake need it running.
   EventLoop loop_;
   FakeUpstream upstream_;
-  std::unique_ptr<CurlMultiTransport> transport_;
+  std::unique_ptr<Transport> transport_;
 };
 
-TEST_F(CurlMultiTransportTest, RoundTripsMethodTargetHeadersAndBody) {
+using Implementations = ::testing::Types<Http1Transport, CurlMultiTransport>;
+class ImplementationNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, Http1Transport> ? "Http1" : "CurlMulti";
+  }
+};
+TYPED_TEST_SUITE(HttpTransportTest, Implementations, ImplementationNames);
+
+TYPED_TEST(HttpTransportTest, RoundTripsMethodTargetHeadersAndBody) {
   int sent = 0;
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
     SCOPED_TRACE(method);
-    upstream_.EnqueueResponse(FakeResponse::Status(201, absl::StrCat("reply to ", method))
+    this->upstream_.EnqueueResponse(FakeResponse::Status(201, absl::StrCat("reply to ", method))
                                   .WithHeader("X-Request-ID", "req-42")
                                   .WithHeader("Content-Type", "application/json"));
-    HttpRequest request = Request(method, "/v1/journeys/j-1?expand=offers&x=%20y",
+    HttpRequest request = this->Request(method, "/v1/journeys/j-1?expand=offers&x=%20y",
                                   std::string(method) == "GET" ? "" : R"({"amount":5000})");
     request.headers = {{"Authorization", "Bearer sk_test"},
                        {"X-Correlation-ID", "c-1"},
                        {"Content-Type", "application/json"}};
-    absl::StatusOr<HttpResponse> response = SendAndWait(std::move(request));
+    absl::StatusOr<HttpResponse> response = this->SendAndWait(std::move(request));
     ASSERT_TRUE(response.ok()) << response.status();
     EXPECT_EQ(response->status, 201);
     EXPECT_EQ(response->body, absl::StrCat("reply to ", method));
@@ -100,8 +114,8 @@ TEST_F(CurlMultiTransportTest, RoundTripsMethodTargetHeadersAndBody) {
     EXPECT_EQ(response->Header("absent"), "");
     EXPECT_THAT(response->headers, ::testing::Contains(Pair("x-request-id", "req-42")));
 
-    ASSERT_TRUE(upstream_.WaitForRequests(++sent));
-    const auto received = upstream_.requests().back();
+    ASSERT_TRUE(this->upstream_.WaitForRequests(++sent));
+    const auto received = this->upstream_.requests().back();
     EXPECT_EQ(received.method, method);
     EXPECT_EQ(received.target, "/v1/journeys/j-1?expand=offers&x=%20y");
     EXPECT_EQ(received.Header("authorization"), "Bearer sk_test");
@@ -114,70 +128,70 @@ TEST_F(CurlMultiTransportTest, RoundTripsMethodTargetHeadersAndBody) {
   }
 }
 
-TEST_F(CurlMultiTransportTest, LargeRequestBodyAndChunkedResponseRoundTrip) {
+TYPED_TEST(HttpTransportTest, LargeRequestBodyAndChunkedResponseRoundTrip) {
   const std::string big_body(3 << 20, 'b');
   const std::string big_reply(2 << 20, 'r');
-  upstream_.EnqueueResponse(FakeResponse::Ok(big_reply).Chunked());
-  HttpRequest request = Request("POST", "/upload", big_body);
+  this->upstream_.EnqueueResponse(FakeResponse::Ok(big_reply).Chunked());
+  HttpRequest request = this->Request("POST", "/upload", big_body);
   request.timeout = absl::Minutes(2);  // Megabytes through sanitizer builds can be slow.
-  absl::StatusOr<HttpResponse> response = SendAndWait(std::move(request));
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(std::move(request));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->body, big_reply);
-  EXPECT_EQ(upstream_.requests().at(0).body, big_body);
-  EXPECT_EQ(upstream_.requests().at(0).Header("content-type"), "");  // Not labelled form data.
+  EXPECT_EQ(this->upstream_.requests().at(0).body, big_body);
+  EXPECT_EQ(this->upstream_.requests().at(0).Header("content-type"), "");  // Not labelled form data.
 }
 
-TEST_F(CurlMultiTransportTest, NonSuccessHttpStatusesAreResponsesNotErrors) {
-  upstream_.EnqueueResponse(FakeResponse::Status(503, R"({"error":{"code":"X"}})"));
-  absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/"));
+TYPED_TEST(HttpTransportTest, NonSuccessHttpStatusesAreResponsesNotErrors) {
+  this->upstream_.EnqueueResponse(FakeResponse::Status(503, R"({"error":{"code":"X"}})"));
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", "/"));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status, 503);
 }
 
-TEST_F(CurlMultiTransportTest, SequentialRequestsReuseOneKeepAliveConnection) {
+TYPED_TEST(HttpTransportTest, SequentialRequestsReuseOneKeepAliveConnection) {
   for (int i = 0; i < 20; ++i) {
-    absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", absl::StrCat("/n/", i)));
+    absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", absl::StrCat("/n/", i)));
     ASSERT_TRUE(response.ok()) << response.status();
   }
-  EXPECT_EQ(upstream_.accepted_connections(), 1u);
-  EXPECT_EQ(transport().connections_opened(), 1u);
+  EXPECT_EQ(this->upstream_.accepted_connections(), 1u);
+  EXPECT_EQ(this->transport().connections_opened(), 1u);
 }
 
-TEST_F(CurlMultiTransportTest, IdleConnectionClosedByTheUpstreamIsReplacedTransparently) {
-  ASSERT_TRUE(SendAndWait(Request("GET", "/first")).ok());
-  upstream_.CloseAllConnections();  // The parked keep-alive socket sees EOF while idle.
-  ASSERT_TRUE(upstream_.WaitForOpenConnections(0));
+TYPED_TEST(HttpTransportTest, IdleConnectionClosedByTheUpstreamIsReplacedTransparently) {
+  ASSERT_TRUE(this->SendAndWait(this->Request("GET", "/first")).ok());
+  this->upstream_.CloseAllConnections();  // The parked keep-alive socket sees EOF while idle.
+  ASSERT_TRUE(this->upstream_.WaitForOpenConnections(0));
   for (int i = 0; i < 3; ++i) {
-    absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/again"));
+    absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", "/again"));
     ASSERT_TRUE(response.ok()) << response.status();
   }
-  EXPECT_EQ(upstream_.accepted_connections(), 2u);
+  EXPECT_EQ(this->upstream_.accepted_connections(), 2u);
 }
 
-TEST_F(CurlMultiTransportTest, ConnectionCloseFromTheUpstreamIsHonoured) {
-  upstream_.EnqueueResponse(FakeResponse::Ok("bye").WithConnectionClose());
-  ASSERT_TRUE(SendAndWait(Request("GET", "/closing")).ok());
-  ASSERT_TRUE(SendAndWait(Request("GET", "/next")).ok());
-  EXPECT_EQ(upstream_.accepted_connections(), 2u);
+TYPED_TEST(HttpTransportTest, ConnectionCloseFromTheUpstreamIsHonoured) {
+  this->upstream_.EnqueueResponse(FakeResponse::Ok("bye").WithConnectionClose());
+  ASSERT_TRUE(this->SendAndWait(this->Request("GET", "/closing")).ok());
+  ASSERT_TRUE(this->SendAndWait(this->Request("GET", "/next")).ok());
+  EXPECT_EQ(this->upstream_.accepted_connections(), 2u);
 }
 
-TEST_F(CurlMultiTransportTest, HeadRequestHasNoBodyAndTheHandleIsReusableAfterwards) {
-  upstream_.EnqueueResponse(FakeResponse::Ok());
-  HttpRequest head = Request("HEAD", "/exists");
-  absl::StatusOr<HttpResponse> response = SendAndWait(std::move(head));
+TYPED_TEST(HttpTransportTest, HeadRequestHasNoBodyAndTheHandleIsReusableAfterwards) {
+  this->upstream_.EnqueueResponse(FakeResponse::Ok());
+  HttpRequest head = this->Request("HEAD", "/exists");
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(std::move(head));
   ASSERT_TRUE(response.ok()) << response.status();
-  EXPECT_EQ(upstream_.requests().at(0).method, "HEAD");
+  EXPECT_EQ(this->upstream_.requests().at(0).method, "HEAD");
   // The pooled handle served a HEAD: a POST and a GET after it must not inherit NOBODY or the
   // method.
-  upstream_.EnqueueResponse(FakeResponse::Ok("posted"));
-  upstream_.EnqueueResponse(FakeResponse::Ok("got"));
-  response = SendAndWait(Request("POST", "/p", "x"));
+  this->upstream_.EnqueueResponse(FakeResponse::Ok("posted"));
+  this->upstream_.EnqueueResponse(FakeResponse::Ok("got"));
+  response = this->SendAndWait(this->Request("POST", "/p", "x"));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->body, "posted");
-  response = SendAndWait(Request("GET", "/g"));
+  response = this->SendAndWait(this->Request("GET", "/g"));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->body, "got");
-  const auto requests = upstream_.requests();
+  const auto requests = this->upstream_.requests();
   ASSERT_EQ(requests.size(), 3u);
   EXPECT_EQ(requests[1].method, "POST");
   EXPECT_EQ(requests[1].body, "x");
@@ -185,8 +199,8 @@ TEST_F(CurlMultiTransportTest, HeadRequestHasNoBodyAndTheHandleIsReusableAfterwa
   EXPECT_EQ(requests[2].body, "");
 }
 
-TEST_F(CurlMultiTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComplete) {
-  upstream_.SetHandler([](const aarthik::testing::ReceivedRequest& request) {
+TYPED_TEST(HttpTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComplete) {
+  this->upstream_.SetHandler([](const aarthik::testing::ReceivedRequest& request) {
     return FakeResponse::Ok(request.target);
   });
   constexpr int kThreads = 4;
@@ -194,13 +208,13 @@ TEST_F(CurlMultiTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComple
   aarthik::testing::Mutex mu;
   int remaining = kThreads * kPerThread;
   int mismatches = 0;
-  transport();  // Create it before the threads race to.
+  this->transport();  // Create it before the threads race to.
   std::vector<std::thread> senders;
   for (int t = 0; t < kThreads; ++t) {
     senders.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const std::string path = absl::StrCat("/t", t, "/r", i);
-        transport().Send(Request("GET", path), [&, path](absl::StatusOr<HttpResponse> response) {
+        this->transport().Send(this->Request("GET", path), [&, path](absl::StatusOr<HttpResponse> response) {
           aarthik::testing::MutexLock lock(&mu);
           if (!response.ok() || response->body != path) ++mismatches;
           --remaining;
@@ -213,40 +227,40 @@ TEST_F(CurlMultiTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComple
   mu.Await(absl::Condition(
       +[](int* left) { return *left == 0; }, &remaining));
   EXPECT_EQ(mismatches, 0);
-  EXPECT_EQ(transport().in_flight(), 0u);
+  EXPECT_EQ(this->transport().in_flight(), 0u);
 }
 
-TEST_F(CurlMultiTransportTest, SilentUpstreamEndsWithDeadlineExceeded) {
-  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
-  HttpRequest request = Request("GET", "/slow");
+TYPED_TEST(HttpTransportTest, SilentUpstreamEndsWithDeadlineExceeded) {
+  this->upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+  HttpRequest request = this->Request("GET", "/slow");
   request.timeout = absl::Milliseconds(200);
-  absl::StatusOr<HttpResponse> response = SendAndWait(std::move(request));
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(std::move(request));
   EXPECT_TRUE(absl::IsDeadlineExceeded(response.status())) << response.status();
   EXPECT_FALSE(IsConnectFailure(response.status()));
   EXPECT_EQ(GetFailurePhase(response.status()), FailurePhase::kExchange);
 }
 
-TEST_F(CurlMultiTransportTest, CancelEndsWithCancelledAndReleasesTheConnection) {
-  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+TYPED_TEST(HttpTransportTest, CancelEndsWithCancelledAndReleasesTheConnection) {
+  this->upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
   ResponseSlot slot;
   const HttpTransport::RequestId id =
-      transport().Send(Request("GET", "/hang"), slot.Callback(&loop_));
-  ASSERT_TRUE(upstream_.WaitForRequests(1));
-  transport().Cancel(id);
+      this->transport().Send(this->Request("GET", "/hang"), slot.Callback(&this->loop_));
+  ASSERT_TRUE(this->upstream_.WaitForRequests(1));
+  this->transport().Cancel(id);
   EXPECT_TRUE(absl::IsCancelled(slot.Wait().status())) << slot.Wait().status();
   EXPECT_TRUE(slot.ran_on_loop_thread());
   // A connection with a request half-done cannot be reused: curl must close it, not keep it.
-  EXPECT_TRUE(upstream_.WaitForOpenConnections(0));
-  EXPECT_EQ(transport().in_flight(), 0u);
-  transport().Cancel(id);  // Already finished: no-op, no second callback.
+  EXPECT_TRUE(this->upstream_.WaitForOpenConnections(0));
+  EXPECT_EQ(this->transport().in_flight(), 0u);
+  this->transport().Cancel(id);  // Already finished: no-op, no second callback.
 
-  upstream_.SetDefaultResponse(FakeResponse::Ok("after"));
-  absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/after"));
+  this->upstream_.SetDefaultResponse(FakeResponse::Ok("after"));
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", "/after"));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->body, "after");
 }
 
-TEST_F(CurlMultiTransportTest, RefusedConnectionIsUnavailableAndAConnectFailure) {
+TYPED_TEST(HttpTransportTest, RefusedConnectionIsUnavailableAndAConnectFailure) {
   // A bound socket that never listens: connecting to its port is refused, and the port cannot be
   // reused.
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -260,7 +274,7 @@ TEST_F(CurlMultiTransportTest, RefusedConnectionIsUnavailableAndAConnectFailure)
   HttpRequest request;
   request.method = "POST";
   request.url = absl::StrCat("http://127.0.0.1:", ntohs(address.sin_port), "/v1/sessions?secret=1");
-  absl::StatusOr<HttpResponse> response = SendAndWait(std::move(request));
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(std::move(request));
   close(fd);
   EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
   EXPECT_TRUE(IsConnectFailure(response.status()));
@@ -268,112 +282,112 @@ TEST_F(CurlMultiTransportTest, RefusedConnectionIsUnavailableAndAConnectFailure)
   EXPECT_THAT(response.status().message(), ::testing::Not(HasSubstr("secret")));
 }
 
-TEST_F(CurlMultiTransportTest, ResetWithoutAnswerIsUnavailableButNotAConnectFailure) {
-  upstream_.EnqueueResponse(FakeResponse::ResetWithoutResponse());
-  absl::StatusOr<HttpResponse> response = SendAndWait(Request("POST", "/v1/offers/proceed", "{}"));
+TYPED_TEST(HttpTransportTest, ResetWithoutAnswerIsUnavailableButNotAConnectFailure) {
+  this->upstream_.EnqueueResponse(FakeResponse::ResetWithoutResponse());
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("POST", "/v1/offers/proceed", "{}"));
   EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
   EXPECT_FALSE(IsConnectFailure(response.status()));
   EXPECT_EQ(GetFailurePhase(response.status()), FailurePhase::kExchange);
   EXPECT_THAT(response.status().message(), HasSubstr("connection lost"));
 }
 
-TEST_F(CurlMultiTransportTest, ConnectionClosedMidBodyIsUnavailableConnectionLost) {
-  upstream_.EnqueueResponse(FakeResponse::CloseMidBody(std::string(10000, 'x')));
-  absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/truncated"));
+TYPED_TEST(HttpTransportTest, ConnectionClosedMidBodyIsUnavailableConnectionLost) {
+  this->upstream_.EnqueueResponse(FakeResponse::CloseMidBody(std::string(10000, 'x')));
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", "/truncated"));
   EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
   EXPECT_FALSE(IsConnectFailure(response.status()));
   EXPECT_THAT(response.status().message(), HasSubstr("connection lost"));
 }
 
-TEST_F(CurlMultiTransportTest, OversizedBodyIsResourceExhaustedWithOrWithoutContentLength) {
-  CurlMultiTransport::Options options;
+TYPED_TEST(HttpTransportTest, OversizedBodyIsResourceExhaustedWithOrWithoutContentLength) {
+  typename TypeParam::Options options;
   options.max_response_bytes = 1024;
-  transport(options);
-  upstream_.EnqueueResponse(FakeResponse::Ok(std::string(4096, 'x')));
-  upstream_.EnqueueResponse(FakeResponse::Ok(std::string(4096, 'x')).Chunked());
-  upstream_.EnqueueResponse(
+  this->transport(options);
+  this->upstream_.EnqueueResponse(FakeResponse::Ok(std::string(4096, 'x')));
+  this->upstream_.EnqueueResponse(FakeResponse::Ok(std::string(4096, 'x')).Chunked());
+  this->upstream_.EnqueueResponse(
       FakeResponse::Ok(std::string(1024, 'x')));  // Exactly at the limit: fine.
   for (int i = 0; i < 2; ++i) {
-    absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/big"));
+    absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", "/big"));
     EXPECT_TRUE(absl::IsResourceExhausted(response.status())) << response.status();
     EXPECT_THAT(response.status().message(), HasSubstr("response body over 1024 bytes"));
   }
-  absl::StatusOr<HttpResponse> response = SendAndWait(Request("GET", "/fits"));
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", "/fits"));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->body.size(), 1024u);
 }
 
-TEST_F(CurlMultiTransportTest, SendsBeyondTheInFlightCapFailFastWithResourceExhausted) {
-  CurlMultiTransport::Options options;
+TYPED_TEST(HttpTransportTest, SendsBeyondTheInFlightCapFailFastWithResourceExhausted) {
+  typename TypeParam::Options options;
   options.max_in_flight = 2;
-  transport(options);
-  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+  this->transport(options);
+  this->upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
   ResponseSlot first, second, third;
-  const auto first_id = transport().Send(Request("GET", "/1"), first.Callback(&loop_));
-  const auto second_id = transport().Send(Request("GET", "/2"), second.Callback(&loop_));
-  transport().Send(Request("GET", "/3"), third.Callback(&loop_));
+  const auto first_id = this->transport().Send(this->Request("GET", "/1"), first.Callback(&this->loop_));
+  const auto second_id = this->transport().Send(this->Request("GET", "/2"), second.Callback(&this->loop_));
+  this->transport().Send(this->Request("GET", "/3"), third.Callback(&this->loop_));
   EXPECT_TRUE(absl::IsResourceExhausted(third.Wait().status())) << third.Wait().status();
   EXPECT_TRUE(third.ran_on_loop_thread());
-  EXPECT_TRUE(upstream_.WaitForRequests(2));
-  EXPECT_EQ(upstream_.request_count(), 2u);
-  transport().Cancel(first_id);
-  transport().Cancel(second_id);
+  EXPECT_TRUE(this->upstream_.WaitForRequests(2));
+  EXPECT_EQ(this->upstream_.request_count(), 2u);
+  this->transport().Cancel(first_id);
+  this->transport().Cancel(second_id);
   EXPECT_TRUE(absl::IsCancelled(first.Wait().status()));
   EXPECT_TRUE(absl::IsCancelled(second.Wait().status()));
-  EXPECT_EQ(transport().in_flight(), 0u);
+  EXPECT_EQ(this->transport().in_flight(), 0u);
 }
 
-TEST_F(CurlMultiTransportTest, CallbacksNeverRunInsideSendEvenOnTheLoopThread) {
-  CurlMultiTransport::Options options;
+TYPED_TEST(HttpTransportTest, CallbacksNeverRunInsideSendEvenOnTheLoopThread) {
+  typename TypeParam::Options options;
   options.max_in_flight = 1;
-  transport(options);
-  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+  this->transport(options);
+  this->upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
   std::atomic<bool> inside_send{false};
   std::atomic<bool> ran_inline{false};
   aarthik::testing::Notification both_done;
   std::atomic<int> callbacks{0};
   HttpTransport::RequestId hanging = 0;
-  loop_.Post([&] {
+  this->loop_.Post([&] {
     auto note = [&](absl::StatusOr<HttpResponse>) {
       if (inside_send) ran_inline = true;
       if (++callbacks == 2) both_done.Notify();
     };
     inside_send = true;
-    hanging = transport().Send(Request("GET", "/hang"), note);
-    transport().Send(Request("GET", "/refused-by-cap"), note);  // Over the cap.
-    HttpRequest bad = Request("TRACE", "/unsupported-method");
-    transport().Send(std::move(bad), [](absl::StatusOr<HttpResponse>) {});  // Cap: also refused.
+    hanging = this->transport().Send(this->Request("GET", "/hang"), note);
+    this->transport().Send(this->Request("GET", "/refused-by-cap"), note);  // Over the cap.
+    HttpRequest bad = this->Request("TRACE", "/unsupported-method");
+    this->transport().Send(std::move(bad), [](absl::StatusOr<HttpResponse>) {});  // Cap: also refused.
     inside_send = false;
   });
-  ASSERT_TRUE(upstream_.WaitForRequests(1));
-  transport().Cancel(hanging);
+  ASSERT_TRUE(this->upstream_.WaitForRequests(1));
+  this->transport().Cancel(hanging);
   both_done.WaitForNotification();
   EXPECT_FALSE(ran_inline);
 }
 
-TEST_F(CurlMultiTransportTest, UnsupportedMethodIsInternal) {
-  absl::StatusOr<HttpResponse> response = SendAndWait(Request("TRACE", "/"));
+TYPED_TEST(HttpTransportTest, UnsupportedMethodIsInternal) {
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("TRACE", "/"));
   EXPECT_TRUE(absl::IsInternal(response.status())) << response.status();
-  EXPECT_EQ(upstream_.request_count(), 0u);
+  EXPECT_EQ(this->upstream_.request_count(), 0u);
 }
 
-TEST_F(CurlMultiTransportTest, DestroyingTheTransportCancelsWhatIsInFlight) {
-  upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
+TYPED_TEST(HttpTransportTest, DestroyingTheTransportCancelsWhatIsInFlight) {
+  this->upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
   ResponseSlot slot;
-  transport().Send(Request("GET", "/hang"), slot.Callback(&loop_));
-  ASSERT_TRUE(upstream_.WaitForRequests(1));
-  transport_.reset();
+  this->transport().Send(this->Request("GET", "/hang"), slot.Callback(&this->loop_));
+  ASSERT_TRUE(this->upstream_.WaitForRequests(1));
+  this->transport_.reset();
   EXPECT_TRUE(slot.HasRun());
   EXPECT_TRUE(absl::IsCancelled(slot.Wait().status())) << slot.Wait().status();
-  EXPECT_TRUE(upstream_.WaitForOpenConnections(0));
+  EXPECT_TRUE(this->upstream_.WaitForOpenConnections(0));
 }
 
-TEST_F(CurlMultiTransportTest, SendAfterTheLoopStoppedStillCallsBackOnce) {
-  transport();
-  loop_.Stop();
+TYPED_TEST(HttpTransportTest, SendAfterTheLoopStoppedStillCallsBackOnce) {
+  this->transport();
+  this->loop_.Stop();
   std::atomic<int> calls{0};
   absl::Status status;
-  transport().Send(Request("GET", "/"), [&](absl::StatusOr<HttpResponse> response) {
+  this->transport().Send(this->Request("GET", "/"), [&](absl::StatusOr<HttpResponse> response) {
     ++calls;
     status = response.status();
   });

@@ -1,0 +1,652 @@
+#include "server/upstream/http1_transport.h"
+
+#include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "server/upstream/http1_codec.h"
+
+namespace aarthik::upstream {
+namespace {
+
+constexpr size_t kReadChunk = 64 << 10;
+
+void InitCurlOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      std::fprintf(stderr, "curl_global_init failed\n");
+      std::abort();
+    }
+  });
+}
+
+absl::Status WithPhase(absl::Status status, FailurePhase phase) {
+  SetFailurePhase(status, phase);
+  return status;
+}
+
+bool IsSupportedMethod(absl::string_view method) {
+  return method == "GET" || method == "POST" || method == "PUT" || method == "PATCH" ||
+         method == "DELETE" || method == "HEAD";
+}
+
+// "https://host:port/path?q" → origin "https://host:port", target "/path?q".
+bool SplitUrl(absl::string_view url, absl::string_view* origin, absl::string_view* target,
+              bool* tls) {
+  if (absl::StartsWithIgnoreCase(url, "http://")) {
+    *tls = false;
+  } else if (absl::StartsWithIgnoreCase(url, "https://")) {
+    *tls = true;
+  } else {
+    return false;
+  }
+  const size_t authority = url.find("://") + 3;
+  const size_t slash = url.find_first_of("/?#", authority);
+  if (slash == authority || (slash != absl::string_view::npos && url[slash] == '#')) return false;
+  *origin = url.substr(0, slash);
+  *target = slash == absl::string_view::npos ? absl::string_view("/") : url.substr(slash);
+  return true;
+}
+
+}  // namespace
+
+struct Http1Transport::Origin {
+  std::string key;          // scheme://authority
+  std::string host_header;  // authority
+  bool tls = false;
+  std::vector<Connection*> idle;  // last released on top
+};
+
+struct Http1Transport::Connection {
+  enum class State { kConnecting, kBusy, kIdle };
+  CURL* easy = nullptr;
+  Lane* lane = nullptr;
+  Origin* origin = nullptr;
+  State state = State::kConnecting;
+  int fd = -1;  // once connected
+  bool watching_out = false;
+  bool reused = false;
+  absl::Time idle_since;
+  Call* call = nullptr;
+  std::string out;  // the request on the wire
+  size_t sent = 0;
+  std::optional<Http1ResponseParser> parser;
+  char error_buffer[CURL_ERROR_SIZE] = {};
+};
+
+struct Http1Transport::Call {
+  ~Call() {
+    // Only reached with a callback left when the loop stopped before the request could finish.
+    if (done) std::move(done)(absl::CancelledError("upstream transport shut down"));
+  }
+  RequestId id = 0;
+  HttpRequest request;
+  absl::string_view target;  // into request.url
+  std::string origin_key;
+  bool tls = false;
+  ResponseCallback done;
+  Connection* connection = nullptr;
+  EventLoop::TimerId timer = 0;
+};
+
+Http1Transport::Http1Transport(EventLoop* loop, Options options)
+    : loop_(loop), options_(std::move(options)) {
+  InitCurlOnce();
+}
+
+Http1Transport::~Http1Transport() {
+  if (loop_->IsInLoopThread() || !loop_->IsRunning()) {
+    Shutdown();
+    return;
+  }
+  absl::Notification task_gone;
+  std::atomic<bool> shut_down_on_loop{false};
+  loop_->Post(
+      [this, &shut_down_on_loop, notify = absl::Cleanup([&task_gone] { task_gone.Notify(); })] {
+        Shutdown();
+        shut_down_on_loop.store(true, std::memory_order_release);
+      });
+  task_gone.WaitForNotification();
+  if (!shut_down_on_loop.load(std::memory_order_acquire)) Shutdown();
+}
+
+void Http1Transport::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  while (!calls_.empty()) {
+    Complete(calls_.begin()->second.get(),
+             absl::CancelledError("upstream transport shut down before the request completed"));
+  }
+  while (!connections_.empty()) CloseConnection(connections_.begin()->second.get());
+  for (auto& lane : lanes_) {
+    if (lane->timer != 0) loop_->CancelTimer(lane->timer);
+    curl_multi_cleanup(lane->multi);
+  }
+  lanes_.clear();
+}
+
+HttpTransport::RequestId Http1Transport::Send(HttpRequest request, ResponseCallback done) {
+  const RequestId id = next_request_id_.fetch_add(1, std::memory_order_relaxed);
+  auto call = std::make_unique<Call>();
+  call->id = id;
+  call->done = std::move(done);
+  absl::Status refused;
+  absl::string_view origin;
+  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
+    refused = absl::ResourceExhaustedError(
+        absl::StrCat("upstream transport: ", options_.max_in_flight, " requests already in flight"));
+  } else if (!IsSupportedMethod(request.method)) {
+    refused = absl::InternalError(
+        absl::StrCat("upstream request: unsupported method '", request.method, "'"));
+  } else if (!SplitUrl(request.url, &origin, &call->target, &call->tls)) {
+    refused = absl::InternalError("upstream request: the URL is not absolute http(s)");
+  } else {
+    for (const auto& [name, value] : request.headers) {
+      if (!HeaderValueIsSafe(name) || !HeaderValueIsSafe(value) ||
+          name.find(':') != std::string::npos) {
+        refused = absl::InternalError(
+            absl::StrCat("upstream request: header '", name, "' would split the request"));
+        break;
+      }
+    }
+  }
+  if (!refused.ok()) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    // Through the queue: `done` never runs inside Send. ~Call reports if the loop drops the task.
+    loop_->Post([call = std::move(call), refused = std::move(refused)]() mutable {
+      ResponseCallback done = std::move(call->done);
+      call->done = nullptr;
+      std::move(done)(std::move(refused));
+    });
+    return id;
+  }
+  call->origin_key = std::string(origin);
+  const size_t target_offset = call->target.data() - request.url.data();
+  const size_t target_size = call->target.size();
+  call->request = std::move(request);
+  call->target = absl::string_view(call->request.url).substr(target_offset, target_size);
+  // On the loop the request starts (and is written) right here; elsewhere through the queue, so
+  // that a Cancel queued later finds it. Either way `done` runs later, never inside Send.
+  loop_->RunOrPost([this, call = std::move(call)]() mutable { Start(std::move(call)); });
+  return id;
+}
+
+void Http1Transport::Cancel(RequestId id) {
+  loop_->Post([this, id] { CancelOnLoop(id, absl::CancelledError("upstream request cancelled")); });
+}
+
+void Http1Transport::Start(std::unique_ptr<Call> owned) {
+  if (shut_down_) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    return;  // ~Call reports CANCELLED.
+  }
+  Call* call = owned.get();
+  calls_.emplace(call->id, std::move(owned));
+  const absl::Duration timeout = std::max(call->request.timeout, absl::Milliseconds(1));
+  call->timer = loop_->RunAfter(timeout, [this, id = call->id, timeout] {
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return;
+    it->second->timer = 0;
+    const Connection* connection = it->second->connection;
+    const bool connecting =
+        connection == nullptr || connection->state == Connection::State::kConnecting;
+    CancelOnLoop(id, WithPhase(absl::DeadlineExceededError(absl::StrCat(
+                                   "upstream request timed out after ",
+                                   absl::FormatDuration(timeout), connecting ? " while connecting" : "")),
+                               connecting ? FailurePhase::kConnect : FailurePhase::kExchange));
+  });
+
+  Dispatch(call);
+}
+
+void Http1Transport::Dispatch(Call* call) {
+  auto [slot, created] = origins_.try_emplace(call->origin_key);
+  if (created) {
+    slot->second = std::make_unique<Origin>();
+    slot->second->key = call->origin_key;
+    slot->second->host_header = call->origin_key.substr(call->origin_key.find("://") + 3);
+    slot->second->tls = call->tls;
+  }
+  Origin& origin = *slot->second;
+  const absl::Time now = absl::Now();
+  while (!origin.idle.empty()) {
+    Connection* connection = origin.idle.back();
+    origin.idle.pop_back();
+    --idle_count_;
+    if (now - connection->idle_since > options_.idle_timeout) {
+      connection->state = Connection::State::kBusy;  // off the idle stack already
+      CloseConnection(connection);
+      continue;
+    }
+    connection->state = Connection::State::kBusy;
+    connection->call = call;
+    call->connection = connection;
+    Write(connection);
+    return;
+  }
+  Connect(origin, call);
+}
+
+Http1Transport::Lane& Http1Transport::LaneWithRoom() {
+  if (!lanes_with_room_.empty()) return *lanes_[*lanes_with_room_.begin()];
+  auto lane = std::make_unique<Lane>();
+  lane->transport = this;
+  lane->index = lanes_.size();
+  lane->multi = curl_multi_init();
+  if (lane->multi == nullptr) {
+    std::fprintf(stderr, "curl_multi_init failed\n");
+    std::abort();
+  }
+  curl_multi_setopt(lane->multi, CURLMOPT_SOCKETFUNCTION, &Http1Transport::CurlSocketCallback);
+  curl_multi_setopt(lane->multi, CURLMOPT_SOCKETDATA, lane.get());
+  curl_multi_setopt(lane->multi, CURLMOPT_TIMERFUNCTION, &Http1Transport::CurlTimerCallback);
+  curl_multi_setopt(lane->multi, CURLMOPT_TIMERDATA, lane.get());
+  lanes_with_room_.insert(lane->index);
+  lanes_.push_back(std::move(lane));
+  return *lanes_.back();
+}
+
+void Http1Transport::Connect(Origin& origin, Call* call) {
+  Lane& lane = LaneWithRoom();
+  CURL* easy = curl_easy_init();
+  if (easy == nullptr) {
+    std::fprintf(stderr, "curl_easy_init failed: out of memory\n");
+    std::abort();
+  }
+  auto owned = std::make_unique<Connection>();
+  Connection* connection = owned.get();
+  connection->easy = easy;
+  connection->lane = &lane;
+  connection->origin = &origin;
+  connection->call = call;
+  call->connection = connection;
+  connections_.emplace(easy, std::move(owned));
+  if (++lane.connections >= lane_capacity_) lanes_with_room_.erase(lane.index);
+
+  const std::string url = origin.key + "/";
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, connection);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, connection->error_buffer);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  // ALPN offers only http/1.1: the bytes that follow are ours, in HTTP/1.1.
+  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+  curl_easy_setopt(easy, CURLOPT_PROXY, options_.proxy.c_str());
+  curl_easy_setopt(easy, CURLOPT_NOPROXY, "");
+  if (!options_.proxy.empty()) curl_easy_setopt(easy, CURLOPT_HTTPPROXYTUNNEL, 1L);
+  if (!options_.ca_bundle_path.empty()) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_bundle_path.c_str());
+  }
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  const long timeout_ms = std::max<long>(1, absl::ToInt64Milliseconds(call->request.timeout));
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                   std::max<long>(1, std::min<long>(timeout_ms, absl::ToInt64Milliseconds(
+                                                                    options_.connect_timeout))));
+  if (CURLMcode code = curl_multi_add_handle(lane.multi, easy); code != CURLM_OK) {
+    // Complete from the queue: we may be inside Send.
+    loop_->Post([this, id = call->id, message = std::string(curl_multi_strerror(code))] {
+      CancelOnLoop(id, absl::InternalError(absl::StrCat("curl_multi_add_handle: ", message)));
+    });
+  }
+  // curl starts connecting when its zero timeout fires, from the loop.
+}
+
+int Http1Transport::CurlSocketCallback(CURL* easy, int fd, int what, void* lane_ptr, void*) {
+  Lane* lane = static_cast<Lane*>(lane_ptr);
+  Http1Transport* transport = lane->transport;
+  if (fd < 0) return 0;
+  if (static_cast<size_t>(fd) >= transport->curl_sockets_.size()) {
+    transport->curl_sockets_.resize(fd + 1, nullptr);
+  }
+  Lane*& watcher = transport->curl_sockets_[fd];
+  if (what == CURL_POLL_REMOVE) {
+    if (watcher != nullptr) transport->loop_->Unwatch(fd);
+    watcher = nullptr;
+    return 0;
+  }
+  uint32_t events = 0;
+  if (what & CURL_POLL_IN) events |= EPOLLIN;
+  if (what & CURL_POLL_OUT) events |= EPOLLOUT;
+  if (watcher != nullptr) return transport->loop_->Modify(fd, events).ok() ? 0 : -1;
+  auto on_ready = [transport, lane, fd](uint32_t ready) {
+    int action = 0;
+    if (ready & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) action |= CURL_CSELECT_IN;
+    if (ready & EPOLLOUT) action |= CURL_CSELECT_OUT;
+    if (ready & EPOLLERR) action |= CURL_CSELECT_ERR;
+    int running = 0;
+    curl_multi_socket_action(lane->multi, fd, action, &running);
+    transport->ProcessConnects(*lane);
+  };
+  absl::Status watched = transport->loop_->Watch(fd, events, on_ready);
+  if (absl::IsAlreadyExists(watched)) {  // a stale registration of a reused fd number
+    transport->loop_->Unwatch(fd);
+    watched = transport->loop_->Watch(fd, events, on_ready);
+  }
+  if (!watched.ok()) return -1;
+  watcher = lane;
+  return 0;
+}
+
+int Http1Transport::CurlTimerCallback(CURLM*, long timeout_ms, void* lane_ptr) {
+  Lane* lane = static_cast<Lane*>(lane_ptr);
+  Http1Transport* transport = lane->transport;
+  if (lane->timer != 0) transport->loop_->CancelTimer(lane->timer);
+  lane->timer = 0;
+  if (timeout_ms < 0 || transport->shut_down_) return 0;
+  // curl forbids driving it from inside this callback: even a zero timeout fires from the loop.
+  lane->timer = transport->loop_->RunAfter(absl::Milliseconds(timeout_ms),
+                                           [transport, lane] { transport->OnLaneTimer(*lane); });
+  return 0;
+}
+
+void Http1Transport::OnLaneTimer(Lane& lane) {
+  lane.timer = 0;
+  int running = 0;
+  curl_multi_socket_action(lane.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  ProcessConnects(lane);
+}
+
+void Http1Transport::ProcessConnects(Lane& lane) {
+  int queued = 0;
+  while (CURLMsg* message = curl_multi_info_read(lane.multi, &queued)) {
+    if (message->msg != CURLMSG_DONE) continue;
+    const int code = message->data.result;
+    auto it = connections_.find(message->easy_handle);
+    if (it == connections_.end()) continue;
+    OnConnected(it->second.get(), code);
+  }
+}
+
+absl::Status Http1Transport::ConnectFailure(int curl_code, const Call& call,
+                                            const char* detail) const {
+  const auto code = static_cast<CURLcode>(curl_code);
+  const std::string what =
+      absl::StrCat(call.request.method, " ", call.origin_key, call.target.substr(0, call.target.find('?')));
+  const absl::string_view why = detail[0] != '\0' ? detail : curl_easy_strerror(code);
+  switch (code) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+      return WithPhase(
+          absl::UnavailableError(absl::StrCat(
+              "upstream TLS failed (request not sent): the platform's certificate could not be "
+              "verified against ",
+              options_.ca_bundle_path.empty()
+                  ? "the system CA store"
+                  : absl::StrCat("the CA bundle ", options_.ca_bundle_path),
+              ": ", what, ": ", why)),
+          FailurePhase::kConnect);
+    case CURLE_OPERATION_TIMEDOUT:
+      return WithPhase(absl::UnavailableError(absl::StrCat("upstream connect timed out after ",
+                                                           absl::FormatDuration(std::min(
+                                                               call.request.timeout,
+                                                               options_.connect_timeout)),
+                                                           " (request not sent): ", what)),
+                       FailurePhase::kConnect);
+    default:
+      return WithPhase(absl::UnavailableError(absl::StrCat(
+                           "upstream connect failed (request not sent): ", what, ": ", why)),
+                       FailurePhase::kConnect);
+  }
+}
+
+void Http1Transport::OnConnected(Connection* connection, int curl_code) {
+  curl_socket_t fd = CURL_SOCKET_BAD;
+  if (curl_code == CURLE_OK) {
+    curl_easy_getinfo(connection->easy, CURLINFO_ACTIVESOCKET, &fd);
+  }
+  Call* call = connection->call;
+  if (curl_code != CURLE_OK || fd == CURL_SOCKET_BAD) {
+    absl::Status failure =
+        call != nullptr ? ConnectFailure(curl_code == CURLE_OK ? CURLE_COULDNT_CONNECT : curl_code,
+                                         *call, connection->error_buffer)
+                        : absl::UnavailableError("connect failed");
+    if (call != nullptr) {
+      Complete(call, std::move(failure));  // closes the connection
+    } else {
+      CloseConnection(connection);
+    }
+    return;
+  }
+  connections_opened_.fetch_add(1, std::memory_order_relaxed);
+  connection->fd = fd;
+  if (static_cast<size_t>(fd) < curl_sockets_.size() && curl_sockets_[fd] != nullptr) {
+    loop_->Unwatch(fd);  // curl's registration from the connect phase
+    curl_sockets_[fd] = nullptr;
+  }
+  absl::Status watched = loop_->Watch(fd, EPOLLIN | EPOLLRDHUP, [this, connection](uint32_t events) {
+    OnConnectionEvent(connection, events);
+  });
+  if (absl::IsAlreadyExists(watched)) {
+    loop_->Unwatch(fd);
+    watched = loop_->Watch(fd, EPOLLIN | EPOLLRDHUP, [this, connection](uint32_t events) {
+      OnConnectionEvent(connection, events);
+    });
+  }
+  if (!watched.ok()) {
+    if (call != nullptr) {
+      Complete(call, WithPhase(absl::UnavailableError(watched.message()), FailurePhase::kConnect));
+    } else {
+      CloseConnection(connection);
+    }
+    return;
+  }
+  if (call == nullptr) {  // its call was cancelled while connecting: keep it for the next one
+    Release(connection);
+    return;
+  }
+  connection->state = Connection::State::kBusy;
+  Write(connection);
+}
+
+void Http1Transport::Write(Connection* connection) {
+  Call* call = connection->call;
+  if (connection->sent == 0 && connection->out.empty()) {
+    RenderRequest(call->request, connection->origin->host_header, call->target, &connection->out);
+    connection->parser.emplace(options_.max_response_bytes, call->request.method == "HEAD");
+  }
+  while (connection->sent < connection->out.size()) {
+    const char* data = connection->out.data() + connection->sent;
+    const size_t length = connection->out.size() - connection->sent;
+    size_t written = 0;
+    bool again = false;
+    bool failed = false;
+    if (connection->origin->tls) {
+      const CURLcode code = curl_easy_send(connection->easy, data, length, &written);
+      again = code == CURLE_AGAIN;
+      failed = code != CURLE_OK && !again;
+    } else {
+      const ssize_t n = send(connection->fd, data, length, MSG_NOSIGNAL);
+      if (n >= 0) {
+        written = static_cast<size_t>(n);
+      } else {
+        again = errno == EAGAIN || errno == EWOULDBLOCK;
+        failed = !again && errno != EINTR;
+      }
+    }
+    if (failed) {
+      // Nothing written yet: the upstream cannot have seen the request (a kept-alive connection
+      // it had just closed, most likely). On a reused connection that is no attempt of the
+      // caller's: take another connection.
+      const bool unsent = connection->sent == 0;
+      if (unsent && connection->reused) {
+        CloseConnection(connection);
+        Dispatch(call);
+        return;
+      }
+      FailOnConnection(connection,
+                       WithPhase(absl::UnavailableError(absl::StrCat(
+                                     unsent ? "upstream connection lost before the request was sent: "
+                                            : "upstream connection lost mid-request: ",
+                                     call->request.method, " ", connection->origin->key)),
+                                 unsent ? FailurePhase::kConnect : FailurePhase::kExchange));
+      return;
+    }
+    connection->sent += written;
+    if (again) {
+      if (!connection->watching_out) {
+        connection->watching_out = true;
+        (void)loop_->Modify(connection->fd, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+      }
+      return;
+    }
+  }
+  if (connection->watching_out) {
+    connection->watching_out = false;
+    (void)loop_->Modify(connection->fd, EPOLLIN | EPOLLRDHUP);
+  }
+}
+
+void Http1Transport::OnConnectionEvent(Connection* connection, uint32_t events) {
+  if (connection->state == Connection::State::kIdle) {
+    // The upstream closed (or spoke on) a connection we were not using: it cannot be reused.
+    CloseConnection(connection);
+    return;
+  }
+  if (connection->call == nullptr) return;
+  if ((events & EPOLLOUT) && connection->sent < connection->out.size()) {
+    Write(connection);
+    if (connection->call == nullptr) return;  // failed and closed
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) OnReadable(connection);
+}
+
+void Http1Transport::OnReadable(Connection* connection) {
+  if (read_buffer_.size() < kReadChunk) read_buffer_.resize(kReadChunk);
+  for (;;) {
+    size_t received = 0;
+    bool again = false;
+    bool failed = false;
+    if (connection->origin->tls) {
+      const CURLcode code =
+          curl_easy_recv(connection->easy, read_buffer_.data(), read_buffer_.size(), &received);
+      again = code == CURLE_AGAIN;
+      failed = code != CURLE_OK && !again;
+    } else {
+      const ssize_t n = recv(connection->fd, read_buffer_.data(), read_buffer_.size(), 0);
+      if (n >= 0) {
+        received = static_cast<size_t>(n);
+      } else {
+        again = errno == EAGAIN || errno == EWOULDBLOCK;
+        failed = !again && errno != EINTR;
+      }
+    }
+    if (again) return;
+    Http1ResponseParser& parser = *connection->parser;
+    absl::StatusOr<bool> complete;
+    if (failed || received == 0) {
+      complete = parser.FeedEof();
+      if (!complete.ok()) {
+        FailOnConnection(
+            connection,
+            WithPhase(absl::UnavailableError(absl::StrCat(
+                          parser.started() ? "upstream connection lost mid-exchange: "
+                                           : "upstream connection lost before an answer: ",
+                          connection->call->request.method, " ", connection->origin->key)),
+                      connection->sent == 0 ? FailurePhase::kConnect : FailurePhase::kExchange));
+        return;
+      }
+    } else {
+      complete = parser.Feed(absl::string_view(read_buffer_.data(), received));
+      if (!complete.ok()) {
+        absl::Status status = complete.status();
+        if (!absl::IsResourceExhausted(status)) {
+          status = WithPhase(absl::UnavailableError(status.message()), FailurePhase::kExchange);
+        }
+        FailOnConnection(connection, std::move(status));
+        return;
+      }
+    }
+    if (*complete) {
+      const bool keep = parser.keep_alive() && !failed && received != 0;
+      Complete(connection->call, parser.TakeResponse(), keep);
+      return;  // the connection may already carry another request
+    }
+  }
+}
+
+void Http1Transport::FailOnConnection(Connection* connection, absl::Status status) {
+  if (connection->call != nullptr) {
+    Complete(connection->call, std::move(status));
+  } else {
+    CloseConnection(connection);
+  }
+}
+
+void Http1Transport::Release(Connection* connection) {
+  connection->state = Connection::State::kIdle;
+  connection->call = nullptr;
+  connection->out.clear();
+  connection->sent = 0;
+  connection->parser.reset();
+  connection->reused = true;
+  connection->idle_since = absl::Now();
+  if (idle_count_ >= options_.max_idle_connections || shut_down_) {
+    CloseConnection(connection);
+    return;
+  }
+  connection->origin->idle.push_back(connection);
+  ++idle_count_;
+}
+
+void Http1Transport::CloseConnection(Connection* connection) {
+  if (connection->state == Connection::State::kIdle) {
+    auto& idle = connection->origin->idle;
+    if (auto it = std::find(idle.begin(), idle.end(), connection); it != idle.end()) {
+      idle.erase(it);
+      --idle_count_;
+    }
+  }
+  if (connection->call != nullptr) connection->call->connection = nullptr;
+  if (connection->fd >= 0) loop_->Unwatch(connection->fd);
+  Lane& lane = *connection->lane;
+  if (lane.multi != nullptr) curl_multi_remove_handle(lane.multi, connection->easy);
+  CURL* easy = connection->easy;
+  curl_easy_cleanup(easy);  // closes the socket; curl reports a connecting socket's removal
+  if (lane.connections-- >= lane_capacity_) lanes_with_room_.insert(lane.index);
+  connections_.erase(easy);
+}
+
+void Http1Transport::Complete(Call* call, absl::StatusOr<HttpResponse> result,
+                              bool keep_connection) {
+  if (call->timer != 0) loop_->CancelTimer(call->timer);
+  if (Connection* connection = call->connection; connection != nullptr) {
+    call->connection = nullptr;
+    connection->call = nullptr;
+    if (keep_connection) {
+      Release(connection);
+    } else {
+      CloseConnection(connection);
+    }
+  }
+  auto node = calls_.extract(call->id);
+  ResponseCallback done = std::move(call->done);
+  call->done = nullptr;
+  // Free the slot before the callback, so a retry sent from inside it is not refused.
+  in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  std::move(done)(std::move(result));
+}
+
+void Http1Transport::CancelOnLoop(RequestId id, absl::Status status) {
+  auto it = calls_.find(id);
+  if (it == calls_.end()) return;  // finished already
+  Complete(it->second.get(), std::move(status));
+}
+
+}  // namespace aarthik::upstream
