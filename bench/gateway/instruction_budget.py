@@ -30,11 +30,15 @@ PROXIED = ("state", "features")
 
 
 def total_instructions(dump_path):
+    """The dump's instruction total (its `totals:` line; `summary:` in older valgrinds)."""
+    found = {}
     with open(dump_path) as f:
         for line in f:
             if line.startswith(("summary:", "totals:")):
-                return int(line.split()[1])
-    raise RuntimeError(f"no totals in {dump_path}")
+                found[line.split(":")[0]] = int(line.split()[1])
+    if not found:
+        raise RuntimeError(f"no totals in {dump_path}")
+    return found.get("totals", found.get("summary"))
 
 
 def load(bin_dir, gateway, rpc, requests, concurrency, journey=None):

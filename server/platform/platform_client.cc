@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/transcode/fast_reply.h"
 #include "server/transcode/rpc_error.h"
 
 namespace aarthik::platform {
@@ -161,8 +162,19 @@ void PlatformClient::OnAttempt(Shard& shard, const std::shared_ptr<PendingCall>&
       std::lock_guard<std::mutex> lock(budget_mu_);
       breaker_.Record(response->status < 500, now);
     }
-    absl::StatusOr<transcode::PlatformReply> reply =
-        transcode::DecodeReply(call->request.envelope, response->status, response->body);
+    absl::StatusOr<transcode::PlatformReply> reply;
+    transcode::PlatformReply fast;
+    absl::Status decoded;
+    if (call->request.decode_data &&
+        transcode::DecodeSuccessFast(
+            call->request.envelope, response->status, response->body,
+            [&](transcode::RapidJsonView data) { return call->request.decode_data(data); }, &fast,
+            &decoded)) {
+      fast.data_decoded = std::move(decoded);
+      reply = std::move(fast);
+    } else {
+      reply = transcode::DecodeReply(call->request.envelope, response->status, response->body);
+    }
     if (!reply.ok()) {
       outcome = transcode::MapBadResponse(reply.status().message(), nullptr, context);
     } else {

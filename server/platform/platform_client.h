@@ -45,6 +45,7 @@
 #include "server/metrics/gateway_metrics.h"
 #include "server/platform/circuit_breaker.h"
 #include "server/platform/retry_policy.h"
+#include "server/transcode/json_view.h"
 #include "server/transcode/platform_reply.h"
 #include "server/upstream/event_loop.h"
 #include "server/upstream/http_transport.h"
@@ -64,6 +65,9 @@ struct PlatformRequest {
   absl::Duration max_timeout = absl::Seconds(10);
   std::string route;  // Route::label, for errors
   aarthik::gateway::v1::Envelope envelope = aarthik::gateway::v1::ENVELOPE_HEADLESS;
+  // Optional: decodes a plain success's payload straight from the parsed body (fast_reply.h), on
+  // the loop, before the reply callback; the reply's data_decoded then holds its result.
+  absl::AnyInvocable<absl::Status(transcode::RapidJsonView data)> decode_data;
 };
 
 using ReplyCallback = absl::AnyInvocable<void(absl::StatusOr<transcode::PlatformReply>)>;

@@ -191,6 +191,14 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     request.max_timeout = max_timeout_;
     request.route = route_.label;
     request.envelope = route_.options.envelope();
+    // Replies whose tokens the gateway keeps are read through the tree (TokensFromPlatformData);
+    // the others go from bytes to the response message in one pass.
+    if (route_.options.credential_effect() != CREDENTIAL_EFFECT_STORE_SESSION) {
+      request.decode_data = [this](transcode::RapidJsonView data) {
+        response_message_ = NewResponse();
+        return deps_.codec->Decode(data, Payload(response_message_.get()));
+      };
+    }
     const platform::PlatformClient::CallId id = deps_.platform->Call(
         std::move(request),
         [self = shared_from_this()](absl::StatusOr<transcode::PlatformReply> r) {
@@ -223,13 +231,17 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
       return Finish(transcode::MapPlatformError(*reply, error_context));
     }
 
-    const Message* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(
-        route_.method->output_type());
-    std::unique_ptr<Message> response(prototype->New());
-    Message* payload = route_.response_field != nullptr ? response->GetReflection()->MutableMessage(
-                                                              response.get(), route_.response_field)
-                                                        : response.get();
-    if (absl::Status decoded = deps_.codec->Decode(reply->data, payload); !decoded.ok()) {
+    std::unique_ptr<Message> response;
+    absl::Status decoded;
+    if (reply->data_decoded.has_value()) {
+      response = std::move(response_message_);
+      decoded = *reply->data_decoded;
+    } else {
+      response = NewResponse();
+      decoded = deps_.codec->Decode(reply->data, Payload(response.get()));
+    }
+    Message* payload = Payload(response.get());
+    if (!decoded.ok()) {
       ReleaseLease(decoded);
       return Finish(transcode::MapBadResponse(decoded.message(), &*reply, error_context));
     }
@@ -245,6 +257,19 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     for (const auto& path : route_.withheld_paths) ClearPath(payload, path);
 
     Finish(absl::OkStatus(), response.get());
+  }
+
+  std::unique_ptr<Message> NewResponse() const {
+    return std::unique_ptr<Message>(google::protobuf::MessageFactory::generated_factory()
+                                        ->GetPrototype(route_.method->output_type())
+                                        ->New());
+  }
+
+  // Where the platform's data goes: the response, or its response_body field.
+  Message* Payload(Message* response) const {
+    return route_.response_field != nullptr
+               ? response->GetReflection()->MutableMessage(response, route_.response_field)
+               : response;
   }
 
   void ReleaseLease(absl::StatusOr<auth::BorrowerTokens> rotated) {
@@ -368,6 +393,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   int upstream_status_ = 0;
   bool retried_after_refresh_ = false;
   bool holds_lease_ = false;
+  std::unique_ptr<Message> response_message_;  // decoded on the fast path, before OnReply
   // Written on the loop, read by OnCancel on a gRPC thread.
   std::atomic<platform::PlatformClient::CallId> upstream_id_{0};
 };

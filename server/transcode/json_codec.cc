@@ -71,7 +71,7 @@ void JsonCodec::IndexEnum(const EnumDescriptor* descriptor) {
 }
 
 const FieldDescriptor* JsonCodec::FindField(const Descriptor* descriptor,
-                                            const std::string& key) const {
+                                            absl::string_view key) const {
   if (auto fields = messages_.find(descriptor); fields != messages_.end()) {
     auto field = fields->second.find(key);
     return field == fields->second.end() ? nullptr : field->second;
@@ -79,11 +79,11 @@ const FieldDescriptor* JsonCodec::FindField(const Descriptor* descriptor,
   for (int i = 0; i < descriptor->field_count(); ++i) {
     if (descriptor->field(i)->json_name() == key) return descriptor->field(i);
   }
-  return descriptor->FindFieldByName(key);
+  return descriptor->FindFieldByName(std::string(key));
 }
 
 std::optional<int> JsonCodec::FindEnumNumber(const EnumDescriptor* descriptor,
-                                             const std::string& wire) const {
+                                             absl::string_view wire) const {
   if (auto names = enums_.find(descriptor); names != enums_.end()) {
     auto number = names->second.wire_to_number.find(wire);
     if (number == names->second.wire_to_number.end()) return std::nullopt;

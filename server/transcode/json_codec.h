@@ -37,6 +37,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "nlohmann/json.hpp"
+#include "server/transcode/json_view.h"
 
 namespace aarthik::transcode {
 
@@ -62,6 +63,8 @@ class JsonCodec {
   // the value, which may be borrower data.
   absl::Status Decode(const nlohmann::json& json, google::protobuf::Message* message) const;
   absl::Status Decode(absl::string_view json_text, google::protobuf::Message* message) const;
+  // The same from a RapidJSON value (the hot path's parser, json_view.h).
+  absl::Status Decode(RapidJsonView json, google::protobuf::Message* message) const;
 
   // The platform's spelling of an enum value, e.g. "STARTED" for JOURNEY_LIFECYCLE_STATUS_STARTED.
   std::string WireName(const google::protobuf::EnumValueDescriptor& value) const;
@@ -77,24 +80,25 @@ class JsonCodec {
   void Index(const google::protobuf::Descriptor* descriptor);
   void IndexEnum(const google::protobuf::EnumDescriptor* descriptor);
   const google::protobuf::FieldDescriptor* FindField(const google::protobuf::Descriptor* descriptor,
-                                                     const std::string& key) const;
+                                                     absl::string_view key) const;
   // Empty when the platform's spelling names no value of `descriptor`.
   std::optional<int> FindEnumNumber(const google::protobuf::EnumDescriptor* descriptor,
-                                    const std::string& wire) const;
+                                    absl::string_view wire) const;
 
-  // Decoding (json_codec_decode.cc). `depth` bounds recursion on hostile nesting.
-  absl::Status DecodeObject(const nlohmann::json& object, google::protobuf::Message* message,
-                            int depth) const;
-  absl::Status DecodeField(const nlohmann::json& value,
-                           const google::protobuf::FieldDescriptor* field,
+  // Decoding (json_codec_decode.cc), written once over json_view.h's views and instantiated for
+  // both. `depth` bounds recursion on hostile nesting.
+  template <typename View>
+  absl::Status DecodeRoot(View json, google::protobuf::Message* message) const;
+  template <typename View>
+  absl::Status DecodeObject(View object, google::protobuf::Message* message, int depth) const;
+  template <typename View>
+  absl::Status DecodeField(View value, const google::protobuf::FieldDescriptor* field,
                            google::protobuf::Message* message, int depth) const;
   // Stores one value (appending when the field is repeated). Returns false when the value is
   // dropped: an enum value this codec does not know.
-  absl::StatusOr<bool> DecodeValue(const nlohmann::json& value,
-                                   const google::protobuf::FieldDescriptor* field,
+  template <typename View>
+  absl::StatusOr<bool> DecodeValue(View value, const google::protobuf::FieldDescriptor* field,
                                    google::protobuf::Message* message, int depth) const;
-  absl::Status DecodeMessage(const nlohmann::json& value, google::protobuf::Message* message,
-                             int depth) const;
 
   // Encoding (json_codec_encode.cc).
   absl::Status EncodeObject(const google::protobuf::Message& message, bool print_defaults,

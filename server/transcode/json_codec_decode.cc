@@ -1,4 +1,5 @@
-// JsonCodec's decoding half: one pass from an nlohmann tree into a message through reflection.
+// JsonCodec's decoding half: one pass from a parsed JSON value (json_view.h: an nlohmann tree, or
+// a RapidJSON document on the hot path) into a message through reflection.
 //
 // Errors travel up as INVALID_ARGUMENT whose message is "<path>: <what>"; a leaf starts with an
 // empty path (": expected ...") and each level prepends its segment, so the caller reads
@@ -21,7 +22,6 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
-using nlohmann::json;
 
 // Platform payloads nest a handful of levels; this only stops hostile input from exhausting the
 // stack.
@@ -31,7 +31,8 @@ absl::Status Leaf(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(": ", what));
 }
 
-absl::Status Expected(absl::string_view what, const json& got) {
+template <typename View>
+absl::Status Expected(absl::string_view what, View got) {
   return Leaf(absl::StrCat("expected ", what, ", got ", got.type_name()));
 }
 
@@ -43,20 +44,20 @@ absl::Status AtPath(absl::string_view segment, const absl::Status& inner) {
 }
 
 // proto3 JSON integers: a JSON integer, an integral double, or a decimal string, in range.
-template <typename T>
-absl::StatusOr<T> ToInteger(const json& value) {
+template <typename T, typename View>
+absl::StatusOr<T> ToInteger(View value) {
   constexpr T kMin = std::numeric_limits<T>::min();
   constexpr T kMax = std::numeric_limits<T>::max();
   const absl::Status out_of_range =
       Leaf(std::is_unsigned_v<T> ? "out of range for an unsigned integer"
                                  : "out of range for an integer");
   if (value.is_number_unsigned()) {
-    const uint64_t u = value.get<uint64_t>();
+    const uint64_t u = value.get_uint64();
     if (u > static_cast<uint64_t>(kMax)) return out_of_range;
     return static_cast<T>(u);
   }
   if (value.is_number_integer()) {
-    const int64_t i = value.get<int64_t>();
+    const int64_t i = value.get_int64();
     if (i < 0 && std::is_unsigned_v<T>) return out_of_range;
     if (!std::is_unsigned_v<T> &&
         (i < static_cast<int64_t>(kMin) || i > static_cast<int64_t>(kMax)))
@@ -64,7 +65,7 @@ absl::StatusOr<T> ToInteger(const json& value) {
     return static_cast<T>(i);
   }
   if (value.is_number_float()) {
-    const double d = value.get<double>();
+    const double d = value.get_double();
     if (!std::isfinite(d) || std::trunc(d) != d) return Leaf("expected an integer, got a fraction");
     // 2^bits (2^(bits-1) when signed) is exact as a double, unlike kMax.
     const double limit = 2.0 * static_cast<double>(kMax / 2 + 1);
@@ -73,7 +74,7 @@ absl::StatusOr<T> ToInteger(const json& value) {
   }
   if (value.is_string()) {
     T parsed;
-    if (!absl::SimpleAtoi(value.get_ref<const std::string&>(), &parsed)) {
+    if (!absl::SimpleAtoi(value.get_string(), &parsed)) {
       return Leaf("expected an integer in the string");
     }
     return parsed;
@@ -81,12 +82,13 @@ absl::StatusOr<T> ToInteger(const json& value) {
   return Expected("an integer", value);
 }
 
-absl::StatusOr<double> ToDouble(const json& value, bool is_float) {
+template <typename View>
+absl::StatusOr<double> ToDouble(View value, bool is_float) {
   double d;
   if (value.is_number()) {
-    d = value.get<double>();
+    d = value.get_double();
   } else if (value.is_string()) {
-    const std::string& text = value.get_ref<const std::string&>();
+    const absl::string_view text = value.get_string();
     if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
     if (text == "Infinity") return std::numeric_limits<double>::infinity();
     if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
@@ -100,10 +102,11 @@ absl::StatusOr<double> ToDouble(const json& value, bool is_float) {
   return d;
 }
 
-absl::StatusOr<std::string> ToBytes(const json& value) {
+template <typename View>
+absl::StatusOr<std::string> ToBytes(View value) {
   if (!value.is_string()) return Expected("a base64 string", value);
   std::string bytes;
-  const std::string& text = value.get_ref<const std::string&>();
+  const absl::string_view text = value.get_string();
   if (!absl::Base64Unescape(text, &bytes) && !absl::WebSafeBase64Unescape(text, &bytes)) {
     return Leaf("expected base64");
   }
@@ -111,12 +114,12 @@ absl::StatusOr<std::string> ToBytes(const json& value) {
 }
 
 // Map keys are JSON strings; an integral or bool key is spelled in decimal or true/false.
-absl::Status SetMapKey(const std::string& key, const FieldDescriptor* field, Message* entry) {
+absl::Status SetMapKey(absl::string_view key, const FieldDescriptor* field, Message* entry) {
   const Reflection* r = entry->GetReflection();
   const absl::Status bad_key = Leaf(absl::StrCat("a key is not a ", field->type_name()));
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
-      r->SetString(entry, field, key);
+      r->SetString(entry, field, std::string(key));
       return absl::OkStatus();
     case FieldDescriptor::CPPTYPE_BOOL:
       if (key != "true" && key != "false") return bad_key;
@@ -141,7 +144,8 @@ absl::Status SetMapKey(const std::string& key, const FieldDescriptor* field, Mes
 
 }  // namespace
 
-absl::Status JsonCodec::Decode(const json& json, Message* message) const {
+template <typename View>
+absl::Status JsonCodec::DecodeRoot(View json, Message* message) const {
   if (!json.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "expected a JSON object for ", message->GetTypeName(), ", got ", json.type_name()));
@@ -157,60 +161,68 @@ absl::Status JsonCodec::Decode(const json& json, Message* message) const {
   return absl::OkStatus();
 }
 
+absl::Status JsonCodec::Decode(const nlohmann::json& json, Message* message) const {
+  return DecodeRoot(NlohmannView(json), message);
+}
+
+absl::Status JsonCodec::Decode(RapidJsonView json, Message* message) const {
+  return DecodeRoot(json, message);
+}
+
 absl::Status JsonCodec::Decode(absl::string_view json_text, Message* message) const {
-  json parsed = json::parse(json_text.begin(), json_text.end(), nullptr,
-                            /*allow_exceptions=*/false);
+  nlohmann::json parsed = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr,
+                                                /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
   return Decode(parsed, message);
 }
 
-absl::Status JsonCodec::DecodeObject(const json& object, Message* message, int depth) const {
+template <typename View>
+absl::Status JsonCodec::DecodeObject(View object, Message* message, int depth) const {
   if (!object.is_object()) return Expected("an object", object);
   if (depth <= 0) return Leaf("nested too deeply");
   const Descriptor* descriptor = message->GetDescriptor();
-  for (auto it = object.begin(); it != object.end(); ++it) {
-    const FieldDescriptor* field = FindField(descriptor, it.key());
-    if (field == nullptr || it.value().is_null()) continue;  // unknown or absent: ignored
-    if (absl::Status s = DecodeField(it.value(), field, message, depth); !s.ok()) {
-      return AtPath(it.key(), s);
-    }
-  }
-  return absl::OkStatus();
+  return object.ForEachMember([&](absl::string_view key, View value) {
+    const FieldDescriptor* field = FindField(descriptor, key);
+    if (field == nullptr || value.is_null()) return absl::OkStatus();  // unknown or absent
+    if (absl::Status s = DecodeField(value, field, message, depth); !s.ok()) return AtPath(key, s);
+    return absl::OkStatus();
+  });
 }
 
-absl::Status JsonCodec::DecodeField(const json& value, const FieldDescriptor* field,
-                                    Message* message, int depth) const {
+template <typename View>
+absl::Status JsonCodec::DecodeField(View value, const FieldDescriptor* field, Message* message,
+                                    int depth) const {
   const Reflection* r = message->GetReflection();
   if (field->is_map()) {
     if (!value.is_object()) return Expected("an object", value);
     const FieldDescriptor* key_field = field->message_type()->map_key();
     const FieldDescriptor* value_field = field->message_type()->map_value();
-    for (auto it = value.begin(); it != value.end(); ++it) {
-      if (it.value().is_null()) continue;
+    return value.ForEachMember([&](absl::string_view key, View item) -> absl::Status {
+      if (item.is_null()) return absl::OkStatus();
       Message* entry = r->AddMessage(message, field);
-      absl::Status s = SetMapKey(it.key(), key_field, entry);
-      absl::StatusOr<bool> kept =
-          s.ok() ? DecodeValue(it.value(), value_field, entry, depth - 1) : s;
+      absl::Status s = SetMapKey(key, key_field, entry);
+      absl::StatusOr<bool> kept = s.ok() ? DecodeValue(item, value_field, entry, depth - 1) : s;
       if (!kept.ok()) return AtPath("{}", kept.status());
       if (!*kept) r->RemoveLast(message, field);
-    }
-    return absl::OkStatus();
+      return absl::OkStatus();
+    });
   }
   if (field->is_repeated()) {
     if (!value.is_array()) return Expected("an array", value);
-    for (size_t i = 0; i < value.size(); ++i) {
-      if (value[i].is_null()) continue;
-      if (absl::StatusOr<bool> kept = DecodeValue(value[i], field, message, depth - 1);
+    return value.ForEachElement([&](size_t i, View element) -> absl::Status {
+      if (element.is_null()) return absl::OkStatus();
+      if (absl::StatusOr<bool> kept = DecodeValue(element, field, message, depth - 1);
           !kept.ok()) {
         return AtPath(absl::StrCat("[", i, "]"), kept.status());
       }
-    }
-    return absl::OkStatus();
+      return absl::OkStatus();
+    });
   }
   return DecodeValue(value, field, message, depth - 1).status();
 }
 
-absl::StatusOr<bool> JsonCodec::DecodeValue(const json& value, const FieldDescriptor* field,
+template <typename View>
+absl::StatusOr<bool> JsonCodec::DecodeValue(View value, const FieldDescriptor* field,
                                             Message* message, int depth) const {
   const Reflection* r = message->GetReflection();
   const bool add = field->is_repeated();
@@ -242,8 +254,8 @@ absl::StatusOr<bool> JsonCodec::DecodeValue(const json& value, const FieldDescri
     }
     case FieldDescriptor::CPPTYPE_BOOL:
       if (!value.is_boolean()) return Expected("true or false", value);
-      add ? r->AddBool(message, field, value.get<bool>())
-          : r->SetBool(message, field, value.get<bool>());
+      add ? r->AddBool(message, field, value.get_bool())
+          : r->SetBool(message, field, value.get_bool());
       return true;
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string text;
@@ -252,7 +264,7 @@ absl::StatusOr<bool> JsonCodec::DecodeValue(const json& value, const FieldDescri
         if (!bytes.ok()) return bytes.status();
         text = *std::move(bytes);
       } else if (value.is_string()) {
-        text = value.get_ref<const std::string&>();
+        text = std::string(value.get_string());
       } else {
         return Expected("a string", value);
       }
@@ -263,8 +275,7 @@ absl::StatusOr<bool> JsonCodec::DecodeValue(const json& value, const FieldDescri
     case FieldDescriptor::CPPTYPE_ENUM: {
       int number;
       if (value.is_string()) {
-        std::optional<int> known =
-            FindEnumNumber(field->enum_type(), value.get_ref<const std::string&>());
+        std::optional<int> known = FindEnumNumber(field->enum_type(), value.get_string());
         if (!known) return false;  // a value the platform added later: dropped
         number = *known;
       } else if (value.is_number_integer()) {

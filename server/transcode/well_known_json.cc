@@ -19,65 +19,86 @@ using nlohmann::json;
 
 absl::Status TooDeep() { return absl::InvalidArgumentError("nested too deeply"); }
 
-// Bounded by `limit`, so it is safe on hostile input (nlohmann's dump() recurses without bound).
-bool NestsDeeperThan(const json& value, int limit) {
-  if (!value.is_structured()) return false;
-  if (limit <= 0) return true;
-  for (const json& element : value) {
-    if (NestsDeeperThan(element, limit - 1)) return true;
-  }
-  return false;
-}
+template <typename View>
+absl::Status ToValue(View in, Value* out, int depth_left);
 
-absl::Status ToValue(const json& in, Value* out, int depth_left);
-
-absl::Status ToStruct(const json& in, Struct* out, int depth_left) {
+template <typename View>
+absl::Status ToStruct(View in, Struct* out, int depth_left) {
   if (!in.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat("expected an object, got ", in.type_name()));
   }
   if (depth_left <= 0) return TooDeep();
   auto& fields = *out->mutable_fields();
-  for (auto it = in.begin(); it != in.end(); ++it) {
-    if (absl::Status s = ToValue(it.value(), &fields[it.key()], depth_left - 1); !s.ok()) return s;
-  }
-  return absl::OkStatus();
+  return in.ForEachMember([&](absl::string_view key, View value) {
+    return ToValue(value, &fields[std::string(key)], depth_left - 1);
+  });
 }
 
-absl::Status ToList(const json& in, ListValue* out, int depth_left) {
+template <typename View>
+absl::Status ToList(View in, ListValue* out, int depth_left) {
   if (!in.is_array()) {
     return absl::InvalidArgumentError(absl::StrCat("expected an array, got ", in.type_name()));
   }
   if (depth_left <= 0) return TooDeep();
   out->mutable_values()->Reserve(static_cast<int>(in.size()));
-  for (const json& element : in) {
-    if (absl::Status s = ToValue(element, out->add_values(), depth_left - 1); !s.ok()) return s;
+  return in.ForEachElement(
+      [&](size_t, View element) { return ToValue(element, out->add_values(), depth_left - 1); });
+}
+
+template <typename View>
+absl::Status ToValue(View in, Value* out, int depth_left) {
+  if (in.is_null()) {
+    out->set_null_value(google::protobuf::NULL_VALUE);
+  } else if (in.is_boolean()) {
+    out->set_bool_value(in.get_bool());
+  } else if (in.is_number()) {
+    out->set_number_value(in.get_double());
+  } else if (in.is_string()) {
+    out->set_string_value(std::string(in.get_string()));
+  } else if (in.is_object()) {
+    return ToStruct(in, out->mutable_struct_value(), depth_left);
+  } else if (in.is_array()) {
+    return ToList(in, out->mutable_list_value(), depth_left);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported JSON ", in.type_name()));
   }
   return absl::OkStatus();
 }
 
-absl::Status ToValue(const json& in, Value* out, int depth_left) {
-  switch (in.type()) {
-    case json::value_t::null:
-      out->set_null_value(google::protobuf::NULL_VALUE);
-      return absl::OkStatus();
-    case json::value_t::boolean:
-      out->set_bool_value(in.get<bool>());
-      return absl::OkStatus();
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned:
-    case json::value_t::number_float:
-      out->set_number_value(in.get<double>());
-      return absl::OkStatus();
-    case json::value_t::string:
-      out->set_string_value(in.get_ref<const std::string&>());
-      return absl::OkStatus();
-    case json::value_t::object:
-      return ToStruct(in, out->mutable_struct_value(), depth_left);
-    case json::value_t::array:
-      return ToList(in, out->mutable_list_value(), depth_left);
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("unsupported JSON ", in.type_name()));
+// Bounded by `limit`, so it is safe on hostile input (converters recurse without bound).
+template <typename View>
+bool NestsDeeperThan(View value, int limit) {
+  if (!value.is_object() && !value.is_array()) return false;
+  if (limit <= 0) return true;
+  bool deeper = false;
+  auto check = [&](View element) {
+    if (NestsDeeperThan(element, limit - 1)) deeper = true;
+    return deeper ? absl::CancelledError("") : absl::OkStatus();
+  };
+  if (value.is_object()) {
+    (void)value.ForEachMember([&](absl::string_view, View element) { return check(element); });
+  } else {
+    (void)value.ForEachElement([&](size_t, View element) { return check(element); });
   }
+  return deeper;
+}
+
+template <typename View>
+absl::Status DecodeWellKnownView(View json, Message* message, int depth_left) {
+  // The generated classes, when that is what `message` is: the fast path.
+  if (auto* s = dynamic_cast<Struct*>(message)) return ToStruct(json, s, depth_left);
+  if (auto* v = dynamic_cast<Value*>(message)) return ToValue(json, v, depth_left);
+  if (auto* l = dynamic_cast<ListValue*>(message)) return ToList(json, l, depth_left);
+  if (NestsDeeperThan(json, depth_left)) return TooDeep();
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  message->Clear();
+  if (!google::protobuf::util::JsonStringToMessage(json.ToNlohmann().dump(), message, options)
+           .ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a valid ", message->GetDescriptor()->full_name()));
+  }
+  return absl::OkStatus();
 }
 
 json FromValue(const Value& value);
@@ -130,19 +151,15 @@ json DoubleToJson(double value) {
 }
 
 absl::Status DecodeWellKnown(const json& json, Message* message, int depth_left) {
-  // The generated classes, when that is what `message` is: the fast path.
-  if (auto* s = dynamic_cast<Struct*>(message)) return ToStruct(json, s, depth_left);
-  if (auto* v = dynamic_cast<Value*>(message)) return ToValue(json, v, depth_left);
-  if (auto* l = dynamic_cast<ListValue*>(message)) return ToList(json, l, depth_left);
-  if (NestsDeeperThan(json, depth_left)) return TooDeep();
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  message->Clear();
-  if (!google::protobuf::util::JsonStringToMessage(json.dump(), message, options).ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a valid ", message->GetDescriptor()->full_name()));
-  }
-  return absl::OkStatus();
+  return DecodeWellKnownView(NlohmannView(json), message, depth_left);
+}
+
+absl::Status DecodeWellKnown(NlohmannView json, Message* message, int depth_left) {
+  return DecodeWellKnownView(json, message, depth_left);
+}
+
+absl::Status DecodeWellKnown(RapidJsonView json, Message* message, int depth_left) {
+  return DecodeWellKnownView(json, message, depth_left);
 }
 
 absl::StatusOr<json> EncodeWellKnown(const Message& message) {

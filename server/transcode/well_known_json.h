@@ -17,6 +17,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "nlohmann/json.hpp"
+#include "server/transcode/json_view.h"
 
 namespace aarthik::transcode {
 
@@ -25,6 +26,10 @@ bool IsWellKnownType(const google::protobuf::Descriptor* descriptor);
 // Replaces `message` with `json`. On failure the message says what was wrong, never the value;
 // `depth_left` bounds nesting inside Struct/ListValue.
 absl::Status DecodeWellKnown(const nlohmann::json& json, google::protobuf::Message* message,
+                             int depth_left);
+absl::Status DecodeWellKnown(NlohmannView json, google::protobuf::Message* message,
+                             int depth_left);
+absl::Status DecodeWellKnown(RapidJsonView json, google::protobuf::Message* message,
                              int depth_left);
 
 absl::StatusOr<nlohmann::json> EncodeWellKnown(const google::protobuf::Message& message);

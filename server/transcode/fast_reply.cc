@@ -1,0 +1,69 @@
+#include "server/transcode/fast_reply.h"
+
+#include "rapidjson/document.h"
+
+namespace aarthik::transcode {
+namespace {
+
+using Pool = rapidjson::MemoryPoolAllocator<>;
+using Document = rapidjson::GenericDocument<rapidjson::UTF8<>, Pool, Pool>;
+
+// One per thread, reused: both the values and the parser's stack come from pools whose first
+// block is inline here, so a typical reply (a few KB) parses without touching malloc.
+struct ThreadDocument {
+  char value_block[16 << 10];
+  char stack_block[4 << 10];
+  Pool values{value_block, sizeof(value_block)};
+  Pool stack{stack_block, sizeof(stack_block)};
+  Document document{&values, sizeof(stack_block) / 2, &stack};
+};
+
+const rapidjson::Value* StringMember(const rapidjson::Value& object, const char* key) {
+  auto it = object.FindMember(key);
+  return it != object.MemberEnd() && it->value.IsString() ? &it->value : nullptr;
+}
+
+std::string StringOf(const rapidjson::Value* value) {
+  return value == nullptr ? std::string()
+                          : std::string(value->GetString(), value->GetStringLength());
+}
+
+}  // namespace
+
+bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, absl::string_view body,
+                       DataDecoder decode, PlatformReply* reply, absl::Status* decoded) {
+  const bool headless = envelope == gateway::v1::ENVELOPE_HEADLESS;
+  const bool enveloped = headless || envelope == gateway::v1::ENVELOPE_HYBRID;
+  if (http_status < 200 || http_status >= 300 || body.empty() ||
+      (!enveloped && envelope != gateway::v1::ENVELOPE_NONE)) {
+    return false;
+  }
+  thread_local ThreadDocument parsed;
+  parsed.values.Clear();
+  parsed.stack.Clear();
+  Document& document = parsed.document;
+  // Iterative: hostile nesting cannot exhaust the stack. Validated UTF-8, as nlohmann checks.
+  document.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(
+      body.data(), body.size());
+  if (document.HasParseError() || !document.IsObject()) return false;
+  if (!enveloped) {
+    *decoded = decode(RapidJsonView(document));
+    reply->http_status = http_status;
+    return true;
+  }
+  const rapidjson::Value* request_id = StringMember(document, headless ? "requestID" : "request_id");
+  auto data = document.FindMember("data");
+  auto error = document.FindMember("error");
+  if (request_id == nullptr || data == document.MemberEnd() || !data->value.IsObject() ||
+      (error != document.MemberEnd() && !error->value.IsNull())) {
+    return false;
+  }
+  reply->http_status = http_status;
+  reply->request_id = StringOf(request_id);
+  reply->correlation_id =
+      StringOf(StringMember(document, headless ? "correlationID" : "correlation_id"));
+  *decoded = decode(RapidJsonView(data->value));
+  return true;
+}
+
+}  // namespace aarthik::transcode

@@ -1,0 +1,44 @@
+// The hot path's reading of a platform success: one RapidJSON parse of the body into a
+// per-thread pooled document (no allocation per node, none at all once warm), the envelope's
+// success shape checked, and `data` handed to the caller's decoder as a view, so that the reply
+// goes from bytes to the response message without an nlohmann tree in between.
+//
+//   PlatformReply reply;
+//   absl::Status decoded;
+//   if (DecodeSuccessFast(envelope, 200, body,
+//                         [&](RapidJsonView data) { return codec.Decode(data, &response); },
+//                         &reply, &decoded)) {
+//     // reply.request_id / correlation_id are set; `decoded` says whether data fit the message.
+//   } else {
+//     // not the plain success: DecodeReply reads the body the full way and says what was wrong.
+//   }
+//
+// It only ever takes the common case: a 2xx whose envelope (headless, Hybrid) carries a string
+// request ID, a `data` object and no error, or an unenveloped (ENVELOPE_NONE) JSON object. Anything
+// else returns false and leaves `reply` alone, so DecodeReply stays the one place that decides
+// and words errors.
+//
+// Thread-safety: any thread; each thread has its own document. `decode` must not call back into
+// DecodeSuccessFast (the view is into this thread's document).
+#ifndef AARTHIK_SERVER_TRANSCODE_FAST_REPLY_H_
+#define AARTHIK_SERVER_TRANSCODE_FAST_REPLY_H_
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "aarthik/gateway/v1/options.pb.h"
+#include "server/transcode/json_view.h"
+#include "server/transcode/platform_reply.h"
+
+namespace aarthik::transcode {
+
+using DataDecoder = absl::FunctionRef<absl::Status(RapidJsonView data)>;
+
+// True when the fast path took the reply: `reply` then holds the status and IDs (its `data` stays
+// empty: the payload went to `decode`), and `*decoded` is what `decode` returned.
+bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, absl::string_view body,
+                       DataDecoder decode, PlatformReply* reply, absl::Status* decoded);
+
+}  // namespace aarthik::transcode
+
+#endif  // AARTHIK_SERVER_TRANSCODE_FAST_REPLY_H_
