@@ -154,11 +154,20 @@ const std::vector<Flag>& Flags() {
          if (!absl::SimpleAtoi(v, &c.threads) || c.threads < 0) return Invalid("threads", "N >= 0");
          return absl::OkStatus();
        }},
-      {"control-plane", "", "enable /_sandbox/* (reset, time, faults, counters, webhooks)",
+      {"control-plane", "", "enable /_sandbox/* (reset, time, faults, counters, webhooks, requests)",
        [](Config& c, absl::string_view v) -> absl::Status {
          absl::StatusOr<bool> b = ParseBool(v);
          if (!b.ok()) return Invalid("control-plane", "expected a boolean");
          c.control_plane = *b;
+         return absl::OkStatus();
+       }},
+      {"request-log-size", "N",
+       "platform requests whose raw target GET /_sandbox/requests keeps (default 256, 0: off)",
+       [](Config& c, absl::string_view v) -> absl::Status {
+         if (!absl::SimpleAtoi(v, &c.request_log_size) || c.request_log_size < 0 ||
+             c.request_log_size > 1000000) {
+           return Invalid("request-log-size", "0 <= N <= 1000000");
+         }
          return absl::OkStatus();
        }},
       {"webhook-backoff", "DUR", "first web-hook retry delay, doubled per attempt (default 1m)",

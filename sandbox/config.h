@@ -42,6 +42,8 @@ struct Config {
   absl::Duration bootstrap_ttl = absl::Seconds(120);
   int threads = 0;  // 0: one per hardware thread
   bool control_plane = false;
+  // How many platform requests GET /_sandbox/requests keeps (0: none; only with the control plane).
+  int request_log_size = 256;
   absl::Duration webhook_backoff = absl::Minutes(1);
   int webhook_max_attempts = 8;
   double webhook_duplicate_rate = 0;

@@ -1,6 +1,10 @@
 // The /_sandbox control plane (enabled by --control-plane): reset, simulated time, faults,
-// counters and web-hook delivery options. Plain JSON, never faulted, not counted.
+// counters, web-hook delivery options and the log of raw request targets. Plain JSON, never
+// faulted, not counted, not logged.
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "sandbox/platform.h"
 #include "sandbox/views.h"
 
@@ -13,7 +17,9 @@ HttpResponse ControlResponse(const HttpRequest& request, int status, const nlohm
   HttpResponse response{static_cast<http::status>(status), request.version()};
   response.set(http::field::content_type, "application/json");
   response.keep_alive(request.keep_alive());
-  response.body() = body.dump();
+  // Replace rather than throw on invalid UTF-8: a raw target or an injected body may hold any
+  // bytes.
+  response.body() = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   response.prepare_payload();
   return response;
 }
@@ -40,6 +46,7 @@ HttpResponse Platform::HandleControl(const HttpRequest& request, const RouteMatc
         absl::MutexLock lock(&mu_);
         ResetState();
       }
+      request_log_.Clear();
       faults_.Set(config_.faults);
       webhooks_.SetDeliveryOptions(config_.webhook_duplicate_rate, config_.webhook_reorder);
       return ControlResponse(request, 200, {{"reset", true}});
@@ -89,6 +96,30 @@ HttpResponse Platform::HandleControl(const HttpRequest& request, const RouteMatc
                               {"reorder", reorder},
                               {"pending", webhooks_.pending()}});
     }
+    case RouteId::kControlRequestsGet: {
+      // ?since=SEQ: only requests after that one (a test keeps the last seq it has seen).
+      uint64_t since = 0;
+      absl::string_view target(request.target().data(), request.target().size());
+      if (size_t query = target.find('?'); query != absl::string_view::npos) {
+        for (absl::string_view pair : absl::StrSplit(target.substr(query + 1), '&')) {
+          if (absl::ConsumePrefix(&pair, "since=") && !absl::SimpleAtoi(pair, &since)) {
+            return ControlResponse(request, 400, BadRequest("since must be a sequence number"));
+          }
+        }
+      }
+      nlohmann::json list = nlohmann::json::array();
+      uint64_t last_seq = 0;
+      for (const LoggedRequest& logged : request_log_.Since(since, &last_seq)) {
+        list.push_back({{"seq", logged.seq}, {"method", logged.method}, {"target", logged.target}});
+      }
+      return ControlResponse(request, 200,
+                             {{"requests", std::move(list)},
+                              {"last_seq", last_seq},
+                              {"capacity", request_log_.capacity()}});
+    }
+    case RouteId::kControlRequestsDelete:
+      request_log_.Clear();
+      return ControlResponse(request, 200, {{"last_seq", request_log_.last_seq()}});
     default:
       return ControlResponse(request, 404, BadRequest("unknown control route"));
   }

@@ -41,6 +41,14 @@ absl::StatusOr<FaultRule> ParseFaultRule(const nlohmann::json& json) {
                        : key == "oversize_rate"  ? rule.oversize_rate
                                                  : rule.rate_limit_rate;
       target = *rate;
+    } else if (key == "success_body") {
+      // A string is sent verbatim (it need not be JSON); any other JSON value is sent serialised.
+      rule.success_body = std::make_shared<const std::string>(
+          value.is_string() ? value.get<std::string>() : value.dump());
+    } else if (key == "success_body_rate") {
+      absl::StatusOr<double> rate = Rate(value, key);
+      if (!rate.ok()) return rate.status();
+      rule.success_body_rate = *rate;
     } else if (key == "error_status") {
       absl::StatusOr<int> status = NonNegativeInt(value, key);
       if (!status.ok()) return status.status();
@@ -97,16 +105,22 @@ absl::StatusOr<std::vector<FaultRule>> ParseFaultRules(const nlohmann::json& jso
 }
 
 nlohmann::json FaultRuleToJson(const FaultRule& rule) {
-  return {{"route", rule.route},
-          {"error_rate", rule.error_rate},
-          {"error_status", rule.error_status},
-          {"reset_rate", rule.reset_rate},
-          {"latency_ms", {{"min", rule.latency_min_ms}, {"max", rule.latency_max_ms}}},
-          {"truncate_rate", rule.truncate_rate},
-          {"malformed_rate", rule.malformed_rate},
-          {"oversize_rate", rule.oversize_rate},
-          {"rate_limit_rate", rule.rate_limit_rate},
-          {"retry_after_seconds", rule.retry_after_seconds}};
+  nlohmann::json json = {
+      {"route", rule.route},
+      {"error_rate", rule.error_rate},
+      {"error_status", rule.error_status},
+      {"reset_rate", rule.reset_rate},
+      {"latency_ms", {{"min", rule.latency_min_ms}, {"max", rule.latency_max_ms}}},
+      {"truncate_rate", rule.truncate_rate},
+      {"malformed_rate", rule.malformed_rate},
+      {"oversize_rate", rule.oversize_rate},
+      {"rate_limit_rate", rule.rate_limit_rate},
+      {"retry_after_seconds", rule.retry_after_seconds}};
+  if (rule.success_body != nullptr) {
+    json["success_body"] = *rule.success_body;
+    json["success_body_rate"] = rule.success_body_rate;
+  }
+  return json;
 }
 
 bool GlobMatch(absl::string_view pattern, absl::string_view text) {
@@ -166,6 +180,10 @@ FaultPlan FaultInjector::Plan(absl::string_view method, absl::string_view path) 
     if (!plan.truncate_body && hit(rule.truncate_rate)) plan.truncate_body = true;
     if (!plan.malformed_body && hit(rule.malformed_rate)) plan.malformed_body = true;
     if (!plan.oversize_body && hit(rule.oversize_rate)) plan.oversize_body = true;
+    if (plan.success_body == nullptr && rule.success_body != nullptr &&
+        hit(rule.success_body_rate)) {
+      plan.success_body = rule.success_body;
+    }
   }
   return plan;
 }

@@ -3,8 +3,9 @@
 // A rule applies to requests whose "METHOD PATH" matches its glob (`*` matches any run of
 // characters, including '/'; an absent route matches everything). Pre-handler faults (latency,
 // connection reset, 429, error status) are decided BEFORE the handler runs, so a faulted write has
-// no side effect. Post-handler faults (truncated, malformed, oversized body) corrupt the response
-// of a handler that DID run. Control-plane paths (/_sandbox/...) are never faulted.
+// no side effect. Post-handler faults (truncated, malformed, oversized body, a 2xx body replaced by
+// a given one) corrupt the response of a handler that DID run. Control-plane paths (/_sandbox/...)
+// are never faulted.
 //
 // Example:
 //   FaultInjector faults(/*seed=*/7);
@@ -17,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -41,6 +43,10 @@ struct FaultRule {
   double oversize_rate = 0;
   double rate_limit_rate = 0;
   int retry_after_seconds = 1;
+  // When set: the body of a 2xx answer is replaced by this text (status and headers kept), with
+  // probability success_body_rate. Reproduces a platform that answers success with the wrong shape.
+  std::shared_ptr<const std::string> success_body;
+  double success_body_rate = 1;
 };
 
 // What to do to one request. Default-constructed = no fault.
@@ -52,9 +58,11 @@ struct FaultPlan {
   bool truncate_body = false;        // after the handler: send half the body, then close
   bool malformed_body = false;       // after the handler: replace the body with invalid JSON
   bool oversize_body = false;        // after the handler: pad the body to kOversizeBytes
+  // After the handler: a 2xx answer's body becomes this (the other body faults then do not apply).
+  std::shared_ptr<const std::string> success_body;
   bool any() const {
     return latency_ms || reset_connection || rate_limited_retry_after || error_status ||
-           truncate_body || malformed_body || oversize_body;
+           truncate_body || malformed_body || oversize_body || success_body != nullptr;
   }
 };
 

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "sandbox/router.h"
 #include "sandbox/snapshots.h"
 #include "sandbox/validation.h"
 #include "sandbox/views.h"
@@ -51,6 +52,7 @@ Platform::Platform(Config config)
       ids_(config_.seed),
       request_ids_(config_.seed ^ 0x5DEECE66DULL),
       faults_(config_.seed),
+      request_log_(config_.control_plane ? static_cast<size_t>(config_.request_log_size) : 0),
       webhooks_(
           &clock_, &counters_,
           WebhookOptions{config_.tenant_id, config_.application_id, config_.webhook_secret,
@@ -79,6 +81,12 @@ RequestPlan Platform::Plan(const HttpRequest& request) {
   absl::string_view target(request.target().data(), request.target().size());
   absl::string_view path = target.substr(0, target.find('?'));
   absl::string_view method(request.method_string().data(), request.method_string().size());
+  // As received, before anything below; control calls are the tests talking, not the client.
+  if (!absl::StartsWith(path, "/_sandbox/")) request_log_.Record(method, target);
+  // The platform's HTTP front end resolves dot segments before routing ([I], like most servers), so
+  // "/borrowers/../journey/offers" reaches "/journey/offers" here too.
+  std::string resolved;
+  if (ResolveDotSegments(path, &resolved)) path = resolved;
   plan.matched = Router::Get().Match(method, path, &plan.match);
   const bool control = absl::StartsWith(path, "/_sandbox/");
   if (!control) plan.faults = faults_.Plan(method, path);
@@ -103,7 +111,11 @@ HttpResponse Platform::Handle(const HttpRequest& request, const RequestPlan& pla
   counters_.CountRequest(
       plan.matched ? static_cast<int>(plan.match.route->id) : Counters::kUnmatched,
       static_cast<int>(response.result_int()));
-  if (plan.faults.malformed_body) {
+  const bool success = response.result_int() >= 200 && response.result_int() < 300;
+  if (plan.faults.success_body != nullptr && success) {
+    response.body() = *plan.faults.success_body;
+    response.prepare_payload();
+  } else if (plan.faults.malformed_body) {
     std::string& body = response.body();
     body = absl::StrCat(body.substr(0, body.size() / 2), "#!malformed");
     response.prepare_payload();

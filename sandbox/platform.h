@@ -1,7 +1,8 @@
 // The simulated platform: request dispatch, credentials, idempotency, envelopes, and the handlers
 // of every endpoint in contract §3.0 plus the /_sandbox control plane.
 //
-// The HTTP server calls Plan() once per request (route match + fault draw), executes pre-handler
+// The HTTP server calls Plan() once per request (raw target recorded, dot segments resolved as a
+// front end would, route match + fault draw), executes pre-handler
 // faults itself (latency, reset), then calls Handle() for the response. All platform data lives
 // behind one mutex: the handlers are short and allocation-light, so one lock comfortably serves the
 // throughput target on two cores and keeps every write atomic (idempotency, offer lock).
@@ -37,6 +38,7 @@
 #include "sandbox/ids.h"
 #include "sandbox/journey_machine.h"
 #include "sandbox/journey_model.h"
+#include "sandbox/request_log.h"
 #include "sandbox/router.h"
 #include "sandbox/sim_clock.h"
 #include "sandbox/token_store.h"
@@ -161,6 +163,7 @@ class Platform {
   IdGenerator request_ids_;  // requestID values: kept apart so they don't shift platform ids
   Counters counters_;
   FaultInjector faults_;
+  RequestLog request_log_;  // raw targets of platform requests (control plane only)
   WebhookDispatcher webhooks_;
 
   absl::Mutex mu_;

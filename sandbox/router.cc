@@ -1,6 +1,7 @@
 #include "sandbox/router.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
 namespace aarthik::sandbox {
@@ -40,6 +41,60 @@ std::string PercentDecode(absl::string_view text) {
     out.push_back(text[i]);
   }
   return out;
+}
+
+namespace {
+
+// 1 for ".", 2 for "..", in any spelling; 0 for anything else.
+int DotCount(absl::string_view segment) {
+  if (segment.empty() || segment.size() > 6) return 0;
+  int dots = 0;
+  for (size_t i = 0; i < segment.size(); ++dots) {
+    if (segment[i] == '.') {
+      ++i;
+    } else if (segment[i] == '%' && i + 2 < segment.size() && segment[i + 1] == '2' &&
+               (segment[i + 2] == 'e' || segment[i + 2] == 'E')) {
+      i += 3;
+    } else {
+      return 0;
+    }
+  }
+  return dots <= 2 ? dots : 0;
+}
+
+}  // namespace
+
+bool IsDotSegment(absl::string_view segment) { return DotCount(segment) > 0; }
+
+bool ResolveDotSegments(absl::string_view path, std::string* resolved) {
+  // Every dot segment starts with "/." or "/%2" after its slash.
+  if (path.find("/.") == absl::string_view::npos && path.find("/%2") == absl::string_view::npos) {
+    return false;
+  }
+  bool any = false;
+  for (absl::string_view segment : absl::StrSplit(path, '/')) {
+    if (IsDotSegment(segment)) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return false;
+  std::vector<absl::string_view> kept;
+  std::vector<absl::string_view> segments = absl::StrSplit(path.substr(path.empty() ? 0 : 1), '/');
+  bool trailing_slash = false;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    absl::string_view segment = segments[i];
+    const bool last = i + 1 == segments.size();
+    if (IsDotSegment(segment)) {
+      if (DotCount(segment) == 2 && !kept.empty()) kept.pop_back();
+      trailing_slash = last;
+      continue;
+    }
+    kept.push_back(segment);
+  }
+  *resolved =
+      absl::StrCat("/", absl::StrJoin(kept, "/"), trailing_slash && !kept.empty() ? "/" : "");
+  return true;
 }
 
 Router::Router() {
@@ -105,6 +160,8 @@ Router::Router() {
       {RouteId::kControlCounters, "GET", "/_sandbox/counters", S::kControl},
       {RouteId::kControlWebhooksPut, "PUT", "/_sandbox/webhooks", S::kControl},
       {RouteId::kControlTimeGet, "GET", "/_sandbox/time", S::kControl},
+      {RouteId::kControlRequestsGet, "GET", "/_sandbox/requests", S::kControl},
+      {RouteId::kControlRequestsDelete, "DELETE", "/_sandbox/requests", S::kControl},
   };
   routes_.resize(static_cast<size_t>(RouteId::kCount));
   for (const Spec& spec : specs) {

@@ -72,6 +72,8 @@ enum class RouteId {
   kControlCounters,
   kControlWebhooksPut,
   kControlTimeGet,
+  kControlRequestsGet,
+  kControlRequestsDelete,
   kCount
 };
 
@@ -117,6 +119,14 @@ class Router {
 
 // Percent-decodes a path segment ("%20" → " "); invalid escapes are kept verbatim.
 std::string PercentDecode(absl::string_view text);
+
+// True when `segment` is "." or ".." in any spelling ("%2e", ".%2E", "%2e%2e", ...).
+bool IsDotSegment(absl::string_view segment);
+
+// Resolves dot segments the way HTTP front ends do before routing (RFC 3986 §5.2.4, with %2e read
+// as '.'): "/a/b/../c" → "/a/c", "/a/b/.." → "/a/". Returns false, leaving `resolved` untouched,
+// when `path` has none (the usual case costs one scan and no allocation).
+bool ResolveDotSegments(absl::string_view path, std::string* resolved);
 
 }  // namespace aarthik::sandbox
 

@@ -3,6 +3,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/core/id_source.h"
+#include "server/transcode/path_shape.h"
+#include "server/transcode/rpc_error.h"
 
 namespace aarthik::events {
 namespace {
@@ -14,6 +21,8 @@ using aarthik::events::v1::WatchJourneyStateResponse;
 
 constexpr char kEventsRpc[] = "WatchJourneyEvents";
 constexpr char kStateRpc[] = "WatchJourneyState";
+// The contract's 1–128 characters for borrowerProviderID (and, [I], borrowerExternalID).
+constexpr size_t kMaxBorrowerKeyLength = 128;
 
 template <typename Response>
 class ErrorReactor : public grpc::ServerWriteReactor<Response> {
@@ -247,6 +256,31 @@ grpc::ServerWriteReactor<WatchJourneyStateResponse>* JourneyEventsService::Watch
             grpc::StatusCode::INVALID_ARGUMENT,
             "set borrower_external_id and journey_id (headless), or borrower_provider_id (Hybrid)"),
         metrics_, state_rpc_, kStateRpc);
+  }
+  // The poller puts these values into platform paths (PlatformStateFetcher): refuse what the
+  // unary routes refuse at their edge (RequestMapper), so a watch cannot reach another platform
+  // path with the gateway's credentials either.
+  std::vector<std::pair<std::string, std::string>> violations;
+  if (hybrid) {
+    if (request->borrower_provider_id().size() > kMaxBorrowerKeyLength) {
+      violations.emplace_back("borrower_provider_id", "longer than 128 characters");
+    } else if (transcode::IsDotSegment(request->borrower_provider_id())) {
+      violations.emplace_back("borrower_provider_id",
+                              "must not be \".\" or \"..\" (nor their %-encoded forms): as a "
+                              "path segment it would change the platform path");
+    }
+  } else {
+    if (!core::IsUuid(request->journey_id())) {
+      violations.emplace_back("journey_id", "must be a UUID (8-4-4-4-12 hex digits)");
+    }
+    if (request->borrower_external_id().size() > kMaxBorrowerKeyLength) {
+      violations.emplace_back("borrower_external_id", "longer than 128 characters");
+    }
+  }
+  if (!violations.empty()) {
+    return new ErrorReactor<WatchJourneyStateResponse>(
+        to_grpc_(transcode::InvalidRequest("INVALID_REQUEST_FIELD", violations)), metrics_,
+        state_rpc_, kStateRpc);
   }
   JourneyKey key{request->borrower_external_id(), request->journey_id(),
                  request->borrower_provider_id()};

@@ -1,5 +1,6 @@
 #include "server/transcode/platform_reply.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -91,6 +92,44 @@ google::protobuf::Any RetryDetail(absl::Duration delay) {
   return PackDetail(retry);
 }
 
+// The shape checks of the unenveloped kinds (contract §2.2, §3.10, §3.11) on a 2xx JSON object.
+absl::Status CheckUnenvelopedShape(Envelope envelope, int http_status, const nlohmann::json& body) {
+  switch (envelope) {
+    case gateway::v1::ENVELOPE_HOSTED_SESSION:
+      // The six documented spellings of embedURL differ only in case.
+      for (const auto& [key, value] : body.items()) {
+        if (absl::EqualsIgnoreCase(key, "embedURL") && value.is_string() &&
+            !value.get_ref<const std::string&>().empty()) {
+          return absl::OkStatus();
+        }
+      }
+      return absl::InternalError(absl::StrCat("platform answered HTTP ", http_status,
+                                              " without a non-empty embedURL string"));
+    case gateway::v1::ENVELOPE_WEBHOOK_SUBSCRIPTION: {
+      auto has = [&](const char* key, auto&& type_ok) {
+        auto it = body.find(key);
+        return it != body.end() && type_ok(*it);
+      };
+      auto is_string = [](const nlohmann::json& v) { return v.is_string(); };
+      std::string missing;
+      if (!has("tenant_id", is_string)) absl::StrAppend(&missing, " tenant_id (string)");
+      if (!has("application_id", is_string)) absl::StrAppend(&missing, " application_id (string)");
+      if (!has("webhook_enabled", [](const nlohmann::json& v) { return v.is_boolean(); })) {
+        absl::StrAppend(&missing, " webhook_enabled (boolean)");
+      }
+      if (!has("webhook_url",
+               [](const nlohmann::json& v) { return v.is_string() || v.is_null(); })) {
+        absl::StrAppend(&missing, " webhook_url (string or null)");
+      }
+      if (missing.empty()) return absl::OkStatus();
+      return absl::InternalError(absl::StrCat("platform answered HTTP ", http_status,
+                                              " without the subscription's", missing));
+    }
+    default:  // ENVELOPE_NONE: the contract documents no shape, any object is the payload
+      return absl::OkStatus();
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<PlatformReply> DecodeReply(Envelope envelope, int http_status,
@@ -98,6 +137,8 @@ absl::StatusOr<PlatformReply> DecodeReply(Envelope envelope, int http_status,
   PlatformReply reply;
   reply.http_status = http_status;
   bool success = http_status >= 200 && http_status < 300;
+  const bool unenveloped =
+      envelope != gateway::v1::ENVELOPE_HEADLESS && envelope != gateway::v1::ENVELOPE_HYBRID;
   nlohmann::json json =
       nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || (!json.is_object() && !(body.empty() && success))) {
@@ -113,7 +154,7 @@ absl::StatusOr<PlatformReply> DecodeReply(Envelope envelope, int http_status,
     }
     json = nlohmann::json::object();
   }
-  if (envelope == gateway::v1::ENVELOPE_NONE) {
+  if (unenveloped) {
     if (!success) {
       auto it = json.find("error");
       std::optional<PlatformError> error =
@@ -121,14 +162,23 @@ absl::StatusOr<PlatformReply> DecodeReply(Envelope envelope, int http_status,
       reply.error = error.value_or(PlatformError{});
       return reply;
     }
+    if (absl::Status shape = CheckUnenvelopedShape(envelope, http_status, json); !shape.ok()) {
+      return shape;
+    }
     reply.data = std::move(json);
     return reply;
   }
   bool headless = envelope == gateway::v1::ENVELOPE_HEADLESS;
-  reply.request_id = StringOrEmpty(json, headless ? "requestID" : "request_id");
+  const char* request_id_key = headless ? "requestID" : "request_id";
+  reply.request_id = StringOrEmpty(json, request_id_key);
   reply.correlation_id = StringOrEmpty(json, headless ? "correlationID" : "correlation_id");
   auto error = json.find("error");
   if (error != json.end() && !error->is_null()) {
+    if (success && !error->is_object()) {
+      return absl::InternalError(absl::StrCat("platform answered HTTP ", http_status,
+                                              " with an envelope whose error is a JSON ",
+                                              error->type_name(), ", not an object or null"));
+    }
     reply.error = ReadErrorObject(*error).value_or(PlatformError{});
     return reply;
   }
@@ -136,15 +186,22 @@ absl::StatusOr<PlatformReply> DecodeReply(Envelope envelope, int http_status,
     reply.error = PlatformError{};
     return reply;
   }
-  auto data = json.find("data");
-  if (data == json.end() || data->is_null()) {
-    reply.data = nlohmann::json::object();
-  } else if (!data->is_object()) {
-    return absl::InternalError(absl::StrCat("platform envelope's data is a JSON ",
-                                            data->type_name(), ", expected an object"));
-  } else {
-    reply.data = std::move(*data);
+  // A success is the documented envelope or nothing: without these, `{"unexpected":"shape"}` would
+  // read as an empty payload and the caller would get OK with default values.
+  auto id = json.find(request_id_key);
+  if (id == json.end() || !id->is_string()) {
+    return absl::InternalError(absl::StrCat(
+        "platform answered HTTP ", http_status, " without the ", headless ? "headless" : "Hybrid",
+        " envelope: ", request_id_key,
+        id == json.end() ? " is missing" : absl::StrCat(" is a JSON ", id->type_name())));
   }
+  auto data = json.find("data");
+  if (data == json.end() || !data->is_object()) {
+    return absl::InternalError(absl::StrCat(
+        "platform answered HTTP ", http_status, " without the envelope's data object (data ",
+        data == json.end() ? "is missing" : absl::StrCat("is a JSON ", data->type_name()), ")"));
+  }
+  reply.data = std::move(*data);
   return reply;
 }
 

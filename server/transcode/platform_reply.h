@@ -45,7 +45,8 @@ struct PlatformReply {
   int http_status = 0;
   std::string request_id;
   std::string correlation_id;
-  // The payload: the envelope's `data`, or the whole body for ENVELOPE_NONE. An object on success.
+  // The payload: the envelope's `data`, or the whole body of the unenveloped kinds. An object on
+  // success.
   nlohmann::json data;
   // Set when the platform answered with an error (non-2xx, or an error object).
   std::optional<PlatformError> error;
@@ -58,9 +59,15 @@ struct PlatformReply {
   int attempts = 1;
 };
 
-// Fails (INTERNAL, saying what was wrong) only for a 2xx answer that is not the expected JSON
-// shape; an unreadable error body yields a reply whose error has an empty code, mapped by HTTP
-// status.
+// Fails (INTERNAL, saying what was wrong) only for a 2xx answer without the shape of `envelope`'s
+// kind; an unreadable error body yields a reply whose error has an empty code, mapped by HTTP
+// status. What a 2xx must carry, per kind (docs/contract-decisions.md, "Envelopes"):
+//   HEADLESS / HYBRID          a JSON object with requestID / request_id (string), data (object),
+//                              error null or absent (an error object makes the reply an error)
+//   HOSTED_SESSION             a JSON object with a non-empty embedURL string (any spelling)
+//   WEBHOOK_SUBSCRIPTION       tenant_id, application_id (strings), webhook_enabled (boolean),
+//                              webhook_url (string or null)
+//   NONE                       any JSON object (or an empty body)
 absl::StatusOr<PlatformReply> DecodeReply(aarthik::gateway::v1::Envelope envelope, int http_status,
                                           absl::string_view body);
 

@@ -1,11 +1,13 @@
 #include "server/transcode/request_mapper.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/core/id_source.h"
+#include "server/transcode/path_shape.h"
 #include "server/transcode/rpc_error.h"
 
 namespace aarthik::transcode {
@@ -97,19 +99,23 @@ std::string ScalarToText(const Message& message, const FieldDescriptor* field, i
 
 }  // namespace
 
-std::string UrlEscape(absl::string_view text) {
+void AppendUrlEscaped(absl::string_view text, std::string* out) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
   for (unsigned char c : text) {
     if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
+      out->push_back(static_cast<char>(c));
     } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
+      out->push_back('%');
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 0xf]);
     }
   }
+}
+
+std::string UrlEscape(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  AppendUrlEscaped(text, &out);
   return out;
 }
 
@@ -139,25 +145,40 @@ absl::StatusOr<PlatformCall> RequestMapper::Map(const Route& route, Message& req
       violations.emplace_back(name, "required: the borrower's external ID");
     }
   }
+  call.path_and_query.reserve(route.path_template.size() + 64);
   for (const PathSegment& segment : route.path) {
     if (segment.field == nullptr) {
-      absl::StrAppend(&call.path_and_query, segment.literal);
+      call.path_and_query.append(segment.literal);
       continue;
     }
     const std::string& value = reflection->GetString(request, segment.field);
-    if (value.empty()) violations.emplace_back(segment.field->name(), "required (path parameter)");
-    absl::StrAppend(&call.path_and_query, UrlEscape(value));
+    if (value.empty()) {
+      violations.emplace_back(segment.field->name(), "required (path parameter)");
+    } else if (IsDotSegment(value) && !FieldOpts(segment.field).uuid()) {  // UUIDs: refused above
+      // Escaping keeps '.', so "." and ".." would become dot segments that HTTP stacks resolve
+      // away, sending the call (with the API key) to another platform path.
+      violations.emplace_back(segment.field->name(),
+                              "must not be \".\" or \"..\" (nor their %-encoded forms): as a "
+                              "path segment it would change the platform path");
+    }
+    AppendUrlEscaped(value, &call.path_and_query);
   }
   if (!violations.empty()) return InvalidRequest("INVALID_REQUEST_FIELD", violations);
+  // Defence in depth: whatever the escaping, nothing leaves that does not fit the template.
+  if (std::optional<PathMismatch> mismatch = route.path_shape.Check(call.path_and_query)) {
+    return InvalidRequest("INVALID_REQUEST_FIELD",
+                          {{std::move(mismatch->field), std::move(mismatch->description)}});
+  }
 
   char separator = '?';
   for (const FieldDescriptor* field : route.query_fields) {
     int count = field->is_repeated() ? reflection->FieldSize(request, field)
                                      : (reflection->HasField(request, field) ? 1 : 0);
     for (int i = 0; i < count; ++i) {
-      absl::StrAppend(&call.path_and_query, std::string(1, separator),
-                      UrlEscape(field->json_name()), "=",
-                      UrlEscape(ScalarToText(request, field, i, *codec_)));
+      call.path_and_query.push_back(separator);
+      AppendUrlEscaped(field->json_name(), &call.path_and_query);
+      call.path_and_query.push_back('=');
+      AppendUrlEscaped(ScalarToText(request, field, i, *codec_), &call.path_and_query);
       separator = '&';
     }
   }

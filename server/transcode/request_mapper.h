@@ -1,7 +1,9 @@
 // RequestMapper: turns a decoded RPC request into the platform call it stands for (path with
 // URL-escaped parameters, query string, JSON body), after checking it at the edge so that bad input
 // never reaches the platform: missing borrower key or path parameter, malformed UUIDs, oversized
-// strings → INVALID_ARGUMENT with a google.rpc.BadRequest naming each field.
+// strings, path parameters that are dot segments ("." / "..") → INVALID_ARGUMENT with a
+// google.rpc.BadRequest naming each field. The rendered path is checked against the route's
+// template (PathShape) before it is returned.
 //
 //   RequestMapper mapper(&codec, {.max_field_length = 4096, .tenant_id = "…", .application_id =
 //   "…"}); absl::StatusOr<PlatformCall> call = mapper.Map(*route, request);
@@ -51,8 +53,11 @@ class RequestMapper {
   EdgeLimits limits_;
 };
 
-// RFC 3986 percent-encoding of everything but unreserved characters.
+// RFC 3986 percent-encoding of everything but unreserved characters. Note that '.' is unreserved:
+// a whole value of "." or ".." must be refused before it becomes a path segment (IsDotSegment).
 std::string UrlEscape(absl::string_view text);
+// The same, appended to `out` (no temporary string).
+void AppendUrlEscaped(absl::string_view text, std::string* out);
 
 }  // namespace aarthik::transcode
 

@@ -144,6 +144,7 @@ absl::StatusOr<std::unique_ptr<Route>> BuildRoute(const MethodDescriptor* method
   }
   route->label = absl::StrCat(route->http_method, " ", route->path_template);
   if (absl::Status s = ParsePath(method, route->path_template, &route->path); !s.ok()) return s;
+  route->path_shape = PathShape::FromTemplate(route->path_template);
 
   const gateway::v1::RouteOptions& options = route->options;
   if (options.auth() == gateway::v1::AUTH_MODE_UNSPECIFIED)

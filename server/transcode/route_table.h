@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
+#include "server/transcode/path_shape.h"
 
 namespace aarthik::transcode {
 
@@ -46,6 +47,8 @@ struct Route {
   // errors.
   std::string label;
   std::vector<PathSegment> path;
+  // The template's segments, against which the rendered path is checked before it is sent.
+  PathShape path_shape;
   // The request field sent as the JSON body; null when the request has no body.
   const google::protobuf::FieldDescriptor* body_field = nullptr;
   // The response field that receives the platform's payload; null when it fills the whole response.

@@ -45,6 +45,8 @@ constexpr Mutation kWrite = gateway::v1::MUTATION_WRITE;
 constexpr Envelope kHeadless = gateway::v1::ENVELOPE_HEADLESS;
 constexpr Envelope kHybrid = gateway::v1::ENVELOPE_HYBRID;
 constexpr Envelope kNone = gateway::v1::ENVELOPE_NONE;
+constexpr Envelope kHostedSession = gateway::v1::ENVELOPE_HOSTED_SESSION;
+constexpr Envelope kSubscription = gateway::v1::ENVELOPE_WEBHOOK_SUBSCRIPTION;
 
 struct Endpoint {
   int row;  // §3.0 row number
@@ -110,11 +112,11 @@ const Endpoint kContract[] = {
     {33, "POST", HYBRID, kApiKey, kWrite, kHybrid},
     {34, "GET", HYBRID "/offers", kApiKey, kRead, kHybrid},
     {35, "GET", HYBRID "/offers/{offerID}", kApiKey, kRead, kHybrid},
-    {36, "POST", "/api/lab/sessions", kApiKey, kWrite, kNone},
+    {36, "POST", "/api/lab/sessions", kApiKey, kWrite, kHostedSession},
     {37, "GET", "/api/lab/features", kApiKey, kRead, kNone},
-    {38, "GET", WEBHOOKS "/configuration", kApiKey, kRead, kNone},
-    {39, "POST", WEBHOOKS "/subscribe", kApiKey, kWrite, kNone},
-    {40, "POST", WEBHOOKS "/unsubscribe", kApiKey, kWrite, kNone},
+    {38, "GET", WEBHOOKS "/configuration", kApiKey, kRead, kSubscription},
+    {39, "POST", WEBHOOKS "/subscribe", kApiKey, kWrite, kSubscription},
+    {40, "POST", WEBHOOKS "/unsubscribe", kApiKey, kWrite, kSubscription},
 };
 
 #undef STEPS

@@ -1,7 +1,8 @@
-// Route table, fault rules and configuration parsing.
+// Route table, dot-segment resolution, fault rules, the request log and configuration parsing.
 #include "gtest/gtest.h"
 #include "sandbox/config.h"
 #include "sandbox/faults.h"
+#include "sandbox/request_log.h"
 #include "sandbox/router.h"
 
 namespace aarthik::sandbox {
@@ -33,6 +34,94 @@ TEST(RouterTest, MatchesEveryContractEndpointWithParams) {
   RouteMatch none;
   EXPECT_FALSE(router.Match("GET", "/api/v2/nothing", &none));
   EXPECT_FALSE(none.path_known);
+}
+
+TEST(RouterTest, ResolvesDotSegmentsLikeAFrontEnd) {
+  struct Case {
+    const char* path;
+    const char* resolved;  // null: nothing to resolve
+  };
+  const Case cases[] = {
+      {"/api/v1/hybrid/personal-loan/borrowers/B-1/journey/offers", nullptr},
+      {"/api/v1/hybrid/personal-loan/borrowers/a.b/journey", nullptr},  // not a dot segment
+      {"/api/v1/hybrid/personal-loan/borrowers/.../journey", nullptr},
+      {"/api/v1/hybrid/personal-loan/borrowers/%252e%252e/journey", nullptr},
+      // The three requests of issue 14, as the platform's front end would route them.
+      {"/api/v1/hybrid/personal-loan/borrowers/../journey/offers",
+       "/api/v1/hybrid/personal-loan/journey/offers"},
+      {"/api/v1/hybrid/personal-loan/borrowers/../journey", "/api/v1/hybrid/personal-loan/journey"},
+      {"/api/v1/hybrid/personal-loan/borrowers/B-1/journey/offers/..",
+       "/api/v1/hybrid/personal-loan/borrowers/B-1/journey/"},
+      {"/api/v1/hybrid/personal-loan/borrowers/./journey",
+       "/api/v1/hybrid/personal-loan/borrowers/journey"},
+      {"/api/v1/hybrid/personal-loan/borrowers/%2e%2E/journey",
+       "/api/v1/hybrid/personal-loan/journey"},
+      {"/a/.%2e/b", "/b"},
+      {"/../../x", "/x"},
+      {"/..", "/"},
+  };
+  for (const Case& c : cases) {
+    std::string resolved = "untouched";
+    bool changed = ResolveDotSegments(c.path, &resolved);
+    if (c.resolved == nullptr) {
+      EXPECT_FALSE(changed) << c.path;
+      EXPECT_EQ(resolved, "untouched");
+    } else {
+      EXPECT_TRUE(changed) << c.path;
+      EXPECT_EQ(resolved, c.resolved) << c.path;
+    }
+  }
+  EXPECT_TRUE(IsDotSegment("%2E"));
+  EXPECT_FALSE(IsDotSegment("%2"));
+  EXPECT_FALSE(IsDotSegment("..."));
+  EXPECT_FALSE(IsDotSegment(""));
+}
+
+TEST(RequestLogTest, KeepsTheLastNRawTargetsInOrder) {
+  RequestLog log(3);
+  EXPECT_TRUE(log.Since(0).empty());
+  for (int i = 1; i <= 5; ++i) log.Record("GET", "/x/" + std::to_string(i) + "/../y");
+  uint64_t last = 0;
+  std::vector<LoggedRequest> kept = log.Since(0, &last);
+  EXPECT_EQ(last, 5u);
+  ASSERT_EQ(kept.size(), 3u);  // bounded: the two oldest were overwritten
+  EXPECT_EQ(kept[0].seq, 3u);
+  EXPECT_EQ(kept[0].target, "/x/3/../y");
+  EXPECT_EQ(kept[2].seq, 5u);
+  EXPECT_EQ(kept[2].method, "GET");
+  ASSERT_EQ(log.Since(4).size(), 1u);
+  EXPECT_EQ(log.Since(4)[0].target, "/x/5/../y");
+  log.Clear();
+  EXPECT_TRUE(log.Since(0).empty());
+  log.Record("POST", "/z");
+  ASSERT_EQ(log.Since(0).size(), 1u);
+  EXPECT_EQ(log.Since(0)[0].seq, 6u);  // sequence numbers are never reused
+
+  RequestLog off(0);
+  off.Record("GET", "/x");
+  EXPECT_TRUE(off.Since(0).empty());
+  EXPECT_EQ(off.last_seq(), 0u);
+}
+
+TEST(FaultsTest, SuccessBodyRule) {
+  absl::StatusOr<FaultRule> verbatim = ParseFaultRule(nlohmann::json::parse(
+      R"({"route":"GET /api/v1/headless/journeys/*","success_body":"{\"unexpected\":\"shape\"}"})"));
+  ASSERT_TRUE(verbatim.ok()) << verbatim.status();
+  ASSERT_NE(verbatim->success_body, nullptr);
+  EXPECT_EQ(*verbatim->success_body, R"({"unexpected":"shape"})");
+  absl::StatusOr<FaultRule> object =
+      ParseFaultRule(nlohmann::json::parse(R"({"success_body":{"unexpected":"shape"}})"));
+  ASSERT_TRUE(object.ok());
+  EXPECT_EQ(*object->success_body, R"({"unexpected":"shape"})");
+  EXPECT_FALSE(ParseFaultRule(nlohmann::json::parse(R"({"success_body_rate":1.5})")).ok());
+
+  FaultInjector faults(1);
+  faults.Set({*verbatim});
+  FaultPlan hit = faults.Plan("GET", "/api/v1/headless/journeys/j");
+  ASSERT_NE(hit.success_body, nullptr);
+  EXPECT_TRUE(hit.any());
+  EXPECT_EQ(faults.Plan("GET", "/api/lab/features").success_body, nullptr);
+  EXPECT_EQ(FaultRuleToJson(*verbatim)["success_body"], R"({"unexpected":"shape"})");
 }
 
 TEST(FaultsTest, GlobAndRules) {

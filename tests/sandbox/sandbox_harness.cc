@@ -67,6 +67,8 @@ HttpResult SandboxProcess::Request(const std::string& method, const std::string&
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  // Send the path exactly as the test wrote it: libcurl would otherwise resolve "/../" itself.
+  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {

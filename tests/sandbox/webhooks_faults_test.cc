@@ -1,4 +1,5 @@
-// Integration: signed web-hook deliveries (retries, duplicates, out of order), faults, counters.
+// Integration: signed web-hook deliveries (retries, duplicates, out of order), faults, counters,
+// the log of raw request targets.
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "sandbox/signing.h"
@@ -174,6 +175,60 @@ TEST(FaultsIntegrationTest, InjectedFaultsHaveNoSideEffectAndAreCounted) {
   ASSERT_EQ(sandbox->Request("POST", "/_sandbox/reset").status, 200);
   EXPECT_EQ(sandbox->Counters()["requests"].size(), 0u);
   EXPECT_EQ(borrower.Call("GET", "/api/v1/headless/journeys").status, 401);  // sessions forgotten
+}
+
+TEST(FaultsIntegrationTest, SuccessBodyReplacesOnlySuccessfulAnswers) {
+  auto sandbox = SandboxProcess::Start({"--control-plane"});
+  ASSERT_NE(sandbox, nullptr);
+  ASSERT_EQ(sandbox
+                ->Request("PUT", "/_sandbox/faults",
+                          R"({"route":"GET /api/lab/*","success_body":{"unexpected":"shape"}})")
+                .status,
+            200);
+  HttpResult replaced = sandbox->Request("GET", "/api/lab/features", "", {kAuth});
+  EXPECT_EQ(replaced.status, 200);
+  EXPECT_EQ(replaced.body, R"({"unexpected":"shape"})");
+  HttpResult refused = sandbox->Request("GET", "/api/lab/features", "", {});  // no API key: 401
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.json["error"]["code"], "AUTH_INVALID_API_KEY");
+  HttpResult other = sandbox->Request("GET", kHooks + "/configuration", "", {kAuth});
+  EXPECT_EQ(other.status, 200);
+  EXPECT_TRUE(other.json.contains("webhook_enabled"));
+}
+
+TEST(RequestLogIntegrationTest, RecordsRawTargetsBeforeDotSegmentsAreResolved) {
+  auto sandbox = SandboxProcess::Start({"--control-plane", "--request-log-size", "4"});
+  ASSERT_NE(sandbox, nullptr);
+  // As a front end would: the dot segment moves the request to another path (here none exists).
+  HttpResult moved = sandbox->Request(
+      "GET", "/api/v1/hybrid/personal-loan/borrowers/../journey/offers", "", {kAuth});
+  EXPECT_EQ(moved.status, 404);
+  HttpResult start =
+      sandbox->Request("POST", "/api/v1/hybrid/personal-loan/borrowers/B%2F1/journey",
+                       R"({"personal":{"contactNumber":"9876543210"}})", {kAuth});
+  EXPECT_EQ(start.status, 200);
+  HttpResult log = sandbox->Request("GET", "/_sandbox/requests");
+  ASSERT_EQ(log.status, 200);
+  ASSERT_EQ(log.json["requests"].size(), 2u);
+  EXPECT_EQ(log.json["requests"][0]["method"], "GET");
+  EXPECT_EQ(log.json["requests"][0]["target"],
+            "/api/v1/hybrid/personal-loan/borrowers/../journey/offers");
+  EXPECT_EQ(log.json["requests"][1]["target"],
+            "/api/v1/hybrid/personal-loan/borrowers/B%2F1/journey");
+  const uint64_t last = log.json["last_seq"];
+  EXPECT_EQ(last, log.json["requests"][1]["seq"].get<uint64_t>());
+  EXPECT_EQ(log.json["capacity"], 4);
+
+  // ?since= returns only what came after; the ring keeps the last 4.
+  for (int i = 0; i < 5; ++i)
+    sandbox->Request("GET", absl::StrCat("/api/lab/features?i=", i), "", {kAuth});
+  HttpResult later = sandbox->Request("GET", absl::StrCat("/_sandbox/requests?since=", last));
+  ASSERT_EQ(later.json["requests"].size(), 4u);
+  EXPECT_EQ(later.json["requests"][3]["target"], "/api/lab/features?i=4");
+  EXPECT_EQ(sandbox->Request("GET", "/_sandbox/requests?since=x").status, 400);
+
+  ASSERT_EQ(sandbox->Request("DELETE", "/_sandbox/requests").status, 200);
+  EXPECT_EQ(sandbox->Request("GET", "/_sandbox/requests").json["requests"].size(), 0u);
 }
 
 TEST(FaultsIntegrationTest, StartupFaultFlags) {

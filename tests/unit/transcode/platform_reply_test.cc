@@ -8,9 +8,12 @@
 namespace aarthik::transcode {
 namespace {
 
+using gateway::v1::Envelope;
 using gateway::v1::ENVELOPE_HEADLESS;
+using gateway::v1::ENVELOPE_HOSTED_SESSION;
 using gateway::v1::ENVELOPE_HYBRID;
 using gateway::v1::ENVELOPE_NONE;
+using gateway::v1::ENVELOPE_WEBHOOK_SUBSCRIPTION;
 
 std::string HeadlessError(const std::string& code, const std::string& details = "{}") {
   return R"({"requestID":"req_1","correlationID":"corr_1","timestamp":"2026-03-05T15:15:00.000Z","data":null,)"
@@ -68,6 +71,128 @@ TEST(DecodeReplyTest, MalformedSuccessBodyIsAnError) {
   EXPECT_EQ(DecodeReply(ENVELOPE_HEADLESS, 200, "").status().code(), absl::StatusCode::kInternal);
   EXPECT_EQ(DecodeReply(ENVELOPE_HEADLESS, 200, R"({"data":[1]})").status().code(),
             absl::StatusCode::kInternal);
+}
+
+// One row per (envelope kind, 2xx body): whether the body is that kind's success shape. A wrong
+// shape must never read as an empty success (issue 14, item 2: GetJourney answered
+// {"unexpected":"shape"} gave the caller OK and an empty journey).
+struct ShapeRow {
+  const char* name;
+  Envelope envelope;
+  const char* body;
+  bool accepted;
+};
+
+class EnvelopeShapeTest : public ::testing::TestWithParam<ShapeRow> {};
+
+TEST_P(EnvelopeShapeTest, SuccessNeedsTheKindsShape) {
+  const ShapeRow& row = GetParam();
+  absl::StatusOr<PlatformReply> reply = DecodeReply(row.envelope, 200, row.body);
+  if (row.accepted) {
+    ASSERT_TRUE(reply.ok()) << reply.status();
+    EXPECT_FALSE(reply->error.has_value());
+    EXPECT_TRUE(reply->data.is_object());
+  } else {
+    ASSERT_FALSE(reply.ok()) << "accepted as success: " << row.body;
+    EXPECT_EQ(reply.status().code(), absl::StatusCode::kInternal);
+    // What the platform client turns it into: INTERNAL, UPSTREAM_BAD_RESPONSE, saying what was
+    // wrong.
+    absl::Status mapped = MapBadResponse(reply.status().message(), nullptr, {"GET /x", "c"});
+    EXPECT_EQ(FindDetail<google::rpc::ErrorInfo>(mapped)->reason(), "UPSTREAM_BAD_RESPONSE");
+    EXPECT_NE(mapped.message().find(std::string(reply.status().message())), std::string::npos);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Kinds, EnvelopeShapeTest,
+    ::testing::Values(
+        // Headless: {requestID, correlationID, timestamp, data, error}.
+        ShapeRow{
+            "HeadlessOk", ENVELOPE_HEADLESS,
+            R"({"requestID":"req_1","correlationID":null,"data":{"journeyID":"j"},"error":null})",
+            true},
+        ShapeRow{"HeadlessWithoutErrorMember", ENVELOPE_HEADLESS,
+                 R"({"requestID":"req_1","data":{}})", true},
+        ShapeRow{"HeadlessUnexpectedShape", ENVELOPE_HEADLESS, R"({"unexpected":"shape"})", false},
+        ShapeRow{"HeadlessEmptyObject", ENVELOPE_HEADLESS, "{}", false},
+        ShapeRow{"HeadlessWithoutData", ENVELOPE_HEADLESS, R"({"requestID":"req_1","error":null})",
+                 false},
+        ShapeRow{"HeadlessNullData", ENVELOPE_HEADLESS,
+                 R"({"requestID":"req_1","data":null,"error":null})", false},
+        ShapeRow{"HeadlessArrayData", ENVELOPE_HEADLESS, R"({"requestID":"req_1","data":[]})",
+                 false},
+        ShapeRow{"HeadlessWithoutRequestId", ENVELOPE_HEADLESS, R"({"data":{"journeyID":"j"}})",
+                 false},
+        ShapeRow{"HeadlessNumericRequestId", ENVELOPE_HEADLESS, R"({"requestID":7,"data":{}})",
+                 false},
+        ShapeRow{"HeadlessGotHybridEnvelope", ENVELOPE_HEADLESS,
+                 R"({"request_id":"r","correlation_id":"c","data":{}})", false},
+        ShapeRow{"HeadlessStringError", ENVELOPE_HEADLESS,
+                 R"({"requestID":"req_1","data":{},"error":"oops"})", false},
+        ShapeRow{"HeadlessBarePayload", ENVELOPE_HEADLESS,
+                 R"({"journeyID":"j","status":"STARTED"})", false},
+        // Hybrid: {request_id, correlation_id, timestamp, data, error}.
+        ShapeRow{
+            "HybridOk", ENVELOPE_HYBRID,
+            R"({"request_id":"r","correlation_id":"c","data":{"status":"OFFERED"},"error":null})",
+            true},
+        ShapeRow{"HybridUnexpectedShape", ENVELOPE_HYBRID, R"({"unexpected":"shape"})", false},
+        ShapeRow{"HybridNullData", ENVELOPE_HYBRID, R"({"request_id":"r","data":null})", false},
+        ShapeRow{"HybridGotHeadlessEnvelope", ENVELOPE_HYBRID, R"({"requestID":"r","data":{}})",
+                 false},
+        // Hosted create-session: the URL object, embedURL in any documented spelling.
+        ShapeRow{"HostedOk", ENVELOPE_HOSTED_SESSION,
+                 R"({"embedURL":"https://credit.aarthiklabs.com/lab/embed#bt_test_1"})", true},
+        ShapeRow{"HostedAlias", ENVELOPE_HOSTED_SESSION, R"({"Embedurl":"https://x#bt_test_1"})",
+                 true},
+        ShapeRow{"HostedUnexpectedShape", ENVELOPE_HOSTED_SESSION, R"({"unexpected":"shape"})",
+                 false},
+        ShapeRow{"HostedEmptyUrl", ENVELOPE_HOSTED_SESSION, R"({"embedURL":""})", false},
+        ShapeRow{"HostedUrlNotAString", ENVELOPE_HOSTED_SESSION, R"({"embedURL":{"u":1}})", false},
+        ShapeRow{"HostedEnveloped", ENVELOPE_HOSTED_SESSION,
+                 R"({"requestID":"r","data":{"embedURL":"https://x"}})", false},
+        ShapeRow{"HostedEmptyBody", ENVELOPE_HOSTED_SESSION, "", false},
+        // Web-hook subscription: {tenant_id, application_id, webhook_enabled, webhook_url}.
+        ShapeRow{
+            "SubscriptionOk", ENVELOPE_WEBHOOK_SUBSCRIPTION,
+            R"({"tenant_id":"t","application_id":"a","webhook_enabled":true,"webhook_url":"https://h"})",
+            true},
+        ShapeRow{
+            "SubscriptionDisabled", ENVELOPE_WEBHOOK_SUBSCRIPTION,
+            R"({"tenant_id":"t","application_id":"a","webhook_enabled":false,"webhook_url":null})",
+            true},
+        ShapeRow{"SubscriptionUnexpectedShape", ENVELOPE_WEBHOOK_SUBSCRIPTION,
+                 R"({"unexpected":"shape"})", false},
+        ShapeRow{"SubscriptionWithoutUrl", ENVELOPE_WEBHOOK_SUBSCRIPTION,
+                 R"({"tenant_id":"t","application_id":"a","webhook_enabled":false})", false},
+        ShapeRow{
+            "SubscriptionEnabledAsString", ENVELOPE_WEBHOOK_SUBSCRIPTION,
+            R"({"tenant_id":"t","application_id":"a","webhook_enabled":"yes","webhook_url":null})",
+            false},
+        ShapeRow{"SubscriptionEmptyBody", ENVELOPE_WEBHOOK_SUBSCRIPTION, "", false},
+        // No documented shape (Hosted features): any object is the payload.
+        ShapeRow{"NoneAnyObject", ENVELOPE_NONE, R"({"unexpected":"shape"})", true},
+        ShapeRow{"NoneEmptyBody", ENVELOPE_NONE, "", true},
+        ShapeRow{"NoneArray", ENVELOPE_NONE, "[]", false}),
+    [](const ::testing::TestParamInfo<ShapeRow>& info) { return info.param.name; });
+
+TEST(DecodeReplyTest, SubscriptionShapeErrorNamesWhatIsMissing) {
+  absl::StatusOr<PlatformReply> reply =
+      DecodeReply(ENVELOPE_WEBHOOK_SUBSCRIPTION, 200, R"({"tenant_id":"t"})");
+  ASSERT_FALSE(reply.ok());
+  EXPECT_NE(reply.status().message().find("application_id"), std::string::npos);
+  EXPECT_NE(reply.status().message().find("webhook_enabled"), std::string::npos);
+  EXPECT_EQ(reply.status().message().find("tenant_id"), std::string::npos);
+}
+
+TEST(DecodeReplyTest, ErrorsOfTheUnenvelopedKindsAreRead) {
+  for (Envelope envelope : {ENVELOPE_HOSTED_SESSION, ENVELOPE_WEBHOOK_SUBSCRIPTION}) {
+    auto reply =
+        DecodeReply(envelope, 400, R"({"error":{"code":"VALIDATION_FAILED","message":"m"}})");
+    ASSERT_TRUE(reply.ok());
+    ASSERT_TRUE(reply->error.has_value());
+    EXPECT_EQ(reply->error->code, "VALIDATION_FAILED");
+  }
 }
 
 TEST(DecodeReplyTest, UnreadableErrorBodyFallsBackToHttpStatus) {

@@ -15,6 +15,11 @@ namespace aarthik::transcode {
 namespace {
 
 namespace hl = aarthik::headless::v1;
+
+const gateway::v1::FieldOptions& FieldOpts(const google::protobuf::FieldDescriptor* field) {
+  return field->options().GetExtension(gateway::v1::field);
+}
+
 constexpr char kJourney[] = "b7bb465b-135e-4ffd-9c7f-0d43f7ee43d9";
 
 class RequestMapperTest : public ::testing::Test {
@@ -158,6 +163,80 @@ TEST_F(RequestMapperTest, RefusesOversizedFieldsAnywhere) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ViolatedFields(status),
             (std::vector<std::string>{"borrower_external_id", "profile.address.city"}));
+}
+
+// Issue 14: "." and ".." are unreserved, so escaping alone let them through as dot segments that
+// HTTP stacks resolve away, moving the call (with the API key) to another platform path.
+TEST_F(RequestMapperTest, RefusesDotSegmentPathValues) {
+  for (const char* value : {".", "..", "%2e", "%2E%2e", ".%2e", "%2e."}) {
+    SCOPED_TRACE(value);
+    aarthik::hybrid::v1::PollOffersRequest poll;
+    poll.set_borrower_provider_id(value);
+    absl::Status status = Map("/aarthik.hybrid.v1.HybridService/PollOffers", poll).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(ViolatedFields(status), std::vector<std::string>{"borrower_provider_id"});
+
+    aarthik::hybrid::v1::StartJourneyRequest start;
+    start.set_borrower_provider_id(value);
+    start.mutable_prefill()->mutable_personal()->set_contact_number("9876543210");
+    EXPECT_EQ(ViolatedFields(Map("/aarthik.hybrid.v1.HybridService/StartJourney", start).status()),
+              std::vector<std::string>{"borrower_provider_id"});
+
+    aarthik::hybrid::v1::GetHostedUrlRequest hand_off;
+    hand_off.set_borrower_provider_id("BORROWER-1");
+    hand_off.set_offer_id(value);
+    EXPECT_EQ(
+        ViolatedFields(Map("/aarthik.hybrid.v1.HybridService/GetHostedUrl", hand_off).status()),
+        std::vector<std::string>{"offer_id"});
+
+    hl::GetJourneyStateRequest state;  // a UUID field: refused once, as not a UUID
+    state.set_borrower_external_id("CUST_0012");
+    state.set_journey_id(value);
+    EXPECT_EQ(
+        ViolatedFields(Map("/aarthik.headless.v1.JourneysService/GetJourneyState", state).status()),
+        std::vector<std::string>{"journey_id"});
+  }
+}
+
+// A '.' inside a longer value is not a dot segment and stays literal.
+TEST_F(RequestMapperTest, DotsInsideLongerValuesStayLiteral) {
+  for (const char* value : {"a.b", "...", "..a", ".a", "a..", "%2e%2e%2f", "..%2f"}) {
+    aarthik::hybrid::v1::PollOffersRequest poll;
+    poll.set_borrower_provider_id(value);
+    auto call = Map("/aarthik.hybrid.v1.HybridService/PollOffers", poll);
+    ASSERT_TRUE(call.ok()) << value << ": " << call.status();
+    EXPECT_EQ(call->path_and_query,
+              "/api/v1/hybrid/personal-loan/borrowers/" + UrlEscape(value) + "/journey/offers");
+  }
+}
+
+// Every route renders a path that fits its own template for ordinary values (the check in Map
+// never refuses a legitimate call).
+TEST_F(RequestMapperTest, EveryRouteRendersItsTemplatesShape) {
+  for (const auto& route : table_.routes()) {
+    std::unique_ptr<google::protobuf::Message> request(
+        google::protobuf::MessageFactory::generated_factory()
+            ->GetPrototype(route->method->input_type())
+            ->New());
+    for (const PathSegment& segment : route->path) {
+      if (segment.field == nullptr) continue;
+      request->GetReflection()->SetString(
+          request.get(), segment.field,
+          FieldOpts(segment.field).uuid() ? kJourney : "value with spaces/and.dots");
+    }
+    if (!route->borrower_key_path.empty()) {
+      google::protobuf::Message* holder = request.get();
+      for (size_t i = 0; i + 1 < route->borrower_key_path.size(); ++i) {
+        holder = holder->GetReflection()->MutableMessage(holder, route->borrower_key_path[i]);
+      }
+      holder->GetReflection()->SetString(holder, route->borrower_key_path.back(), "CUST_1");
+    }
+    auto call = mapper_.Map(*route, *request);
+    ASSERT_TRUE(call.ok()) << route->label << ": " << call.status();
+    absl::string_view path = call->path_and_query;
+    EXPECT_FALSE(route->path_shape.Check(path.substr(0, path.find('?'))).has_value())
+        << route->label;
+  }
 }
 
 TEST(UrlEscapeTest, KeepsUnreservedOnly) {
