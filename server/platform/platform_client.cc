@@ -151,6 +151,7 @@ void PlatformClient::OnAttempt(Shard& shard, const std::shared_ptr<PendingCall>&
   absl::Time now = clock_.Now();
   transcode::ErrorContext context{call->request.route, call->request.correlation_id};
   absl::StatusOr<transcode::PlatformReply> outcome;
+  bool unreadable_write_answer = false;
   if (!response.ok()) {
     if (response.status().code() == absl::StatusCode::kUnavailable) {
       std::lock_guard<std::mutex> lock(budget_mu_);
@@ -176,7 +177,14 @@ void PlatformClient::OnAttempt(Shard& shard, const std::shared_ptr<PendingCall>&
       reply = transcode::DecodeReply(call->request.envelope, response->status, response->body);
     }
     if (!reply.ok()) {
-      outcome = transcode::MapBadResponse(reply.status().message(), nullptr, context);
+      transcode::PlatformReply answered;  // for the error's upstream_status
+      answered.http_status = response->status;
+      answered.attempts = call->attempt;
+      outcome = transcode::MapBadResponse(reply.status().message(), &answered, context);
+      // A write the platform acted on but whose answer we could not read: the same
+      // Idempotency-Key gets the stored answer replayed, where a caller retrying with a new key
+      // would write twice.
+      unreadable_write_answer = !call->request.idempotency_key.empty();
     } else {
       if (std::string_view retry_after = response->Header("retry-after"); !retry_after.empty()) {
         reply->retry_after =
@@ -186,7 +194,8 @@ void PlatformClient::OnAttempt(Shard& shard, const std::shared_ptr<PendingCall>&
       outcome = std::move(reply);
     }
   }
-  if (IsRetryable(outcome) && call->attempt < options_.retry.max_attempts) {
+  if ((IsRetryable(outcome) || unreadable_write_answer) &&
+      call->attempt < options_.retry.max_attempts) {
     std::optional<absl::Duration> wait = retry_policy_.Backoff(
         call->attempt, outcome.ok() ? outcome->retry_after : std::nullopt, shard.random);
     bool retry = false;

@@ -1,6 +1,7 @@
-// PlatformClient against a fake upstream (Envoy style) over the real curl transport: the headers
-// every call carries, retries that keep the Idempotency-Key, Retry-After, the circuit breaker, and
-// cancellation.
+// PlatformClient against a fake upstream (Envoy style) over the default transport (Http1Transport):
+// the headers every call carries, retries that keep the Idempotency-Key (also for a write whose
+// answer could not be read), attempts that bound every request sent, Retry-After, the circuit
+// breaker, and cancellation.
 #include "server/platform/platform_client.h"
 
 #include <condition_variable>
@@ -8,7 +9,7 @@
 
 #include "gtest/gtest.h"
 #include "server/core/clock.h"
-#include "server/upstream/curl_multi_transport.h"
+#include "server/upstream/http1_transport.h"
 #include "server/upstream/event_loop.h"
 #include "tests/support/fake_upstream.h"
 
@@ -48,8 +49,8 @@ class PlatformClientTest : public ::testing::Test {
  protected:
   void Start(PlatformClientOptions options = {}) {
     options.base_url = upstream_.url();
-    transport_ = std::make_unique<upstream::CurlMultiTransport>(
-        &loop_, upstream::CurlMultiTransport::Options{});
+    transport_ =
+        std::make_unique<upstream::Http1Transport>(&loop_, upstream::Http1Transport::Options{});
     client_ =
         std::make_unique<PlatformClient>(&loop_, transport_.get(), options, core::Clock::Real());
     loop_.Start();
@@ -79,7 +80,7 @@ class PlatformClientTest : public ::testing::Test {
 
   FakeUpstream upstream_;
   upstream::EventLoop loop_;
-  std::unique_ptr<upstream::CurlMultiTransport> transport_;
+  std::unique_ptr<upstream::Http1Transport> transport_;
   std::unique_ptr<PlatformClient> client_;
 };
 
@@ -103,8 +104,6 @@ TEST_F(PlatformClientTest, SendsTheHeadersEveryCallCarries) {
 
 TEST_F(PlatformClientTest, RetriesTransientFailuresWithTheSameIdempotencyKey) {
   Start();
-  // (Connection resets are retried too, but curl itself replays a request whose reused connection
-  // was reset, so they are counted in the integration tests instead.)
   upstream_.EnqueueResponse(FakeResponse::Status(503));
   upstream_.EnqueueResponse(FakeResponse::Status(502));
   upstream_.EnqueueResponse(FakeResponse::Ok(kOk));
@@ -137,6 +136,43 @@ TEST_F(PlatformClientTest, GivesUpAfterMaxAttemptsDescribingTheLastOne) {
   EXPECT_EQ(reply->http_status, 503);
   EXPECT_EQ(reply->attempts, 3);
   EXPECT_EQ(upstream_.request_count(), 3u);
+}
+
+TEST_F(PlatformClientTest, MaxAttemptsBoundsEveryRequestSentEvenOnResetConnections) {
+  // Each reset comes on a kept-alive connection: nothing below the retry policy may re-send.
+  Start({.retry = {.max_attempts = 4, .initial_backoff = absl::Milliseconds(1)}});
+  upstream_.SetDefaultResponse(FakeResponse::ResetWithoutResponse());
+  auto reply = Call(Write());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+  EXPECT_EQ(upstream_.request_count(), 4u);
+  EXPECT_EQ(client_->attempts(), 4);
+  EXPECT_EQ(client_->retries(), 3);
+}
+
+TEST_F(PlatformClientTest, UnreadableSuccessOfAWriteIsRetriedWithTheSameKey) {
+  // The platform acted; the answer was cut short. The replay of the same key is the answer.
+  Start({.retry = {.initial_backoff = absl::Milliseconds(1)}});
+  upstream_.EnqueueResponse(FakeResponse::Ok(R"({"requestID":"req_1","da)"));
+  upstream_.EnqueueResponse(FakeResponse::Ok(kOk));
+  auto reply = Call(Write());
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->request_id, "req_1");
+  ASSERT_EQ(upstream_.request_count(), 2u);
+  for (const auto& request : upstream_.requests())
+    EXPECT_EQ(request.Header("idempotency-key"), "key-1");
+}
+
+TEST_F(PlatformClientTest, UnreadableSuccessOfAReadIsNotRetried) {
+  Start();
+  upstream_.SetDefaultResponse(FakeResponse::Ok("not json"));
+  PlatformRequest read = Write();
+  read.method = "GET";
+  read.body.clear();
+  read.idempotency_key.clear();
+  auto reply = Call(std::move(read));
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kInternal) << reply.status();
+  EXPECT_NE(reply.status().message().find("unreadable platform response"), std::string::npos);
+  EXPECT_EQ(upstream_.request_count(), 1u);
 }
 
 TEST_F(PlatformClientTest, RetryAfterBeyondTheDeadlineIsLeftToTheCaller) {
