@@ -6,7 +6,7 @@ its first stdout line, read from the process's stdout pipe, no sleeping), runs e
 times, takes medians and writes bench/gateway/results/<stamp>/{raw.jsonl,summary.json,summary.md} plus
 the concurrency plot (gnuplot) to docs/gateway-concurrency.png.
 
-  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,j,r,b,c,d,e,perf,callgrind]
+  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,j,r,t,b,c,d,e,perf,callgrind]
 
 Scenarios:
   a  gateway CPU per proxied RPC at saturation (health baseline, GetJourneyState, GetFeatures) + wrk
@@ -19,6 +19,11 @@ Scenarios:
   j  scenario a's proxied RPCs again with jemalloc preloaded into the gateway (allocator what-if);
   r  scenario a's GetJourneyState and scenario d's storm with --redis-url (a redis-server on a free
      loopback port): the cost of the shared token store;
+  t  TLS upstream (issue 15): scenario a's GetJourneyState through a gateway verifying an https://
+     upstream (--upstream-ca-file; aarthik-tls-front with a throw-away CA and certificate for
+     127.0.0.1, made with the openssl CLI, in front of the plain sandbox) and, interleaved in the same
+     run, through a second gateway on the plain sandbox: gateway CPU per RPC TLS / plain, and the TLS
+     handshakes per RPC after warm-up (counts read from the front with SIGUSR1);
   perf       perf record -e cpu-clock on the gateway at c=64 (once; reports by DSO and symbol);
   callgrind  instructions per RPC in the gateway for health / GetJourneyState / GetFeatures (once).
 
@@ -28,6 +33,8 @@ import argparse
 import datetime
 import json
 import os
+import queue
+import signal
 import socket
 import statistics
 import subprocess
@@ -46,6 +53,19 @@ JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"  # Debian libjemalloc2
 
 def log(*parts):
     print(*parts, file=sys.stderr, flush=True)
+
+
+class LineProc(Proc):
+    """A Proc whose stdout lines after `listening HOST:PORT` are handed over in `lines` (a queue)
+    instead of going to the log: aarthik-tls-front answers SIGUSR1 with one JSON line."""
+
+    def __init__(self, *args, **kwargs):
+        self.lines = queue.Queue()  # before Proc starts the reading thread
+        super().__init__(*args, **kwargs)
+
+    def _drain(self):
+        for line in iter(self.p.stdout.readline, b""):
+            self.lines.put(line.decode())
 
 
 class Bench:
@@ -240,6 +260,95 @@ class Bench:
             storm["refreshes"] = after["refreshes"] - before["refreshes"]
             storm["sessions_minted"] = after["sessions_minted"] - before["sessions_minted"]
             res["storm"] = self.record("r", run, "storm", storm)
+            return res
+        finally:
+            self.stop_all()
+
+    def tls_certs(self):
+        """A throw-away CA and a server certificate for IP:127.0.0.1 signed by it (ECDSA P-256, valid
+        two days), made once per invocation with the openssl CLI into <results>/tls/. Returns the
+        paths {ca, cert, key}."""
+        if getattr(self, "_tls_certs", None):
+            return self._tls_certs
+        tls = os.path.join(self.out, "tls")
+        os.makedirs(tls, exist_ok=True)
+        path = lambda name: os.path.join(tls, name)
+        with open(path("server.ext"), "w") as f:
+            f.write("basicConstraints=CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature\n"
+                    "extendedKeyUsage=serverAuth\n"
+                    "subjectAltName=IP:127.0.0.1\n")
+        key = ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out"]
+        for argv in (
+                key + [path("ca.key.pem")],
+                ["openssl", "req", "-x509", "-new", "-key", path("ca.key.pem"), "-subj", "/CN=Aarthik bench CA",
+                 "-days", "2", "-sha256", "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", path("ca.pem")],
+                key + [path("server.key.pem")],
+                ["openssl", "req", "-new", "-key", path("server.key.pem"), "-subj", "/CN=127.0.0.1",
+                 "-out", path("server.csr")],
+                ["openssl", "x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey",
+                 path("ca.key.pem"), "-set_serial", "1", "-days", "2", "-sha256", "-extfile",
+                 path("server.ext"), "-out", path("server.pem")]):
+            subprocess.run(argv, check=True, capture_output=True)
+        self._tls_certs = {"ca": path("ca.pem"), "cert": path("server.pem"), "key": path("server.key.pem")}
+        return self._tls_certs
+
+    def start_gateway(self, name, upstream_url, extra=()):
+        """An aarthik-gateway (defaults as in start_pair) in front of upstream_url. Its HTTP listener
+        (web-hooks, /healthz) takes a free loopback port too, so that two gateways can run at once."""
+        env = dict(os.environ, AARTHIK_API_KEY=API_KEY)
+        gateway = Proc(name, [os.path.join(self.bin, "aarthik-gateway"), "--grpc-listen", "127.0.0.1:0",
+                              "--http-listen", "127.0.0.1:0", "--upstream-url", upstream_url,
+                              "--tenant-id", TENANT, "--application-id", APPLICATION, *extra],
+                       self.out, env=env)
+        self.procs.append(gateway)
+        return gateway
+
+    def tls_handshakes(self, front):
+        """The front's handshake counters now: SIGUSR1, then its one-line JSON answer."""
+        os.kill(front.pid, signal.SIGUSR1)
+        return json.loads(front.lines.get(timeout=30))
+
+    def scenario_t(self, run):
+        """Scenario a's GetJourneyState (64 in flight) through a gateway on a TLS upstream it verifies
+        with --upstream-ca-file, and through a gateway on the plain sandbox, interleaved in this run."""
+        certs = self.tls_certs()
+        sandbox = Proc("sandbox", [os.path.join(self.bin, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
+                                   "--api-key", API_KEY, "--control-plane", "--threads", "2"], self.out)
+        self.procs.append(sandbox)
+        try:
+            plain = self.start_gateway("gateway", f"http://{sandbox.addr}")
+            front = LineProc("tls-front", [os.path.join(self.bin, "aarthik-tls-front"), "--cert", certs["cert"],
+                                           "--key", certs["key"], "--backend", sandbox.addr], self.out)
+            self.procs.append(front)
+            tls = self.start_gateway("gateway-tls", f"https://{front.addr}",
+                                     extra=("--upstream-ca-file", certs["ca"]))
+            # A journey through each gateway, as scenario a does (CreateJourney, then 10 reads).
+            journeys = {kind: self.grpc_load(gateway, "state", 1, channels=1, requests=10)["journey_id"]
+                        for kind, gateway in (("plain", plain), ("tls", tls))}
+            watch = {"plain": (plain, sandbox), "tls": (tls, sandbox, front)}
+            gateways = {"plain": plain, "tls": tls}
+            # Alternate which goes first so that neither always runs in the other's wake.
+            order = ("plain", "tls") if run % 2 else ("tls", "plain")
+            res = {"order": list(order)}
+            for kind in order:
+                gateway = gateways[kind]
+                # Warm-up: the gateway opens its upstream keep-alive connections (one TLS handshake
+                # each) while concurrency ramps to 64; the measured load below then runs on them.
+                self.grpc_load(gateway, "state", 64, channels=4, journey=journeys[kind], warmup=0,
+                               duration=self.args.warmup)
+                before = self.tls_handshakes(front)
+                result = self.grpc_load(gateway, "state", 64, channels=4, journey=journeys[kind],
+                                        pids=watch[kind])
+                after = self.tls_handshakes(front)
+                # Every handshake between the two readings (the load's own 2 s warm-up included)
+                # over the RPCs of its measured window: an upper bound of handshakes per RPC.
+                result["tls_handshakes"] = after["handshakes_completed"] - before["handshakes_completed"]
+                result["tls_handshakes_failed"] = after["handshakes_failed"] - before["handshakes_failed"]
+                result["tls_handshakes_total"] = after["handshakes_completed"]
+                result["tls_handshakes_per_rpc"] = result["tls_handshakes"] / max(1, result["completed"])
+                res[kind] = self.record("t", run, kind, result, order=list(order))
             return res
         finally:
             self.stop_all()
@@ -453,6 +562,33 @@ def summarize(bench, results):
                   "storm_failed": [x["storm"]["failed"] for x in r],
                   "storm_sessions_minted": [x["storm"]["sessions_minted"] for x in r],
                   "storm_p99_us": med([x["storm"]["latency_us"]["p99"] for x in r])}
+    t = results.get("t")
+    if t:
+        gw = lambda x, kind: x[kind]["processes"]["gateway" if kind == "plain" else "gateway-tls"]
+        s["t"] = {
+            "plain_gw_cpu_us": med([gw(x, "plain")["cpu_us_per_rpc"] for x in t]),
+            "tls_gw_cpu_us": med([gw(x, "tls")["cpu_us_per_rpc"] for x in t]),
+            # Median of the per-run ratios: each run's two figures share that run's outside load.
+            "ratio": med([gw(x, "tls")["cpu_us_per_rpc"] / gw(x, "plain")["cpu_us_per_rpc"] for x in t]),
+            "plain_ctx_per_rpc": med([gw(x, "plain")["ctx_switches_per_rpc"] for x in t]),
+            "tls_ctx_per_rpc": med([gw(x, "tls")["ctx_switches_per_rpc"] for x in t]),
+            "plain_rps": med([x["plain"]["rps"] for x in t]),
+            "tls_rps": med([x["tls"]["rps"] for x in t]),
+            "front_cpu_us": med([x["tls"]["processes"]["tls-front"]["cpu_us_per_rpc"] for x in t]),
+            "plain_sandbox_cpu_us": med([x["plain"]["processes"]["sandbox"]["cpu_us_per_rpc"] for x in t]),
+            "tls_sandbox_cpu_us": med([x["tls"]["processes"]["sandbox"]["cpu_us_per_rpc"] for x in t]),
+            "handshakes_per_rpc_max": max(x["tls"]["tls_handshakes_per_rpc"] for x in t),
+            "handshakes_runs": [x["tls"]["tls_handshakes"] for x in t],
+            "handshakes_failed_runs": [x["tls"]["tls_handshakes_failed"] for x in t],
+            "handshakes_total_runs": [x["tls"]["tls_handshakes_total"] for x in t],
+            "failed": {kind: sum(x[kind]["failed"] for x in t) for kind in ("plain", "tls")},
+            "runs": [{"order": x["order"], "plain": gw(x, "plain")["cpu_us_per_rpc"],
+                      "tls": gw(x, "tls")["cpu_us_per_rpc"],
+                      "ratio": gw(x, "tls")["cpu_us_per_rpc"] / gw(x, "plain")["cpu_us_per_rpc"],
+                      "handshakes": x["tls"]["tls_handshakes"]} for x in t],
+        }
+        x = s["t"]
+        x["target_met"] = x["ratio"] <= 1.3 and all(h == 0 for h in x["handshakes_runs"])
     b = results.get("b")
     if b:
         s["b"] = {}
@@ -574,7 +710,7 @@ def main():
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--sweep-duration", type=float, default=5)
-    parser.add_argument("--only", default="a,j,r,b,c,d,e,perf,callgrind")
+    parser.add_argument("--only", default="a,j,r,t,b,c,d,e,perf,callgrind")
     args = parser.parse_args()
     bench = Bench(args)
     info = machine()
