@@ -129,9 +129,9 @@ void PlatformClient::Attempt(Shard& shard, const std::shared_ptr<PendingCall>& c
   http.timeout = std::min(call->request.max_timeout, remaining);
   call->attempt_started = now;
   if (options_.metrics != nullptr) options_.metrics->UpstreamStarted();
-  call->transport_id = shard.transport->Send(
-      std::move(http), [alive = std::weak_ptr(alive_), shard = &shard,
-                        call](absl::StatusOr<upstream::HttpResponse> r) {
+  call->transport_id =
+      shard.transport->Send(std::move(http), [alive = std::weak_ptr(alive_), shard = &shard,
+                                              call](absl::StatusOr<upstream::HttpResponse> r) {
         std::shared_ptr<PlatformClient*> self = alive.lock();
         if (!self) return;
         call->transport_id = 0;

@@ -31,9 +31,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
-#include <mutex>
 #include <vector>
 
 #include "aarthik/gateway/v1/options.pb.h"

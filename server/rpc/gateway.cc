@@ -1,8 +1,8 @@
 #include "server/rpc/gateway.h"
 
 #include <algorithm>
-#include <thread>
 #include <cstdint>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"

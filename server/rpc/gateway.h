@@ -30,7 +30,6 @@
 #include "server/http/http_server.h"
 #include "server/metrics/gateway_metrics.h"
 #include "server/platform/platform_client.h"
-#include "server/upstream/http1_transport.h"
 #include "server/redis/redis_client.h"
 #include "server/rpc/routed_service.h"
 #include "server/rpc/rpc_proxy.h"
@@ -39,6 +38,7 @@
 #include "server/transcode/route_table.h"
 #include "server/upstream/curl_multi_transport.h"
 #include "server/upstream/event_loop.h"
+#include "server/upstream/http1_transport.h"
 
 namespace aarthik::rpc {
 

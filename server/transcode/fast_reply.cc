@@ -51,7 +51,8 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, absl::st
     reply->http_status = http_status;
     return true;
   }
-  const rapidjson::Value* request_id = StringMember(document, headless ? "requestID" : "request_id");
+  const rapidjson::Value* request_id =
+      StringMember(document, headless ? "requestID" : "request_id");
   auto data = document.FindMember("data");
   auto error = document.FindMember("error");
   if (request_id == nullptr || data == document.MemberEnd() || !data->value.IsObject() ||

@@ -23,10 +23,10 @@
 #ifndef AARTHIK_SERVER_TRANSCODE_FAST_REPLY_H_
 #define AARTHIK_SERVER_TRANSCODE_FAST_REPLY_H_
 
+#include "aarthik/gateway/v1/options.pb.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "aarthik/gateway/v1/options.pb.h"
 #include "server/transcode/json_view.h"
 #include "server/transcode/platform_reply.h"
 

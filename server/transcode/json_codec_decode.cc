@@ -211,8 +211,7 @@ absl::Status JsonCodec::DecodeField(View value, const FieldDescriptor* field, Me
     if (!value.is_array()) return Expected("an array", value);
     return value.ForEachElement([&](size_t i, View element) -> absl::Status {
       if (element.is_null()) return absl::OkStatus();
-      if (absl::StatusOr<bool> kept = DecodeValue(element, field, message, depth - 1);
-          !kept.ok()) {
+      if (absl::StatusOr<bool> kept = DecodeValue(element, field, message, depth - 1); !kept.ok()) {
         return AtPath(absl::StrCat("[", i, "]"), kept.status());
       }
       return absl::OkStatus();

@@ -27,8 +27,7 @@ bool IsWellKnownType(const google::protobuf::Descriptor* descriptor);
 // `depth_left` bounds nesting inside Struct/ListValue.
 absl::Status DecodeWellKnown(const nlohmann::json& json, google::protobuf::Message* message,
                              int depth_left);
-absl::Status DecodeWellKnown(NlohmannView json, google::protobuf::Message* message,
-                             int depth_left);
+absl::Status DecodeWellKnown(NlohmannView json, google::protobuf::Message* message, int depth_left);
 absl::Status DecodeWellKnown(RapidJsonView json, google::protobuf::Message* message,
                              int depth_left);
 

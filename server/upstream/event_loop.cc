@@ -132,7 +132,7 @@ void EventLoop::Exit(const EventLoop* previous) {
     // What this thread posted or armed while on the loop did not wake the sleeping loop thread;
     // wake it now if it has to see any of it before its planned wake-up.
     std::lock_guard<std::mutex> lock(mu_);
-    const int64_t next_due_ns = !tasks_.empty()          ? std::numeric_limits<int64_t>::min()
+    const int64_t next_due_ns = !tasks_.empty()        ? std::numeric_limits<int64_t>::min()
                                 : !timer_heap_.empty() ? timer_heap_.front().due_ns
                                                        : std::numeric_limits<int64_t>::max();
     wake = NeedsWakeUpLocked(next_due_ns);

@@ -156,9 +156,9 @@ class EventLoop {
   // Shared with other threads, guarded by mu_.
   std::mutex mu_;
   std::vector<absl::AnyInvocable<void()>> tasks_;
-  bool wake_pending_ = false;  // A wake-up was written and the loop thread has not woken since.
-  bool sleeping_ = false;      // The loop thread is in (or about to enter) epoll_wait...
-  int64_t sleep_until_ns_ = 0;  // ...until then at the latest.
+  bool wake_pending_ = false;      // A wake-up was written and the loop thread has not woken since.
+  bool sleeping_ = false;          // The loop thread is in (or about to enter) epoll_wait...
+  int64_t sleep_until_ns_ = 0;     // ...until then at the latest.
   std::vector<Timer> timer_heap_;  // Min-heap on due time; may hold entries of cancelled timers.
   absl::flat_hash_map<TimerId, absl::AnyInvocable<void()>> timer_tasks_;  // Live timers only.
   std::atomic<TimerId> next_timer_id_{1};

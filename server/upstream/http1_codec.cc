@@ -32,8 +32,8 @@ bool HeaderValueIsSafe(absl::string_view value) {
 
 void RenderRequest(const HttpRequest& request, absl::string_view host,
                    absl::string_view path_and_query, std::string* out) {
-  size_t size = request.method.size() + path_and_query.size() + host.size() + 40 +
-                request.body.size();
+  size_t size =
+      request.method.size() + path_and_query.size() + host.size() + 40 + request.body.size();
   for (const auto& [name, value] : request.headers) size += name.size() + value.size() + 4;
   out->reserve(out->size() + size);
   out->append(request.method).append(" ").append(path_and_query.data(), path_and_query.size());

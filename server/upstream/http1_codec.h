@@ -59,8 +59,17 @@ class Http1ResponseParser {
   HttpResponse TakeResponse() { return std::move(response_); }
 
  private:
-  enum class State { kStatusLine, kHeaders, kBody, kChunkSize, kChunkData, kChunkDataEnd,
-                     kTrailers, kUntilClose, kDone };
+  enum class State {
+    kStatusLine,
+    kHeaders,
+    kBody,
+    kChunkSize,
+    kChunkData,
+    kChunkDataEnd,
+    kTrailers,
+    kUntilClose,
+    kDone
+  };
 
   absl::Status OnStatusLine(absl::string_view line);
   absl::Status OnHeaderLine(absl::string_view line);
@@ -74,8 +83,8 @@ class Http1ResponseParser {
   bool keep_alive_ = true;
   bool chunked_ = false;
   bool has_length_ = false;
-  size_t remaining_ = 0;       // body or chunk bytes still expected
-  std::string line_;           // a line split across reads
+  size_t remaining_ = 0;  // body or chunk bytes still expected
+  std::string line_;      // a line split across reads
   size_t header_bytes_ = 0;
   int minor_version_ = 1;
   HttpResponse response_;

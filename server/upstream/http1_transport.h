@@ -14,8 +14,8 @@
 //   HttpRequest request;
 //   request.method = "GET";
 //   request.url = "http://127.0.0.1:8080/v1/offers";
-//   auto id = transport.Send(std::move(request), [](absl::StatusOr<HttpResponse> response) { ... });
-//   transport.Cancel(id);  // optional; `done` then gets CANCELLED unless it already ran
+//   auto id = transport.Send(std::move(request), [](absl::StatusOr<HttpResponse> response) { ...
+//   }); transport.Cancel(id);  // optional; `done` then gets CANCELLED unless it already ran
 //
 // Connections: one request at a time each (no pipelining); an idle connection goes back on a
 // last-in-first-out stack per origin, so the warmest is reused; one the upstream closes while idle
@@ -91,10 +91,10 @@ class Http1Transport : public HttpTransport {
   struct Call;
   struct Connection;
   struct Origin;
-  // A curl multi handle that makes a connection and keeps it: libcurl needs a connect-only handle to
-  // stay in its multi handle for send/recv. One connection per lane, because libcurl prunes "dead"
-  // idle connections of a multi handle by polling them, and ours, handed over to us, would look
-  // dead whenever a response is waiting to be read.
+  // A curl multi handle that makes a connection and keeps it: libcurl needs a connect-only handle
+  // to stay in its multi handle for send/recv. One connection per lane, because libcurl prunes
+  // "dead" idle connections of a multi handle by polling them, and ours, handed over to us, would
+  // look dead whenever a response is waiting to be read.
   struct Lane {
     Http1Transport* transport = nullptr;
     size_t index = 0;

@@ -9,8 +9,8 @@
 
 #include "gtest/gtest.h"
 #include "server/core/clock.h"
-#include "server/upstream/http1_transport.h"
 #include "server/upstream/event_loop.h"
+#include "server/upstream/http1_transport.h"
 #include "tests/support/fake_upstream.h"
 
 namespace aarthik::platform {

@@ -12,8 +12,7 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 
 // Feeds `wire` in pieces of `step` bytes (every split point matters to an incremental parser).
-absl::StatusOr<bool> FeedInSteps(Http1ResponseParser& parser, absl::string_view wire,
-                                 size_t step) {
+absl::StatusOr<bool> FeedInSteps(Http1ResponseParser& parser, absl::string_view wire, size_t step) {
   absl::StatusOr<bool> done = false;
   for (size_t i = 0; i < wire.size(); i += step) {
     done = parser.Feed(wire.substr(i, step));
@@ -89,8 +88,8 @@ TEST(Http1ResponseParserTest, ChunkedBodyWithExtensionsAndTrailersAtEverySplitPo
 
 TEST(Http1ResponseParserTest, InterimResponsesAreSkipped) {
   Http1ResponseParser parser(1 << 20);
-  absl::StatusOr<bool> done = parser.Feed(
-      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  absl::StatusOr<bool> done =
+      parser.Feed("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_TRUE(*done);
   EXPECT_EQ(parser.TakeResponse().status, 200);
@@ -177,7 +176,8 @@ TEST(Http1ResponseParserTest, HeaderBlockIsBounded) {
 TEST(Http1ResponseParserTest, BothFramingsTrustTheChunksAndDropTheConnection) {
   Http1ResponseParser parser(1 << 20);
   absl::StatusOr<bool> done = parser.Feed(
-      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
   ASSERT_TRUE(done.ok()) << done.status();
   EXPECT_TRUE(*done);
   EXPECT_FALSE(parser.keep_alive());

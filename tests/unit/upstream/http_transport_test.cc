@@ -1,7 +1,6 @@
 // The behaviour every HttpTransport promises (http_transport.h), checked against each
 // implementation: Http1Transport (the default) and CurlMultiTransport (HTTP/2).
 #include <arpa/inet.h>
-
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -98,10 +97,10 @@ TYPED_TEST(HttpTransportTest, RoundTripsMethodTargetHeadersAndBody) {
   for (const char* method : {"GET", "POST", "PUT", "PATCH", "DELETE"}) {
     SCOPED_TRACE(method);
     this->upstream_.EnqueueResponse(FakeResponse::Status(201, absl::StrCat("reply to ", method))
-                                  .WithHeader("X-Request-ID", "req-42")
-                                  .WithHeader("Content-Type", "application/json"));
+                                        .WithHeader("X-Request-ID", "req-42")
+                                        .WithHeader("Content-Type", "application/json"));
     HttpRequest request = this->Request(method, "/v1/journeys/j-1?expand=offers&x=%20y",
-                                  std::string(method) == "GET" ? "" : R"({"amount":5000})");
+                                        std::string(method) == "GET" ? "" : R"({"amount":5000})");
     request.headers = {{"Authorization", "Bearer sk_test"},
                        {"X-Correlation-ID", "c-1"},
                        {"Content-Type", "application/json"}};
@@ -138,7 +137,8 @@ TYPED_TEST(HttpTransportTest, LargeRequestBodyAndChunkedResponseRoundTrip) {
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->body, big_reply);
   EXPECT_EQ(this->upstream_.requests().at(0).body, big_body);
-  EXPECT_EQ(this->upstream_.requests().at(0).Header("content-type"), "");  // Not labelled form data.
+  EXPECT_EQ(this->upstream_.requests().at(0).Header("content-type"),
+            "");  // Not labelled form data.
 }
 
 TYPED_TEST(HttpTransportTest, NonSuccessHttpStatusesAreResponsesNotErrors) {
@@ -150,7 +150,8 @@ TYPED_TEST(HttpTransportTest, NonSuccessHttpStatusesAreResponsesNotErrors) {
 
 TYPED_TEST(HttpTransportTest, SequentialRequestsReuseOneKeepAliveConnection) {
   for (int i = 0; i < 20; ++i) {
-    absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", absl::StrCat("/n/", i)));
+    absl::StatusOr<HttpResponse> response =
+        this->SendAndWait(this->Request("GET", absl::StrCat("/n/", i)));
     ASSERT_TRUE(response.ok()) << response.status();
   }
   EXPECT_EQ(this->upstream_.accepted_connections(), 1u);
@@ -214,11 +215,12 @@ TYPED_TEST(HttpTransportTest, ManyConcurrentRequestsFromSeveralThreadsAllComplet
     senders.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const std::string path = absl::StrCat("/t", t, "/r", i);
-        this->transport().Send(this->Request("GET", path), [&, path](absl::StatusOr<HttpResponse> response) {
-          aarthik::testing::MutexLock lock(&mu);
-          if (!response.ok() || response->body != path) ++mismatches;
-          --remaining;
-        });
+        this->transport().Send(this->Request("GET", path),
+                               [&, path](absl::StatusOr<HttpResponse> response) {
+                                 aarthik::testing::MutexLock lock(&mu);
+                                 if (!response.ok() || response->body != path) ++mismatches;
+                                 --remaining;
+                               });
       }
     });
   }
@@ -284,7 +286,8 @@ TYPED_TEST(HttpTransportTest, RefusedConnectionIsUnavailableAndAConnectFailure) 
 
 TYPED_TEST(HttpTransportTest, ResetWithoutAnswerIsUnavailableButNotAConnectFailure) {
   this->upstream_.EnqueueResponse(FakeResponse::ResetWithoutResponse());
-  absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("POST", "/v1/offers/proceed", "{}"));
+  absl::StatusOr<HttpResponse> response =
+      this->SendAndWait(this->Request("POST", "/v1/offers/proceed", "{}"));
   EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
   EXPECT_FALSE(IsConnectFailure(response.status()));
   EXPECT_EQ(GetFailurePhase(response.status()), FailurePhase::kExchange);
@@ -323,8 +326,10 @@ TYPED_TEST(HttpTransportTest, SendsBeyondTheInFlightCapFailFastWithResourceExhau
   this->transport(options);
   this->upstream_.SetDefaultResponse(FakeResponse::NeverRespond());
   ResponseSlot first, second, third;
-  const auto first_id = this->transport().Send(this->Request("GET", "/1"), first.Callback(&this->loop_));
-  const auto second_id = this->transport().Send(this->Request("GET", "/2"), second.Callback(&this->loop_));
+  const auto first_id =
+      this->transport().Send(this->Request("GET", "/1"), first.Callback(&this->loop_));
+  const auto second_id =
+      this->transport().Send(this->Request("GET", "/2"), second.Callback(&this->loop_));
   this->transport().Send(this->Request("GET", "/3"), third.Callback(&this->loop_));
   EXPECT_TRUE(absl::IsResourceExhausted(third.Wait().status())) << third.Wait().status();
   EXPECT_TRUE(third.ran_on_loop_thread());
@@ -356,7 +361,8 @@ TYPED_TEST(HttpTransportTest, CallbacksNeverRunInsideSendEvenOnTheLoopThread) {
     hanging = this->transport().Send(this->Request("GET", "/hang"), note);
     this->transport().Send(this->Request("GET", "/refused-by-cap"), note);  // Over the cap.
     HttpRequest bad = this->Request("TRACE", "/unsupported-method");
-    this->transport().Send(std::move(bad), [](absl::StatusOr<HttpResponse>) {});  // Cap: also refused.
+    this->transport().Send(std::move(bad),
+                           [](absl::StatusOr<HttpResponse>) {});  // Cap: also refused.
     inside_send = false;
   });
   ASSERT_TRUE(this->upstream_.WaitForRequests(1));

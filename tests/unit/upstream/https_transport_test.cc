@@ -1,4 +1,5 @@
-// CurlMultiTransport over https: the configured CA bundle verifies the peer, and an unknown issuer
+// Both HttpTransports over https: the configured CA bundle verifies the peer and keep-alive holds
+// (one handshake for many requests), and an unknown issuer
 // or a certificate for another host name fails UNAVAILABLE (a connect failure: nothing was sent)
 // with a message that says the platform's certificate could not be verified. The peer is a TlsFront
 // before a FakeUpstream; certificates come from `openssl` at test time.
@@ -9,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/upstream/curl_multi_transport.h"
+#include "server/upstream/http1_transport.h"
 #include "tests/support/fake_upstream.h"
 #include "tests/support/sync.h"
 #include "tests/support/test_certs.h"
@@ -24,7 +26,8 @@ using ::aarthik::testing::TestCerts;
 using ::aarthik::testing::TlsFront;
 using ::testing::HasSubstr;
 
-class CurlTlsTest : public ::testing::Test {
+template <typename Transport>
+class TlsTransportTest : public ::testing::Test {
  protected:
   void SetUp() override {
     loop_.Start();
@@ -46,9 +49,11 @@ class CurlTlsTest : public ::testing::Test {
   }
 
   absl::StatusOr<HttpResponse> Get(const std::string& url, const std::string& ca_bundle) {
-    CurlMultiTransport::Options options;
-    options.ca_bundle_path = ca_bundle;
-    transport_ = std::make_unique<CurlMultiTransport>(&loop_, options);
+    if (transport_ == nullptr) {
+      typename Transport::Options options;
+      options.ca_bundle_path = ca_bundle;
+      transport_ = std::make_unique<Transport>(&loop_, options);
+    }
     HttpRequest request;
     request.method = "GET";
     request.url = url + "/v1/offers?token=secret";
@@ -67,44 +72,63 @@ class CurlTlsTest : public ::testing::Test {
   FakeUpstream upstream_;
   std::unique_ptr<TestCerts> certs_;
   std::unique_ptr<TlsFront> front_;
-  std::unique_ptr<CurlMultiTransport> transport_;
+  std::unique_ptr<Transport> transport_;
 };
 
-TEST_F(CurlTlsTest, CaBundleVerifiesThePeer) {
-  absl::StatusOr<HttpResponse> response = Get(FrontWith(certs_->server), certs_->ca.cert);
+using Implementations = ::testing::Types<Http1Transport, CurlMultiTransport>;
+class ImplementationNames {
+ public:
+  template <typename T>
+  static std::string GetName(int) {
+    return std::is_same_v<T, Http1Transport> ? "Http1" : "CurlMulti";
+  }
+};
+TYPED_TEST_SUITE(TlsTransportTest, Implementations, ImplementationNames);
+
+TYPED_TEST(TlsTransportTest, CaBundleVerifiesThePeer) {
+  absl::StatusOr<HttpResponse> response =
+      this->Get(this->FrontWith(this->certs_->server), this->certs_->ca.cert);
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->body, R"({"ok":true})");
-  EXPECT_EQ(front_->handshakes_completed(), 1);
+  EXPECT_EQ(this->front_->handshakes_completed(), 1);
+  const std::string url = "https://" + this->front_->address();
+  for (int i = 0; i < 5; ++i) {
+    response = this->Get(url, this->certs_->ca.cert);
+    ASSERT_TRUE(response.ok()) << response.status();
+  }
+  EXPECT_EQ(this->front_->handshakes_completed(), 1);  // kept alive
 }
 
-TEST_F(CurlTlsTest, CertificateFromAnotherCaIsUnavailableAndNamesTheBundle) {
-  absl::StatusOr<HttpResponse> response = Get(FrontWith(certs_->server), certs_->other_ca.cert);
+TYPED_TEST(TlsTransportTest, CertificateFromAnotherCaIsUnavailableAndNamesTheBundle) {
+  absl::StatusOr<HttpResponse> response =
+      this->Get(this->FrontWith(this->certs_->server), this->certs_->other_ca.cert);
   EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
   EXPECT_TRUE(IsConnectFailure(response.status()));
   EXPECT_THAT(response.status().message(),
               HasSubstr(absl::StrCat(
                   "the platform's certificate could not be verified against the CA bundle ",
-                  certs_->other_ca.cert)));
+                  this->certs_->other_ca.cert)));
   EXPECT_THAT(response.status().message(), ::testing::Not(HasSubstr("secret")));
-  EXPECT_EQ(front_->handshakes_completed(), 0);
-  EXPECT_EQ(upstream_.requests().size(), 0u);
+  EXPECT_EQ(this->front_->handshakes_completed(), 0);
+  EXPECT_EQ(this->upstream_.requests().size(), 0u);
 }
 
-TEST_F(CurlTlsTest, SystemStoreByDefaultDoesNotTrustAPrivateCa) {
-  absl::StatusOr<HttpResponse> response = Get(FrontWith(certs_->server), "");
+TYPED_TEST(TlsTransportTest, SystemStoreByDefaultDoesNotTrustAPrivateCa) {
+  absl::StatusOr<HttpResponse> response = this->Get(this->FrontWith(this->certs_->server), "");
   EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
   EXPECT_THAT(response.status().message(),
               HasSubstr("could not be verified against the system CA store"));
-  EXPECT_EQ(upstream_.requests().size(), 0u);
+  EXPECT_EQ(this->upstream_.requests().size(), 0u);
 }
 
-TEST_F(CurlTlsTest, HostNameIsVerified) {
+TYPED_TEST(TlsTransportTest, HostNameIsVerified) {
   // Signed by the trusted CA, but for another host name.
-  absl::StatusOr<HttpResponse> response = Get(FrontWith(certs_->misnamed_server), certs_->ca.cert);
+  absl::StatusOr<HttpResponse> response =
+      this->Get(this->FrontWith(this->certs_->misnamed_server), this->certs_->ca.cert);
   EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
   EXPECT_THAT(response.status().message(), HasSubstr("certificate could not be verified"));
-  EXPECT_EQ(upstream_.requests().size(), 0u);
+  EXPECT_EQ(this->upstream_.requests().size(), 0u);
 }
 
 }  // namespace
