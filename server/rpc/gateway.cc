@@ -6,7 +6,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
@@ -172,7 +171,6 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   if (absl::Status events = gateway->StartEvents(config); !events.ok()) return events;
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.grpc_listen, ListenerCredentials(config), &port);
@@ -198,6 +196,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   }
   builder.RegisterService(gateway->events_service_.get());
   service_names.push_back(events::v1::JourneyEventsService::service_full_name());
+  gateway->reflection_ = std::make_unique<ReflectionService>(service_names);
+  builder.RegisterService(gateway->reflection_.get());
   gateway->server_ = builder.BuildAndStart();
   if (gateway->server_ == nullptr || port == 0) {
     return absl::UnavailableError(absl::StrCat(

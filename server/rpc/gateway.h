@@ -30,6 +30,7 @@
 #include "server/http/http_server.h"
 #include "server/metrics/gateway_metrics.h"
 #include "server/platform/platform_client.h"
+#include "server/rpc/reflection_service.h"
 #include "server/redis/redis_client.h"
 #include "server/rpc/routed_service.h"
 #include "server/rpc/rpc_proxy.h"
@@ -112,6 +113,7 @@ class Gateway {
   std::unique_ptr<events::JourneyEventsService> events_service_;
   std::unique_ptr<http::HttpServer> http_;
   std::vector<std::unique_ptr<RoutedService>> services_;
+  std::unique_ptr<ReflectionService> reflection_;
   std::unique_ptr<grpc::Server> server_;
   // The API key as the watcher keeps it current (shared with the proxy, sessions and state
   // fetcher).
