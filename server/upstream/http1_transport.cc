@@ -248,7 +248,8 @@ void Http1Transport::Dispatch(Call* call) {
     Connection* connection = origin.idle.back();
     origin.idle.pop_back();
     --idle_count_;
-    if (now - connection->idle_since > options_.idle_timeout || !StillOpen(connection->fd, origin.tls)) {
+    if (now - connection->idle_since > options_.idle_timeout ||
+        !StillOpen(connection->fd, origin.tls)) {
       connection->state = Connection::State::kBusy;  // off the idle stack already
       CloseConnection(connection);
       continue;
