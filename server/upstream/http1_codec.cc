@@ -24,10 +24,9 @@ bool SendsBody(absl::string_view method) {
 }  // namespace
 
 bool HeaderValueIsSafe(absl::string_view value) {
-  for (const char c : value) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  }
-  return true;
+  bool unsafe = false;  // no early exit: the loop stays branch-free
+  for (const char c : value) unsafe |= (c == '\r') | (c == '\n') | (c == '\0');
+  return !unsafe;
 }
 
 void RenderRequest(const HttpRequest& request, absl::string_view host,

@@ -1,0 +1,104 @@
+// DecodeSuccessFast takes exactly the plain successes and nothing else: whatever it declines,
+// DecodeReply reads and words (platform_reply_test.cc).
+#include "server/transcode/fast_reply.h"
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace aarthik::transcode {
+namespace {
+
+using gateway::v1::ENVELOPE_HEADLESS;
+using gateway::v1::ENVELOPE_HYBRID;
+using gateway::v1::ENVELOPE_NONE;
+
+struct Taken {
+  bool taken = false;
+  bool decoder_ran = false;
+  std::string data_status;  // the "status" member the decoder saw
+  PlatformReply reply;
+};
+
+Taken Decode(gateway::v1::Envelope envelope, int http_status, absl::string_view body) {
+  Taken out;
+  absl::Status decoded;
+  out.taken = DecodeSuccessFast(
+      envelope, http_status, body,
+      [&](RapidJsonView data) {
+        out.decoder_ran = true;
+        return data.ForEachMember([&](absl::string_view key, RapidJsonView value) {
+          if (key == "status" && value.is_string())
+            out.data_status = std::string(value.get_string());
+          return absl::OkStatus();
+        });
+      },
+      &out.reply, &decoded);
+  return out;
+}
+
+TEST(DecodeSuccessFastTest, PlainHeadlessAndHybridSuccessesAreTaken) {
+  Taken headless = Decode(ENVELOPE_HEADLESS, 200,
+                          R"({"requestID":"req_1","correlationID":"c-1","data":{"status":"OK"}})");
+  EXPECT_TRUE(headless.taken);
+  EXPECT_TRUE(headless.decoder_ran);
+  EXPECT_EQ(headless.data_status, "OK");
+  EXPECT_EQ(headless.reply.request_id, "req_1");
+  EXPECT_EQ(headless.reply.correlation_id, "c-1");
+  EXPECT_EQ(headless.reply.http_status, 200);
+
+  Taken hybrid = Decode(ENVELOPE_HYBRID, 201,
+                        R"({"request_id":"r","correlation_id":"c","data":{},"error":null})");
+  EXPECT_TRUE(hybrid.taken);
+  EXPECT_EQ(hybrid.reply.request_id, "r");
+}
+
+TEST(DecodeSuccessFastTest, UnenvelopedObjectIsTheData) {
+  Taken none = Decode(ENVELOPE_NONE, 200, R"({"status":"features"})");
+  EXPECT_TRUE(none.taken);
+  EXPECT_EQ(none.data_status, "features");
+}
+
+TEST(DecodeSuccessFastTest, NonAsciiIsValidatedAndKept) {
+  Taken valid = Decode(ENVELOPE_HEADLESS, 200,
+                       "{\"requestID\":\"r\",\"data\":{\"status\":\"\xe2\x82\xb9\"}}");
+  EXPECT_TRUE(valid.taken);
+  EXPECT_EQ(valid.data_status, "\xe2\x82\xb9");
+  Taken invalid =
+      Decode(ENVELOPE_HEADLESS, 200, "{\"requestID\":\"r\",\"data\":{\"status\":\"\xc3\x28\"}}");
+  EXPECT_FALSE(invalid.taken);
+}
+
+TEST(DecodeSuccessFastTest, EverythingElseIsLeftToDecodeReply) {
+  for (const auto& [envelope, status, body] :
+       std::vector<std::tuple<gateway::v1::Envelope, int, std::string>>{
+           {ENVELOPE_HEADLESS, 404, R"({"requestID":"r","data":{}})"},
+           {ENVELOPE_HEADLESS, 200, R"({"requestID":"r","data":{},"error":{"code":"X"}})"},
+           {ENVELOPE_HEADLESS, 200, R"({"requestID":"r","data":null})"},
+           {ENVELOPE_HEADLESS, 200, R"({"requestID":"r"})"},
+           {ENVELOPE_HEADLESS, 200, R"({"data":{}})"},
+           {ENVELOPE_HEADLESS, 200, R"({"request_id":"r","data":{}})"},  // Hybrid spelling
+           {ENVELOPE_HEADLESS, 200, R"({"requestID":7,"data":{}})"},
+           {ENVELOPE_HEADLESS, 200, R"({"unexpected":"shape"})"},
+           {ENVELOPE_HEADLESS, 200, R"({"requestID":"r","data":{})"},  // cut short
+           {ENVELOPE_HEADLESS, 200, R"([1,2])"},
+           {ENVELOPE_HEADLESS, 200, ""},
+           {ENVELOPE_NONE, 200, R"("text")"},
+           {gateway::v1::ENVELOPE_HOSTED_SESSION, 200, R"({"embedURL":"https://x"})"},
+       }) {
+    SCOPED_TRACE(body);
+    Taken result = Decode(envelope, status, body);
+    EXPECT_FALSE(result.taken);
+    EXPECT_FALSE(result.decoder_ran);
+    EXPECT_TRUE(result.reply.request_id.empty());
+  }
+}
+
+TEST(DecodeSuccessFastTest, HostileNestingIsRefusedWithoutExhaustingTheStack) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  Taken result = Decode(ENVELOPE_HEADLESS, 200, R"({"requestID":"r","data":{"x":)" + deep + "}}");
+  EXPECT_TRUE(result.taken);  // parses (iteratively); the codec's depth limit refuses it later
+}
+
+}  // namespace
+}  // namespace aarthik::transcode
