@@ -107,17 +107,30 @@ class PlatformClient {
   // Any thread: runs on the call's shard.
   void Cancel(CallId id);
 
-  // Runs `task` on one of the shards' loops, where it may Call: right here on the first idle loop
-  // (from a rotating start, so calls spread over the shards), else queued on the next in turn.
-  // Any thread.
+  // Runs `task` on one of the shards' loops, where it may Call: right here on an idle loop whose
+  // transport has a kept-alive connection free, else on any idle loop (from a rotating start, so
+  // calls spread over the shards), else queued on the shard with the most free connections. Every
+  // loop keeps connections of its own: preferring free ones keeps the total near the calls in
+  // flight instead of a full set per loop (each a TLS handshake). Any thread.
   template <typename Task>
   void RunOnShard(Task&& task) {
     const size_t count = shards_.size();
     const size_t start = next_shard_.fetch_add(1, std::memory_order_relaxed) % count;
-    for (size_t i = 0; i < count; ++i) {
-      if (shards_[(start + i) % count]->loop->RunIfIdle(task)) return;
+    for (const bool need_free_connection : {true, false}) {
+      for (size_t i = 0; i < count; ++i) {
+        Shard& shard = *shards_[(start + i) % count];
+        if (need_free_connection && shard.transport->idle_connections() == 0) continue;
+        if (shard.loop->RunIfIdle(task)) return;
+      }
     }
-    shards_[start]->loop->Post(std::forward<Task>(task));
+    size_t best = start;
+    for (size_t i = 0; i < count; ++i) {
+      if (shards_[i]->transport->idle_connections() >
+          shards_[best]->transport->idle_connections()) {
+        best = i;
+      }
+    }
+    shards_[best]->loop->Post(std::forward<Task>(task));
   }
   size_t shard_count() const { return shards_.size(); }
 

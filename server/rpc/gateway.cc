@@ -85,7 +85,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   const int shard_count =
       config.upstream_threads > 0
           ? config.upstream_threads
-          : static_cast<int>(std::clamp(std::thread::hardware_concurrency() / 2, 1u, 8u));
+          : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   const int per_shard_in_flight = (config.max_in_flight_upstream + shard_count - 1) / shard_count;
   std::vector<platform::UpstreamShard> shards;
   for (int i = 0; i < shard_count; ++i) {

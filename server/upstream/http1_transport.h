@@ -82,6 +82,7 @@ class Http1Transport : public HttpTransport {
   RequestId Send(HttpRequest request, ResponseCallback done) override;
   void Cancel(RequestId id) override;
 
+  size_t idle_connections() const override { return idle_count_.load(std::memory_order_relaxed); }
   size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   uint64_t connections_opened() const {
     return connections_opened_.load(std::memory_order_relaxed);
@@ -115,6 +116,8 @@ class Http1Transport : public HttpTransport {
   void OnConnectionEvent(Connection* connection, uint32_t events);
   void Release(Connection* connection);
   void CloseConnection(Connection* connection);
+  // Lets go of the connection's libcurl handles (its multi handle's slot is free again).
+  void ReleaseCurl(Connection* connection);
   // Ends `call` with `result`; its connection, if any, is closed unless `keep_connection`.
   void Complete(Call* call, absl::StatusOr<HttpResponse> result, bool keep_connection = false);
   void FailOnConnection(Connection* connection, absl::Status status);
@@ -134,15 +137,16 @@ class Http1Transport : public HttpTransport {
   std::atomic<size_t> in_flight_{0};
   std::atomic<RequestId> next_request_id_{1};
   std::atomic<uint64_t> connections_opened_{0};
+  std::atomic<size_t> idle_count_{0};  // written on the loop only
 
   // Loop only.
   absl::flat_hash_map<RequestId, std::unique_ptr<Call>> calls_;
   absl::flat_hash_map<std::string, std::unique_ptr<Origin>> origins_;
-  absl::flat_hash_map<CURL*, std::unique_ptr<Connection>> connections_;
+  absl::flat_hash_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::set<size_t> lanes_with_room_;
   std::vector<Lane*> curl_sockets_;  // indexed by fd: the lane whose connect watches it
-  size_t idle_count_ = 0;
+
   std::string read_buffer_;
   bool shut_down_ = false;
 };

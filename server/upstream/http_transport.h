@@ -84,6 +84,9 @@ class HttpTransport {
   // Cancels if still in flight: `done` then runs with CANCELLED. Any thread; no-op when already
   // finished.
   virtual void Cancel(RequestId id) = 0;
+  // Kept-alive connections waiting for a request, as last seen (any thread; for spreading calls
+  // over transports so that few new connections are made). 0 when the transport does not say.
+  virtual size_t idle_connections() const { return 0; }
 };
 
 }  // namespace aarthik::upstream
