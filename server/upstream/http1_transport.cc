@@ -265,8 +265,9 @@ void Http1Transport::Dispatch(Call* call) {
   Connect(origin, call);
 }
 
-Http1Transport::Lane& Http1Transport::LaneWithRoom() {
-  if (!lanes_with_room_.empty()) return *lanes_[*lanes_with_room_.begin()];
+Http1Transport::Lane& Http1Transport::LaneWithRoom(bool tls) {
+  std::set<size_t>& with_room = lanes_with_room_[tls];
+  if (!with_room.empty()) return *lanes_[*with_room.begin()];
   auto lane = std::make_unique<Lane>();
   lane->transport = this;
   lane->index = lanes_.size();
@@ -279,13 +280,14 @@ Http1Transport::Lane& Http1Transport::LaneWithRoom() {
   curl_multi_setopt(lane->multi, CURLMOPT_SOCKETDATA, lane.get());
   curl_multi_setopt(lane->multi, CURLMOPT_TIMERFUNCTION, &Http1Transport::CurlTimerCallback);
   curl_multi_setopt(lane->multi, CURLMOPT_TIMERDATA, lane.get());
-  lanes_with_room_.insert(lane->index);
+  lane->tls = tls;
+  with_room.insert(lane->index);
   lanes_.push_back(std::move(lane));
   return *lanes_.back();
 }
 
 void Http1Transport::Connect(Origin& origin, Call* call) {
-  Lane& lane = LaneWithRoom();
+  Lane& lane = LaneWithRoom(origin.tls);
   CURL* easy = curl_easy_init();
   if (easy == nullptr) {
     std::fprintf(stderr, "curl_easy_init failed: out of memory\n");
@@ -299,7 +301,7 @@ void Http1Transport::Connect(Origin& origin, Call* call) {
   connection->call = call;
   call->connection = connection;
   connections_.emplace(connection, std::move(owned));
-  if (++lane.connections >= lane_capacity_) lanes_with_room_.erase(lane.index);
+  if (++lane.connections >= LaneCapacity(lane)) lanes_with_room_[lane.tls].erase(lane.index);
 
   const std::string url = origin.key + "/";
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
@@ -684,7 +686,7 @@ void Http1Transport::ReleaseCurl(Connection* connection) {
   // Removing a connect-only handle makes libcurl close its connection at once.
   if (lane.multi != nullptr) curl_multi_remove_handle(lane.multi, connection->easy);
   curl_easy_cleanup(connection->easy);
-  if (lane.connections-- >= lane_capacity_) lanes_with_room_.insert(lane.index);
+  if (lane.connections-- >= LaneCapacity(lane)) lanes_with_room_[lane.tls].insert(lane.index);
   connection->easy = nullptr;
   connection->lane = nullptr;
 }

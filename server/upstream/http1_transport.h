@@ -92,17 +92,20 @@ class Http1Transport : public HttpTransport {
   struct Call;
   struct Connection;
   struct Origin;
-  // A curl multi handle that makes a connection and keeps it: libcurl needs a connect-only handle
-  // to stay in its multi handle for send/recv. One connection per lane, because libcurl prunes
-  // "dead" idle connections of a multi handle by polling them, and ours, handed over to us, would
-  // look dead whenever a response is waiting to be read.
+  // A curl multi handle that makes connections. A TLS connection stays in its lane for good
+  // (libcurl needs a connect-only handle in its multi handle for send/recv), alone: libcurl prunes
+  // "dead" idle connections of a multi handle by polling them, and ours would look dead whenever a
+  // response is waiting to be read. A plain connection leaves its lane once connected, so plain
+  // lanes are shared by many connects (a multi handle is ~36 KiB).
   struct Lane {
     Http1Transport* transport = nullptr;
     size_t index = 0;
+    bool tls = false;
     CURLM* multi = nullptr;
     size_t connections = 0;
     EventLoop::TimerId timer = 0;
   };
+  static size_t LaneCapacity(const Lane& lane) { return lane.tls ? 1 : 64; }
 
   // On the loop from here on.
   void Start(std::unique_ptr<Call> call);
@@ -122,7 +125,7 @@ class Http1Transport : public HttpTransport {
   void Complete(Call* call, absl::StatusOr<HttpResponse> result, bool keep_connection = false);
   void FailOnConnection(Connection* connection, absl::Status status);
   void CancelOnLoop(RequestId id, absl::Status status);
-  Lane& LaneWithRoom();
+  Lane& LaneWithRoom(bool tls);
   void OnLaneTimer(Lane& lane);
   void ProcessConnects(Lane& lane);
   absl::Status ConnectFailure(int curl_code, const Call& call, const char* detail) const;
@@ -133,7 +136,6 @@ class Http1Transport : public HttpTransport {
 
   EventLoop* const loop_;
   const Options options_;
-  const size_t lane_capacity_ = 1;
   std::atomic<size_t> in_flight_{0};
   std::atomic<RequestId> next_request_id_{1};
   std::atomic<uint64_t> connections_opened_{0};
@@ -144,8 +146,8 @@ class Http1Transport : public HttpTransport {
   absl::flat_hash_map<std::string, std::unique_ptr<Origin>> origins_;
   absl::flat_hash_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Lane>> lanes_;
-  std::set<size_t> lanes_with_room_;
-  std::vector<Lane*> curl_sockets_;  // indexed by fd: the lane whose connect watches it
+  std::set<size_t> lanes_with_room_[2];  // [plain, tls]: indexes into lanes_
+  std::vector<Lane*> curl_sockets_;      // indexed by fd: the lane whose connect watches it
 
   std::string read_buffer_;
   bool shut_down_ = false;
