@@ -60,6 +60,10 @@ absl::StatusOr<FaultRule> ParseFaultRule(const nlohmann::json& json) {
       absl::StatusOr<int> seconds = NonNegativeInt(value, key);
       if (!seconds.ok()) return seconds.status();
       rule.retry_after_seconds = *seconds;
+    } else if (key == "times") {
+      absl::StatusOr<int> times = NonNegativeInt(value, key);
+      if (!times.ok()) return times.status();
+      rule.times = *times;
     } else if (key == "latency_ms") {
       if (value.is_number_integer()) {
         rule.latency_min_ms = rule.latency_max_ms = value.get<int>();
@@ -116,6 +120,7 @@ nlohmann::json FaultRuleToJson(const FaultRule& rule) {
       {"oversize_rate", rule.oversize_rate},
       {"rate_limit_rate", rule.rate_limit_rate},
       {"retry_after_seconds", rule.retry_after_seconds}};
+  if (rule.times > 0) json["times"] = rule.times;
   if (rule.success_body != nullptr) {
     json["success_body"] = *rule.success_body;
     json["success_body_rate"] = rule.success_body_rate;
@@ -148,6 +153,7 @@ void FaultInjector::Set(std::vector<FaultRule> rules) {
   absl::MutexLock lock(&mu_);
   has_rules_.store(!rules.empty(), std::memory_order_relaxed);
   rules_ = std::move(rules);
+  matched_.assign(rules_.size(), 0);
 }
 
 std::vector<FaultRule> FaultInjector::rules() const {
@@ -162,8 +168,10 @@ FaultPlan FaultInjector::Plan(absl::string_view method, absl::string_view path) 
   absl::MutexLock lock(&mu_);
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   auto hit = [&](double rate) { return rate > 0 && uniform(rng_) < rate; };
-  for (const FaultRule& rule : rules_) {
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const FaultRule& rule = rules_[i];
     if (rule.route != "*" && !GlobMatch(rule.route, route)) continue;
+    if (rule.times > 0 && matched_[i]++ >= rule.times) continue;
     if (rule.latency_max_ms > 0) {
       std::uniform_int_distribution<int> latency(rule.latency_min_ms, rule.latency_max_ms);
       plan.latency_ms += latency(rng_);

@@ -47,6 +47,9 @@ struct FaultRule {
   // probability success_body_rate. Reproduces a platform that answers success with the wrong shape.
   std::shared_ptr<const std::string> success_body;
   double success_body_rate = 1;
+  // When > 0: the rule applies to the first `times` requests it matches, then no more (a fault
+  // that hits an answer once and lets the retry through).
+  int times = 0;
 };
 
 // What to do to one request. Default-constructed = no fault.
@@ -92,6 +95,7 @@ class FaultInjector {
  private:
   mutable absl::Mutex mu_;
   std::vector<FaultRule> rules_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> matched_ ABSL_GUARDED_BY(mu_);  // requests each rule matched, for `times`
   std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> has_rules_{false};
 };

@@ -79,6 +79,67 @@ TEST(FaultInjectionTest, ThirtyPercent503sAndResetsAreRetriedAndWritesHappenOnce
   }
 }
 
+TEST(FaultInjectionTest, RetryMaxAttemptsBoundsEveryRequestSentEvenWhenConnectionsReset) {
+  // A reset on a kept-alive connection used to make libcurl re-send on its own: 5 requests for 4
+  // attempts. Counted from what reached the sandbox, not from what the gateway thinks it sent.
+  auto env = GatewayEnv::Start({.gateway_args = {"--retry-max-attempts", "4", "--breaker-failures",
+                                                 "100000", "--breaker-min-requests", "100000"}});
+  ASSERT_NE(env, nullptr);
+  auto hosted = aarthik::hosted::v1::HostedService::NewStub(env->channel());
+  {
+    grpc::ClientContext warm_up;  // a kept-alive connection to reset
+    PrepareContext(&warm_up);
+    aarthik::hosted::v1::GetFeaturesResponse response;
+    ASSERT_TRUE(
+        hosted->GetFeatures(&warm_up, aarthik::hosted::v1::GetFeaturesRequest(), &response).ok());
+  }
+  env->SandboxHttp("DELETE", "/_sandbox/requests");
+  env->SetSandboxFaults({{"route", "GET /api/lab/features"}, {"reset_rate", 1.0}});
+  grpc::ClientContext context;
+  PrepareContext(&context);
+  aarthik::hosted::v1::GetFeaturesResponse response;
+  grpc::Status status =
+      hosted->GetFeatures(&context, aarthik::hosted::v1::GetFeaturesRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  int sent = 0;
+  const nlohmann::json log = env->SandboxHttp("GET", "/_sandbox/requests");
+  for (const auto& logged : log["requests"]) {
+    if (logged["target"] == "/api/lab/features") ++sent;
+  }
+  EXPECT_EQ(sent, 4) << log.dump();
+}
+
+TEST(FaultInjectionTest, AWriteWhoseAnswerWasCutShortIsReplayedNotRepeated) {
+  // The platform created the journey; its answer broke off. The gateway asks again with the same
+  // Idempotency-Key and hands the caller the replayed answer: one journey, caller OK.
+  auto env = GatewayEnv::Start({});
+  ASSERT_NE(env, nullptr);
+  auto journeys = hl::JourneysService::NewStub(env->channel());
+  for (const char* fault : {"truncate_rate", "malformed_rate"}) {
+    SCOPED_TRACE(fault);
+    env->SetSandboxFaults(
+        {{"route", "POST /api/v1/headless/journeys"}, {fault, 1.0}, {"times", 1}});
+    grpc::ClientContext context;
+    PrepareContext(&context, "", absl::Seconds(20));
+    hl::CreateJourneyRequest request;
+    request.set_borrower_external_id(std::string("CUST_CUT_") + fault);
+    request.mutable_journey()->set_type(aarthik::common::v1::JOURNEY_TYPE_PERSONAL_LOAN);
+    hl::CreateJourneyResponse response;
+    grpc::Status status = journeys->CreateJourney(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+    EXPECT_FALSE(response.journey().journey_id().empty());
+  }
+  env->ClearSandboxFaults();
+  int64_t writes = 0;
+  const nlohmann::json counters = env->SandboxCounters();
+  for (const auto& [key, count] : counters["side_effects"].items()) {
+    EXPECT_EQ(count, 1) << "write with Idempotency-Key " << key << " ran " << count << " times";
+    ++writes;
+  }
+  EXPECT_GE(writes, 2) << counters.dump();
+  EXPECT_EQ(env->SandboxRequests("POST /api/v1/headless/journeys"), 4);  // 2 calls × (cut + replay)
+}
+
 TEST(FaultInjectionTest, PlatformDownFailsFastOpensTheBreakerAndRecovers) {
   auto env =
       GatewayEnv::Start({.gateway_args = {"--breaker-failures", "3", "--breaker-open-for", "1s"}});
