@@ -99,7 +99,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     if (!request->ParseFromZeroCopyStream(&reader)) {
       Finish(transcode::InvalidRequest(
           "MALFORMED_REQUEST",
-          {{"", "request is not a valid " + route_.method->input_type()->full_name()}}));
+          {{"", "request is not a valid " + route_.method->input_type()->full_name() +
+                    " (for example, a string field holding invalid UTF-8)"}}));
       return;
     }
     absl::StatusOr<transcode::PlatformCall> call = deps_.mapper->Map(route_, *request);

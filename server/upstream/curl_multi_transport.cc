@@ -7,16 +7,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <utility>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/notification.h"
+#include "server/upstream/curl_support.h"
 
 namespace aarthik::upstream {
 
@@ -44,29 +42,9 @@ struct CurlMultiTransport::Call {
 
 namespace {
 
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      std::fprintf(stderr, "curl_global_init failed\n");
-      std::abort();
-    }
-  });
-}
-
 // The URL without its query string: enough to say which call failed, without leaking query
 // parameters.
 absl::string_view UrlForMessages(absl::string_view url) { return url.substr(0, url.find('?')); }
-
-absl::Status WithPhase(absl::Status status, FailurePhase phase) {
-  SetFailurePhase(status, phase);
-  return status;
-}
-
-bool IsSupportedMethod(absl::string_view method) {
-  return method == "GET" || method == "POST" || method == "PUT" || method == "PATCH" ||
-         method == "DELETE" || method == "HEAD";
-}
 
 }  // namespace
 
@@ -104,22 +82,7 @@ CurlMultiTransport::Lane& CurlMultiTransport::LaneWithRoom() {
 }
 
 CurlMultiTransport::~CurlMultiTransport() {
-  if (loop_->IsInLoopThread() || !loop_->IsRunning()) {
-    Shutdown();
-    return;
-  }
-  // Shut down on the loop thread, after the tasks posted before us (earlier Sends and Cancels). If
-  // the loop stops before running it, the task is destroyed instead, which also notifies; then no
-  // loop thread is left and Shutdown runs here.
-  absl::Notification task_gone;
-  std::atomic<bool> shut_down_on_loop{false};
-  loop_->Post(
-      [this, &shut_down_on_loop, notify = absl::Cleanup([&task_gone] { task_gone.Notify(); })] {
-        Shutdown();
-        shut_down_on_loop.store(true, std::memory_order_release);
-      });
-  task_gone.WaitForNotification();
-  if (!shut_down_on_loop.load(std::memory_order_acquire)) Shutdown();
+  ShutDownOnLoop(loop_, [this] { Shutdown(); });
 }
 
 void CurlMultiTransport::Shutdown() {

@@ -11,15 +11,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <optional>
 #include <utility>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "server/upstream/curl_support.h"
 #include "server/upstream/http1_codec.h"
 
 namespace aarthik::upstream {
@@ -27,31 +25,11 @@ namespace {
 
 constexpr size_t kReadChunk = 64 << 10;
 
-void InitCurlOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-      std::fprintf(stderr, "curl_global_init failed\n");
-      std::abort();
-    }
-  });
-}
-
-absl::Status WithPhase(absl::Status status, FailurePhase phase) {
-  SetFailurePhase(status, phase);
-  return status;
-}
-
 // OpenSSL otherwise reads a TLS record's header and its body with two recv calls: one syscall per
 // response saved.
 CURLcode ReadAheadOnTls(CURL*, void* ssl_ctx, void*) {
   SSL_CTX_set_read_ahead(static_cast<SSL_CTX*>(ssl_ctx), 1);
   return CURLE_OK;
-}
-
-bool IsSupportedMethod(absl::string_view method) {
-  return method == "GET" || method == "POST" || method == "PUT" || method == "PATCH" ||
-         method == "DELETE" || method == "HEAD";
 }
 
 // Whether an idle connection can carry a request: the upstream has not closed it, and over plain
@@ -131,19 +109,7 @@ Http1Transport::Http1Transport(EventLoop* loop, Options options)
 }
 
 Http1Transport::~Http1Transport() {
-  if (loop_->IsInLoopThread() || !loop_->IsRunning()) {
-    Shutdown();
-    return;
-  }
-  absl::Notification task_gone;
-  std::atomic<bool> shut_down_on_loop{false};
-  loop_->Post(
-      [this, &shut_down_on_loop, notify = absl::Cleanup([&task_gone] { task_gone.Notify(); })] {
-        Shutdown();
-        shut_down_on_loop.store(true, std::memory_order_release);
-      });
-  task_gone.WaitForNotification();
-  if (!shut_down_on_loop.load(std::memory_order_acquire)) Shutdown();
+  ShutDownOnLoop(loop_, [this] { Shutdown(); });
 }
 
 void Http1Transport::Shutdown() {

@@ -45,4 +45,9 @@ void SetFailurePhase(absl::Status& status, FailurePhase phase) {
   }
 }
 
+absl::Status WithPhase(absl::Status status, FailurePhase phase) {
+  SetFailurePhase(status, phase);
+  return status;
+}
+
 }  // namespace aarthik::upstream

@@ -73,6 +73,8 @@ FailurePhase GetFailurePhase(const absl::Status& status);
 bool IsConnectFailure(const absl::Status& status);
 // Records `phase` on `status` as a payload (used by transports; exposed for fakes in tests).
 void SetFailurePhase(absl::Status& status, FailurePhase phase);
+// `status` with `phase` recorded.
+absl::Status WithPhase(absl::Status status, FailurePhase phase);
 
 class HttpTransport {
  public:
