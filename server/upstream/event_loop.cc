@@ -30,7 +30,9 @@ thread_local const EventLoop* running_loop = nullptr;
 void LockSpinningFirst(std::mutex& mu) {
   for (int i = 0; i < 200; ++i) {
     if (mu.try_lock()) return;
+#if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+#endif
   }
   mu.lock();
 }

@@ -222,5 +222,82 @@ TEST(EventLoopTest, ModifyAndUnwatchOfUnknownFdsFailSoftly) {
   EXPECT_TRUE(absl::IsInvalidArgument(loop.Watch(-1, EPOLLIN, [](uint32_t) {})));
 }
 
+TEST(EventLoopTest, RunOrPostRunsOnTheCallingThreadWhenTheLoopIsIdle) {
+  EventLoop loop;
+  loop.Start();
+  // Let the loop thread go to sleep: a task it runs, then nothing for it to do.
+  aarthik::testing::Notification settled;
+  loop.Post([&] { settled.Notify(); });
+  settled.WaitForNotification();
+  bool inline_here = false;
+  bool on_loop = false;
+  const std::thread::id caller = std::this_thread::get_id();
+  // The loop thread may still be between its task and epoll_wait: then the task is posted.
+  for (int attempt = 0; attempt < 1000 && !inline_here; ++attempt) {
+    aarthik::testing::Notification ran;
+    loop.RunOrPost([&] {
+      inline_here = std::this_thread::get_id() == caller;
+      on_loop = loop.IsInLoopThread();
+      ran.Notify();
+    });
+    ran.WaitForNotification();
+  }
+  EXPECT_TRUE(inline_here);
+  EXPECT_TRUE(on_loop);
+  EXPECT_FALSE(loop.IsInLoopThread());  // only for the length of the task
+}
+
+TEST(EventLoopTest, RunOrPostKeepsTheOrderOfEarlierPosts) {
+  EventLoop loop;
+  loop.Start();
+  std::vector<int> order;  // touched only on the loop
+  aarthik::testing::Notification done;
+  for (int round = 0; round < 200; ++round) {
+    loop.Post([&, round] { order.push_back(2 * round); });
+    loop.RunOrPost([&, round] { order.push_back(2 * round + 1); });
+  }
+  loop.Post([&] { done.Notify(); });
+  done.WaitForNotification();
+  ASSERT_EQ(order.size(), 400u);
+  for (int i = 0; i < 400; ++i) EXPECT_EQ(order[i], i);
+}
+
+TEST(EventLoopTest, TimerArmedFromRunOrPostWakesTheSleepingLoop) {
+  EventLoop loop;
+  loop.Start();
+  aarthik::testing::Notification fired;
+  const absl::Time armed = absl::Now();
+  loop.RunOrPost([&] { loop.RunAfter(absl::Milliseconds(5), [&] { fired.Notify(); }); });
+  fired.WaitForNotification();
+  // Without a wake-up the loop thread would sleep its full kMaxSleep first.
+  EXPECT_LT(absl::Now() - armed, EventLoop::kMaxSleep * 20);
+}
+
+TEST(EventLoopTest, RunOrPostFromManyThreadsRunsEveryTaskOnceOnTheLoop) {
+  EventLoop loop;
+  loop.Start();
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;
+  int ran = 0;  // touched only on the loop (one holder at a time)
+  std::atomic<int> off_loop{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) {
+        loop.RunOrPost([&] {
+          if (!loop.IsInLoopThread()) ++off_loop;
+          ++ran;
+        });
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  aarthik::testing::Notification drained;
+  loop.Post([&] { drained.Notify(); });
+  drained.WaitForNotification();
+  EXPECT_EQ(ran, kThreads * kPerThread);
+  EXPECT_EQ(off_loop.load(), 0);
+}
+
 }  // namespace
 }  // namespace aarthik::upstream
