@@ -411,7 +411,8 @@ class ProxyReactor : public grpc::ServerUnaryReactor {
   void OnDone() override { delete this; }
   // gRPC runs the reactions of an inlineable reactor on the thread that completes the call instead
   // of handing them to its executor (one thread wake-up per call saved). Ours qualify: OnDone
-  // only deletes, OnCancel only finishes and posts, and neither blocks.
+  // only deletes, OnCancel only finishes and hands the upstream cancel to its loop, and neither
+  // blocks.
   bool InternalInlineable() override { return true; }
 
  private:
