@@ -330,13 +330,8 @@ int CurlMultiTransport::CurlSocketCallback(CURL* easy, int fd, int what, void* l
     if (!transport->loop_->Modify(fd, events).ok())
       return -1;  // curl fails this socket's transfers.
   } else {
-    auto on_ready = [transport, fd](uint32_t ready) { transport->OnSocketEvent(fd, ready); };
-    absl::Status watched = transport->loop_->Watch(fd, events, on_ready);
-    if (absl::IsAlreadyExists(watched)) {
-      // A stale watcher from an fd number closed behind our back: replace it.
-      transport->loop_->Unwatch(fd);
-      watched = transport->loop_->Watch(fd, events, on_ready);
-    }
+    absl::Status watched = transport->loop_->WatchReplacing(
+        fd, events, [transport, fd](uint32_t ready) { transport->OnSocketEvent(fd, ready); });
     if (!watched.ok()) return -1;
     watch.registered = true;
   }
@@ -357,13 +352,8 @@ int CurlMultiTransport::CurlCloseSocketCallback(void* transport_ptr, int fd) {
 int CurlMultiTransport::CurlTimerCallback(CURLM* multi, long timeout_ms, void* lane_ptr) {
   Lane* lane = static_cast<Lane*>(lane_ptr);
   CurlMultiTransport* transport = lane->transport;
-  EventLoop* loop = transport->loop_;
-  if (lane->timer != 0) loop->CancelTimer(lane->timer);
-  lane->timer = 0;
-  if (timeout_ms < 0 || transport->shut_down_) return 0;
-  // curl forbids driving it from inside this callback: even a zero timeout fires from the loop.
-  lane->timer = loop->RunAfter(absl::Milliseconds(timeout_ms),
-                               [transport, lane] { transport->OnCurlTimer(*lane); });
+  RearmCurlTimer(transport->loop_, &lane->timer, transport->shut_down_ ? -1 : timeout_ms,
+                 [transport, lane] { transport->OnCurlTimer(*lane); });
   return 0;
 }
 

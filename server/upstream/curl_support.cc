@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <utility>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/notification.h"
@@ -25,6 +26,14 @@ void InitCurlOnce() {
 bool IsSupportedMethod(absl::string_view method) {
   return method == "GET" || method == "POST" || method == "PUT" || method == "PATCH" ||
          method == "DELETE" || method == "HEAD";
+}
+
+void RearmCurlTimer(EventLoop* loop, EventLoop::TimerId* timer, long timeout_ms,
+                    absl::AnyInvocable<void()> on_due) {
+  if (*timer != 0) loop->CancelTimer(*timer);
+  *timer = 0;
+  if (timeout_ms < 0) return;
+  *timer = loop->RunAfter(absl::Milliseconds(timeout_ms), std::move(on_due));
 }
 
 void ShutDownOnLoop(EventLoop* loop, absl::FunctionRef<void()> shutdown) {

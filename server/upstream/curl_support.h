@@ -1,6 +1,6 @@
 // What the two libcurl-based transports (CurlMultiTransport, Http1Transport) share: libcurl's
-// one-time global initialisation, the methods they accept, and the destructor's hand-off of the
-// shutdown to the loop.
+// one-time global initialisation, the methods they accept, the multi handle's timer on the loop,
+// and the destructor's hand-off of the shutdown to the loop.
 //
 //   InitCurlOnce();
 //   if (!IsSupportedMethod(request.method)) { ... }
@@ -11,6 +11,7 @@
 #ifndef AARTHIK_SERVER_UPSTREAM_CURL_SUPPORT_H_
 #define AARTHIK_SERVER_UPSTREAM_CURL_SUPPORT_H_
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "server/upstream/event_loop.h"
@@ -22,6 +23,12 @@ void InitCurlOnce();
 
 // GET, POST, PUT, PATCH, DELETE and HEAD.
 bool IsSupportedMethod(absl::string_view method);
+
+// What CURLMOPT_TIMERFUNCTION asks of a multi handle's one timer: `*timer` is cancelled and,
+// unless `timeout_ms` < 0, re-armed to run `on_due` on the loop. curl forbids driving it from
+// inside that callback, so even a zero timeout fires from the loop.
+void RearmCurlTimer(EventLoop* loop, EventLoop::TimerId* timer, long timeout_ms,
+                    absl::AnyInvocable<void()> on_due);
 
 // Runs `shutdown` on the loop, after the tasks queued before it (earlier Sends and Cancels), and
 // waits for it; runs it right here when the caller is on the loop, the loop is not running, or

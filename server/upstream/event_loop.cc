@@ -234,6 +234,13 @@ absl::Status EventLoop::Watch(int fd, uint32_t events, FdCallback callback) {
   return absl::OkStatus();
 }
 
+absl::Status EventLoop::WatchReplacing(int fd, uint32_t events, FdCallback callback) {
+  if (fd >= 0 && static_cast<size_t>(fd) < watchers_.size() && watchers_[fd].callback != nullptr) {
+    Unwatch(fd);
+  }
+  return Watch(fd, events, std::move(callback));
+}
+
 absl::Status EventLoop::Modify(int fd, uint32_t events) {
   if (fd < 0 || static_cast<size_t>(fd) >= watchers_.size() || watchers_[fd].callback == nullptr) {
     return absl::NotFoundError(absl::StrCat("EventLoop::Modify: fd ", fd, " is not watched"));

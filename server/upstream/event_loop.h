@@ -104,6 +104,9 @@ class EventLoop {
   // included). `callback` runs on the loop thread with the ready events. Fails if `fd` is already
   // watched.
   absl::Status Watch(int fd, uint32_t events, FdCallback callback);
+  // Watch, replacing a registration `fd` still has: a descriptor number closed and reused behind
+  // the loop's back (libcurl closes its sockets itself).
+  absl::Status WatchReplacing(int fd, uint32_t events, FdCallback callback);
   // Changes the event mask of a watched descriptor.
   absl::Status Modify(int fd, uint32_t events);
   // Stops watching `fd`; its callback is destroyed once the current dispatch is over, so a callback

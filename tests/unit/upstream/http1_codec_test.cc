@@ -21,6 +21,19 @@ absl::StatusOr<bool> FeedInSteps(Http1ResponseParser& parser, absl::string_view 
   return done;
 }
 
+// Parses `wire` fed in pieces of every size, and hands each completed parser to `check`.
+template <typename Check>
+void ParseAtEverySplitPoint(absl::string_view wire, Check check) {
+  for (size_t step = 1; step <= wire.size(); ++step) {
+    SCOPED_TRACE(step);
+    Http1ResponseParser parser(1 << 20);
+    absl::StatusOr<bool> done = FeedInSteps(parser, wire, step);
+    ASSERT_TRUE(done.ok()) << done.status();
+    ASSERT_TRUE(*done);
+    check(parser);
+  }
+}
+
 TEST(RenderRequestTest, WritesRequestLineHostHeadersLengthAndBody) {
   HttpRequest request;
   request.method = "POST";
@@ -57,33 +70,23 @@ TEST(Http1ResponseParserTest, ContentLengthResponseAtEverySplitPoint) {
   const std::string wire =
       "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nX-Request-ID:  r-1 \r\n"
       "Content-Length: 11\r\n\r\n{\"ok\":true}";
-  for (size_t step = 1; step <= wire.size(); ++step) {
-    SCOPED_TRACE(step);
-    Http1ResponseParser parser(1 << 20);
-    absl::StatusOr<bool> done = FeedInSteps(parser, wire, step);
-    ASSERT_TRUE(done.ok()) << done.status();
-    ASSERT_TRUE(*done);
+  ParseAtEverySplitPoint(wire, [](Http1ResponseParser& parser) {
     EXPECT_TRUE(parser.keep_alive());
     HttpResponse response = parser.TakeResponse();
     EXPECT_EQ(response.status, 201);
     EXPECT_EQ(response.body, "{\"ok\":true}");
     EXPECT_EQ(response.Header("x-request-id"), "r-1");
     EXPECT_THAT(response.headers, ::testing::Contains(Pair("content-type", "application/json")));
-  }
+  });
 }
 
 TEST(Http1ResponseParserTest, ChunkedBodyWithExtensionsAndTrailersAtEverySplitPoint) {
   const std::string wire =
       "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
       "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
-  for (size_t step = 1; step <= wire.size(); ++step) {
-    SCOPED_TRACE(step);
-    Http1ResponseParser parser(1 << 20);
-    absl::StatusOr<bool> done = FeedInSteps(parser, wire, step);
-    ASSERT_TRUE(done.ok()) << done.status();
-    ASSERT_TRUE(*done);
+  ParseAtEverySplitPoint(wire, [](Http1ResponseParser& parser) {
     EXPECT_EQ(parser.TakeResponse().body, "hello world");
-  }
+  });
 }
 
 TEST(Http1ResponseParserTest, InterimResponsesAreSkipped) {

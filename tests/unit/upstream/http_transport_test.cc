@@ -16,10 +16,9 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/upstream/curl_multi_transport.h"
-#include "server/upstream/http1_transport.h"
 #include "tests/support/fake_upstream.h"
 #include "tests/support/sync.h"
+#include "tests/unit/upstream/transport_implementations.h"
 
 namespace aarthik::upstream {
 namespace {
@@ -82,15 +81,7 @@ class HttpTransportTest : public ::testing::Test {
   std::unique_ptr<Transport> transport_;
 };
 
-using Implementations = ::testing::Types<Http1Transport, CurlMultiTransport>;
-class ImplementationNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return std::is_same_v<T, Http1Transport> ? "Http1" : "CurlMulti";
-  }
-};
-TYPED_TEST_SUITE(HttpTransportTest, Implementations, ImplementationNames);
+TYPED_TEST_SUITE(HttpTransportTest, TransportImplementations, TransportNames);
 
 TYPED_TEST(HttpTransportTest, RoundTripsMethodTargetHeadersAndBody) {
   int sent = 0;

@@ -9,12 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/upstream/curl_multi_transport.h"
-#include "server/upstream/http1_transport.h"
 #include "tests/support/fake_upstream.h"
 #include "tests/support/sync.h"
 #include "tests/support/test_certs.h"
 #include "tests/support/tls_front.h"
+#include "tests/unit/upstream/transport_implementations.h"
 
 namespace aarthik::upstream {
 namespace {
@@ -75,15 +74,7 @@ class TlsTransportTest : public ::testing::Test {
   std::unique_ptr<Transport> transport_;
 };
 
-using Implementations = ::testing::Types<Http1Transport, CurlMultiTransport>;
-class ImplementationNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return std::is_same_v<T, Http1Transport> ? "Http1" : "CurlMulti";
-  }
-};
-TYPED_TEST_SUITE(TlsTransportTest, Implementations, ImplementationNames);
+TYPED_TEST_SUITE(TlsTransportTest, TransportImplementations, TransportNames);
 
 TYPED_TEST(TlsTransportTest, CaBundleVerifiesThePeer) {
   absl::StatusOr<HttpResponse> response =
