@@ -3,7 +3,7 @@
 gateway's own health RPC, counted by callgrind (exact and repeatable, unlike timings on a shared
 machine) and checked against the budget in instruction_budget.json.
 
-  bench/gateway/instruction_budget.py --bin build-rel/bin [--requests 300] [--record]
+  bench/gateway/instruction_budget.py --bin build-rel/bin [--requests 300] [--record] [--keep DIR]
 
 Starts aarthik-sandbox and, under `valgrind --tool=callgrind --instr-atstart=no`, aarthik-gateway on
 free loopback ports; warms both up; then for health, GetJourneyState (borrower session) and
@@ -17,6 +17,7 @@ health RPC measured in the same run (gRPC's own share moves both alike).
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,7 +55,7 @@ def load(bin_dir, gateway, rpc, requests, concurrency, journey=None):
     return out
 
 
-def measure(bin_dir, requests, workdir):
+def measure(bin_dir, requests, workdir, keep_dir=None):
     procs = []
     try:
         sandbox = Proc("sandbox", [os.path.join(bin_dir, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
@@ -83,7 +84,10 @@ def measure(bin_dir, requests, workdir):
             dumps = sorted((f for f in os.listdir(workdir) if f.startswith("callgrind.out.")),
                            key=lambda f: os.path.getmtime(os.path.join(workdir, f)))
             per_rpc[rpc] = total_instructions(os.path.join(workdir, dumps[-1])) / requests
-            os.remove(os.path.join(workdir, dumps[-1]))
+            if keep_dir:
+                shutil.move(os.path.join(workdir, dumps[-1]), os.path.join(keep_dir, f"callgrind.{rpc}"))
+            else:
+                os.remove(os.path.join(workdir, dumps[-1]))
         return per_rpc
     finally:
         for proc in reversed(procs):
@@ -95,9 +99,12 @@ def main():
     parser.add_argument("--bin", required=True, help="directory holding the three binaries")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--record", action="store_true", help="write measured ratios + 10 %% as the budget")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="keep each RPC kind's dump as DIR/callgrind.<rpc> for callgrind_annotate")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="instruction-budget-") as workdir:
-        per_rpc = measure(os.path.abspath(args.bin), args.requests, workdir)
+        per_rpc = measure(os.path.abspath(args.bin), args.requests, workdir,
+                          os.path.abspath(args.keep) if args.keep else None)
     ratios = {rpc: per_rpc[rpc] / per_rpc["health"] for rpc in PROXIED}
     report = {"instructions_per_rpc": {k: round(v) for k, v in per_rpc.items()},
               "ratio_to_health": {k: round(v, 3) for k, v in ratios.items()}}

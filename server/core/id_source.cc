@@ -17,17 +17,16 @@ class RandomIdSource : public IdSource {
     uint64_t low = engine();
     high = (high & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
     low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;    // RFC 4122 variant
+    // The 32 hex digits' places in 8-4-4-4-12 form: straight-line stores, no branch per digit.
     static constexpr char kHex[] = "0123456789abcdef";
+    static constexpr uint8_t kPlace[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+                                           12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+                                           26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
     std::string out(36, '-');
-    int pos = 0;
-    auto put = [&](uint64_t bits, int nibbles) {
-      for (int i = nibbles - 1; i >= 0; --i) {
-        if (pos == 8 || pos == 13 || pos == 18 || pos == 23) ++pos;
-        out[pos++] = kHex[(bits >> (i * 4)) & 0xf];
-      }
-    };
-    put(high, 16);
-    put(low, 16);
+    for (int i = 0; i < 16; ++i) {
+      out[kPlace[i]] = kHex[(high >> (60 - 4 * i)) & 0xf];
+      out[kPlace[16 + i]] = kHex[(low >> (60 - 4 * i)) & 0xf];
+    }
     return out;
   }
 };

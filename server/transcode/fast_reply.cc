@@ -46,12 +46,15 @@ std::string StringOf(const rapidjson::Value* value) {
 
 }  // namespace
 
-bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, absl::string_view body,
+bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const std::string& body,
                        DataDecoder decode, PlatformReply* reply, absl::Status* decoded) {
   const bool headless = envelope == gateway::v1::ENVELOPE_HEADLESS;
   const bool enveloped = headless || envelope == gateway::v1::ENVELOPE_HYBRID;
+  // Parsed as a NUL-terminated string, which RapidJSON scans 16 bytes at a time (RAPIDJSON_SSE2)
+  // where a sized buffer goes byte by byte; a NUL inside the body would end that string early.
   if (http_status < 200 || http_status >= 300 || body.empty() ||
-      (!enveloped && envelope != gateway::v1::ENVELOPE_NONE)) {
+      (!enveloped && envelope != gateway::v1::ENVELOPE_NONE) ||
+      std::memchr(body.data(), '\0', body.size()) != nullptr) {
     return false;
   }
   thread_local ThreadDocument parsed;
@@ -62,9 +65,9 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, absl::st
   // (RapidJSON's validation costs ~10 instructions a byte, so only when a byte is not ASCII).
   constexpr auto kFlags = rapidjson::kParseIterativeFlag;
   if (IsAscii(body)) {
-    document.Parse<kFlags>(body.data(), body.size());
+    document.Parse<kFlags>(body.c_str());
   } else {
-    document.Parse<kFlags | rapidjson::kParseValidateEncodingFlag>(body.data(), body.size());
+    document.Parse<kFlags | rapidjson::kParseValidateEncodingFlag>(body.c_str());
   }
   if (document.HasParseError() || !document.IsObject()) return false;
   if (!enveloped) {

@@ -23,10 +23,11 @@
 #ifndef AARTHIK_SERVER_TRANSCODE_FAST_REPLY_H_
 #define AARTHIK_SERVER_TRANSCODE_FAST_REPLY_H_
 
+#include <string>
+
 #include "aarthik/gateway/v1/options.pb.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 #include "server/transcode/json_view.h"
 #include "server/transcode/platform_reply.h"
 
@@ -36,7 +37,7 @@ using DataDecoder = absl::FunctionRef<absl::Status(RapidJsonView data)>;
 
 // True when the fast path took the reply: `reply` then holds the status and IDs (its `data` stays
 // empty: the payload went to `decode`), and `*decoded` is what `decode` returned.
-bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, absl::string_view body,
+bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const std::string& body,
                        DataDecoder decode, PlatformReply* reply, absl::Status* decoded);
 
 }  // namespace aarthik::transcode

@@ -32,6 +32,12 @@ CURLcode ReadAheadOnTls(CURL*, void* ssl_ctx, void*) {
   return CURLE_OK;
 }
 
+// Upstreams close kept-alive connections after seconds of idleness (Node 5 s, load balancers 60 s),
+// not sooner: one used more recently than this is reused without the syscall of StillOpen. A close
+// for another reason (a restart) can race any check, the peek included; the caller's retry policy
+// covers it.
+constexpr absl::Duration kPeekWhenIdleFor = absl::Seconds(1);
+
 // Whether an idle connection can carry a request: the upstream has not closed it, and over plain
 // HTTP has sent nothing (an idle HTTP/1.1 connection has nothing to read; over TLS the bytes may
 // be a session ticket OpenSSL reads later). Its close may not have reached our epoll callback yet
@@ -211,13 +217,14 @@ void Http1Transport::Dispatch(Call* call) {
     slot->second->tls = call->tls;
   }
   Origin& origin = *slot->second;
-  const absl::Time now = absl::Now();
+  const absl::Time now = options_.clock->Now();
   while (!origin.idle.empty()) {
     Connection* connection = origin.idle.back();
     origin.idle.pop_back();
     idle_count_.fetch_sub(1, std::memory_order_relaxed);
-    if (now - connection->idle_since > options_.idle_timeout ||
-        !StillOpen(connection->fd, origin.tls)) {
+    const absl::Duration idle_for = now - connection->idle_since;
+    if (idle_for > options_.idle_timeout ||
+        (idle_for >= kPeekWhenIdleFor && !StillOpen(connection->fd, origin.tls))) {
       connection->state = Connection::State::kBusy;  // off the idle stack already
       CloseConnection(connection);
       continue;
@@ -605,7 +612,7 @@ void Http1Transport::Release(Connection* connection) {
   connection->sent = 0;
   connection->parser.reset();
   connection->reused = true;
-  connection->idle_since = absl::Now();
+  connection->idle_since = options_.clock->Now();
   if (idle_count_.load(std::memory_order_relaxed) >= options_.max_idle_connections || shut_down_) {
     CloseConnection(connection);
     return;

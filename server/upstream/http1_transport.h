@@ -19,10 +19,11 @@
 //
 // Connections: one request at a time each (no pipelining); an idle connection goes back on a
 // last-in-first-out stack per origin, so the warmest is reused; one the upstream closes while idle
-// is dropped at once (it is watched), one idle longer than Options::idle_timeout is closed instead
-// of reused. A request that fails on a reused connection is reported like any other (the caller's
-// retry policy decides: nothing is re-sent behind its back), with FailurePhase::kConnect when not
-// a byte of it was written.
+// is dropped at once (it is watched; one idle for a second or more is also peeked at before
+// reuse, in case its loop has not seen the close yet), one idle longer than Options::idle_timeout
+// is closed instead of reused. A request that fails on a reused connection is reported like any
+// other (the caller's retry policy decides: nothing is re-sent behind its back), with
+// FailurePhase::kConnect when not a byte of it was written.
 //
 // Bounds: Options::max_in_flight requests (beyond: RESOURCE_EXHAUSTED through the callback);
 // response bodies up to Options::max_response_bytes (beyond: RESOURCE_EXHAUSTED); idle connections
@@ -43,6 +44,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
+#include "server/core/clock.h"
 #include "server/upstream/event_loop.h"
 #include "server/upstream/http_transport.h"
 
@@ -71,6 +73,8 @@ class Http1Transport : public HttpTransport {
     // Proxy URL ("" = connect directly); requests go through a CONNECT tunnel. The *_proxy
     // environment variables are deliberately ignored.
     std::string proxy;
+    // How long connections have been idle (a seam for tests).
+    const core::Clock* clock = &core::Clock::Real();
   };
 
   // `loop` must outlive the transport. Does not start the loop.

@@ -20,7 +20,7 @@ struct Taken {
   PlatformReply reply;
 };
 
-Taken Decode(gateway::v1::Envelope envelope, int http_status, absl::string_view body) {
+Taken Decode(gateway::v1::Envelope envelope, int http_status, const std::string& body) {
   Taken out;
   absl::Status decoded;
   out.taken = DecodeSuccessFast(
@@ -85,6 +85,8 @@ TEST(DecodeSuccessFastTest, EverythingElseIsLeftToDecodeReply) {
            {ENVELOPE_HEADLESS, 200, ""},
            {ENVELOPE_NONE, 200, R"("text")"},
            {gateway::v1::ENVELOPE_HOSTED_SESSION, 200, R"({"embedURL":"https://x"})"},
+           // A NUL would end the string RapidJSON scans: what follows it must not go unread.
+           {ENVELOPE_HEADLESS, 200, std::string(R"({"requestID":"r","data":{}})") + '\0' + "}"},
        }) {
     SCOPED_TRACE(body);
     Taken result = Decode(envelope, status, body);
