@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
   }
   aarthik::core::Log(aarthik::core::Severity::kInfo, "shutting down",
                      {{"signal", strsignal(received)}});
-  (*gateway)->Shutdown(config->shutdown_grace);
+  (*gateway)->Shutdown(config->shutdown_grace, config->shutdown_delay);
   (*gateway)->Wait();
   gateway->reset();
   return 0;

@@ -107,6 +107,8 @@ struct Config {
   std::string upstream_ca_file;
   // Graceful drain on SIGTERM and connection management (docs/operations.md, "Draining").
   absl::Duration shutdown_grace = absl::Seconds(25);
+  // Part of the grace: the least time new calls are refused before the gRPC server closes.
+  absl::Duration shutdown_delay = absl::Seconds(2);
   absl::Duration grpc_max_connection_age = absl::Minutes(5);
   absl::Duration grpc_max_connection_age_grace = absl::Seconds(30);
   absl::Duration grpc_keepalive_time = absl::Seconds(60);

@@ -339,6 +339,14 @@ const std::vector<FlagSpec>& Flags() {
          return ParseDurationFlag("shutdown-grace", v, &c.shutdown_grace);
        },
        Show(&Config::shutdown_grace)},
+      {"shutdown-delay",
+       "On SIGTERM: the least time new calls are refused with UNAVAILABLE before the gRPC "
+       "server closes, even with nothing in flight (gRPC cancels calls that reach a closed "
+       "server; a refused caller goes to another replica). Part of --shutdown-grace. Default 2s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("shutdown-delay", v, &c.shutdown_delay);
+       },
+       Show(&Config::shutdown_delay)},
       {"grpc-max-connection-age",
        "Clients are asked to reconnect after this long (GOAWAY), so that load "
        "spreads over new pods. Default 5m.",

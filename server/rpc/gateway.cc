@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
@@ -222,9 +223,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
 
 void Gateway::Wait() { server_->Wait(); }
 
-void Gateway::Shutdown(absl::Duration grace) {
+void Gateway::Shutdown(absl::Duration grace, absl::Duration delay) {
   if (server_ == nullptr || shutting_down_.exchange(true)) return;
-  core::Log(core::Severity::kInfo, "draining", {{"grace", absl::FormatDuration(grace)}});
+  core::Log(core::Severity::kInfo, "draining",
+            {{"grace", absl::FormatDuration(grace)}, {"delay", absl::FormatDuration(delay)}});
   // Health first: readiness probes and health watchers see NOT_SERVING while calls still finish.
   server_->GetHealthCheckService()->SetServingStatus(false);
   google::rpc::ErrorInfo info;
@@ -237,6 +239,7 @@ void Gateway::Shutdown(absl::Duration grace) {
                           "the last event received",
                           {transcode::PackDetail(info), transcode::PackDetail(retry)});
   const absl::Time deadline = absl::Now() + grace;
+  const absl::Time refuse_until = std::min(absl::Now() + delay, deadline);
   // New unary calls are refused by the gateway itself while the server still accepts them (see
   // in_flight_calls.h for why), and the ones in flight get the grace period to finish.
   proxy_->in_flight().StartDraining(draining);
@@ -248,6 +251,9 @@ void Gateway::Shutdown(absl::Duration grace) {
     core::Log(core::Severity::kWarning, "grace period over: cancelling the calls still in flight",
               {{"in_flight", absl::StrCat(proxy_->in_flight().count())}});
   }
+  // Callers still sending get the refusal above (and go elsewhere) rather than gRPC's CANCELLED
+  // for calls that reach a closed server. The main thread has nothing else to do meanwhile.
+  absl::SleepFor(refuse_until - absl::Now());
   server_->Shutdown(absl::ToChronoTime(deadline));
 }
 

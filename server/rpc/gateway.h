@@ -59,11 +59,13 @@ class Gateway {
   void Wait();
   // Drains: health turns NOT_SERVING, event streams end with UNAVAILABLE (reason
   // GATEWAY_SHUTTING_DOWN; clients resume elsewhere with their cursor), new calls are refused with
-  // the same status, and in-flight unary calls get up to `grace` to finish before they are
-  // cancelled. Blocks until they have finished (or the grace is over) and the gRPC server is
-  // shutting down; Wait() returns once all calls are done. Idempotent; not from a gRPC or upstream
-  // thread (main.cc calls it from the main thread once a signal arrived).
-  void Shutdown(absl::Duration grace = absl::Seconds(5));
+  // the same status for at least `delay` (gRPC cancels calls that reach a closed server, which
+  // callers would see as CANCELLED), and in-flight unary calls get up to `grace` to finish before
+  // they are cancelled. Blocks until they have finished and the delay has passed (or the grace is
+  // over) and the gRPC server is shutting down; Wait() returns once all calls are done.
+  // Idempotent; not from a gRPC or upstream thread (main.cc calls it from the main thread once a
+  // signal arrived).
+  void Shutdown(absl::Duration grace = absl::Seconds(5), absl::Duration delay = absl::ZeroDuration());
   // Re-reads the secret files (API key, web-hook secrets, Redis password) and swaps in changed
   // values. The owner calls it every --secret-reload-interval from one thread: main.cc's main
   // thread, which waits for signals with that timeout, so that one thread does both (the gateway's

@@ -91,6 +91,13 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     ContinueTrace(CallerValue(*context_, kTraceparentHeader, 55).value_or(""));
     tracestate_ = CallerValue(*context_, kTracestateHeader, 512).value_or("");
 
+    // No request message at all: the caller reset the stream before sending it (gRPC still runs
+    // the handler, often before it has seen the reset). That is a cancellation, not a malformed
+    // request; gRPC's client libraries never half-close a unary call without its message.
+    if (!request_bytes->Valid()) {
+      Finish(absl::CancelledError("the call was reset before its request message arrived"));
+      return;
+    }
     const Message* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(
         route_.method->input_type());
     std::unique_ptr<Message> request(prototype->New());

@@ -216,6 +216,31 @@ TEST_F(DrainTest, SigtermFinishesEveryInFlightCallEndsStreamsAndExitsZero) {
   EXPECT_EQ(env->StopGateway(), 0);
 }
 
+// With nothing in flight the gateway still keeps its listener open for --shutdown-delay: a call
+// arriving just after SIGTERM gets the resumable refusal, not gRPC's CANCELLED for a closed server.
+TEST_F(DrainTest, CallArrivingAfterSigtermOnAnIdleGatewayIsRefusedNotCancelled) {
+  FakeUpstream upstream;
+  upstream.SetDefaultResponse(FakeResponse::Ok(R"({"features":[]})"));
+  auto env = GatewayEnv::Start(
+      {.gateway_args = {"--shutdown-grace", "20s", "--shutdown-delay", "10s"},
+       .upstream_override = upstream.url()});
+  ASSERT_NE(env, nullptr);
+  auto hosted = ho::HostedService::NewStub(env->channel());
+  grpc::GenericStub generic(env->channel());
+  auto health = std::make_unique<HealthWatch>(&generic);
+  ASSERT_TRUE(health->WaitFor(kServing));
+
+  env->SignalGateway(SIGTERM);
+  ASSERT_TRUE(health->WaitFor(kNotServing));
+  health.reset();
+  CallTally late;
+  late.Start(hosted.get());
+  EXPECT_EQ((late.WaitAll()[grpc::StatusCode::UNAVAILABLE]), 1);
+  EXPECT_TRUE(late.WaitForReason("GATEWAY_SHUTTING_DOWN"));
+  EXPECT_EQ(upstream.request_count(), 0u);
+  EXPECT_EQ(env->StopGateway(), 0);
+}
+
 TEST_F(DrainTest, AgedConnectionsAreClosedAndCallsGoOnOverANewOne) {
   FakeUpstream upstream;
   upstream.SetDefaultResponse(FakeResponse::Ok(R"({"features":[]})"));

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway_env.h"
 
@@ -329,6 +330,43 @@ TEST_F(MetricsTest, TrafficShowsUpInRpcUpstreamSessionWebhookAndStreamMetrics) {
                       [](double v) { return v == 1; }));
   EXPECT_EQ(Scraped("grpc_server_handling_seconds_count", stream), 1);
   EXPECT_EQ(Scraped("aarthik_rpcs_in_flight", {{"grpc_type", "server_stream"}}), 0);
+}
+
+// A caller that opens a unary call and resets it before sending the request (RST_STREAM with no
+// DATA) cancelled it: that is how it is counted, not as the invalid (empty) request gRPC hands the
+// handler.
+TEST_F(MetricsTest, CallsResetBeforeTheirRequestAreHandledAsCancelled) {
+  StartEnv({});
+  constexpr int kCalls = 50;
+  grpc::GenericStub generic(env_->channel());
+  for (int i = 0; i < kCalls; ++i) {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call;
+    grpc::CompletionQueue queue;
+    call = generic.PrepareCall(&context,
+                               absl::StrCat("/", kJourneysService, "/GetJourneyState"), &queue);
+    call->StartCall(reinterpret_cast<void*>(1));
+    void* tag = nullptr;
+    bool ok = false;
+    ASSERT_TRUE(queue.Next(&tag, &ok));  // the HEADERS frame went out
+    context.TryCancel();                  // RST_STREAM, no message ever sent
+    grpc::Status status;
+    call->Finish(&status, reinterpret_cast<void*>(2));
+    ASSERT_TRUE(queue.Next(&tag, &ok));
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+    queue.Shutdown();
+    while (queue.Next(&tag, &ok)) {
+    }
+  }
+  const Labels state = Rpc(kJourneysService, "GetJourneyState");
+  EXPECT_TRUE(WaitFor("grpc_server_handled_total", state,
+                      [](double v) { return v == kCalls; }));
+  std::vector<Sample> samples = Scrape();
+  EXPECT_EQ(Value(samples, "grpc_server_handled_total", With(state, "grpc_code", "Canceled")),
+            kCalls);
+  EXPECT_FALSE(
+      Value(samples, "grpc_server_handled_total", With(state, "grpc_code", "InvalidArgument"))
+          .has_value());
 }
 
 TEST_F(MetricsTest, ACallRefusedByLoadSheddingIsHandledAsResourceExhausted) {
