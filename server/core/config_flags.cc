@@ -23,6 +23,15 @@ absl::Status ParseDurationFlag(absl::string_view flag, absl::string_view value,
   return absl::OkStatus();
 }
 
+absl::Status ParseNonNegativeDurationFlag(absl::string_view flag, absl::string_view value,
+                                          absl::Duration* out) {
+  if (!absl::ParseDuration(std::string(value), out) || *out < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, "='", value, "' is not a duration: use a number with a unit, e.g. 2s, 0s"));
+  }
+  return absl::OkStatus();
+}
+
 template <typename Int>
 absl::Status ParsePositiveFlag(absl::string_view flag, absl::string_view value, Int* out) {
   int64_t parsed = 0;
@@ -344,7 +353,7 @@ const std::vector<FlagSpec>& Flags() {
        "server closes, even with nothing in flight (gRPC cancels calls that reach a closed "
        "server; a refused caller goes to another replica). Part of --shutdown-grace. Default 2s.",
        [](absl::string_view v, Config& c) {
-         return ParseDurationFlag("shutdown-delay", v, &c.shutdown_delay);
+         return ParseNonNegativeDurationFlag("shutdown-delay", v, &c.shutdown_delay);
        },
        Show(&Config::shutdown_delay)},
       {"grpc-max-connection-age",

@@ -75,7 +75,10 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
       "--application-id",
       kApplicationId,
       "--http-listen",
-      "127.0.0.1:0"};
+      "127.0.0.1:0",
+      // Tests stop gateways with SIGTERM by the hundred: no refusal period unless a test sets one.
+      "--shutdown-delay",
+      "0s"};
   gateway_argv.insert(gateway_argv.end(), options.gateway_args.begin(), options.gateway_args.end());
   env->gateway_argv_ = gateway_argv;
   env->channel_credentials_ = options.channel_credentials != nullptr
