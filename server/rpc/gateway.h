@@ -65,7 +65,8 @@ class Gateway {
   // over) and the gRPC server is shutting down; Wait() returns once all calls are done.
   // Idempotent; not from a gRPC or upstream thread (main.cc calls it from the main thread once a
   // signal arrived).
-  void Shutdown(absl::Duration grace = absl::Seconds(5), absl::Duration delay = absl::ZeroDuration());
+  void Shutdown(absl::Duration grace = absl::Seconds(5),
+                absl::Duration delay = absl::ZeroDuration());
   // Re-reads the secret files (API key, web-hook secrets, Redis password) and swaps in changed
   // values. The owner calls it every --secret-reload-interval from one thread: main.cc's main
   // thread, which waits for signals with that timeout, so that one thread does both (the gateway's

@@ -63,22 +63,12 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
   if (options.upstream_for_sandbox)
     upstream_url = options.upstream_for_sandbox(env->sandbox_address_);
   std::vector<std::string> gateway_argv = {
-      std::string(AARTHIK_BIN_DIR) + "/aarthik-gateway",
-      "--grpc-listen",
-      "127.0.0.1:0",
-      "--upstream-url",
-      upstream_url,
-      "--api-key-file",
-      options.api_key_file.empty() ? env->key_file_ : options.api_key_file,
-      "--tenant-id",
-      kTenantId,
-      "--application-id",
-      kApplicationId,
-      "--http-listen",
-      "127.0.0.1:0",
+      std::string(AARTHIK_BIN_DIR) + "/aarthik-gateway", "--grpc-listen", "127.0.0.1:0",
+      "--upstream-url", upstream_url, "--api-key-file",
+      options.api_key_file.empty() ? env->key_file_ : options.api_key_file, "--tenant-id",
+      kTenantId, "--application-id", kApplicationId, "--http-listen", "127.0.0.1:0",
       // Tests stop gateways with SIGTERM by the hundred: no refusal period unless a test sets one.
-      "--shutdown-delay",
-      "0s"};
+      "--shutdown-delay", "0s"};
   gateway_argv.insert(gateway_argv.end(), options.gateway_args.begin(), options.gateway_args.end());
   env->gateway_argv_ = gateway_argv;
   env->channel_credentials_ = options.channel_credentials != nullptr
