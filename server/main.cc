@@ -1,14 +1,17 @@
 // aarthik-gateway: serves the Aarthik Labs platform's REST API as gRPC. See --help and
 // docs/architecture.md.
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <iostream>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/core/config.h"
 #include "server/core/config_file.h"
 #include "server/core/log.h"
+#include "server/core/memory.h"
 #include "server/rpc/gateway.h"
 
 int main(int argc, char** argv) {
@@ -49,12 +52,20 @@ int main(int argc, char** argv) {
   // The second line: the HTTP listener (web-hooks, /healthz).
   std::cout << "http " << (*gateway)->http_address() << std::endl;
   // The main thread waits for SIGTERM/SIGINT (blocked everywhere else) and, between signals,
-  // re-reads the secret files: one thread for both.
+  // re-reads the secret files and hands freed memory back to the system: one thread for all.
+  constexpr absl::Duration kMemoryReleaseInterval = absl::Seconds(5);
+  const timespec tick =
+      absl::ToTimespec(std::min(config->secret_reload_interval, kMemoryReleaseInterval));
+  absl::Time next_secret_poll = absl::Now() + config->secret_reload_interval;
   int received = 0;
   while (received <= 0) {
-    const timespec timeout = absl::ToTimespec(config->secret_reload_interval);
-    received = sigtimedwait(&signals, nullptr, &timeout);  // -1: timed out or interrupted
-    if (received <= 0) (*gateway)->PollSecrets();
+    received = sigtimedwait(&signals, nullptr, &tick);  // -1: timed out or interrupted
+    if (received > 0) break;
+    if (absl::Now() >= next_secret_poll) {
+      (*gateway)->PollSecrets();
+      next_secret_poll = absl::Now() + config->secret_reload_interval;
+    }
+    aarthik::core::ReleaseFreeMemory();
   }
   aarthik::core::Log(aarthik::core::Severity::kInfo, "shutting down",
                      {{"signal", strsignal(received)}});

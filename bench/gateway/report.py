@@ -66,11 +66,15 @@ def main():
               f"through the gateway = {100 * a['state_rps_ratio_to_wrk']:.0f} % of wrk direct. The load "
               f"generator itself spent {us(a['client_cpu_us_state'])} per GetJourneyState. "
               f"Per run (gateway µs/RPC; wrk: sandbox µs/request): {a['runs']}. Target ≤ 45 µs: {yes(a['target_met'])}.\n")
-    j = s.get("j")
-    if j and a:
-        print(f"What-if, jemalloc (`LD_PRELOAD={'libjemalloc.so.2'}` in the gateway, same load): GetJourneyState "
-              f"{us(j['state_gw_cpu_us'])} (vs {us(a['state_gw_cpu_us'])}), GetFeatures {us(j['features_gw_cpu_us'])} "
-              f"(vs {us(a['features_gw_cpu_us'])}); {j['failed']} failed.\n")
+    m = s.get("m")
+    if m:
+        print("### m. Memory under abuse: 5,000 stalled watch streams, 8 × 64 MiB requests\n")
+        print("| baseline RSS | with streams | peak (VmHWM) | 30 s after | after / baseline | streams | "
+              "oversized requests |")
+        print("|---|---|---|---|---|---|---|")
+        print(f"| {m['baseline_mb']:.0f} MB | {m['rss_with_streams_mb']:.0f} MB | {m['peak_mb']:.0f} MB | "
+              f"{m['final_mb']:.0f} MB | {m['final_over_baseline']:.2f} | {m['streams']} | "
+              f"{m['big_requests']} |\n")
     t = s.get("t")
     if t:
         print("### t. TLS upstream: GetJourneyState through an https:// upstream vs plain HTTP "

@@ -6,7 +6,7 @@ its first stdout line, read from the process's stdout pipe, no sleeping), runs e
 times, takes medians and writes bench/gateway/results/<stamp>/{raw.jsonl,summary.json,summary.md} plus
 the concurrency plot (gnuplot) to docs/gateway-concurrency.png.
 
-  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,j,r,t,b,c,d,e,perf,callgrind]
+  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,m,r,t,b,c,d,e,perf,callgrind]
 
 Scenarios:
   a  gateway CPU per proxied RPC at saturation (health baseline, GetJourneyState, GetFeatures) + wrk
@@ -16,7 +16,8 @@ Scenarios:
   c  5,000 RPCs in flight with the sandbox adding 500 ms;
   d  token-expiry storm: 1,000 concurrent RPCs for one borrower after the session expired;
   e  throughput and p99 against concurrency (1, 4, 16, 64, 256) -> PNG;
-  j  scenario a's proxied RPCs again with jemalloc preloaded into the gateway (allocator what-if);
+  m  memory under abuse (issue 19): 5,000 watch streams that never read and 8 x 64 MiB requests,
+     then RSS 30 s after they end (bench/gateway/memory_abuse.py);
   r  scenario a's GetJourneyState and scenario d's storm with --redis-url (a redis-server on a free
      loopback port): the cost of the shared token store;
   t  TLS upstream (issue 15): scenario a's GetJourneyState through a gateway verifying an https://
@@ -44,11 +45,11 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import memory_abuse  # noqa: E402
 from processes import API_KEY, APPLICATION, TENANT, Proc  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HERE = os.path.join(ROOT, "bench", "gateway")
-JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"  # Debian libjemalloc2
 
 
 def log(*parts):
@@ -230,19 +231,10 @@ class Bench:
         finally:
             self.stop_all()
 
-    def scenario_j(self, run):
-        """What-if for item 7: the same saturation as scenario a with jemalloc preloaded in the gateway."""
-        sandbox, gateway = self.start_pair(gateway_env={"LD_PRELOAD": JEMALLOC})
-        try:
-            journey = self.grpc_load(gateway, "state", 1, channels=1, requests=10)["journey_id"]
-            res = {}
-            for rpc in ("state", "features"):
-                res[rpc] = self.record("j", run, rpc, self.grpc_load(
-                    gateway, rpc, 64, channels=4, journey=journey if rpc == "state" else None,
-                    pids=(gateway, sandbox)), ld_preload=JEMALLOC)
-            return res
-        finally:
-            self.stop_all()
+    def scenario_m(self, run):
+        """Issue 19: RSS under 5,000 stalled watch streams and 8 x 64 MiB requests, and 30 s after."""
+        result = memory_abuse.run(self.bin, 5000, 8, 64, 30, [], self.out)
+        return self.record("m", run, "abuse", result)
 
     def scenario_r(self, run):
         """Scenario a's borrower read and scenario d's storm with --redis-url (shared token store)."""
@@ -546,12 +538,13 @@ def summarize(bench, results):
         x["state_ratio_to_sandbox_cpu"] = x["state_gw_cpu_us"] / x["wrk_sandbox_cpu_us"]
         x["state_rps_ratio_to_wrk"] = x["state_rps"] / x["wrk_rps"]
         x["target_met"] = x["state_gw_cpu_us"] <= 45 and x["features_gw_cpu_us"] <= 45
-    j = results.get("j")
-    if j:
-        s["j"] = {"state_gw_cpu_us": med([r["state"]["processes"]["gateway"]["cpu_us_per_rpc"] for r in j]),
-                  "features_gw_cpu_us": med([r["features"]["processes"]["gateway"]["cpu_us_per_rpc"] for r in j]),
-                  "state_rps": med([r["state"]["rps"] for r in j]),
-                  "failed": sum(r["state"]["failed"] + r["features"]["failed"] for r in j)}
+    m = results.get("m")
+    if m:
+        s["m"] = {key: med([r[key] for r in m])
+                  for key in ("baseline_mb", "rss_with_streams_mb", "peak_mb", "final_mb",
+                              "final_over_baseline")}
+        s["m"]["streams"] = m[-1]["streams"]
+        s["m"]["big_requests"] = m[-1]["big_requests"]
     r = results.get("r")
     if r:
         s["r"] = {"state_gw_cpu_us": med([x["state"]["processes"]["gateway"]["cpu_us_per_rpc"] for x in r]),
@@ -710,7 +703,7 @@ def main():
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--sweep-duration", type=float, default=5)
-    parser.add_argument("--only", default="a,j,r,t,b,c,d,e,perf,callgrind")
+    parser.add_argument("--only", default="a,m,r,t,b,c,d,e,perf,callgrind")
     args = parser.parse_args()
     bench = Bench(args)
     info = machine()

@@ -63,6 +63,12 @@ struct Config {
   int max_field_length = 4096;
   // RPCs being served at once; more are refused with RESOURCE_EXHAUSTED rather than queued.
   int max_pending_rpcs = 20000;
+  // Event and state watch streams open at once (each holds buffers while its reader is slow).
+  int max_watch_streams = 4096;
+  // Concurrent streams one client connection may open (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+  int grpc_max_concurrent_streams = 1000;
+  // Memory gRPC may use for its connections and calls (its ResourceQuota), in bytes.
+  int64_t grpc_memory_limit = int64_t{256} << 20;
   // Attempts per platform call (1 = no retries) and the share of traffic retries may add.
   int retry_max_attempts = 4;
   double retry_budget_ratio = 0.2;

@@ -200,6 +200,27 @@ const std::vector<FlagSpec>& Flags() {
          return ParsePositiveFlag("max-pending-rpcs", v, &c.max_pending_rpcs);
        },
        Show(&Config::max_pending_rpcs)},
+      {"max-watch-streams",
+       "WatchJourneyEvents and WatchJourneyState streams open at once; more fail at once with "
+       "RESOURCE_EXHAUSTED. Default 4096.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("max-watch-streams", v, &c.max_watch_streams);
+       },
+       Show(&Config::max_watch_streams)},
+      {"grpc-max-concurrent-streams",
+       "Calls one client connection may have open at once (HTTP/2 MAX_CONCURRENT_STREAMS; the "
+       "client queues the rest). Default 1000.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("grpc-max-concurrent-streams", v, &c.grpc_max_concurrent_streams);
+       },
+       Show(&Config::grpc_max_concurrent_streams)},
+      {"grpc-memory-limit",
+       "Bytes gRPC may hold for connections and calls (its ResourceQuota); near it, gRPC shrinks "
+       "its buffers and then closes the connections holding the most. Default 268435456.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("grpc-memory-limit", v, &c.grpc_memory_limit);
+       },
+       Show(&Config::grpc_memory_limit)},
       {"retry-max-attempts",
        "Attempts per platform call, the first included (1 = no retries). Default 4.",
        [](absl::string_view v, Config& c) {

@@ -1,5 +1,6 @@
 #include "server/events/journey_events_service.h"
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -7,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "google/rpc/error_details.pb.h"
 #include "server/core/id_source.h"
 #include "server/transcode/path_shape.h"
 #include "server/transcode/rpc_error.h"
@@ -23,6 +25,35 @@ constexpr char kEventsRpc[] = "WatchJourneyEvents";
 constexpr char kStateRpc[] = "WatchJourneyState";
 // The contract's 1–128 characters for borrowerProviderID (and, [I], borrowerExternalID).
 constexpr size_t kMaxBorrowerKeyLength = 128;
+
+// One of the service's --max-watch-streams places, held by a stream's reactor until it is done.
+class StreamSlot {
+ public:
+  // Null when the service is at its cap.
+  static std::unique_ptr<StreamSlot> Take(std::atomic<int>* open, int max) {
+    if (open->fetch_add(1, std::memory_order_relaxed) >= max) {
+      open->fetch_sub(1, std::memory_order_relaxed);
+      return nullptr;
+    }
+    return std::unique_ptr<StreamSlot>(new StreamSlot(open));
+  }
+  ~StreamSlot() { open_->fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  explicit StreamSlot(std::atomic<int>* open) : open_(open) {}
+  std::atomic<int>* open_;
+};
+
+absl::Status TooManyStreams(int max) {
+  google::rpc::ErrorInfo info;
+  info.set_reason("TOO_MANY_STREAMS");
+  info.set_domain(transcode::kGatewayDomain);
+  (*info.mutable_metadata())["max_watch_streams"] = std::to_string(max);
+  return transcode::RpcError(
+      absl::StatusCode::kResourceExhausted,
+      "this replica serves its most watch streams (--max-watch-streams): retry later or elsewhere",
+      {transcode::PackDetail(info)});
+}
 
 template <typename Response>
 class ErrorReactor : public grpc::ServerWriteReactor<Response> {
@@ -42,10 +73,12 @@ class ErrorReactor : public grpc::ServerWriteReactor<Response> {
 // Streams a subscriber's queue, one write at a time.
 class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse> {
  public:
-  EventsWriter(EventLog* log, std::shared_ptr<Subscriber> subscriber,
+  EventsWriter(std::unique_ptr<StreamSlot> slot, EventLog* log,
+               std::shared_ptr<Subscriber> subscriber,
                const JourneyEventsService::StatusConverter& to_grpc,
                metrics::GatewayMetrics* metrics, metrics::RpcInstruments* rpc)
-      : call_(metrics, rpc, kEventsRpc),
+      : slot_(std::move(slot)),
+        call_(metrics, rpc, kEventsRpc),
         log_(log),
         subscriber_(std::move(subscriber)),
         to_grpc_(to_grpc) {
@@ -103,6 +136,7 @@ class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse>
     Finish(std::move(status));
   }
 
+  std::unique_ptr<StreamSlot> slot_;
   metrics::StreamCall call_;  // guarded by mu_; handled when the reactor is deleted (OnDone)
   EventLog* log_;
   std::shared_ptr<Subscriber> subscriber_;
@@ -117,10 +151,11 @@ class EventsWriter : public grpc::ServerWriteReactor<WatchJourneyEventsResponse>
 // that reads slowly skips intermediate states instead of buffering them).
 class StateWriter : public grpc::ServerWriteReactor<WatchJourneyStateResponse> {
  public:
-  StateWriter(StatePoller* poller, JourneyKey key,
+  StateWriter(std::unique_ptr<StreamSlot> slot, StatePoller* poller, JourneyKey key,
               const JourneyEventsService::StatusConverter& to_grpc,
               metrics::GatewayMetrics* metrics, metrics::RpcInstruments* rpc)
-      : call_(metrics, rpc, kStateRpc),
+      : slot_(std::move(slot)),
+        call_(metrics, rpc, kStateRpc),
         poller_(poller),
         to_grpc_(to_grpc),
         core_(std::make_shared<Core>()) {
@@ -194,6 +229,7 @@ class StateWriter : public grpc::ServerWriteReactor<WatchJourneyStateResponse> {
     Finish(std::move(status));
   }
 
+  std::unique_ptr<StreamSlot> slot_;
   metrics::StreamCall call_;  // guarded by core_->mu; handled when the reactor is deleted (OnDone)
   StatePoller* poller_;
   const JourneyEventsService::StatusConverter& to_grpc_;
@@ -212,11 +248,12 @@ grpc::Status PlainStatus(const absl::Status& status) {
 
 JourneyEventsService::JourneyEventsService(EventLog* log, StatePoller* poller,
                                            StatusConverter to_grpc,
-                                           metrics::GatewayMetrics* metrics)
+                                           metrics::GatewayMetrics* metrics, int max_streams)
     : log_(log),
       poller_(poller),
       to_grpc_(to_grpc ? std::move(to_grpc) : StatusConverter(PlainStatus)),
-      metrics_(metrics) {
+      metrics_(metrics),
+      max_streams_(max_streams) {
   if (metrics_ != nullptr) {
     const std::string service = aarthik::events::v1::JourneyEventsService::service_full_name();
     events_rpc_ = metrics_->Rpc(metrics::RpcType::kServerStream, service, kEventsRpc);
@@ -234,6 +271,12 @@ grpc::ServerWriteReactor<WatchJourneyEventsResponse>* JourneyEventsService::Watc
                      "set at most one of journey_id, borrower_external_id, borrower_provider_id"),
         metrics_, events_rpc_, kEventsRpc);
   }
+  std::unique_ptr<StreamSlot> slot = StreamSlot::Take(&open_streams_, max_streams_);
+  if (slot == nullptr) {
+    if (metrics_ != nullptr) metrics_->RpcShed();
+    return new ErrorReactor<WatchJourneyEventsResponse>(to_grpc_(TooManyStreams(max_streams_)),
+                                                        metrics_, events_rpc_, kEventsRpc);
+  }
   absl::StatusOr<std::shared_ptr<Subscriber>> subscriber =
       log_->Subscribe(EventFilter{request->journey_id(), request->borrower_external_id(),
                                   request->borrower_provider_id()},
@@ -242,7 +285,8 @@ grpc::ServerWriteReactor<WatchJourneyEventsResponse>* JourneyEventsService::Watc
     return new ErrorReactor<WatchJourneyEventsResponse>(to_grpc_(subscriber.status()), metrics_,
                                                         events_rpc_, kEventsRpc);
   }
-  return new EventsWriter(log_, *std::move(subscriber), to_grpc_, metrics_, events_rpc_);
+  return new EventsWriter(std::move(slot), log_, *std::move(subscriber), to_grpc_, metrics_,
+                          events_rpc_);
 }
 
 grpc::ServerWriteReactor<WatchJourneyStateResponse>* JourneyEventsService::WatchJourneyState(
@@ -282,9 +326,15 @@ grpc::ServerWriteReactor<WatchJourneyStateResponse>* JourneyEventsService::Watch
         to_grpc_(transcode::InvalidRequest("INVALID_REQUEST_FIELD", violations)), metrics_,
         state_rpc_, kStateRpc);
   }
+  std::unique_ptr<StreamSlot> slot = StreamSlot::Take(&open_streams_, max_streams_);
+  if (slot == nullptr) {
+    if (metrics_ != nullptr) metrics_->RpcShed();
+    return new ErrorReactor<WatchJourneyStateResponse>(to_grpc_(TooManyStreams(max_streams_)),
+                                                       metrics_, state_rpc_, kStateRpc);
+  }
   JourneyKey key{request->borrower_external_id(), request->journey_id(),
                  request->borrower_provider_id()};
-  return new StateWriter(poller_, std::move(key), to_grpc_, metrics_, state_rpc_);
+  return new StateWriter(std::move(slot), poller_, std::move(key), to_grpc_, metrics_, state_rpc_);
 }
 
 }  // namespace aarthik::events

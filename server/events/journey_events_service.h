@@ -10,6 +10,7 @@
 #ifndef AARTHIK_SERVER_EVENTS_JOURNEY_EVENTS_SERVICE_H_
 #define AARTHIK_SERVER_EVENTS_JOURNEY_EVENTS_SERVICE_H_
 
+#include <atomic>
 #include <functional>
 
 #include "aarthik/events/v1/events.grpc.pb.h"
@@ -28,9 +29,10 @@ class JourneyEventsService final
 
   // `to_grpc` turns internal errors into RPC statuses (with their details); null: code and message
   // only. `metrics`, when not null, gets the go-grpc-prometheus server_stream metrics and the
-  // subscriber gauges.
+  // subscriber gauges. Beyond `max_streams` open streams (both methods together) a new one fails
+  // at once with RESOURCE_EXHAUSTED (ErrorInfo reason TOO_MANY_STREAMS).
   JourneyEventsService(EventLog* log, StatePoller* poller, StatusConverter to_grpc = nullptr,
-                       metrics::GatewayMetrics* metrics = nullptr);
+                       metrics::GatewayMetrics* metrics = nullptr, int max_streams = 4096);
 
   grpc::ServerWriteReactor<aarthik::events::v1::WatchJourneyEventsResponse>* WatchJourneyEvents(
       grpc::CallbackServerContext* context,
@@ -47,6 +49,8 @@ class JourneyEventsService final
   metrics::GatewayMetrics* metrics_;
   metrics::RpcInstruments* events_rpc_ = nullptr;
   metrics::RpcInstruments* state_rpc_ = nullptr;
+  const int max_streams_;
+  std::atomic<int> open_streams_{0};
 };
 
 }  // namespace aarthik::events

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
@@ -176,6 +177,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   int port = 0;
   builder.AddListeningPort(config.grpc_listen, ListenerCredentials(config), &port);
   builder.SetMaxReceiveMessageSize(config.max_request_bytes);
+  // Bounded while under attack: one connection cannot open unbounded streams, and gRPC's buffers
+  // (a request is read whole before its size is checked) draw from one quota.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, config.grpc_max_concurrent_streams);
+  grpc::ResourceQuota quota("aarthik-gateway");
+  quota.Resize(static_cast<size_t>(config.grpc_memory_limit));
+  builder.SetResourceQuota(quota);
   // Aged connections get a GOAWAY so that clients reconnect and load spreads over new pods;
   // keepalive finds dead peers; clients may ping every 10 s even without calls (stream watchers
   // behind idle NATs).
@@ -320,7 +327,8 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
     event_relay_->Start();
   }
   events_service_ = std::make_unique<events::JourneyEventsService>(
-      event_log_.get(), state_poller_.get(), ToGrpcStatus, metrics_.get());
+      event_log_.get(), state_poller_.get(), ToGrpcStatus, metrics_.get(),
+      config.max_watch_streams);
   http::Routes routes;
   http::AddWebhookRoute(&routes, config.webhook_path, webhook_receiver_.get());
   http::AddHealthRoute(&routes);

@@ -15,6 +15,8 @@
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
 #include "aarthik/headless/v1/profile.grpc.pb.h"
 #include "aarthik/webhooks/v1/subscription.grpc.pb.h"
+#include "absl/strings/str_cat.h"
+#include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway_env.h"
 
@@ -218,6 +220,65 @@ class StateWatcher : public grpc::ClientReadReactor<ev::WatchJourneyStateRespons
 // interval: all of them get the first state, and a change the gateway can only learn by polling (no
 // web-hook subscription here) reaches all of them, while the sandbox counts at most one poll per
 // interval that passed.
+// --max-watch-streams bounds both watch methods together: beyond it a stream fails at once with
+// RESOURCE_EXHAUSTED (TOO_MANY_STREAMS) and holds nothing; a stream that ends gives its place back.
+TEST_F(JourneyEventsTest, WatchStreamsBeyondTheCapAreRefusedAtOnce) {
+  env_ = GatewayEnv::Start({.gateway_args = {"--max-watch-streams", "3"}});
+  ASSERT_NE(env_, nullptr);
+  events_ = ev::JourneyEventsService::NewStub(env_->channel());
+  struct Stream {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<ev::WatchJourneyEventsResponse>> reader;
+  };
+  auto open_events = [&](const std::string& borrower) {
+    auto stream = std::make_unique<Stream>();
+    stream->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    ev::WatchJourneyEventsRequest request;
+    request.set_borrower_external_id(borrower);
+    stream->reader = events_->WatchJourneyEvents(&stream->context, request);
+    return stream;
+  };
+  std::vector<std::unique_ptr<Stream>> open;
+  for (int i = 0; i < 3; ++i) {
+    open.push_back(open_events(absl::StrCat("CUST_CAP_", i)));
+    open.back()->reader->WaitForInitialMetadata();  // subscribed
+  }
+  auto refused = open_events("CUST_CAP_4");
+  ev::WatchJourneyEventsResponse event;
+  EXPECT_FALSE(refused->reader->Read(&event));
+  grpc::Status status = refused->reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  std::optional<google::rpc::ErrorInfo> info = DetailOf<google::rpc::ErrorInfo>(status);
+  ASSERT_TRUE(info.has_value());
+  EXPECT_EQ(info->reason(), "TOO_MANY_STREAMS");
+  EXPECT_EQ(info->metadata().at("max_watch_streams"), "3");
+
+  grpc::ClientContext state_context;
+  ev::WatchJourneyStateRequest state;
+  state.set_borrower_provider_id("P_CAP");
+  auto state_reader = events_->WatchJourneyState(&state_context, state);
+  ev::WatchJourneyStateResponse update;
+  EXPECT_FALSE(state_reader->Read(&update));
+  EXPECT_EQ(state_reader->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+
+  // One subscriber leaves: its place is free once the gateway has seen it go.
+  open[0]->context.TryCancel();
+  while (open[0]->reader->Read(&event)) {
+  }
+  EXPECT_EQ(open[0]->reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  bool admitted = false;
+  for (int attempt = 0; attempt < 1000 && !admitted; ++attempt) {
+    auto again = open_events("CUST_CAP_5");
+    again->reader->WaitForInitialMetadata();  // subscribed, or already refused
+    again->context.TryCancel();
+    while (again->reader->Read(&event)) {
+    }
+    grpc::Status ended = again->reader->Finish();
+    admitted = ended.error_code() == grpc::StatusCode::CANCELLED;
+  }
+  EXPECT_TRUE(admitted) << "the ended stream's place was never given back";
+}
+
 TEST_F(JourneyEventsTest, ThousandStateWatchersShareOnePollPerInterval) {
   const std::string journey = CreateJourney("CUST_EVENTS_2");
   ASSERT_FALSE(journey.empty());
