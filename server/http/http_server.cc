@@ -312,7 +312,8 @@ void HttpServer::Impl::OnAcceptError(const beast::error_code& ec) {
     // Shed one queued connection (the client sees it closed at once instead of hanging) with the
     // descriptor kept for that, then take the descriptor back.
     ::close(spare_fd);
-    const int shed = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    const int shed =
+        ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (shed >= 0) ::close(shed);
     spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
@@ -357,6 +358,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, R
   if (!ec) impl.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl.acceptor.bind(endpoint, ec);
   if (!ec) impl.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  // OnAcceptError's accept4 must never block the I/O thread.
+  if (!ec) impl.acceptor.native_non_blocking(true, ec);
   if (ec) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on --http-listen=", impl.options.listen, ": ", ec.message()));

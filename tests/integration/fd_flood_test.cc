@@ -145,10 +145,14 @@ TEST(FdFloodTest, AGrpcFloodEndsWithNewClientsServedOrTheGatewayNotServing) {
   std::shared_ptr<grpc::Channel> established = env->channel();  // connected before the flood
   ASSERT_EQ(OverallHealth(established, absl::Seconds(5)), kServing);
   Flood flood(env->gateway_address(), kFloodConnections);
+  // Once gRPC has taken every descriptor, HTTP clients arrive: the HTTP listener's accept fails
+  // with EMFILE and must back off rather than spin.
+  Flood http_clients(env->http_address(), 20);
   int fresh_ok = 0;
   const double cpu_share = CpuShareWhileHeld(*env, absl::Seconds(3), &fresh_ok);
   EXPECT_LT(cpu_share, 0.5);
   flood.Stop();
+  http_clients.Stop();
   // Within a few seconds either a new client gets an answer, or the gateway reports that its
   // listener is gone (overall health NOT_SERVING to existing connections, /healthz 503, the
   // metric at 0) so that the liveness probe restarts it.
