@@ -89,6 +89,8 @@ struct HttpServer::Impl {
   bool accept_paused = false;
   bool accept_failing = false;  // since the last failure, nothing was accepted
   int spare_fd = -1;            // given up to shed a connection when descriptors run out
+  // Where closing connections' unwanted bytes go; one for all, as only the I/O thread reads.
+  std::array<char, 64 << 10> discard;
   asio::io_context io;
   tcp::acceptor acceptor;
   asio::steady_timer accept_pause_timer;
@@ -237,7 +239,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Discard() {
-    stream_.async_read_some(asio::buffer(discard_),
+    stream_.async_read_some(asio::buffer(server_->discard),
                             [self = shared_from_this()](beast::error_code ec, size_t n) {
                               self->discarded_ += n;
                               if (ec || self->discarded_ > kLingerBytes) return self->Close();
@@ -262,7 +264,6 @@ class Session : public std::enable_shared_from_this<Session> {
   const Routes::Route* route_ = nullptr;
   bool keep_alive_ = false;
   bhttp::response<bhttp::string_body> response_;
-  std::array<char, 4096> discard_;
   size_t discarded_ = 0;
 };
 
