@@ -172,7 +172,11 @@ TEST(FdFloodTest, AGrpcFloodEndsWithNewClientsServedOrTheGatewayNotServing) {
         HttpCall("GET", absl::StrCat("http://", env->http_address(), "/metrics"));
     EXPECT_NE(metrics.find("aarthik_grpc_listener_accepting 0"), std::string::npos);
   }
-  std::cerr << "after the gRPC flood: " << (served ? "new clients served" : "NOT_SERVING") << "\n";
+  std::cerr << "after the gRPC flood: "
+            << (served        ? "new clients served"
+                : not_serving ? "NOT_SERVING"
+                              : "neither")
+            << "\n";
 }
 
 }  // namespace
