@@ -261,9 +261,9 @@ const std::vector<FlagSpec>& Flags() {
        },
        Show(&Config::http_listen)},
       {"http-max-connections",
-       "Connections the HTTP listener keeps open at most; more wait in the kernel's backlog until "
-       "one closes. Lowered at start when the descriptor limit leaves less (logged). Default "
-       "1024.",
+       "Connections the HTTP listener keeps open at most; beyond it a new connection replaces "
+       "the one idle the longest (or waits while all are busy). Lowered at start when the "
+       "descriptor limit leaves less (logged). Default 1024.",
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("http-max-connections", v, &c.http_max_connections);
        },

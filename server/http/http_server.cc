@@ -1,6 +1,7 @@
 #include "server/http/http_server.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,12 +11,14 @@
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <list>
 #include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
@@ -72,6 +75,10 @@ const Routes::Route* Routes::Find(const std::string& method, const std::string& 
   return nullptr;
 }
 
+namespace {
+class Session;
+}  // namespace
+
 struct HttpServer::Impl {
   Impl(Options options, Routes routes)
       : options(std::move(options)),
@@ -91,12 +98,25 @@ struct HttpServer::Impl {
   int spare_fd = -1;            // given up to shed a connection when descriptors run out
   // Where closing connections' unwanted bytes go; one for all, as only the I/O thread reads.
   std::array<char, 64 << 10> discard;
+  // Connections waiting for a request's head (new ones, and kept-alive ones between requests),
+  // oldest first. At the connection cap, a connection waiting in the backlog makes the oldest of
+  // them close, so that idle connections cannot lock new clients out.
+  std::list<std::weak_ptr<Session>> waiting;
+  bool backlog_watched = false;
+  std::atomic<uint64_t> evicted{0};
   asio::io_context io;
+  // Keeps io.run() going while nothing is pending on the context: at the connection cap with
+  // every connection waiting for an asynchronous handler, no accept, read or timer is.
+  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
   tcp::acceptor acceptor;
   asio::steady_timer accept_pause_timer;
 
-  // Arms one accept unless one is pending, accepting is paused or the connection cap is reached.
+  // Arms one accept unless one is pending, accepting is paused or the connection cap is reached
+  // (then watches the backlog instead).
   void Accept();
+  // At the cap: once a connection waits in the backlog, closes the oldest waiting session.
+  void WatchBacklog();
+  void EvictOldestWaiting();
   void OnAcceptError(const beast::error_code& ec);
   void OnSessionClosed();
 };
@@ -107,7 +127,16 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServer::Impl* server)
       : stream_(std::move(socket)), server_(server) {}
-  ~Session() { server_->OnSessionClosed(); }
+  ~Session() {
+    StopWaiting();
+    server_->OnSessionClosed();
+  }
+
+  // Closes the connection to make room for a new one (it was waiting for a request).
+  void Evict() {
+    StopWaiting();
+    Close();
+  }
 
   void Read() {
     parser_.emplace();
@@ -120,6 +149,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHead(ec); });
+    waiting_ = server_->waiting.insert(server_->waiting.end(), weak_from_this());
+    server_->WatchBacklog();
   }
 
  private:
@@ -140,7 +171,14 @@ class Session : public std::enable_shared_from_this<Session> {
     return true;
   }
 
+  void StopWaiting() {
+    if (!waiting_.has_value()) return;
+    server_->waiting.erase(*waiting_);
+    waiting_.reset();
+  }
+
   void OnHead(beast::error_code ec) {
+    StopWaiting();
     if (ReplyToReadError(ec)) return;
     const auto& head = parser_->get();
     request_ = {};
@@ -265,6 +303,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   bhttp::response<bhttp::string_body> response_;
   size_t discarded_ = 0;
+  // This session's entry in the server's `waiting` list while it waits for a request's head.
+  std::optional<std::list<std::weak_ptr<Session>>::iterator> waiting_;
 };
 
 bool OutOfResources(const beast::error_code& ec) {
@@ -276,9 +316,9 @@ bool OutOfResources(const beast::error_code& ec) {
 }  // namespace
 
 void HttpServer::Impl::Accept() {
-  if (accept_pending || accept_paused || stopped.load() ||
-      connections.load(std::memory_order_relaxed) >= options.max_connections) {
-    return;
+  if (accept_pending || accept_paused || stopped.load()) return;
+  if (connections.load(std::memory_order_relaxed) >= options.max_connections) {
+    return WatchBacklog();
   }
   accept_pending = true;
   acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
@@ -324,6 +364,38 @@ void HttpServer::Impl::OnAcceptError(const beast::error_code& ec) {
     accept_paused = false;
     if (wait_error != asio::error::operation_aborted) Accept();
   });
+}
+
+void HttpServer::Impl::WatchBacklog() {
+  if (backlog_watched || accept_pending || stopped.load() || waiting.empty() ||
+      connections.load(std::memory_order_relaxed) < options.max_connections) {
+    return;
+  }
+  // A connection may already wait (its readiness reported while nothing watched for it).
+  pollfd listener{acceptor.native_handle(), POLLIN, 0};
+  if (::poll(&listener, 1, 0) == 1 && (listener.revents & POLLIN) != 0) return EvictOldestWaiting();
+  backlog_watched = true;
+  acceptor.async_wait(tcp::acceptor::wait_read, [this](beast::error_code ec) {
+    backlog_watched = false;
+    if (ec || stopped.load()) return;
+    if (connections.load(std::memory_order_relaxed) < options.max_connections) return Accept();
+    EvictOldestWaiting();
+  });
+}
+
+void HttpServer::Impl::EvictOldestWaiting() {
+  // The evicted session's end re-arms Accept, which takes the waiting connection. With nothing
+  // to evict, the next session that finishes or starts waiting for a request watches again.
+  while (!waiting.empty()) {
+    std::shared_ptr<Session> oldest = waiting.front().lock();
+    if (oldest == nullptr) {
+      waiting.pop_front();
+      continue;
+    }
+    evicted.fetch_add(1, std::memory_order_relaxed);
+    oldest->Evict();
+    return;
+  }
 }
 
 void HttpServer::Impl::OnSessionClosed() {
@@ -391,6 +463,8 @@ void HttpServer::Stop() {
 size_t HttpServer::open_connections() const { return impl_->connections.load(); }
 
 uint64_t HttpServer::accept_failures() const { return impl_->accept_failures.load(); }
+
+uint64_t HttpServer::evicted_connections() const { return impl_->evicted.load(); }
 
 HttpServer::~HttpServer() { Stop(); }
 

@@ -105,8 +105,8 @@ class HttpServer {
     size_t max_body_bytes = 1 << 20;      // any route; RouteOptions may set less
     size_t max_header_bytes = 16 << 10;
     absl::Duration idle_timeout = absl::Seconds(30);  // per read of one request
-    // Open connections at most (each is a descriptor); more wait in the kernel's backlog until
-    // one closes.
+    // Open connections at most (each is a descriptor); at the cap a new one takes the place of
+    // the one that has waited longest for a request, or waits in the backlog while all are busy.
     size_t max_connections = 1024;
     // How long accepting pauses after accept failed for lack of descriptors or buffers.
     absl::Duration accept_pause = absl::Milliseconds(100);
@@ -125,6 +125,8 @@ class HttpServer {
   size_t open_connections() const;
   // Times accept failed for lack of descriptors or buffers (each followed by a pause).
   uint64_t accept_failures() const;
+  // Connections closed at the cap, while waiting for a request, to let a new one in.
+  uint64_t evicted_connections() const;
 
   struct Impl;
 

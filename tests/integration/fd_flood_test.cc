@@ -132,6 +132,10 @@ TEST(FdFloodTest, AnHttpFloodLeavesNewGrpcClientsServedAndTheHttpThreadIdle) {
   // The HTTP listener stays within its share of descriptors: new gRPC clients are served during
   // the flood.
   EXPECT_GT(fresh_ok, 0);
+  // And the idle flood connections make room for new HTTP clients.
+  long during = 0;
+  HttpCall("GET", absl::StrCat("http://", env->http_address(), "/healthz"), "", {}, &during);
+  EXPECT_EQ(during, 200);
   flood.Stop();
   EXPECT_EQ(FreshClientHealth(env->gateway_address(), absl::Seconds(5)), kServing);
   long status = 0;

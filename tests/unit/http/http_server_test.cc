@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -262,31 +264,80 @@ TEST_F(HttpServerTest, ExpectContinueGetsA100OnlyWhenTheHeadPasses) {
   EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
 }
 
-TEST(HttpServerConnectionCap, ConnectionsBeyondTheCapWaitUntilOneCloses) {
-  Routes routes;
-  AddHealthRoute(&routes);
-  HttpServer::Options options;
-  options.listen = "127.0.0.1:0";
-  options.max_connections = 2;
-  auto server = HttpServer::Start(options, std::move(routes));
-  ASSERT_TRUE(server.ok()) << server.status();
+class HttpServerConnectionCap : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Routes routes;
+    AddHealthRoute(&routes);
+    routes.AddAsync("GET", "/held", [this](const HttpRequest&, Responder respond) {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_.push_back(std::move(respond));
+      held_changed_.notify_all();
+    });
+    HttpServer::Options options;
+    options.listen = "127.0.0.1:0";
+    options.max_connections = 2;
+    auto server = HttpServer::Start(options, std::move(routes));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+  void TearDown() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Responder& respond : held_) respond(HttpResponse{200, "text/plain", "late\n"});
+  }
+  void WaitUntilHeld(size_t count) {
+    std::unique_lock<std::mutex> lock(mu_);
+    held_changed_.wait(lock, [&] { return held_.size() >= count; });
+  }
+
+  std::unique_ptr<HttpServer> server_;
+  std::mutex mu_;
+  std::condition_variable held_changed_;
+  std::vector<Responder> held_;  // guarded by mu_
+};
+
+// At the cap, a new client takes the place of the connection idle the longest.
+TEST_F(HttpServerConnectionCap, ANewConnectionTakesThePlaceOfTheLongestIdle) {
   const std::string healthz = Head("GET /healthz HTTP/1.1", {});
-  auto first = std::make_unique<RawClient>((*server)->address());
-  RawClient second((*server)->address());
-  // Answered requests prove both connections were accepted.
-  ASSERT_TRUE(first->Send(healthz));
-  EXPECT_EQ(first->ReadUntil("ok\n").rfind("HTTP/1.1 200", 0), 0u);
+  RawClient first(server_->address());
+  ASSERT_TRUE(first.Send(healthz));
+  EXPECT_EQ(first.ReadUntil("ok\n").rfind("HTTP/1.1 200", 0), 0u);
+  RawClient second(server_->address());
   ASSERT_TRUE(second.Send(healthz));
   EXPECT_EQ(second.ReadUntil("ok\n").rfind("HTTP/1.1 200", 0), 0u);
-  EXPECT_EQ((*server)->open_connections(), 2u);
-  // The third connects (the kernel completes the handshake) but is not accepted until one of the
-  // first two closes; then it is answered.
-  RawClient third((*server)->address());
+  EXPECT_EQ(server_->open_connections(), 2u);
+  RawClient third(server_->address());
   ASSERT_TRUE(third.Send(healthz));
-  EXPECT_LE((*server)->open_connections(), 2u);
-  first.reset();
   EXPECT_EQ(third.ReadUntil("ok\n").rfind("HTTP/1.1 200", 0), 0u);
-  EXPECT_LE((*server)->open_connections(), 2u);
+  EXPECT_TRUE(first.ReadsEof());  // idle the longest: closed for the third
+  EXPECT_EQ(server_->evicted_connections(), 1u);
+  EXPECT_LE(server_->open_connections(), 2u);
+  ASSERT_TRUE(second.Send(healthz));  // still open
+  EXPECT_EQ(second.ReadUntil("ok\n").rfind("HTTP/1.1 200", 0), 0u);
+}
+
+// Connections busy with a request are never closed for a new one: it waits in the backlog until
+// one of them is done.
+TEST_F(HttpServerConnectionCap, BusyConnectionsAreNotClosedForNewOnes) {
+  const std::string held = Head("GET /held HTTP/1.1", {});
+  RawClient first(server_->address());
+  RawClient second(server_->address());
+  ASSERT_TRUE(first.Send(held));
+  WaitUntilHeld(1);  // held_[0] is the first connection's request
+  ASSERT_TRUE(second.Send(held));
+  WaitUntilHeld(2);
+  RawClient third(server_->address());
+  ASSERT_TRUE(third.Send(Head("GET /healthz HTTP/1.1", {})));
+  EXPECT_EQ(server_->evicted_connections(), 0u);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_.front()(HttpResponse{200, "text/plain", "done\n"});
+    held_.erase(held_.begin());
+  }
+  EXPECT_EQ(first.ReadUntil("done\n").rfind("HTTP/1.1 200", 0), 0u);
+  // The first connection is now idle, the longest: it makes room for the third.
+  EXPECT_EQ(third.ReadUntil("ok\n").rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_EQ(server_->evicted_connections(), 1u);
 }
 
 }  // namespace
