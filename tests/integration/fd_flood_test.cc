@@ -4,6 +4,7 @@
 // 1.51's after an EMFILE, no longer accepts, and the liveness probe is to restart it); during the
 // flood the HTTP I/O thread must not spin on failing accepts (the gateway's CPU time, from
 // /proc/<pid>/stat, stays far below the wall time).
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -100,11 +101,29 @@ int FreshClientHealth(const std::string& address, absl::Duration timeout) {
   return OverallHealth(channel, timeout);
 }
 
-std::unique_ptr<GatewayEnv> StartLimitedGateway() {
+std::unique_ptr<GatewayEnv> StartLimitedGateway(const std::string& log_path = "") {
   return GatewayEnv::Start({
       .gateway_args = {"--grpc-listener-check-interval", "1s"},
+      .gateway_log_path = log_path,
       .gateway_launcher = {"/usr/bin/prlimit", "--nofile=256:256", "--"},
   });
+}
+
+// Descriptors the process has open now.
+int OpenDescriptors(pid_t pid) {
+  int count = 0;
+  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
+  if (dir == nullptr) return -1;
+  while (dirent* entry = readdir(dir)) count += entry->d_name[0] != '.';
+  closedir(dir);
+  return count;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
 }
 
 // Holds the flood for `hold` of wall time while new clients check health every 200 ms, and
@@ -144,13 +163,17 @@ TEST(FdFloodTest, AnHttpFloodLeavesNewGrpcClientsServedAndTheHttpThreadIdle) {
 }
 
 TEST(FdFloodTest, AGrpcFloodEndsWithNewClientsServedOrTheGatewayNotServing) {
-  std::unique_ptr<GatewayEnv> env = StartLimitedGateway();
+  const std::string log_path = TestLogPath();
+  std::unique_ptr<GatewayEnv> env = StartLimitedGateway(log_path);
   ASSERT_NE(env, nullptr);
   std::shared_ptr<grpc::Channel> established = env->channel();  // connected before the flood
   ASSERT_EQ(OverallHealth(established, absl::Seconds(5)), kServing);
   Flood flood(env->gateway_address(), kFloodConnections);
   // Once gRPC has taken every descriptor, HTTP clients arrive: the HTTP listener's accept fails
   // with EMFILE and must back off rather than spin.
+  const absl::Time exhausted_by = absl::Now() + absl::Seconds(10);
+  while (OpenDescriptors(env->gateway_pid()) < 250 && absl::Now() < exhausted_by) {
+  }
   Flood http_clients(env->http_address(), 20);
   int fresh_ok = 0;
   const double cpu_share = CpuShareWhileHeld(*env, absl::Seconds(3), &fresh_ok);
@@ -176,6 +199,8 @@ TEST(FdFloodTest, AGrpcFloodEndsWithNewClientsServedOrTheGatewayNotServing) {
         HttpCall("GET", absl::StrCat("http://", env->http_address(), "/metrics"));
     EXPECT_NE(metrics.find("aarthik_grpc_listener_accepting 0"), std::string::npos);
   }
+  EXPECT_NE(ReadFile(log_path).find("http listener cannot accept; pausing"), std::string::npos)
+      << "the HTTP listener never met EMFILE: the test did not exercise its back-off";
   std::cerr << "after the gRPC flood: "
             << (served        ? "new clients served"
                 : not_serving ? "NOT_SERVING"
