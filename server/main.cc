@@ -5,11 +5,13 @@
 #include <cstring>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/core/config.h"
 #include "server/core/config_file.h"
+#include "server/core/fd_limits.h"
 #include "server/core/log.h"
 #include "server/core/memory.h"
 #include "server/rpc/gateway.h"
@@ -34,6 +36,17 @@ int main(int argc, char** argv) {
     return 0;
   }
   aarthik::core::SetMinLogSeverity(config->log_level);
+  // Before anything opens a descriptor: gRPC 1.51's listener stops for good after one EMFILE, and
+  // the gateway sizes its connection caps from this limit (core/fd_limits.h).
+  if (absl::StatusOr<aarthik::core::FdLimit> limit = aarthik::core::RaiseFdLimit(); limit.ok()) {
+    aarthik::core::Log(aarthik::core::Severity::kInfo, "descriptor limit",
+                       {{"soft_at_start", absl::StrCat(limit->soft_before)},
+                        {"soft", absl::StrCat(limit->soft)},
+                        {"hard", absl::StrCat(limit->hard)}});
+  } else {
+    aarthik::core::Log(aarthik::core::Severity::kWarning, "cannot raise the descriptor limit",
+                       {{"reason", std::string(limit.status().message())}});
+  }
 
   sigset_t signals;
   sigemptyset(&signals);

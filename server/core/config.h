@@ -85,6 +85,12 @@ struct Config {
   // Live journey events (docs/events.md): the gateway's own HTTP listener and the web-hook
   // receiver.
   std::string http_listen = "0.0.0.0:8080";
+  // Bounds under abuse (docs/operations.md, "Limits"): HTTP connections (lowered to the
+  // descriptor budget at start, core/fd_limits.h) and web-hook bodies.
+  int http_max_connections = 1024;
+  int64_t webhook_max_body_bytes = 64 << 10;
+  // Self-check of the gRPC listener (http/grpc_listener_check.h).
+  absl::Duration grpc_listener_check_interval = absl::Seconds(10);
   std::string webhook_path = "/webhooks/aarthik";
   std::vector<std::string>
       webhook_secret_files;  // none: the web-hook route answers 401 to everything

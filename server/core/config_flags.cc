@@ -290,6 +290,31 @@ const std::vector<FlagSpec>& Flags() {
          return absl::OkStatus();
        },
        Show(&Config::http_listen)},
+      {"http-max-connections",
+       "Connections the HTTP listener keeps open at most; beyond it a new connection replaces "
+       "the one idle the longest (or waits while all are busy). Lowered at start when the "
+       "descriptor limit leaves less (logged). Default 1024.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("http-max-connections", v, &c.http_max_connections);
+       },
+       Show(&Config::http_max_connections)},
+      {"webhook-max-body-bytes",
+       "Largest web-hook body accepted; a larger Content-Length is answered 413 before the body "
+       "is read, a chunked body is cut off with 413 once it passes it. Platform snapshots are a "
+       "few KiB. Default 65536.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("webhook-max-body-bytes", v, &c.webhook_max_body_bytes);
+       },
+       Show(&Config::webhook_max_body_bytes)},
+      {"grpc-listener-check-interval",
+       "How often the gateway checks that a fresh connection to its own gRPC port is accepted "
+       "(gRPC 1.51 stops accepting for good after running out of descriptors once); two failed "
+       "checks in a row turn health NOT_SERVING. Default 10s.",
+       [](absl::string_view v, Config& c) {
+         return ParseDurationFlag("grpc-listener-check-interval", v,
+                                  &c.grpc_listener_check_interval);
+       },
+       Show(&Config::grpc_listener_check_interval)},
       {"webhook-path", "Path of the platform web-hook receiver. Default /webhooks/aarthik.",
        [](absl::string_view v, Config& c) -> absl::Status {
          if (!absl::StartsWith(v, "/"))

@@ -26,9 +26,37 @@ std::unique_ptr<transcode::JsonCodec> NewSnapshotCodec() {
       HeadlessJourneySnapshot::descriptor(), ExperienceJourneySnapshot::descriptor()});
 }
 
+bool JsonNestingWithin(absl::string_view json, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return true;
+}
+
 absl::StatusOr<IncomingEvent> ParseSnapshot(const transcode::JsonCodec& codec,
                                             const std::string& event_id,
                                             absl::string_view raw_body) {
+  // nlohmann's parser recurses once per level: a signed but absurdly deep body would cost the
+  // thread milliseconds (and stack) before being refused anyway.
+  if (!JsonNestingWithin(raw_body, kMaxSnapshotDepth)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("body nests deeper than ", kMaxSnapshotDepth, " levels"));
+  }
   nlohmann::json json =
       nlohmann::json::parse(raw_body.begin(), raw_body.end(), nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object())
@@ -142,6 +170,16 @@ WebhookReceiver::WebhookReceiver(const WebhookVerifier* verifier, EventLog* log,
 WebhookReceiver::Result WebhookReceiver::Handle(const WebhookHeaders& headers,
                                                 absl::string_view raw_body) {
   Result result = HandleDelivery(headers, raw_body);
+  if (metrics_ != nullptr) metrics_->WebhookReceived(WebhookResultLabel(result));
+  return result;
+}
+
+std::optional<WebhookReceiver::Result> WebhookReceiver::CheckHeaders(
+    const WebhookHeaders& headers) {
+  absl::Status head = verifier_->CheckHeaders(headers);
+  if (head.ok()) return std::nullopt;
+  ++rejected_;
+  Result result{HttpStatusFor(head), std::string(head.message()), std::nullopt};
   if (metrics_ != nullptr) metrics_->WebhookReceived(WebhookResultLabel(result));
   return result;
 }

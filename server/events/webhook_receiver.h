@@ -7,8 +7,11 @@
 //   WebhookReceiver receiver(&verifier, &log, [&](const JourneyEvent& e) { poller.OnWebhook(e); });
 //   WebhookReceiver::Result r = receiver.Handle(headers, raw_body);   // r.http_status, r.message
 //
-// Thread-safety: Handle may run concurrently on any thread (the verifier, codec and log are
-// thread-safe); `on_accepted` runs on the calling thread.
+// The HTTP route calls CheckHeaders before it reads the body, so that a delivery without its
+// signature headers or with a stale timestamp costs neither the read nor the HMAC.
+//
+// Thread-safety: Handle and CheckHeaders may run concurrently on any thread (the verifier, codec
+// and log are thread-safe); `on_accepted` runs on the calling thread.
 #ifndef AARTHIK_SERVER_EVENTS_WEBHOOK_RECEIVER_H_
 #define AARTHIK_SERVER_EVENTS_WEBHOOK_RECEIVER_H_
 
@@ -27,8 +30,17 @@
 
 namespace aarthik::events {
 
+// Deepest nesting of objects and arrays a snapshot may have (the platform's have 6 levels);
+// deeper bodies are refused by a linear scan before anything parses them recursively.
+inline constexpr int kMaxSnapshotDepth = 32;
+
+// Whether the JSON text nests objects and arrays at most `max_depth` deep. A linear scan that
+// skips strings; it does not validate the JSON.
+bool JsonNestingWithin(absl::string_view json, int max_depth);
+
 // Parses a verified body (variant A: headless, variant B: Hybrid/Hosted) into what the log needs.
-// INVALID_ARGUMENT when it is neither, lacks its keys or contradicts `event_id` (the header).
+// INVALID_ARGUMENT when it is neither, is nested deeper than kMaxSnapshotDepth, lacks its keys or
+// contradicts `event_id` (the header).
 absl::StatusOr<IncomingEvent> ParseSnapshot(const transcode::JsonCodec& codec,
                                             const std::string& event_id,
                                             absl::string_view raw_body);
@@ -52,6 +64,10 @@ class WebhookReceiver {
                   metrics::GatewayMetrics* metrics = nullptr);
 
   Result Handle(const WebhookHeaders& headers, absl::string_view raw_body);
+
+  // The refusal a delivery gets from its headers alone (WebhookVerifier::CheckHeaders), counted
+  // like any other; nullopt when its body is worth reading.
+  std::optional<Result> CheckHeaders(const WebhookHeaders& headers);
 
   // Shares a delivery with the other replicas (EventRelay::Publish) and says when it is shared.
   using RelayCallback = std::function<void(const std::string& event_id, absl::string_view body,

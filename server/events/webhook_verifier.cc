@@ -12,6 +12,24 @@
 #include "absl/strings/str_cat.h"
 
 namespace aarthik::events {
+namespace {
+
+bool ParseEpochSeconds(const std::string& text, int64_t* seconds) {
+  return !text.empty() && text.size() <= 12 &&
+         absl::ascii_isdigit(static_cast<unsigned char>(text[0])) &&
+         absl::SimpleAtoi(text, seconds);
+}
+
+// What HmacSha256Hex produces: 64 lowercase hex digits.
+bool IsLowercaseHexDigest(absl::string_view text) {
+  if (text.size() != 64) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::string HmacSha256Hex(absl::string_view secret, absl::string_view message) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -58,8 +76,7 @@ WebhookVerifier::WebhookVerifier(Options options, const core::Clock& clock)
                   options_.rotating_secrets.end());
 }
 
-absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& headers,
-                                                        absl::string_view raw_body) const {
+absl::Status WebhookVerifier::CheckHeaders(const WebhookHeaders& headers) const {
   if (headers.signature.empty() || headers.timestamp.empty()) {
     return absl::InvalidArgumentError("missing X-AL-Webhook-Signature or X-AL-Webhook-Timestamp");
   }
@@ -68,11 +85,28 @@ absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& he
         "missing X-AL-Event-ID, X-AL-Tenant-ID or X-AL-Application-ID");
   }
   int64_t seconds = 0;
-  if (headers.timestamp.size() > 12 || !absl::SimpleAtoi(headers.timestamp, &seconds) ||
-      !absl::ascii_isdigit(static_cast<unsigned char>(headers.timestamp[0]))) {
+  if (!ParseEpochSeconds(headers.timestamp, &seconds)) {
     return absl::InvalidArgumentError("X-AL-Webhook-Timestamp is not Unix epoch seconds");
   }
-  // The signature first: nothing else about an unauthenticated request is worth telling its sender.
+  // Neither check below needs the secret, so they tell an unauthenticated sender nothing; both
+  // refuse before the body is read and hashed.
+  if (!IsLowercaseHexDigest(headers.signature)) {
+    return absl::UnauthenticatedError("web-hook signature does not match");
+  }
+  if (absl::AbsDuration(clock_.Now() - absl::FromUnixSeconds(seconds)) > options_.tolerance) {
+    return absl::UnauthenticatedError(absl::StrCat("web-hook timestamp outside the tolerance of ",
+                                                   absl::FormatDuration(options_.tolerance)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& headers,
+                                                        absl::string_view raw_body) const {
+  if (absl::Status head = CheckHeaders(headers); !head.ok()) return head;
+  int64_t seconds = 0;
+  ParseEpochSeconds(headers.timestamp, &seconds);
+  // The signature before the tenant and application: nothing about them is worth telling an
+  // unauthenticated sender.
   bool matched = false;
   int matched_index = 0;
   bool matched_previous = false;
@@ -94,10 +128,6 @@ absl::StatusOr<VerifiedHeaders> WebhookVerifier::Verify(const WebhookHeaders& he
   }
   if (!matched) return absl::UnauthenticatedError("web-hook signature does not match");
   const absl::Time signed_at = absl::FromUnixSeconds(seconds);
-  if (absl::AbsDuration(now - signed_at) > options_.tolerance) {
-    return absl::UnauthenticatedError(absl::StrCat("web-hook timestamp outside the tolerance of ",
-                                                   absl::FormatDuration(options_.tolerance)));
-  }
   if (!options_.tenant_id.empty() && headers.tenant_id != options_.tenant_id) {
     return absl::PermissionDeniedError("web-hook for another tenant");
   }

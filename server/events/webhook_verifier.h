@@ -10,6 +10,7 @@
 //   options.secrets = *LoadSecretFiles({"/run/secrets/whsec", "/run/secrets/whsec.next"});
 //   options.tenant_id = config.tenant_id;  options.application_id = config.application_id;
 //   WebhookVerifier verifier(options, core::Clock::Real());
+//   if (!verifier.CheckHeaders(headers).ok()) { /* refuse before reading the body */ }
 //   absl::StatusOr<VerifiedHeaders> ok = verifier.Verify(headers, raw_body);
 //   // UNAUTHENTICATED: bad signature or stale timestamp; INVALID_ARGUMENT: missing/malformed
 //   header;
@@ -77,6 +78,11 @@ class WebhookVerifier {
   };
 
   WebhookVerifier(Options options, const core::Clock& clock);
+
+  // What can be refused from the headers alone, before the body is read: missing or malformed
+  // headers (INVALID_ARGUMENT), a signature that is not a SHA-256 hex digest or a timestamp
+  // outside the tolerance (UNAUTHENTICATED). Verify starts with it.
+  absl::Status CheckHeaders(const WebhookHeaders& headers) const;
 
   absl::StatusOr<VerifiedHeaders> Verify(const WebhookHeaders& headers,
                                          absl::string_view raw_body) const;

@@ -1,19 +1,33 @@
-// HttpServer: the gateway's own small HTTP/1.1 listener (web-hooks, health; later /metrics), on
-// Boost.Beast/Asio: one I/O thread, asynchronous accept/read/write, keep-alive, a request body
-// limit (413), a header limit and an idle timeout. Routes are exact (method, path) pairs whose
-// handlers run on the I/O thread and must not block (they do CPU work only). An asynchronous
+// HttpServer: the gateway's own small HTTP/1.1 listener (web-hooks, /healthz, /metrics), on
+// Boost.Beast/Asio: one I/O thread, asynchronous accept/read/write, keep-alive, a header limit,
+// a request body limit per route (413) and an idle timeout. Routes are exact (method, path) pairs
+// whose handlers run on the I/O thread and must not block (they do CPU work only). An asynchronous
 // handler answers later, from any thread, through its `respond` callback (e.g. once Redis has
 // acknowledged a write); the connection waits for that answer.
 //
+// Bounded under abuse: the request line and headers are read first, and a request is refused
+// before any byte of its body is read when no route matches, when the route's `check_head` says
+// so (e.g. a web-hook without its signature headers) or when its Content-Length is over the
+// route's limit (a chunked body is cut off with 413 once it passes it); such an answer closes the
+// connection after draining, briefly, what the client still sends. At most
+// Options::max_connections connections are open; beyond it new ones wait in the kernel's backlog.
+// When accept fails for lack of descriptors or buffers the listener sheds one pending connection
+// with a reserved descriptor and pauses accepting for Options::accept_pause instead of retrying
+// at once (which would spin the I/O thread).
+//
 //   HttpServer::Options options;  options.listen = "127.0.0.1:0";
 //   HttpServer::Routes routes;
-//   routes.Add("GET", "/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain",
-//   "ok\n"}; }); absl::StatusOr<std::unique_ptr<HttpServer>> server = HttpServer::Start(options,
-//   std::move(routes)); std::cout << (*server)->address();   // "127.0.0.1:41234"
+//   routes.Add("GET", "/healthz", [](const HttpRequest&) {
+//     return HttpResponse{200, "text/plain", "ok\n"};
+//   });
+//   routes.AddAsync("POST", "/hook", handler, {.max_body_bytes = 64 << 10});
+//   absl::StatusOr<std::unique_ptr<HttpServer>> server =
+//       HttpServer::Start(options, std::move(routes));
+//   std::cout << (*server)->address();   // "127.0.0.1:41234"
 //   (*server)->Stop();                    // or destroy
 //
-// Thread-safety: Start/Stop/address from any thread; handlers run on the server's I/O thread, one
-// at a time.
+// Thread-safety: Start/Stop/address/open_connections from any thread; handlers and head checks
+// run on the server's I/O thread, one at a time.
 #ifndef AARTHIK_SERVER_HTTP_HTTP_SERVER_H_
 #define AARTHIK_SERVER_HTTP_HTTP_SERVER_H_
 
@@ -21,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -53,26 +68,48 @@ using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 using Responder = std::function<void(HttpResponse)>;
 using AsyncHttpHandler = std::function<void(const HttpRequest& request, Responder respond)>;
 
+// Looks at a request's line and headers (`head.body` is empty) before its body is read; a
+// response refuses the request without reading the body.
+using HeadCheck = std::function<std::optional<HttpResponse>(const HttpRequest& head)>;
+
+struct RouteOptions {
+  // Largest body the route accepts (413 above it); 0: the server's Options::max_body_bytes. Also
+  // capped by it.
+  size_t max_body_bytes = 0;
+  HeadCheck check_head;  // optional
+};
+
 // Exact-match routes: (method, path) → handler. A known path with another method answers 405.
 class Routes {
  public:
-  void Add(const std::string& method, const std::string& path, HttpHandler handler);
-  void AddAsync(const std::string& method, const std::string& path, AsyncHttpHandler handler);
+  struct Route {
+    AsyncHttpHandler handler;
+    RouteOptions options;
+  };
+
+  void Add(const std::string& method, const std::string& path, HttpHandler handler,
+           RouteOptions options = {});
+  void AddAsync(const std::string& method, const std::string& path, AsyncHttpHandler handler,
+                RouteOptions options = {});
   // Null with *status = 404 or 405 when nothing matches.
-  const AsyncHttpHandler* Find(const std::string& method, const std::string& path,
-                               int* status) const;
+  const Route* Find(const std::string& method, const std::string& path, int* status) const;
 
  private:
-  std::map<std::pair<std::string, std::string>, AsyncHttpHandler> handlers_;
+  std::map<std::pair<std::string, std::string>, Route> routes_;
 };
 
 class HttpServer {
  public:
   struct Options {
     std::string listen = "0.0.0.0:8080";  // HOST:PORT; port 0 picks a free port
-    size_t max_body_bytes = 1 << 20;
+    size_t max_body_bytes = 1 << 20;      // any route; RouteOptions may set less
     size_t max_header_bytes = 16 << 10;
     absl::Duration idle_timeout = absl::Seconds(30);  // per read of one request
+    // Open connections at most (each is a descriptor); at the cap a new one takes the place of
+    // the one that has waited longest for a request, or waits in the backlog while all are busy.
+    size_t max_connections = 1024;
+    // How long accepting pauses after accept failed for lack of descriptors or buffers.
+    absl::Duration accept_pause = absl::Milliseconds(100);
   };
 
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(Options options, Routes routes);
@@ -84,6 +121,12 @@ class HttpServer {
   const std::string& address() const { return address_; }
   // Closes the listener and every connection, joins the I/O thread. Idempotent.
   void Stop();
+  // Connections open now.
+  size_t open_connections() const;
+  // Times accept failed for lack of descriptors or buffers (each followed by a pause).
+  uint64_t accept_failures() const;
+  // Connections closed at the cap, while waiting for a request, to let a new one in.
+  uint64_t evicted_connections() const;
 
   struct Impl;
 

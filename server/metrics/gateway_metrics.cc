@@ -202,6 +202,19 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Regist
                              .Name("aarthik_stream_subscribers")
                              .Help("Open streams of the gateway's streaming RPCs, by method.")
                              .Register(r);
+  grpc_listener_accepting_ =
+      &prometheus::BuildGauge()
+           .Name("aarthik_grpc_listener_accepting")
+           .Help("1 while a fresh loopback connection to the gRPC port gets gRPC's answer.")
+           .Register(r)
+           .Add({});
+  grpc_listener_accepting_->Set(1);
+  grpc_listener_check_failures_ =
+      &prometheus::BuildCounter()
+           .Name("aarthik_grpc_listener_check_failures_total")
+           .Help("Checks of the gRPC listener whose connection got no answer from gRPC.")
+           .Register(r)
+           .Add({});
   // Present from the first scrape so that rate() and absence alerts see a zero, not a missing
   // series.
   absl::MutexLock lock(&mu_);
@@ -292,6 +305,11 @@ void GatewayMetrics::SessionRefreshed(absl::string_view result) {
 void GatewayMetrics::RedisConnected(absl::string_view connection, bool connected) {
   // Family::Add returns the existing child for the same labels and is thread-safe.
   redis_connected_->Add({{"connection", std::string(connection)}}).Set(connected ? 1 : 0);
+}
+
+void GatewayMetrics::GrpcListenerChecked(bool accepting) {
+  grpc_listener_accepting_->Set(accepting ? 1 : 0);
+  if (!accepting) grpc_listener_check_failures_->Increment();
 }
 
 void GatewayMetrics::WebhookRelayed(absl::string_view result) {

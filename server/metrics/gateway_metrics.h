@@ -143,6 +143,9 @@ class GatewayMetrics {
   void WebhookRelayed(absl::string_view result);
   // Subscribers of a streaming RPC (`rpc` is the method name, e.g. "WatchJourneyEvents").
   void StreamSubscribers(absl::string_view rpc, int delta);
+  // One check of the gRPC listener (http::GrpcListenerCheck): whether a fresh connection got
+  // gRPC's answer.
+  void GrpcListenerChecked(bool accepting);
 
   // The registry in the Prometheus text exposition format, version 0.0.4.
   std::string Serialize() const;
@@ -182,6 +185,8 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>* webhooks_relayed_;
   prometheus::Family<prometheus::Gauge>* redis_connected_;
   prometheus::Family<prometheus::Gauge>* stream_subscribers_;
+  prometheus::Gauge* grpc_listener_accepting_;
+  prometheus::Counter* grpc_listener_check_failures_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<RpcInstruments>> rpcs_ ABSL_GUARDED_BY(mu_);

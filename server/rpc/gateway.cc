@@ -13,6 +13,7 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "server/auth/redis_token_store.h"
+#include "server/core/fd_limits.h"
 #include "server/core/log.h"
 #include "server/http/gateway_routes.h"
 #include "server/transcode/rpc_error.h"
@@ -60,6 +61,37 @@ std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(const core::Config&
   return grpc::experimental::TlsServerCredentials(options);
 }
 
+// Descriptors one upstream connection may hold: with the HTTP/1.1 transport a TLS connection keeps
+// a libcurl multi handle of its own (whose wake-up socketpair is two more), plain connects share
+// one per 64; the HTTP/2 transport shares one per 8 connections.
+double UpstreamFdsPerConnection(const core::Config& config) {
+  if (config.upstream_protocol == "http2") return 1.25;
+  return absl::StartsWith(config.upstream_url, "https://") ? 3.0 : 1.05;
+}
+
+// Shares the descriptor limit between the HTTP listener, the upstream connections and Redis so
+// that they leave a reserve to gRPC's listener (core/fd_limits.h).
+core::FdBudget PlanDescriptors(const core::Config& config) {
+  core::FdBudget budget = core::PlanFdBudget(
+      {.fd_limit = core::CurrentFdLimit(),
+       .http_max_connections = static_cast<size_t>(config.http_max_connections),
+       .upstream_max_connections = static_cast<size_t>(config.max_in_flight_upstream),
+       .upstream_fds_per_connection = UpstreamFdsPerConnection(config),
+       .redis = !config.redis_url.empty()});
+  core::Log(budget.http_capped || budget.upstream_capped ? core::Severity::kWarning
+                                                         : core::Severity::kInfo,
+            "descriptor budget",
+            {{"fd_limit", absl::StrCat(core::CurrentFdLimit())},
+             {"reserve", absl::StrCat(budget.reserve)},
+             {"http_max_connections", absl::StrCat(budget.http_max_connections)},
+             {"upstream_max_connections", absl::StrCat(budget.upstream_max_connections)},
+             {"redis_fds", absl::StrCat(budget.redis_fds)},
+             {"capped", budget.http_capped || budget.upstream_capped
+                            ? "yes: raise the hard RLIMIT_NOFILE to use the configured bounds"
+                            : "no"}});
+  return budget;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& config) {
@@ -88,7 +120,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
       config.upstream_threads > 0
           ? config.upstream_threads
           : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
-  const int per_shard_in_flight = (config.max_in_flight_upstream + shard_count - 1) / shard_count;
+  const core::FdBudget descriptors = PlanDescriptors(config);
+  gateway->http_max_connections_ = descriptors.http_max_connections;
+  // Each request in flight holds a connection (HTTP/1.1), so the in-flight cap is also the
+  // connection cap; beyond the descriptor budget calls are shed rather than starving gRPC.
+  const int per_shard_in_flight =
+      std::min((config.max_in_flight_upstream + shard_count - 1) / shard_count,
+               std::max(1, static_cast<int>(descriptors.upstream_max_connections) / shard_count));
   std::vector<platform::UpstreamShard> shards;
   for (int i = 0; i < shard_count; ++i) {
     gateway->loops_.push_back(std::make_unique<upstream::EventLoop>());
@@ -217,6 +255,16 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   health->SetServingStatus(true);
   for (const std::string& name : service_names) health->SetServingStatus(name, true);
   health->SetServingStatus(kUpstreamHealthService, true);
+  http::GrpcListenerCheck::Options check_options;
+  check_options.address = gateway->listen_address_;
+  check_options.interval = config.grpc_listener_check_interval;
+  check_options.timeout = std::min(absl::Seconds(5), config.grpc_listener_check_interval / 2);
+  check_options.tls = !config.tls_cert_file.empty();
+  gateway->listener_check_ = std::make_unique<http::GrpcListenerCheck>(
+      gateway->loop_, check_options, [self](bool accepting, const absl::Status& result) {
+        self->OnListenerCheck(accepting, result);
+      });
+  gateway->listener_check_->Start();
   core::Log(core::Severity::kInfo, "gateway started",
             {{"listen", gateway->listen_address_},
              {"routes", absl::StrCat(gateway->routes_->routes().size())},
@@ -230,10 +278,25 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
 
 void Gateway::Wait() { server_->Wait(); }
 
+void Gateway::OnListenerCheck(bool accepting, const absl::Status& result) {
+  metrics_->GrpcListenerChecked(result.ok());
+  if (grpc_listener_accepting_.exchange(accepting) == accepting) return;
+  if (!accepting) {
+    core::Log(core::Severity::kError,
+              "grpc listener is not accepting connections; health NOT_SERVING (restart the pod)",
+              {{"reason", std::string(result.message())}, {"listen", listen_address_}});
+  } else {
+    core::Log(core::Severity::kInfo, "grpc listener accepting connections again", {});
+  }
+  // Shutdown stops the check before it turns health NOT_SERVING itself.
+  server_->GetHealthCheckService()->SetServingStatus(accepting);
+}
+
 void Gateway::Shutdown(absl::Duration grace, absl::Duration delay) {
   if (server_ == nullptr || shutting_down_.exchange(true)) return;
   core::Log(core::Severity::kInfo, "draining",
             {{"grace", absl::FormatDuration(grace)}, {"delay", absl::FormatDuration(delay)}});
+  listener_check_.reset();  // no check may turn health back to SERVING from here on
   // Health first: readiness probes and health watchers see NOT_SERVING while calls still finish.
   server_->GetHealthCheckService()->SetServingStatus(false);
   google::rpc::ErrorInfo info;
@@ -330,11 +393,13 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
       event_log_.get(), state_poller_.get(), ToGrpcStatus, metrics_.get(),
       config.max_watch_streams);
   http::Routes routes;
-  http::AddWebhookRoute(&routes, config.webhook_path, webhook_receiver_.get());
-  http::AddHealthRoute(&routes);
+  http::AddWebhookRoute(&routes, config.webhook_path, webhook_receiver_.get(),
+                        static_cast<size_t>(config.webhook_max_body_bytes));
+  http::AddHealthRoute(&routes, [this] { return grpc_listener_accepting_.load(); });
   http::AddMetricsRoute(&routes, metrics_.get());
   http::HttpServer::Options http_options;
   http_options.listen = config.http_listen;
+  http_options.max_connections = http_max_connections_;
   absl::StatusOr<std::unique_ptr<http::HttpServer>> server =
       http::HttpServer::Start(http_options, std::move(routes));
   if (!server.ok()) return server.status();

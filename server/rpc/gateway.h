@@ -27,6 +27,7 @@
 #include "server/events/platform_state_fetcher.h"
 #include "server/events/state_poller.h"
 #include "server/events/webhook_receiver.h"
+#include "server/http/grpc_listener_check.h"
 #include "server/http/http_server.h"
 #include "server/metrics/gateway_metrics.h"
 #include "server/platform/platform_client.h"
@@ -83,6 +84,8 @@ class Gateway {
   absl::Status StartEvents(const core::Config& config);
   // Memory, or with --redis-url the Redis connection and the tiered store in front of it.
   absl::Status StartTokenStore(const core::Config& config);
+  // A check of the gRPC listener (http/grpc_listener_check.h) decided; on the upstream loop.
+  void OnListenerCheck(bool accepting, const absl::Status& result);
 
   std::string listen_address_;
   // First member: everything below may record into it until it is destroyed.
@@ -118,6 +121,12 @@ class Gateway {
   std::vector<std::unique_ptr<RoutedService>> services_;
   std::unique_ptr<ReflectionService> reflection_;
   std::unique_ptr<grpc::Server> server_;
+  // Whether a fresh connection to the gRPC port gets an answer; overall health (gRPC and
+  // /healthz) is NOT_SERVING while it does not. Stopped first in Shutdown.
+  std::unique_ptr<http::GrpcListenerCheck> listener_check_;
+  std::atomic<bool> grpc_listener_accepting_{true};
+  // Descriptor budget shares (core/fd_limits.h) for the HTTP listener, set before StartEvents.
+  size_t http_max_connections_ = 0;
   // The API key as the watcher keeps it current (shared with the proxy, sessions and state
   // fetcher).
   std::shared_ptr<core::Secret> api_key_;

@@ -70,6 +70,8 @@ std::unique_ptr<GatewayEnv> GatewayEnv::Start(GatewayEnvOptions options) {
       // Tests stop gateways with SIGTERM by the hundred: no refusal period unless a test sets one.
       "--shutdown-delay", "0s"};
   gateway_argv.insert(gateway_argv.end(), options.gateway_args.begin(), options.gateway_args.end());
+  gateway_argv.insert(gateway_argv.begin(), options.gateway_launcher.begin(),
+                      options.gateway_launcher.end());
   env->gateway_argv_ = gateway_argv;
   env->channel_credentials_ = options.channel_credentials != nullptr
                                   ? options.channel_credentials

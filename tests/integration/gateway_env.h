@@ -42,6 +42,9 @@ struct GatewayEnvOptions {
   // Builds the gateway's upstream URL from the sandbox's "HOST:PORT" once the sandbox runs (e.g. an
   // https:// URL of a TLS front for it); wins over upstream_override.
   std::function<std::string(const std::string& sandbox_address)> upstream_for_sandbox;
+  // Put before the gateway's command line, e.g. {"/usr/bin/prlimit", "--nofile=256:256", "--"} to
+  // run it under a low descriptor limit (prlimit execs the gateway: the process stays the same).
+  std::vector<std::string> gateway_launcher;
   // Credentials of channel(); plaintext when null. TLS ones for a gateway started with
   // --tls-cert-file.
   std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
@@ -57,6 +60,8 @@ class GatewayEnv {
   // The gateway's HTTP listener (web-hooks, /healthz), "127.0.0.1:PORT".
   const std::string& http_address() const { return http_address_; }
   std::string sandbox_url() const { return "http://" + sandbox_address_; }
+  // The gateway process (the first one, not the replicas).
+  pid_t gateway_pid() const { return gateway_->pid(); }
 
   // Raw HTTP to the sandbox; returns the parsed JSON body (null when not JSON) and the status.
   nlohmann::json SandboxHttp(const std::string& method, const std::string& path,

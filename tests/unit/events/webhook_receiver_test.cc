@@ -129,6 +129,44 @@ TEST_F(ReceiverTest, StatusCodes) {
   EXPECT_EQ(log_.stats().accepted, 0);
 }
 
+TEST_F(ReceiverTest, CheckHeadersCountsRefusalsAndPassesWellFormedHeaders) {
+  const std::string body = VariantA("evt_1", 100, "j1");
+  EXPECT_FALSE(receiver_.CheckHeaders(Signed("evt_1", body)).has_value());
+  EXPECT_FALSE(receiver_.CheckHeaders(Signed("evt_1", body, kNow, "whsec_wrong")).has_value());
+  std::optional<WebhookReceiver::Result> stale =
+      receiver_.CheckHeaders(Signed("evt_1", body, kNow - 301));
+  ASSERT_TRUE(stale.has_value());
+  EXPECT_EQ(stale->http_status, 401);
+  WebhookHeaders missing = Signed("evt_1", body);
+  missing.signature.clear();
+  std::optional<WebhookReceiver::Result> unsigned_delivery = receiver_.CheckHeaders(missing);
+  ASSERT_TRUE(unsigned_delivery.has_value());
+  EXPECT_EQ(unsigned_delivery->http_status, 400);
+  EXPECT_EQ(receiver_.rejected(), 2);
+}
+
+TEST(JsonNestingWithin, CountsObjectsAndArraysOutsideStrings) {
+  EXPECT_TRUE(JsonNestingWithin(R"({"a":[{"b":[]}]})", 4));
+  EXPECT_FALSE(JsonNestingWithin(R"({"a":[{"b":[]}]})", 3));
+  EXPECT_TRUE(JsonNestingWithin(R"({"a":"[[[[{{{{"})", 1));
+  EXPECT_TRUE(JsonNestingWithin(R"({"a":"\"[[[[{{"})", 1));  // an escaped quote does not end it
+  EXPECT_TRUE(JsonNestingWithin("[][][][]", 1));
+  EXPECT_TRUE(JsonNestingWithin("", 0));
+}
+
+// A signed body nested 50,000 deep is refused by the scan, before a recursive parse could cost the
+// HTTP thread milliseconds (or its stack).
+TEST_F(ReceiverTest, ADeeplyNestedSignedBodyIsMalformed) {
+  std::string deep = R"({"borrower":)";
+  deep += std::string(50'000, '[') + std::string(50'000, ']') + "}";
+  WebhookReceiver::Result result = receiver_.Handle(Signed("evt_deep", deep), deep);
+  EXPECT_EQ(result.http_status, 400);
+  EXPECT_NE(result.message.find("deeper"), std::string::npos) << result.message;
+  // The platform's own snapshots are far from the limit.
+  const std::string body = VariantA("evt_ok", 100, "j1");
+  EXPECT_EQ(receiver_.Handle(Signed("evt_ok", body), body).http_status, 200);
+}
+
 // ≥ 10,000 forged, stale, replayed, duplicated and reordered deliveries interleaved with genuine
 // ones: only the genuine events come out, once each, in order per journey.
 TEST_F(ReceiverTest, TenThousandBadDeliveriesAcceptNothing) {

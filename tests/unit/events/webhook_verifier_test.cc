@@ -123,6 +123,30 @@ TEST_F(VerifierTest, MalformedHeadersAndScope) {
   EXPECT_EQ(verifier.Verify(other_app, body).status().code(), absl::StatusCode::kPermissionDenied);
 }
 
+// What the HTTP route refuses before it reads the body: no secret, no body needed.
+TEST_F(VerifierTest, CheckHeadersRefusesFromTheHeadersAlone) {
+  WebhookVerifier verifier = Make({"whsec_test_sandbox"});
+  const std::string sig = HmacSha256Hex("whsec_test_sandbox", "1741179022.{}");
+  EXPECT_TRUE(verifier.CheckHeaders(Headers("1741179022", sig)).ok());
+  // A well-formed but wrong signature passes: only the HMAC over the body can tell.
+  EXPECT_TRUE(verifier.CheckHeaders(Headers("1741179022", std::string(64, 'a'))).ok());
+  EXPECT_EQ(verifier.CheckHeaders(Headers("1741179022", "")).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(verifier.CheckHeaders(Headers("", sig)).code(), absl::StatusCode::kInvalidArgument);
+  WebhookHeaders no_tenant = Headers("1741179022", sig);
+  no_tenant.tenant_id.clear();
+  EXPECT_EQ(verifier.CheckHeaders(no_tenant).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(verifier.CheckHeaders(Headers("1741179022", "sha256=" + sig)).code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier.CheckHeaders(Headers("1741179022", sig.substr(1))).code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier.CheckHeaders(Headers("1741178721", sig)).code(),  // 301 s old
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(verifier.CheckHeaders(Headers("1741179323", sig)).code(),  // 301 s ahead
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(verifier.CheckHeaders(Headers("1741178722", sig)).ok());  // 300 s old
+}
+
 TEST_F(VerifierTest, RotatedSecretIsUsedAndTheOldOneOnlyDuringTheOverlap) {
   const std::string body = R"({"a":1})";
   const std::string ts = "1741179022";
