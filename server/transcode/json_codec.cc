@@ -111,11 +111,12 @@ void JsonCodec::IndexEnum(const EnumDescriptor* descriptor) {
   }
 }
 
-JsonCodec::KeyedField JsonCodec::FindField(const Descriptor* descriptor,
-                                           absl::string_view key) const {
+const JsonCodec::KeyedField* JsonCodec::FindField(const Descriptor* descriptor,
+                                                  absl::string_view key,
+                                                  KeyedField* scratch) const {
   if (auto fields = messages_.find(descriptor); fields != messages_.end()) {
     auto field = fields->second.find(key);
-    return field == fields->second.end() ? KeyedField{} : field->second;
+    return field == fields->second.end() ? nullptr : &field->second;
   }
   // A message outside the indexed roots: the slow way, without aliases.
   const FieldDescriptor* found = nullptr;
@@ -123,7 +124,9 @@ JsonCodec::KeyedField JsonCodec::FindField(const Descriptor* descriptor,
     if (descriptor->field(i)->json_name() == key) found = descriptor->field(i);
   }
   if (found == nullptr) found = descriptor->FindFieldByName(std::string(key));
-  return found == nullptr ? KeyedField{} : KeyedField{found, IsLenient(found)};
+  if (found == nullptr) return nullptr;
+  *scratch = KeyedField{found, IsLenient(found)};
+  return scratch;
 }
 
 std::optional<int> JsonCodec::FindEnumNumber(const EnumDescriptor* descriptor,

@@ -140,7 +140,9 @@ class JsonCodec {
 
   void Index(const google::protobuf::Descriptor* descriptor);
   void IndexEnum(const google::protobuf::EnumDescriptor* descriptor);
-  KeyedField FindField(const google::protobuf::Descriptor* descriptor, absl::string_view key) const;
+  // Null for an unknown key. For a message outside the index the answer is built in `scratch`.
+  const KeyedField* FindField(const google::protobuf::Descriptor* descriptor, absl::string_view key,
+                              KeyedField* scratch) const;
   // Empty when the platform's spelling names no value of `descriptor`.
   std::optional<int> FindEnumNumber(const google::protobuf::EnumDescriptor* descriptor,
                                     absl::string_view wire) const;
@@ -153,6 +155,12 @@ class JsonCodec {
   template <typename View>
   absl::Status DecodeObject(View object, google::protobuf::Message* message, int depth,
                             const Walk& at) const;
+  // A member that is unknown, lenient or fills two fields: out of line, so that the plain member's
+  // loop stays as short as it was before leniency existed (the hot path's instruction budget).
+  template <typename View>
+  absl::Status DecodeUncommonMember(View value, absl::string_view key, const KeyedField* keyed,
+                                    google::protobuf::Message* message, int depth,
+                                    const Walk& here) const;
   // One member: `field` strict, or lenient (a misfit is cleared and reported unless `quiet`).
   // Returns whether the value was carried; an error only for a strict field.
   template <typename View>

@@ -9,6 +9,8 @@
 #include <string>
 #include <type_traits>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -185,28 +187,44 @@ absl::Status JsonCodec::DecodeObject(View object, Message* message, int depth,
   if (!object.is_object()) return Expected("an object", object);
   if (depth <= 0) return Leaf("nested too deeply");
   const Descriptor* descriptor = message->GetDescriptor();
+  KeyedField scratch;
   return object.ForEachMember([&](absl::string_view key, View value) -> absl::Status {
-    const KeyedField keyed = FindField(descriptor, key);
+    const KeyedField* keyed = FindField(descriptor, key, &scratch);
     if (value.is_null()) return absl::OkStatus();  // absent, whether we know the key or not
     const Walk here = at.Member(key);
-    if (keyed.field == nullptr) {
-      here.Drop(FieldDrop::kUnknownField);
-      return absl::OkStatus();
+    if (ABSL_PREDICT_FALSE(keyed == nullptr || keyed->lenient || keyed->also != nullptr)) {
+      return DecodeUncommonMember(value, key, keyed, message, depth, here);
     }
-    bool carried = false;
-    if (keyed.also != nullptr) {
-      // The any-shape field first, so that the typed one's misfit is not reported as a loss when
-      // this one carried the value.
-      absl::StatusOr<bool> also =
-          DecodeMember(value, keyed.also, keyed.also_lenient, false, message, depth, here);
-      if (!also.ok()) return AtPath(key, also.status());
-      carried = *also;
+    if (absl::Status s = DecodeField(value, keyed->field, false, message, depth, here); !s.ok()) {
+      return AtPath(key, s);
     }
-    absl::StatusOr<bool> kept =
-        DecodeMember(value, keyed.field, keyed.lenient, carried, message, depth, here);
-    if (!kept.ok()) return AtPath(key, kept.status());
     return absl::OkStatus();
   });
+}
+
+template <typename View>
+ABSL_ATTRIBUTE_NOINLINE absl::Status JsonCodec::DecodeUncommonMember(View value,
+                                                                     absl::string_view key,
+                                                                     const KeyedField* keyed,
+                                                                     Message* message, int depth,
+                                                                     const Walk& here) const {
+  if (keyed == nullptr) {
+    here.Drop(FieldDrop::kUnknownField);
+    return absl::OkStatus();
+  }
+  bool carried = false;
+  if (keyed->also != nullptr) {
+    // The any-shape field first, so that the typed one's misfit is not reported as a loss when
+    // this one carried the value.
+    absl::StatusOr<bool> also =
+        DecodeMember(value, keyed->also, keyed->also_lenient, false, message, depth, here);
+    if (!also.ok()) return AtPath(key, also.status());
+    carried = *also;
+  }
+  absl::StatusOr<bool> kept =
+      DecodeMember(value, keyed->field, keyed->lenient, carried, message, depth, here);
+  if (!kept.ok()) return AtPath(key, kept.status());
+  return absl::OkStatus();
 }
 
 template <typename View>
@@ -255,7 +273,7 @@ absl::Status JsonCodec::DecodeField(View value, const FieldDescriptor* field, bo
     const Walk elements{at.drops, &at, "[]"};
     return value.ForEachElement([&](size_t i, View element) -> absl::Status {
       if (element.is_null()) return absl::OkStatus();
-      const int size = r->FieldSize(*message, field);
+      const int size = lenient ? r->FieldSize(*message, field) : 0;  // strict: not needed
       absl::StatusOr<bool> kept = DecodeValue(element, field, message, depth - 1, elements);
       if (!kept.ok() && lenient) {
         // One element that does not fit is left out; the others stay.
