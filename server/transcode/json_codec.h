@@ -6,7 +6,8 @@
 //   - enum values travel under the platform's spelling: JOURNEY_LIFECYCLE_STATUS_STARTED <->
 //     "STARTED", GENDER_MALE <-> "male" (`(aarthik.gateway.v1.enum_value).wire_value`);
 //   - field aliases (`(aarthik.gateway.v1.field).json_aliases`, e.g. embedUrl for embedURL) decode
-//     into the field.
+//     into the field; an alias that is another field's json_name fills both (a
+//     google.protobuf.Value twin that carries any shape beside a typed field).
 // Unknown fields, unknown enum values and nulls from the platform are dropped instead of failing,
 // so a platform that adds a field or a status does not break callers; each drop but a null is
 // reported to the caller's FieldDropSink with its JSON path (never the value). A known field with
@@ -23,7 +24,7 @@
 //
 //   JsonCodec codec({GetJourneyStateResponse::descriptor()});
 //   absl::Status s = codec.Decode(R"({"status":"OFFERS_PENDING"})", &response);
-//   CollectingDropSink drops;  // or one that counts and logs (server/rpc/field_drops.h)
+//   CollectingDropSink drops;  // the gateway's ProxyCall counts and logs (field_drop_log.h)
 //   s = codec.Decode(R"({"status":"SOMETHING_NEW"})", &response, &drops);
 //   // drops.drops == {{FieldDrop::kUnknownEnum, "status"}}
 //   absl::StatusOr<std::string> json = codec.Encode(request_body);
@@ -55,7 +56,6 @@ enum class FieldDrop {
   kUnknownEnum,    // an enum field got a string that names none of its values (left UNSPECIFIED)
   kShapeMismatch,  // a lenient field got a JSON value of the wrong shape (left unset)
 };
-inline constexpr int kFieldDropReasons = 3;
 
 // The metric label and log spelling: "unknown_field", "unknown_enum", "shape_mismatch".
 absl::string_view FieldDropName(FieldDrop reason);
