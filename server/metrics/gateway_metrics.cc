@@ -94,6 +94,16 @@ prometheus::Counter& RpcInstruments::HandledCounter(int code) {
   return *counter;
 }
 
+void RpcInstruments::FieldDropped(absl::string_view reason) {
+  std::lock_guard<std::mutex> lock(dropped_mu_);
+  auto [it, inserted] = dropped_.try_emplace(reason, nullptr);
+  if (inserted) {
+    it->second = &owner_->fields_dropped_->Add(
+        {{"rpc", absl::StrCat(service_, ".", method_)}, {"reason", std::string(reason)}});
+  }
+  it->second->Increment();
+}
+
 GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Registry>()) {
   prometheus::Registry& r = *registry_;
   grpc_started_ = &prometheus::BuildCounter()
@@ -157,6 +167,13 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Regist
                         .Help("Platform circuit breaker: 0 closed, 1 half-open, 2 open.")
                         .Register(r)
                         .Add({});
+  fields_dropped_ = &prometheus::BuildCounter()
+                         .Name("aarthik_upstream_fields_dropped_total")
+                         .Help(
+                             "Values of the platform's successful replies the gateway could not "
+                             "carry to the caller (unknown field, unknown enum value, shape "
+                             "mismatch in a lenient field), by RPC and reason.")
+                         .Register(r);
   auto& transitions = prometheus::BuildCounter()
                           .Name("aarthik_upstream_circuit_transitions_total")
                           .Help("Circuit breaker state changes, by the state entered.")

@@ -80,6 +80,11 @@ class RpcInstruments {
   // The call ended with `grpc_code` (grpc::StatusCode / absl::StatusCode number) after `elapsed`:
   // grpc_server_handled_total, grpc_server_handling_seconds; leaves aarthik_rpcs_in_flight.
   void Handled(int grpc_code, absl::Duration elapsed);
+  // A value of the platform's reply that this method could not carry to its caller, by `reason`
+  // ("unknown_field", "unknown_enum", "shape_mismatch"):
+  // aarthik_upstream_fields_dropped_total{rpc="<service>.<method>", reason}. Takes this method's
+  // own short lock (drops are rare; the plain success path never calls it).
+  void FieldDropped(absl::string_view reason);
 
  private:
   friend class GatewayMetrics;
@@ -98,6 +103,8 @@ class RpcInstruments {
   prometheus::Gauge* in_flight_;
   std::array<std::atomic<prometheus::Counter*>, kCodes> handled_{};
   std::mutex handled_mu_;  // creating a per-code child
+  std::mutex dropped_mu_;
+  absl::flat_hash_map<std::string, prometheus::Counter*> dropped_;  // by reason, dropped_mu_
 };
 
 class GatewayMetrics {
@@ -175,6 +182,7 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Counter>* upstream_retries_;
   prometheus::Gauge* upstream_in_flight_;
   prometheus::Gauge* circuit_state_;
+  prometheus::Family<prometheus::Counter>* fields_dropped_;
   std::array<prometheus::Counter*, 3> circuit_transitions_{};  // by CircuitState
   // Sessions, web-hooks, streams.
   prometheus::Counter* sessions_minted_;

@@ -55,13 +55,15 @@ void ClearPath(Message* message,
 
 // One RPC in flight. Shared by the reactor and the loop callbacks; the reactor is finished exactly
 // once.
-class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
+class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transcode::FieldDropSink {
  public:
-  ProxyCall(const RpcProxyDeps& deps, InFlightCalls* in_flight, const transcode::Route& route,
-            grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
-            grpc::ServerUnaryReactor* reactor, metrics::RpcInstruments* rpc)
+  ProxyCall(const RpcProxyDeps& deps, InFlightCalls* in_flight, FieldDropLog* drop_log,
+            const transcode::Route& route, grpc::CallbackServerContext* context,
+            grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor,
+            metrics::RpcInstruments* rpc)
       : deps_(deps),
         in_flight_(in_flight),
+        drop_log_(drop_log),
         route_(route),
         context_(context),
         response_(response),
@@ -135,6 +137,12 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     });
   }
 
+  // From the codec, on the loop, while the reply is decoded: a value the caller will not get.
+  void Dropped(transcode::FieldDrop reason, absl::string_view json_path) override {
+    if (rpc_metrics_ != nullptr) rpc_metrics_->FieldDropped(transcode::FieldDropName(reason));
+    drop_log_->Record(route_.method->full_name(), reason, json_path, correlation_id_);
+  }
+
   // From the reactor when the caller cancels or its deadline passes.
   void OnCancel() {
     Finish(absl::CancelledError("the caller cancelled the call or its deadline passed"));
@@ -204,7 +212,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
     if (route_.options.credential_effect() != CREDENTIAL_EFFECT_STORE_SESSION) {
       request.decode_data = [this](transcode::RapidJsonView data) {
         response_message_ = NewResponse();
-        return deps_.codec->Decode(data, Payload(response_message_.get()));
+        return deps_.codec->Decode(data, Payload(response_message_.get()), this);
       };
     }
     const platform::PlatformClient::CallId id = deps_.platform->Call(
@@ -246,7 +254,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
       decoded = *reply->data_decoded;
     } else {
       response = NewResponse();
-      decoded = deps_.codec->Decode(reply->data, Payload(response.get()));
+      decoded = deps_.codec->Decode(reply->data, Payload(response.get()), this);
     }
     Message* payload = Payload(response.get());
     if (!decoded.ok()) {
@@ -376,6 +384,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
 
   const RpcProxyDeps& deps_;
   InFlightCalls* in_flight_;
+  FieldDropLog* const drop_log_;
   const transcode::Route& route_;
   grpc::CallbackServerContext* context_;
   grpc::ByteBuffer* response_;
@@ -408,10 +417,11 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
 
 class ProxyReactor : public grpc::ServerUnaryReactor {
  public:
-  ProxyReactor(const RpcProxyDeps& deps, InFlightCalls* in_flight, const transcode::Route& route,
-               grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
-               metrics::RpcInstruments* rpc)
-      : call_(std::make_shared<ProxyCall>(deps, in_flight, route, context, response, this, rpc)) {}
+  ProxyReactor(const RpcProxyDeps& deps, InFlightCalls* in_flight, FieldDropLog* drop_log,
+               const transcode::Route& route, grpc::CallbackServerContext* context,
+               grpc::ByteBuffer* response, metrics::RpcInstruments* rpc)
+      : call_(std::make_shared<ProxyCall>(deps, in_flight, drop_log, route, context, response, this,
+                                          rpc)) {}
 
   void Begin(const grpc::ByteBuffer* request) { call_->Begin(request); }
   void OnCancel() override { call_->OnCancel(); }
@@ -443,7 +453,8 @@ grpc::ServerUnaryReactor* RpcProxy::Handle(const transcode::Route& route,
                                            const grpc::ByteBuffer* request,
                                            grpc::ByteBuffer* response,
                                            metrics::RpcInstruments* rpc) {
-  auto* reactor = new ProxyReactor(deps_, &in_flight_, route, context, response, rpc);
+  auto* reactor =
+      new ProxyReactor(deps_, &in_flight_, &field_drops_, route, context, response, rpc);
   reactor->Begin(request);
   return reactor;
 }

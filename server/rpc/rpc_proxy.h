@@ -5,7 +5,8 @@
 // (generating what is missing; the W3C trace continues with a new parent ID for our hop), decodes
 // the request, maps it to the platform call (RequestMapper), obtains the credential the route needs
 // (API key, or the borrower's session via SessionManager), sends it (PlatformClient), runs the
-// single 401 → refresh → retry path, decodes the envelope into the response message, withholds what
+// single 401 → refresh → retry path, decodes the envelope into the response message (counting and
+// logging, once per JSON path, what the message cannot carry: field_drop_log.h), withholds what
 // must not leave the gateway, and finishes with the platform's request/correlation IDs in the
 // response metadata and, on failure, a gRPC status with google.rpc details.
 //
@@ -31,6 +32,7 @@
 #include "server/core/secret.h"
 #include "server/metrics/gateway_metrics.h"
 #include "server/platform/platform_client.h"
+#include "server/rpc/field_drop_log.h"
 #include "server/rpc/in_flight_calls.h"
 #include "server/transcode/json_codec.h"
 #include "server/transcode/request_mapper.h"
@@ -74,6 +76,9 @@ class RpcProxy {
  private:
   RpcProxyDeps deps_;
   InFlightCalls in_flight_;
+  // What replies carried that callers did not get: one log line per path (the counts go to each
+  // method's RpcInstruments).
+  FieldDropLog field_drops_;
 };
 
 // absl::Status (with an optional google.rpc.Status payload) → grpc::Status with binary details.

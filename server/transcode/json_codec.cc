@@ -23,7 +23,38 @@ std::string UpperSnake(absl::string_view camel) {
   return out;
 }
 
+bool IsLenient(const FieldDescriptor* field) {
+  return field->options().GetExtension(gateway::v1::field).lenient() ||
+         field->containing_type()->options().GetExtension(gateway::v1::message).lenient();
+}
+
 }  // namespace
+
+absl::string_view FieldDropName(FieldDrop reason) {
+  switch (reason) {
+    case FieldDrop::kUnknownField:
+      return "unknown_field";
+    case FieldDrop::kUnknownEnum:
+      return "unknown_enum";
+    case FieldDrop::kShapeMismatch:
+      return "shape_mismatch";
+  }
+  return "unknown";
+}
+
+std::string JsonCodec::Walk::Path() const {
+  std::vector<absl::string_view> segments;
+  for (const Walk* w = this; w != nullptr; w = w->parent) {
+    if (!w->segment.empty()) segments.push_back(w->segment);
+  }
+  std::string path;
+  for (auto it = segments.rbegin(); it != segments.rend(); ++it) {
+    const bool joins = it->front() == '[' || it->front() == '{';
+    if (!path.empty() && !joins) path.push_back('.');
+    path.append(it->data(), it->size());
+  }
+  return path;
+}
 
 std::string EnumWireName(const EnumValueDescriptor& value) {
   const auto& options = value.options().GetExtension(gateway::v1::enum_value);
@@ -43,11 +74,21 @@ void JsonCodec::Index(const Descriptor* descriptor) {
   FieldsByKey& fields = messages_[descriptor];
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
-    fields.emplace(field->json_name(), field);
-    fields.emplace(field->name(), field);
+    const KeyedField entry{field, IsLenient(field)};
+    fields.emplace(field->json_name(), entry);
+    fields.emplace(field->name(), entry);
+  }
+  // Aliases after every field's own names: an alias that is another field's name makes that key
+  // fill both fields (options.proto, json_aliases).
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
     for (const std::string& alias :
          field->options().GetExtension(gateway::v1::field).json_aliases()) {
-      fields.emplace(alias, field);
+      auto [it, added] = fields.emplace(alias, KeyedField{field, IsLenient(field)});
+      if (!added && it->second.field != field && it->second.also == nullptr) {
+        it->second.also = field;
+        it->second.also_lenient = IsLenient(field);
+      }
     }
   }
   // Recurse after this message's entry exists, so recursive types terminate.
@@ -70,16 +111,22 @@ void JsonCodec::IndexEnum(const EnumDescriptor* descriptor) {
   }
 }
 
-const FieldDescriptor* JsonCodec::FindField(const Descriptor* descriptor,
-                                            absl::string_view key) const {
+const JsonCodec::KeyedField* JsonCodec::FindField(const Descriptor* descriptor,
+                                                  absl::string_view key,
+                                                  KeyedField* scratch) const {
   if (auto fields = messages_.find(descriptor); fields != messages_.end()) {
     auto field = fields->second.find(key);
-    return field == fields->second.end() ? nullptr : field->second;
+    return field == fields->second.end() ? nullptr : &field->second;
   }
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    if (descriptor->field(i)->json_name() == key) return descriptor->field(i);
+  // A message outside the indexed roots: the slow way, without aliases.
+  const FieldDescriptor* found = nullptr;
+  for (int i = 0; i < descriptor->field_count() && found == nullptr; ++i) {
+    if (descriptor->field(i)->json_name() == key) found = descriptor->field(i);
   }
-  return descriptor->FindFieldByName(std::string(key));
+  if (found == nullptr) found = descriptor->FindFieldByName(std::string(key));
+  if (found == nullptr) return nullptr;
+  *scratch = KeyedField{found, IsLenient(found)};
+  return scratch;
 }
 
 std::optional<int> JsonCodec::FindEnumNumber(const EnumDescriptor* descriptor,

@@ -6,11 +6,16 @@
 //   - enum values travel under the platform's spelling: JOURNEY_LIFECYCLE_STATUS_STARTED <->
 //     "STARTED", GENDER_MALE <-> "male" (`(aarthik.gateway.v1.enum_value).wire_value`);
 //   - field aliases (`(aarthik.gateway.v1.field).json_aliases`, e.g. embedUrl for embedURL) decode
-//     into the field.
+//     into the field; an alias that is another field's json_name fills both (a
+//     google.protobuf.Value twin that carries any shape beside a typed field).
 // Unknown fields, unknown enum values and nulls from the platform are dropped instead of failing,
-// so a platform that adds a field or a status does not break callers. A known field with the wrong
-// JSON type is an error. Otherwise the mapping is proto3 JSON's: 64-bit integers print as strings
-// (and parse from strings or numbers), bytes as base64, Timestamp as RFC 3339.
+// so a platform that adds a field or a status does not break callers; each drop but a null is
+// reported to the caller's FieldDropSink with its JSON path (never the value). A known field with
+// the wrong JSON type is an error, unless the field is `(field).lenient` (or its message
+// `(message).lenient`): then the field is left unset, reported as a shape mismatch, and decoding
+// goes on. Which fields are lenient is per descriptor, indexed once at construction. Otherwise the
+// mapping is proto3 JSON's: 64-bit integers print as strings (and parse from strings or numbers),
+// bytes as base64, Timestamp as RFC 3339.
 //
 // Why not protobuf's JSON util: going through it meant JSON text -> nlohmann tree -> rewritten
 // tree -> text -> protobuf's own parser, the largest single cost of a proxied RPC (see
@@ -19,6 +24,9 @@
 //
 //   JsonCodec codec({GetJourneyStateResponse::descriptor()});
 //   absl::Status s = codec.Decode(R"({"status":"OFFERS_PENDING"})", &response);
+//   CollectingDropSink drops;  // the gateway's ProxyCall counts and logs (field_drop_log.h)
+//   s = codec.Decode(R"({"status":"SOMETHING_NEW"})", &response, &drops);
+//   // drops.drops == {{FieldDrop::kUnknownEnum, "status"}}
 //   absl::StatusOr<std::string> json = codec.Encode(request_body);
 //
 // Thread-safety: immutable after construction; Encode/Decode may run concurrently from any thread.
@@ -28,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -40,6 +49,34 @@
 #include "server/transcode/json_view.h"
 
 namespace aarthik::transcode {
+
+// Why a value of the platform's JSON did not reach the caller.
+enum class FieldDrop {
+  kUnknownField,   // the message has no field of that name
+  kUnknownEnum,    // an enum field got a string that names none of its values (left UNSPECIFIED)
+  kShapeMismatch,  // a lenient field got a JSON value of the wrong shape (left unset)
+};
+
+// The metric label and log spelling: "unknown_field", "unknown_enum", "shape_mismatch".
+absl::string_view FieldDropName(FieldDrop reason);
+
+// Receives what a Decode could not carry. `json_path` is relative to the decoded object, with
+// array indices as `[]` and map keys as `{}` (`items[].status`, `lenders{}.offers[].status`), so
+// that it names a place in the shape, never a value. Called on the decoding thread.
+class FieldDropSink {
+ public:
+  virtual ~FieldDropSink() = default;
+  virtual void Dropped(FieldDrop reason, absl::string_view json_path) = 0;
+};
+
+// Keeps every drop; for tests and tools.
+class CollectingDropSink : public FieldDropSink {
+ public:
+  void Dropped(FieldDrop reason, absl::string_view json_path) override {
+    drops.emplace_back(reason, std::string(json_path));
+  }
+  std::vector<std::pair<FieldDrop, std::string>> drops;
+};
 
 class JsonCodec {
  public:
@@ -58,13 +95,17 @@ class JsonCodec {
                                             bool print_defaults = false) const;
   absl::StatusOr<std::string> Encode(const google::protobuf::Message& message) const;
 
-  // Merges `json` into `message`. Fails with INVALID_ARGUMENT when a known field has the wrong JSON
-  // type or is out of range; the message names the field's path (e.g. `offers[2].amount`) and never
-  // the value, which may be borrower data.
-  absl::Status Decode(const nlohmann::json& json, google::protobuf::Message* message) const;
-  absl::Status Decode(absl::string_view json_text, google::protobuf::Message* message) const;
+  // Merges `json` into `message`. Fails with INVALID_ARGUMENT when a known strict field has the
+  // wrong JSON type or is out of range; the message names the field's path (e.g.
+  // `offers[2].amount`) and never the value, which may be borrower data. What is dropped instead
+  // (see FieldDrop) goes to `drops` when it is not null.
+  absl::Status Decode(const nlohmann::json& json, google::protobuf::Message* message,
+                      FieldDropSink* drops = nullptr) const;
+  absl::Status Decode(absl::string_view json_text, google::protobuf::Message* message,
+                      FieldDropSink* drops = nullptr) const;
   // The same from a RapidJSON value (the hot path's parser, json_view.h).
-  absl::Status Decode(RapidJsonView json, google::protobuf::Message* message) const;
+  absl::Status Decode(RapidJsonView json, google::protobuf::Message* message,
+                      FieldDropSink* drops = nullptr) const;
 
   // The platform's spelling of an enum value, e.g. "STARTED" for JOURNEY_LIFECYCLE_STATUS_STARTED.
   std::string WireName(const google::protobuf::EnumValueDescriptor& value) const;
@@ -74,13 +115,34 @@ class JsonCodec {
     absl::flat_hash_map<std::string, int> wire_to_number;
     absl::flat_hash_map<int, std::string> number_to_wire;
   };
+  // What one JSON key of a message decodes into, computed once per descriptor.
+  struct KeyedField {
+    const google::protobuf::FieldDescriptor* field = nullptr;  // null: unknown key
+    bool lenient = false;
+    // A second field the same key also fills (an alias naming another field's json_name).
+    const google::protobuf::FieldDescriptor* also = nullptr;
+    bool also_lenient = false;
+  };
   // Field lookup by every spelling the platform may use: json_name, proto name, aliases.
-  using FieldsByKey = absl::flat_hash_map<std::string, const google::protobuf::FieldDescriptor*>;
+  using FieldsByKey = absl::flat_hash_map<std::string, KeyedField>;
+  // Where the decoder is, for naming a drop's path; built on the stack, one node per level, and
+  // turned into text only when something is dropped.
+  struct Walk {
+    FieldDropSink* drops;
+    const Walk* parent;
+    absl::string_view segment;  // a key, or "[]" / "{}"
+    std::string Path() const;
+    void Drop(FieldDrop reason) const {
+      if (drops != nullptr) drops->Dropped(reason, Path());
+    }
+    Walk Member(absl::string_view key) const { return Walk{drops, this, key}; }
+  };
 
   void Index(const google::protobuf::Descriptor* descriptor);
   void IndexEnum(const google::protobuf::EnumDescriptor* descriptor);
-  const google::protobuf::FieldDescriptor* FindField(const google::protobuf::Descriptor* descriptor,
-                                                     absl::string_view key) const;
+  // Null for an unknown key. For a message outside the index the answer is built in `scratch`.
+  const KeyedField* FindField(const google::protobuf::Descriptor* descriptor, absl::string_view key,
+                              KeyedField* scratch) const;
   // Empty when the platform's spelling names no value of `descriptor`.
   std::optional<int> FindEnumNumber(const google::protobuf::EnumDescriptor* descriptor,
                                     absl::string_view wire) const;
@@ -88,17 +150,32 @@ class JsonCodec {
   // Decoding (json_codec_decode.cc), written once over json_view.h's views and instantiated for
   // both. `depth` bounds recursion on hostile nesting.
   template <typename View>
-  absl::Status DecodeRoot(View json, google::protobuf::Message* message) const;
+  absl::Status DecodeRoot(View json, google::protobuf::Message* message,
+                          FieldDropSink* drops) const;
   template <typename View>
-  absl::Status DecodeObject(View object, google::protobuf::Message* message, int depth) const;
+  absl::Status DecodeObject(View object, google::protobuf::Message* message, int depth,
+                            const Walk& at) const;
+  // A member that is unknown, lenient or fills two fields: out of line, so that the plain member's
+  // loop stays as short as it was before leniency existed (the hot path's instruction budget).
   template <typename View>
-  absl::Status DecodeField(View value, const google::protobuf::FieldDescriptor* field,
-                           google::protobuf::Message* message, int depth) const;
+  absl::Status DecodeUncommonMember(View value, absl::string_view key, const KeyedField* keyed,
+                                    google::protobuf::Message* message, int depth,
+                                    const Walk& here) const;
+  // One member: `field` strict, or lenient (a misfit is cleared and reported unless `quiet`).
+  // Returns whether the value was carried; an error only for a strict field.
+  template <typename View>
+  absl::StatusOr<bool> DecodeMember(View value, const google::protobuf::FieldDescriptor* field,
+                                    bool lenient, bool quiet, google::protobuf::Message* message,
+                                    int depth, const Walk& at) const;
+  template <typename View>
+  absl::Status DecodeField(View value, const google::protobuf::FieldDescriptor* field, bool lenient,
+                           google::protobuf::Message* message, int depth, const Walk& at) const;
   // Stores one value (appending when the field is repeated). Returns false when the value is
   // dropped: an enum value this codec does not know.
   template <typename View>
   absl::StatusOr<bool> DecodeValue(View value, const google::protobuf::FieldDescriptor* field,
-                                   google::protobuf::Message* message, int depth) const;
+                                   google::protobuf::Message* message, int depth,
+                                   const Walk& at) const;
 
   // Encoding (json_codec_encode.cc).
   absl::Status EncodeObject(const google::protobuf::Message& message, bool print_defaults,

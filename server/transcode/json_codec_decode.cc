@@ -9,6 +9,8 @@
 #include <string>
 #include <type_traits>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -145,15 +147,16 @@ absl::Status SetMapKey(absl::string_view key, const FieldDescriptor* field, Mess
 }  // namespace
 
 template <typename View>
-absl::Status JsonCodec::DecodeRoot(View json, Message* message) const {
+absl::Status JsonCodec::DecodeRoot(View json, Message* message, FieldDropSink* drops) const {
   if (!json.is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "expected a JSON object for ", message->GetTypeName(), ", got ", json.type_name()));
   }
   // A reply decoded straight into a free-form field (`response_body: "features"`) is a Struct.
+  const Walk root{drops, nullptr, {}};
   absl::Status s = IsWellKnownType(message->GetDescriptor())
                        ? DecodeWellKnown(json, message, kMaxDepth)
-                       : DecodeObject(json, message, kMaxDepth);
+                       : DecodeObject(json, message, kMaxDepth, root);
   if (!s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("JSON does not fit ", message->GetTypeName(), ": ", s.message()));
@@ -161,47 +164,105 @@ absl::Status JsonCodec::DecodeRoot(View json, Message* message) const {
   return absl::OkStatus();
 }
 
-absl::Status JsonCodec::Decode(const nlohmann::json& json, Message* message) const {
-  return DecodeRoot(NlohmannView(json), message);
+absl::Status JsonCodec::Decode(const nlohmann::json& json, Message* message,
+                               FieldDropSink* drops) const {
+  return DecodeRoot(NlohmannView(json), message, drops);
 }
 
-absl::Status JsonCodec::Decode(RapidJsonView json, Message* message) const {
-  return DecodeRoot(json, message);
+absl::Status JsonCodec::Decode(RapidJsonView json, Message* message, FieldDropSink* drops) const {
+  return DecodeRoot(json, message, drops);
 }
 
-absl::Status JsonCodec::Decode(absl::string_view json_text, Message* message) const {
+absl::Status JsonCodec::Decode(absl::string_view json_text, Message* message,
+                               FieldDropSink* drops) const {
   nlohmann::json parsed = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr,
                                                 /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return absl::InvalidArgumentError("not valid JSON");
-  return Decode(parsed, message);
+  return Decode(parsed, message, drops);
 }
 
 template <typename View>
-absl::Status JsonCodec::DecodeObject(View object, Message* message, int depth) const {
+absl::Status JsonCodec::DecodeObject(View object, Message* message, int depth,
+                                     const Walk& at) const {
   if (!object.is_object()) return Expected("an object", object);
   if (depth <= 0) return Leaf("nested too deeply");
   const Descriptor* descriptor = message->GetDescriptor();
-  return object.ForEachMember([&](absl::string_view key, View value) {
-    const FieldDescriptor* field = FindField(descriptor, key);
-    if (field == nullptr || value.is_null()) return absl::OkStatus();  // unknown or absent
-    if (absl::Status s = DecodeField(value, field, message, depth); !s.ok()) return AtPath(key, s);
+  KeyedField scratch;
+  return object.ForEachMember([&](absl::string_view key, View value) -> absl::Status {
+    const KeyedField* keyed = FindField(descriptor, key, &scratch);
+    if (value.is_null()) return absl::OkStatus();  // absent, whether we know the key or not
+    const Walk here = at.Member(key);
+    if (ABSL_PREDICT_FALSE(keyed == nullptr || keyed->lenient || keyed->also != nullptr)) {
+      return DecodeUncommonMember(value, key, keyed, message, depth, here);
+    }
+    if (absl::Status s = DecodeField(value, keyed->field, false, message, depth, here); !s.ok()) {
+      return AtPath(key, s);
+    }
     return absl::OkStatus();
   });
 }
 
 template <typename View>
-absl::Status JsonCodec::DecodeField(View value, const FieldDescriptor* field, Message* message,
-                                    int depth) const {
+ABSL_ATTRIBUTE_NOINLINE absl::Status JsonCodec::DecodeUncommonMember(View value,
+                                                                     absl::string_view key,
+                                                                     const KeyedField* keyed,
+                                                                     Message* message, int depth,
+                                                                     const Walk& here) const {
+  if (keyed == nullptr) {
+    here.Drop(FieldDrop::kUnknownField);
+    return absl::OkStatus();
+  }
+  bool carried = false;
+  if (keyed->also != nullptr) {
+    // The any-shape field first, so that the typed one's misfit is not reported as a loss when
+    // this one carried the value.
+    absl::StatusOr<bool> also =
+        DecodeMember(value, keyed->also, keyed->also_lenient, false, message, depth, here);
+    if (!also.ok()) return AtPath(key, also.status());
+    carried = *also;
+  }
+  absl::StatusOr<bool> kept =
+      DecodeMember(value, keyed->field, keyed->lenient, carried, message, depth, here);
+  if (!kept.ok()) return AtPath(key, kept.status());
+  return absl::OkStatus();
+}
+
+template <typename View>
+absl::StatusOr<bool> JsonCodec::DecodeMember(View value, const FieldDescriptor* field, bool lenient,
+                                             bool quiet, Message* message, int depth,
+                                             const Walk& at) const {
+  // `quiet`: another field carried this value whole, so nothing inside this copy is a loss.
+  const Walk muted{nullptr, at.parent, at.segment};
+  absl::Status s = DecodeField(value, field, lenient, message, depth, quiet ? muted : at);
+  if (s.ok()) return true;
+  if (!lenient) return s;
+  // A shape the contract does not promise: leave the field as if the platform had not sent it.
+  message->GetReflection()->ClearField(message, field);
+  if (!quiet) at.Drop(FieldDrop::kShapeMismatch);
+  return false;
+}
+
+template <typename View>
+absl::Status JsonCodec::DecodeField(View value, const FieldDescriptor* field, bool lenient,
+                                    Message* message, int depth, const Walk& at) const {
   const Reflection* r = message->GetReflection();
   if (field->is_map()) {
     if (!value.is_object()) return Expected("an object", value);
     const FieldDescriptor* key_field = field->message_type()->map_key();
     const FieldDescriptor* value_field = field->message_type()->map_value();
+    const Walk entries{at.drops, &at, "{}"};
     return value.ForEachMember([&](absl::string_view key, View item) -> absl::Status {
       if (item.is_null()) return absl::OkStatus();
       Message* entry = r->AddMessage(message, field);
       absl::Status s = SetMapKey(key, key_field, entry);
-      absl::StatusOr<bool> kept = s.ok() ? DecodeValue(item, value_field, entry, depth - 1) : s;
+      absl::StatusOr<bool> kept =
+          s.ok() ? DecodeValue(item, value_field, entry, depth - 1, entries) : s;
+      if (!kept.ok() && lenient) {
+        // One entry that does not fit is left out; the others stay.
+        r->RemoveLast(message, field);
+        entries.Drop(FieldDrop::kShapeMismatch);
+        return absl::OkStatus();
+      }
       if (!kept.ok()) return AtPath("{}", kept.status());
       if (!*kept) r->RemoveLast(message, field);
       return absl::OkStatus();
@@ -209,20 +270,27 @@ absl::Status JsonCodec::DecodeField(View value, const FieldDescriptor* field, Me
   }
   if (field->is_repeated()) {
     if (!value.is_array()) return Expected("an array", value);
+    const Walk elements{at.drops, &at, "[]"};
     return value.ForEachElement([&](size_t i, View element) -> absl::Status {
       if (element.is_null()) return absl::OkStatus();
-      if (absl::StatusOr<bool> kept = DecodeValue(element, field, message, depth - 1); !kept.ok()) {
-        return AtPath(absl::StrCat("[", i, "]"), kept.status());
+      const int size = lenient ? r->FieldSize(*message, field) : 0;  // strict: not needed
+      absl::StatusOr<bool> kept = DecodeValue(element, field, message, depth - 1, elements);
+      if (!kept.ok() && lenient) {
+        // One element that does not fit is left out; the others stay.
+        while (r->FieldSize(*message, field) > size) r->RemoveLast(message, field);
+        elements.Drop(FieldDrop::kShapeMismatch);
+        return absl::OkStatus();
       }
+      if (!kept.ok()) return AtPath(absl::StrCat("[", i, "]"), kept.status());
       return absl::OkStatus();
     });
   }
-  return DecodeValue(value, field, message, depth - 1).status();
+  return DecodeValue(value, field, message, depth - 1, at).status();
 }
 
 template <typename View>
 absl::StatusOr<bool> JsonCodec::DecodeValue(View value, const FieldDescriptor* field,
-                                            Message* message, int depth) const {
+                                            Message* message, int depth, const Walk& at) const {
   const Reflection* r = message->GetReflection();
   const bool add = field->is_repeated();
   switch (field->cpp_type()) {
@@ -275,7 +343,10 @@ absl::StatusOr<bool> JsonCodec::DecodeValue(View value, const FieldDescriptor* f
       int number;
       if (value.is_string()) {
         std::optional<int> known = FindEnumNumber(field->enum_type(), value.get_string());
-        if (!known) return false;  // a value the platform added later: dropped
+        if (!known) {  // a value the platform added later: dropped, the field stays UNSPECIFIED
+          at.Drop(FieldDrop::kUnknownEnum);
+          return false;
+        }
         number = *known;
       } else if (value.is_number_integer()) {
         absl::StatusOr<int32_t> parsed = ToInteger<int32_t>(value);
@@ -290,7 +361,7 @@ absl::StatusOr<bool> JsonCodec::DecodeValue(View value, const FieldDescriptor* f
     case FieldDescriptor::CPPTYPE_MESSAGE: {
       Message* sub = add ? r->AddMessage(message, field) : r->MutableMessage(message, field);
       absl::Status s = IsWellKnownType(field->message_type()) ? DecodeWellKnown(value, sub, depth)
-                                                              : DecodeObject(value, sub, depth);
+                                                              : DecodeObject(value, sub, depth, at);
       if (!s.ok()) {
         // Well-known types say what was wrong without a path; ours carry theirs.
         return IsWellKnownType(field->message_type()) ? Leaf(s.message()) : s;

@@ -124,6 +124,21 @@ TEST(GatewayMetricsTest, RefusedCallsAreCountedAsShed) {
   EXPECT_THAT(Lines(metrics), Contains("aarthik_rpcs_shed_total 1"));
 }
 
+TEST(GatewayMetricsTest, FieldsDroppedByRpcAndReason) {
+  GatewayMetrics metrics;
+  RpcInstruments* rpc =
+      metrics.Rpc(RpcType::kUnary, "aarthik.headless.v1.OffersService", "GetOffer");
+  rpc->FieldDropped("shape_mismatch");
+  rpc->FieldDropped("shape_mismatch");
+  rpc->FieldDropped("unknown_enum");
+  const std::string page = metrics.Serialize();
+  EXPECT_THAT(page, HasSubstr("aarthik_upstream_fields_dropped_total{reason=\"shape_mismatch\","
+                              "rpc=\"aarthik.headless.v1.OffersService.GetOffer\"} 2"));
+  EXPECT_THAT(page, HasSubstr("aarthik_upstream_fields_dropped_total{reason=\"unknown_enum\","
+                              "rpc=\"aarthik.headless.v1.OffersService.GetOffer\"} 1"));
+  EXPECT_THAT(page, Not(HasSubstr("reason=\"unknown_field\""))) << "no series before a drop";
+}
+
 TEST(GatewayMetricsTest, UpstreamRequestsByRouteTemplateAndStatus) {
   GatewayMetrics metrics;
   const std::string route = "GET /api/v1/headless/journeys/{journey_id}/state";
