@@ -221,9 +221,9 @@ TEST_F(DrainTest, SigtermFinishesEveryInFlightCallEndsStreamsAndExitsZero) {
 TEST_F(DrainTest, CallArrivingAfterSigtermOnAnIdleGatewayIsRefusedNotCancelled) {
   FakeUpstream upstream;
   upstream.SetDefaultResponse(FakeResponse::Ok(R"({"features":[]})"));
-  auto env = GatewayEnv::Start(
-      {.gateway_args = {"--shutdown-grace", "20s", "--shutdown-delay", "10s"},
-       .upstream_override = upstream.url()});
+  auto env =
+      GatewayEnv::Start({.gateway_args = {"--shutdown-grace", "20s", "--shutdown-delay", "10s"},
+                         .upstream_override = upstream.url()});
   ASSERT_NE(env, nullptr);
   auto hosted = ho::HostedService::NewStub(env->channel());
   grpc::GenericStub generic(env->channel());

@@ -343,13 +343,13 @@ TEST_F(MetricsTest, CallsResetBeforeTheirRequestAreHandledAsCancelled) {
     grpc::ClientContext context;
     std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call;
     grpc::CompletionQueue queue;
-    call = generic.PrepareCall(&context,
-                               absl::StrCat("/", kJourneysService, "/GetJourneyState"), &queue);
+    call = generic.PrepareCall(&context, absl::StrCat("/", kJourneysService, "/GetJourneyState"),
+                               &queue);
     call->StartCall(reinterpret_cast<void*>(1));
     void* tag = nullptr;
     bool ok = false;
     ASSERT_TRUE(queue.Next(&tag, &ok));  // the HEADERS frame went out
-    context.TryCancel();                  // RST_STREAM, no message ever sent
+    context.TryCancel();                 // RST_STREAM, no message ever sent
     grpc::Status status;
     call->Finish(&status, reinterpret_cast<void*>(2));
     ASSERT_TRUE(queue.Next(&tag, &ok));
@@ -359,8 +359,7 @@ TEST_F(MetricsTest, CallsResetBeforeTheirRequestAreHandledAsCancelled) {
     }
   }
   const Labels state = Rpc(kJourneysService, "GetJourneyState");
-  EXPECT_TRUE(WaitFor("grpc_server_handled_total", state,
-                      [](double v) { return v == kCalls; }));
+  EXPECT_TRUE(WaitFor("grpc_server_handled_total", state, [](double v) { return v == kCalls; }));
   std::vector<Sample> samples = Scrape();
   EXPECT_EQ(Value(samples, "grpc_server_handled_total", With(state, "grpc_code", "Canceled")),
             kCalls);
