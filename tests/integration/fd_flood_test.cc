@@ -72,25 +72,10 @@ class Flood {
 // grpc.health.v1 Check of the whole server over `channel`: kServing, kNotServing, or 0 when the
 // call failed (e.g. the connection could not be made).
 int OverallHealth(const std::shared_ptr<grpc::Channel>& channel, absl::Duration timeout) {
-  grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  grpc::ByteBuffer request = HealthRequest("");
-  grpc::ByteBuffer response;
-  grpc::Status status;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = std::move(s);
-                   done = true;
-                   cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done; });
-  return status.ok() ? HealthStatus(response) : 0;
+  int status = 0;
+  return CheckHealth(channel, "", &context, &status).ok() ? status : 0;
 }
 
 // A new client: a channel of its own (a fresh connection), as the kubelet's probe makes.

@@ -8,26 +8,9 @@ namespace aarthik::testing {
 namespace {
 
 grpc::Status Check(GatewayEnv& env, const std::string& service, int* status) {
-  grpc::GenericStub stub(env.channel());
   grpc::ClientContext context;
   PrepareContext(&context);
-  grpc::ByteBuffer request = HealthRequest(service);
-  grpc::ByteBuffer response;
-  grpc::Status result;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   result = s;
-                   done = true;
-                   cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done; });
-  if (result.ok()) *status = HealthStatus(response);
-  return result;
+  return CheckHealth(env.channel(), service, &context, status);
 }
 
 TEST(HealthTest, OverallAndEveryServiceAreServing) {
