@@ -7,6 +7,7 @@
 //   → OUT_DIR/webhook_receiver/… every documented web-hook sample, signed by the target (layout 0)
 //                                 and with its headers spelled out in the input (layout 2)
 //   → OUT_DIR/request_mapper/…   one input per route that picks it
+//   → OUT_DIR/http_request/…     requests for the listener's routes, signed web-hooks included
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -19,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "nlohmann/json.hpp"
 #include "server/events/webhook_verifier.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -57,6 +59,14 @@ std::string Read(const std::string& path) {
 void Write(const std::string& dir, const std::string& name, const std::string& content) {
   mkdir(dir.c_str(), 0755);
   std::ofstream(dir + "/" + name, std::ios::binary) << content;
+}
+
+std::string EventIdOf(const std::string& body) {
+  const nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_object() && parsed.contains("event_id") && parsed["event_id"].is_string()) {
+    return parsed["event_id"].get<std::string>();
+  }
+  return "evt_seed";
 }
 
 std::string Byte(uint8_t value) { return std::string(1, static_cast<char>(value)); }
@@ -110,11 +120,29 @@ void Run(const std::string& fixtures, const std::string& out) {
   int n = 0;
   for (const std::string& file : JsonFiles(fixtures + "/webhooks")) {
     const std::string body = Read(file);
+    const std::string signature =
+        events::HmacSha256Hex(kWebhookSecret, absl::StrCat(kTimestamp, ".", body));
+    Write(out + "/http_request", absl::StrCat("webhook", n++),
+          absl::StrCat("POST /webhooks/aarthik HTTP/1.1\r\nHost: gateway\r\n",
+                       "Content-Type: application/json\r\nX-AL-Event-ID: ", EventIdOf(body),
+                       "\r\nX-AL-Tenant-ID: ", kTenant, "\r\nX-AL-Application-ID: ", kApplication,
+                       "\r\nX-AL-Webhook-Timestamp: ", kTimestamp, "\r\nX-AL-Webhook-Signature: ",
+                       signature, "\r\nContent-Length: ", body.size(), "\r\n\r\n", body));
+  }
+  Write(out + "/http_request", "healthz", "GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n");
+  Write(out + "/http_request", "metrics",
+        "GET /metrics HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n");
+  Write(out + "/http_request", "chunked",
+        "POST /webhooks/aarthik HTTP/1.1\r\nHost: gateway\r\nTransfer-Encoding: chunked\r\n"
+        "X-AL-Webhook-Timestamp: 1741179022\r\n\r\n4\r\n{}\r\n\r\n0\r\n\r\n");
+  n = 0;
+  for (const std::string& file : JsonFiles(fixtures + "/webhooks")) {
+    const std::string body = Read(file);
     Write(out + "/webhook_receiver", absl::StrCat("signed", n), body + Byte(0));
     const std::string signature =
         events::HmacSha256Hex(kWebhookSecret, absl::StrCat(kTimestamp, ".", body));
     Write(out + "/webhook_receiver", absl::StrCat("headers", n),
-          absl::StrCat(FdpString("evt_seed"), FdpString(kTenant), FdpString(kApplication),
+          absl::StrCat(FdpString(EventIdOf(body)), FdpString(kTenant), FdpString(kApplication),
                        FdpString(kTimestamp), FdpString(signature), body, Byte(2)));
     ++n;
   }
