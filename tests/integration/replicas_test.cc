@@ -1,10 +1,12 @@
 // Several gateway replicas sharing state through a real redis-server: a session minted by one is
 // used by the other, a token-expiry storm spread over both replicas causes exactly one refresh at
 // the platform (the refresh lock), a Redis outage is a clear UNAVAILABLE that ends when Redis is
-// back, and a web-hook delivered to one replica reaches a subscriber of the other.
+// back, a web-hook delivered to one replica reaches a subscriber of the other, and a replica killed
+// during a storm leaves the other serving.
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -85,6 +87,49 @@ TEST_F(ReplicasTest, AnExpiryStormOverBothReplicasCausesOneRefresh) {
   nlohmann::json counters = env_->SandboxCounters();
   EXPECT_EQ(counters["refreshes"], 1);
   EXPECT_EQ(counters["sessions_minted"], 1);  // no replica had to re-bootstrap
+}
+
+// Chaos drill (issue 17, docs/reliability.md): one replica is SIGKILLed in the middle of a
+// 1,000-call token-expiry storm spread over both. Every call sent to the survivor succeeds; the
+// platform sees exactly one refresh and no second session (a revoked token family would force the
+// survivor to mint one); a call on the killed replica completed before it died or failed
+// UNAVAILABLE, never anything else.
+TEST_F(ReplicasTest, AReplicaKilledInAnExpiryStormLeavesTheSurvivorServingAfterOneRefresh) {
+  ASSERT_TRUE(List(0, "CUST_DRILL").ok());
+  ASSERT_TRUE(List(1, "CUST_DRILL").ok());
+  env_->AdvanceSandboxTime(31 * 60);  // the platform's session token has expired
+  constexpr int kCalls = 1000;
+  constexpr int kCallers = 32;
+  constexpr int kKillAfter = 100;  // completed calls: the refresh is behind them
+  std::atomic<int> next{0};
+  std::atomic<int> completed{0};
+  std::atomic<int> on_killed_ok{0};
+  std::atomic<int> on_killed_unavailable{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&] {
+      for (int i = next.fetch_add(1); i < kCalls; i = next.fetch_add(1)) {
+        const size_t replica = static_cast<size_t>(i % 2);
+        const grpc::Status status = List(replica, "CUST_DRILL");
+        if (replica == 1) {
+          EXPECT_TRUE(status.ok())
+              << "survivor: " << status.error_code() << " " << status.error_message();
+        } else if (status.ok()) {
+          ++on_killed_ok;
+        } else {
+          EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+          ++on_killed_unavailable;
+        }
+        if (completed.fetch_add(1) + 1 == kKillAfter) env_->SignalGateway(SIGKILL);
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_GT(on_killed_unavailable.load(), 0) << "the kill did not land during the storm";
+  EXPECT_EQ(on_killed_ok + on_killed_unavailable, kCalls / 2);
+  nlohmann::json counters = env_->SandboxCounters();
+  EXPECT_EQ(counters["refreshes"], 1);
+  EXPECT_EQ(counters["sessions_minted"], 1);
 }
 
 TEST_F(ReplicasTest, ARedisOutageIsUnavailableUntilRedisIsBack) {
