@@ -16,6 +16,7 @@
 #include "aarthik/headless/v1/profile.grpc.pb.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/rpc/error_details.pb.h"
@@ -253,6 +254,46 @@ TEST_F(LenientFieldsTest, ADocumentedFieldOfTheWrongTypeIsStillABadResponse) {
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason(), "UPSTREAM_BAD_RESPONSE");
   EXPECT_NE(status.error_message().find("journeyID"), std::string::npos) << status.error_message();
+}
+
+// A key given twice (found by tests/fuzz/platform_reply_fuzzer.cc): the caller gets what the full
+// path reads (the last copy, as nlohmann keeps it), whichever path decoded the reply, and the
+// reply's drops are counted once per call although the hot path saw them before it declined.
+TEST_F(LenientFieldsTest, AKeyGivenTwiceIsReadAsItsLastCopyAndDropsAreCountedOnce) {
+  std::string journey;
+  {
+    grpc::ClientContext context;
+    PrepareContext(&context);
+    hl::CreateJourneyRequest create;
+    create.set_borrower_external_id(kBorrower);
+    create.mutable_journey()->set_type(cm::JOURNEY_TYPE_PERSONAL_LOAN);
+    hl::CreateJourneyResponse created;
+    ASSERT_TRUE(journeys_->CreateJourney(&context, create, &created).ok());
+    journey = created.journey().journey_id();
+  }
+  // Written out by hand: a JSON library would not write a key twice.
+  const std::string body = absl::StrCat(
+      R"({"requestID":"req_twice","data":{"journeyID":")", journey,
+      R"(","status":"OFFERS_PENDING","brandNewField":1,"nextAction":"WAIT_FOR_OFFERS",)",
+      R"("nextAction":"AWAIT_SOMETHING_NEW"},"error":null})");
+  env_->SetSandboxFaults(
+      {{"route", "GET /api/v1/headless/journeys/*/state"}, {"success_body", body}});
+  constexpr char kGetState[] = "aarthik.headless.v1.JourneysService.GetJourneyState";
+  for (int call = 1; call <= 2; ++call) {
+    grpc::ClientContext context;
+    PrepareContext(&context);
+    hl::GetJourneyStateRequest request;
+    request.set_borrower_external_id(kBorrower);
+    request.set_journey_id(journey);
+    hl::GetJourneyStateResponse response;
+    grpc::Status status = journeys_->GetJourneyState(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+    EXPECT_EQ(response.state().journey_id(), journey);
+    EXPECT_EQ(response.state().next_action(), hl::JOURNEY_ACTION_UNSPECIFIED);  // the last copy
+  }
+  env_->ClearSandboxFaults();
+  EXPECT_EQ(Dropped(kGetState, "unknown_field"), 2);
+  EXPECT_EQ(Dropped(kGetState, "unknown_enum"), 2);
 }
 
 }  // namespace
