@@ -49,16 +49,22 @@ class LenientFieldsTest : public ::testing::Test {
     offers_ = hl::OffersService::NewStub(env_->channel());
   }
 
-  // A journey of kBorrower with offers; returns one selectable offer's ID (journey ID in *journey).
-  std::string OfferOfNewJourney(std::string* journey) {
-    grpc::ClientContext create_context;
-    PrepareContext(&create_context);
+  // A new journey of kBorrower; its ID, or "" when it could not be created.
+  std::string NewJourney() {
+    grpc::ClientContext context;
+    PrepareContext(&context);
     hl::CreateJourneyRequest create;
     create.set_borrower_external_id(kBorrower);
     create.mutable_journey()->set_type(cm::JOURNEY_TYPE_PERSONAL_LOAN);
     hl::CreateJourneyResponse created;
-    EXPECT_TRUE(journeys_->CreateJourney(&create_context, create, &created).ok());
-    *journey = created.journey().journey_id();
+    grpc::Status status = journeys_->CreateJourney(&context, create, &created);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return created.journey().journey_id();
+  }
+
+  // A journey of kBorrower with offers; returns one selectable offer's ID (journey ID in *journey).
+  std::string OfferOfNewJourney(std::string* journey) {
+    *journey = NewJourney();
 
     grpc::ClientContext update_context;
     PrepareContext(&update_context);
@@ -224,17 +230,8 @@ TEST_F(LenientFieldsTest, UndocumentedOfferDetailShapesReachTheCallerAndDropsAre
 }
 
 TEST_F(LenientFieldsTest, ADocumentedFieldOfTheWrongTypeIsStillABadResponse) {
-  std::string journey;
-  {
-    grpc::ClientContext context;
-    PrepareContext(&context);
-    hl::CreateJourneyRequest create;
-    create.set_borrower_external_id(kBorrower);
-    create.mutable_journey()->set_type(cm::JOURNEY_TYPE_PERSONAL_LOAN);
-    hl::CreateJourneyResponse created;
-    ASSERT_TRUE(journeys_->CreateJourney(&context, create, &created).ok());
-    journey = created.journey().journey_id();
-  }
+  const std::string journey = NewJourney();
+  ASSERT_FALSE(journey.empty());
   // The state's journeyID is documented as a string (§3.2): a number there is not the contract.
   const nlohmann::json body = {{"requestID", "req_strict"},
                                {"data", {{"journeyID", 42}, {"status", "OFFERS_PENDING"}}},
@@ -260,17 +257,8 @@ TEST_F(LenientFieldsTest, ADocumentedFieldOfTheWrongTypeIsStillABadResponse) {
 // path reads (the last copy, as nlohmann keeps it), whichever path decoded the reply, and the
 // reply's drops are counted once per call although the hot path saw them before it declined.
 TEST_F(LenientFieldsTest, AKeyGivenTwiceIsReadAsItsLastCopyAndDropsAreCountedOnce) {
-  std::string journey;
-  {
-    grpc::ClientContext context;
-    PrepareContext(&context);
-    hl::CreateJourneyRequest create;
-    create.set_borrower_external_id(kBorrower);
-    create.mutable_journey()->set_type(cm::JOURNEY_TYPE_PERSONAL_LOAN);
-    hl::CreateJourneyResponse created;
-    ASSERT_TRUE(journeys_->CreateJourney(&context, create, &created).ok());
-    journey = created.journey().journey_id();
-  }
+  const std::string journey = NewJourney();
+  ASSERT_FALSE(journey.empty());
   // Written out by hand: a JSON library would not write a key twice.
   const std::string body = absl::StrCat(
       R"({"requestID":"req_twice","data":{"journeyID":")", journey,
