@@ -67,7 +67,7 @@ printf '%s\n' "$api_key" >"$tmp/api-key"
 start_server sandbox "$build_dir/bin/aarthik-sandbox" --listen 127.0.0.1:0 --api-key "$api_key" \
   --tenant-id "$tenant" --application-id "$application" --threads 1
 sandbox="$address"
-start_server gateway "$build_dir/bin/aarthik-gateway" --grpc-listen 127.0.0.1:0 \
+start_server gateway "$build_dir/bin/aarthik-gateway" --grpc-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
   --upstream-url "http://$sandbox" --api-key-file "$tmp/api-key" --tenant-id "$tenant" \
   --application-id "$application"
 gateway="$address"
