@@ -8,8 +8,8 @@
 #   4. that the checks can fail: deliberate breaks of each rendering (check_manifests.js self-test), and of
 #      the sources (an overlay pinned to :latest, a base without readOnlyRootFilesystem, a Dockerfile running
 #      as root, invalid YAML), each of which must be reported.
-# Needs: kubectl 1.21+ (the overlays use a Kustomize component; the image's kubectl is newer), yamllint, node, Debian python3-yaml (a
-# dependency of yamllint), and kubernetes-models in tools/node_modules (scripts/setup installs them).
+# Needs: kubectl 1.21+ (the overlays use a Kustomize component, which Debian's kubectl 1.20 cannot render),
+# yamllint, node, Debian python3-yaml (a dependency of yamllint), and kubernetes-models in tools/node_modules (scripts/setup installs them).
 # Usage: tests/deploy/deploy_test.sh [repo_root]          KUBECTL=/path/to/kubectl to choose the kubectl.
 set -euo pipefail
 
