@@ -63,6 +63,12 @@ bool IsTerminal(const WatchJourneyStateResponse& state) {
   return false;
 }
 
+absl::Duration PollInterval(const FetchedState& fetched, const StatePoller::Options& options) {
+  const absl::Duration delay =
+      fetched.poll_after > absl::ZeroDuration() ? fetched.poll_after : options.default_interval;
+  return std::clamp(delay, options.min_interval, options.max_interval);
+}
+
 StatePoller::StatePoller(Scheduler* scheduler, StateFetcher* fetcher, Options options)
     : scheduler_(scheduler), fetcher_(fetcher), options_(options) {}
 
@@ -180,9 +186,7 @@ void StatePoller::OnFetched(const std::string& journey_id, absl::StatusOr<Fetche
     journey.refresh_requested = false;
     return PollNow(journey_id);
   }
-  absl::Duration delay =
-      fetched->poll_after > absl::ZeroDuration() ? fetched->poll_after : options_.default_interval;
-  Schedule(journey, journey_id, std::clamp(delay, options_.min_interval, options_.max_interval));
+  Schedule(journey, journey_id, PollInterval(*fetched, options_));
 }
 
 void StatePoller::Schedule(Journey& journey, const std::string& journey_id, absl::Duration delay) {

@@ -148,6 +148,10 @@ class StatePoller {
   absl::Status closed_;  // set by EndAll
 };
 
+// The delay before the next poll after a successful read: the platform's hint (default_interval
+// without one) clamped to [min_interval, max_interval].
+absl::Duration PollInterval(const FetchedState& fetched, const StatePoller::Options& options);
+
 // Whether a polled status ends the journey (headless REJECTED/EXPIRED/CLOSED/DISBURSED; Hybrid
 // NOT_OFFERED/REJECTED/DISBURSED).
 bool IsTerminal(const aarthik::events::v1::WatchJourneyStateResponse& state);

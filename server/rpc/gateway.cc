@@ -359,13 +359,25 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
   state_fetcher_ = std::make_unique<events::PlatformStateFetcher>(
       platform_.get(), sessions_.get(), api_key_, core::Clock::Real(), core::IdSource::Random(),
       config.default_upstream_timeout);
-  state_poller_ = std::make_unique<events::StatePoller>(poll_scheduler_.get(), state_fetcher_.get(),
+  events::StateFetcher* fetcher = state_fetcher_.get();
+  if (redis_ != nullptr) {
+    // Replicas share each journey's poll through a Redis lease (docs/events.md).
+    shared_state_fetcher_ = std::make_unique<events::SharedStateFetcher>(
+        poll_scheduler_.get(), state_fetcher_.get(), redis_.get(),
+        events::SharedStateFetcher::Options{.key_prefix = config.redis_key_prefix,
+                                            .replica_id = core::IdSource::Random().NewUuid()});
+    fetcher = shared_state_fetcher_.get();
+  }
+  state_poller_ = std::make_unique<events::StatePoller>(poll_scheduler_.get(), fetcher,
                                                         events::StatePoller::Options{});
   events::StatePoller* poller = state_poller_.get();
+  events::SharedStateFetcher* shared = shared_state_fetcher_.get();
+  auto on_event = [poller, shared](const events::v1::JourneyEvent& event) {
+    if (shared != nullptr) shared->OnWebhook(event);  // before the poll it triggers
+    poller->OnWebhook(event);
+  };
   webhook_receiver_ = std::make_unique<events::WebhookReceiver>(
-      webhook_verifier_.get(), event_log_.get(),
-      [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); },
-      metrics_.get());
+      webhook_verifier_.get(), event_log_.get(), on_event, metrics_.get());
   if (redis_ != nullptr) {
     // Deliveries reach one replica; the relay shares them with the others (docs/events.md).
     redis::RedisClient::Options reader_options = redis_options_;
@@ -379,8 +391,7 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
     relay_redis_->Start();
     event_relay_ = std::make_unique<events::EventRelay>(
         loop_, redis_.get(), relay_redis_.get(), event_log_.get(),
-        config.redis_key_prefix + "webhooks",
-        [poller](const events::v1::JourneyEvent& event) { poller->OnWebhook(event); },
+        config.redis_key_prefix + "webhooks", on_event,
         events::EventRelay::Options{.metrics = metrics_.get()});
     events::EventRelay* relay = event_relay_.get();
     webhook_receiver_->SetRelay([relay](const std::string& event_id, absl::string_view body,

@@ -25,6 +25,7 @@
 #include "server/events/event_relay.h"
 #include "server/events/journey_events_service.h"
 #include "server/events/platform_state_fetcher.h"
+#include "server/events/shared_state_fetcher.h"
 #include "server/events/state_poller.h"
 #include "server/events/webhook_receiver.h"
 #include "server/http/grpc_listener_check.h"
@@ -114,6 +115,8 @@ class Gateway {
   std::unique_ptr<events::EventLog> event_log_;
   std::unique_ptr<events::EventLoopScheduler> poll_scheduler_;
   std::unique_ptr<events::PlatformStateFetcher> state_fetcher_;
+  // With --redis-url: one replica polls each journey for all (in front of state_fetcher_).
+  std::unique_ptr<events::SharedStateFetcher> shared_state_fetcher_;
   std::unique_ptr<events::StatePoller> state_poller_;
   std::unique_ptr<events::WebhookReceiver> webhook_receiver_;
   std::unique_ptr<events::JourneyEventsService> events_service_;

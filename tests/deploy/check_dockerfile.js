@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Static checks of deploy/Dockerfile (no Docker engine here to build it): base images pinned (exact tag or
 // digest, never latest), a build stage and a slim runtime stage, a numeric non-root USER in the final stage,
-// the gateway as ENTRYPOINT, the gRPC port exposed.
+// the gateway as ENTRYPOINT, the gRPC port exposed, the API descriptor set shipped.
 // Usage: node check_dockerfile.js <Dockerfile>    exit 0 when every check passes.
 'use strict';
 
@@ -56,6 +56,9 @@ function check(text) {
     }
     const exposed = runtime.instructions.filter((i) => i.instr === 'EXPOSE').flatMap((i) => i.rest.split(/\s+/));
     if (!exposed.some((p) => /^50051(\/tcp)?$/.test(p))) errors.push('the runtime stage does not EXPOSE 50051');
+    if (!runtime.instructions.some((i) => i.instr === 'COPY' && /--from=/.test(i.rest) && /aarthik-api\.protoset/.test(i.rest))) {
+      errors.push('the runtime stage does not ship the API descriptor set (aarthik-api.protoset)');
+    }
     if (!runtime.instructions.some((i) => i.instr === 'COPY' && /--from=/.test(i.rest) && /aarthik-gateway/.test(i.rest))) {
       errors.push('the runtime stage does not copy the gateway from the build stage');
     }

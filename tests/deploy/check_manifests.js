@@ -4,6 +4,8 @@
 //      caught there), and
 //   2. our rules: native gRPC probes on the health service, pinned images, non-root read-only containers,
 //      resources, the API key as a mounted Secret file, selectors that match, PDB/HPA in prod, ...
+//   3. the in-cluster Redis (deploy/k8s/components/redis) wherever it is rendered: password from a Secret, a
+//      Service, a NetworkPolicy admitting only the gateway, resources, non-root, probes (redisErrors).
 //
 // Usage (NODE_PATH must reach tools/node_modules):
 //   node check_manifests.js check <repo_root> <overlay> <rendered.json>
@@ -118,7 +120,7 @@ function schemaErrors(obj) {
 // ---------------------------------------------------------------------------------------------------------
 // Helpers.
 
-const NAMESPACED_KINDS = new Set(['ServiceAccount', 'ConfigMap', 'Secret', 'Service', 'Deployment',
+const NAMESPACED_KINDS = new Set(['ServiceAccount', 'ConfigMap', 'Secret', 'Service', 'Deployment', 'StatefulSet',
   'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'NetworkPolicy']);
 
 function parseQuantity(q) {
@@ -163,7 +165,12 @@ function imageProblem(ref) {
 // ---------------------------------------------------------------------------------------------------------
 // Our rules. Returns { errors: [...], notes: [...] }.
 
-function policyErrors(objects, ctx) {
+// Objects of the in-cluster Redis (components/redis), checked by redisErrors and not by the gateway's rules.
+const isRedis = (o) => !!(o && o.metadata && o.metadata.labels &&
+    o.metadata.labels['app.kubernetes.io/name'] === 'aarthik-redis');
+
+function policyErrors(allObjects, ctx) {
+  const objects = allObjects.filter((o) => !isRedis(o));
   const errors = [];
   const notes = [];
   const err = (what, msg) => errors.push(`${what}: ${msg}`);
@@ -447,20 +454,122 @@ function policyErrors(objects, ctx) {
   return { errors, notes };
 }
 
+// The in-cluster Redis, when rendered: one workload (Deployment or StatefulSet) with a pinned image (by
+// digest in prod), non-root read-only containers, requests and limits, liveness and readiness probes, the
+// password from a Secret that is not optional; a Service selecting it on 6379; a NetworkPolicy that admits
+// only the gateway pods (no namespace or IP sources); and the gateway holding the same password file. Where
+// no Redis is rendered, a redis-url naming aarthik-redis is an error (a managed Redis has another host).
+function redisErrors(objects, ctx) {
+  const errors = [];
+  const err = (what, msg) => errors.push(`${what}: ${msg}`);
+  const id = (o) => `${o.kind}/${o.metadata.name}`;
+  const redis = objects.filter(isRedis);
+  const gateway = objects.find((o) => o.kind === 'Deployment' && !isRedis(o));
+  const gwPod = gateway && gateway.spec.template;
+  const redisUrl = objects.filter((o) => o.kind === 'ConfigMap').map((cm) => (cm.data || {}).AARTHIK_REDIS_URL)
+    .find((v) => v !== undefined) || '';
+  const workloads = redis.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+  if (redis.length === 0) {
+    if (/^redis:\/\/aarthik-redis[:/]/.test(redisUrl)) {
+      err('redis', `AARTHIK_REDIS_URL=${redisUrl} names the in-cluster Redis, which is not rendered (components/redis)`);
+    }
+    return errors;
+  }
+  if (workloads.length !== 1) {
+    err('redis', `expected one Redis Deployment or StatefulSet, found ${workloads.length}`);
+    return errors;
+  }
+  const w = workloads[0];
+  const wn = id(w);
+  const labels = (w.spec.template.metadata && w.spec.template.metadata.labels) || {};
+  const pod = w.spec.template.spec || {};
+  if (!selectorMatches(w.spec.selector && w.spec.selector.matchLabels, labels)) err(wn, 'selector does not match its pods');
+  if (pod.automountServiceAccountToken !== false) err(wn, 'automountServiceAccountToken must be false');
+  const podSc = pod.securityContext || {};
+  const containers = [...(pod.initContainers || []), ...(pod.containers || [])];
+  let passwordFromSecret = false;
+  for (const c of containers) {
+    const cn = `${wn} container ${c.name}`;
+    const sc = c.securityContext || {};
+    const eff = (k) => (sc[k] !== undefined ? sc[k] : podSc[k]);
+    const problem = imageProblem(String(c.image || ''));
+    if (problem) err(cn, problem);
+    if (ctx.overlay === 'prod' && !parseImage(String(c.image)).digest) err(cn, 'prod images must be pinned by digest');
+    if (eff('runAsNonRoot') !== true) err(cn, 'runAsNonRoot must be true');
+    const uid = eff('runAsUser');
+    if (!Number.isInteger(uid) || uid <= 0) err(cn, 'runAsUser must be a numeric non-root UID');
+    if (sc.readOnlyRootFilesystem !== true) err(cn, 'readOnlyRootFilesystem must be true');
+    if (sc.allowPrivilegeEscalation !== false) err(cn, 'allowPrivilegeEscalation must be false');
+    if (!(((sc.capabilities && sc.capabilities.drop) || []).includes('ALL'))) err(cn, 'capabilities must drop ALL');
+    const res = c.resources || {};
+    for (const kind of ['requests', 'limits']) {
+      for (const r of ['cpu', 'memory']) {
+        if (!(res[kind] && res[kind][r] !== undefined)) err(cn, `resources.${kind}.${r} is not set`);
+      }
+    }
+    if ((pod.containers || []).includes(c)) {
+      if (!c.livenessProbe) err(cn, 'livenessProbe is missing');
+      if (!c.readinessProbe) err(cn, 'readinessProbe is missing');
+    }
+    for (const e of c.env || []) {
+      if (e.value !== undefined && /PASSWORD|SECRET|TOKEN/i.test(e.name)) err(cn, `env ${e.name} inlines a secret value`);
+      if (e.valueFrom && e.valueFrom.secretKeyRef && e.valueFrom.secretKeyRef.optional !== true) passwordFromSecret = true;
+    }
+    for (const m of c.volumeMounts || []) {
+      const v = (pod.volumes || []).find((x) => x.name === m.name);
+      if (v && v.secret && v.secret.optional !== true) passwordFromSecret = true;
+    }
+    if ((c.args || []).concat(c.command || []).some((a) => /requirepass\s+[^"$]/.test(String(a)))) {
+      err(cn, 'requirepass is given inline: read it from the Secret');
+    }
+  }
+  if (!passwordFromSecret) err(wn, 'the Redis password does not come from a (non-optional) Secret');
+
+  const services = redis.filter((o) => o.kind === 'Service');
+  if (!services.some((s) => selectorMatches(s.spec.selector, labels) &&
+      (s.spec.ports || []).some((p) => p.port === 6379))) {
+    err('redis', 'no Service selects the Redis pods on port 6379');
+  }
+  const policies = redis.filter((o) => o.kind === 'NetworkPolicy' &&
+      selectorMatches(o.spec.podSelector && o.spec.podSelector.matchLabels, labels));
+  if (policies.length === 0) err('redis', 'no NetworkPolicy selects the Redis pods');
+  const gwLabels = (gwPod && gwPod.metadata && gwPod.metadata.labels) || {};
+  for (const np of policies) {
+    if (!(np.spec.policyTypes || []).includes('Ingress')) err(id(np), 'policyTypes must include Ingress');
+    for (const rule of np.spec.ingress || []) {
+      for (const from of rule.from || [{}]) {
+        if (from.namespaceSelector || from.ipBlock || !from.podSelector ||
+            !selectorMatches(from.podSelector.matchLabels, gwLabels)) {
+          err(id(np), `admits ${JSON.stringify(from)}: only the gateway pods may reach Redis`);
+        }
+      }
+      if (!rule.from || rule.from.length === 0) err(id(np), 'an ingress rule admits every source');
+    }
+  }
+  // The gateway authenticates with a password file from a Secret.
+  const gw = gwPod && (gwPod.spec.containers || []).find((c) => (c.ports || []).some((p) => p.name === 'grpc'));
+  const args = gw ? [...(gw.command || []), ...(gw.args || [])].map(String) : [];
+  const i = args.findIndex((a) => a === '--redis-password-file' || a.startsWith('--redis-password-file='));
+  if (i < 0) err('redis', 'the gateway has no --redis-password-file while Redis requires a password');
+  return errors;
+}
+
 function checkAll(objects, ctx) {
   const errors = [];
   objects.forEach((o) => {
     for (const e of schemaErrors(o)) errors.push(`${o.kind}/${o.metadata && o.metadata.name}: ${e}`);
   });
   const policy = policyErrors(objects, ctx);
-  return { errors: errors.concat(policy.errors), notes: policy.notes };
+  return { errors: errors.concat(policy.errors, redisErrors(objects, ctx)), notes: policy.notes };
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Self-test: each break of a good rendering must produce an error matching `expect`.
 
 const clone = (x) => JSON.parse(JSON.stringify(x));
-const dep = (objs) => objs.find((o) => o.kind === 'Deployment');
+const dep = (objs) => objs.find((o) => o.kind === 'Deployment' && !isRedis(o));
+const rdep = (objs) => objs.find((o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && isRedis(o));
+const rc = (objs) => rdep(objs).spec.template.spec.containers[0];
 const gwc = (objs) => dep(objs).spec.template.spec.containers[0];
 
 const BREAKS = [
@@ -500,6 +609,15 @@ const BREAKS = [
   { name: 'one replica in prod', expect: /3\+ replicas/, prodOnly: true, apply: (o) => { dep(o).spec.replicas = 1; } },
   { name: 'schema: container without name', expect: /schema:.*name/, apply: (o) => { delete gwc(o).name; } },
   { name: 'schema: grpc probe without port', expect: /schema:.*port/, apply: (o) => { delete gwc(o).livenessProbe.grpc.port; } },
+  { name: 'redis as root', expect: /aarthik-redis container redis: runAsNonRoot|aarthik-redis container redis: runAsUser/, redisOnly: true, apply: (o) => { rc(o).securityContext.runAsNonRoot = false; rc(o).securityContext.runAsUser = 0; rdep(o).spec.template.spec.securityContext.runAsUser = 0; } },
+  { name: 'redis without resources', expect: /aarthik-redis container redis: resources/, redisOnly: true, apply: (o) => { delete rc(o).resources; } },
+  { name: 'redis without readiness probe', expect: /aarthik-redis container redis: readinessProbe/, redisOnly: true, apply: (o) => { delete rc(o).readinessProbe; } },
+  { name: 'redis password not from a Secret', expect: /Redis password does not come from/, redisOnly: true, apply: (o) => { rdep(o).spec.template.spec.volumes = rdep(o).spec.template.spec.volumes.filter((v) => !v.secret); rc(o).volumeMounts = rc(o).volumeMounts.filter((m) => m.name !== 'auth'); } },
+  { name: 'redis open to every namespace', expect: /only the gateway pods may reach Redis/, redisOnly: true, apply: (o) => { o.find((x) => x.kind === 'NetworkPolicy' && isRedis(x)).spec.ingress[0].from.push({ namespaceSelector: {} }); } },
+  { name: 'redis without NetworkPolicy', expect: /no NetworkPolicy selects the Redis pods/, redisOnly: true, apply: (o) => { o.splice(o.findIndex((x) => x.kind === 'NetworkPolicy' && isRedis(x)), 1); } },
+  { name: 'redis without Service', expect: /no Service selects the Redis pods/, redisOnly: true, apply: (o) => { o.splice(o.findIndex((x) => x.kind === 'Service' && isRedis(x)), 1); } },
+  { name: 'gateway without the Redis password', expect: /no --redis-password-file/, redisOnly: true, apply: (o) => { gwc(o).args = gwc(o).args.filter((a) => !/redis-password/.test(a)); } },
+  { name: 'in-cluster Redis URL without Redis', expect: /names the in-cluster Redis, which is not rendered/, redisOnly: true, apply: (o) => { for (let i = o.length - 1; i >= 0; --i) if (isRedis(o[i])) o.splice(i, 1); } },
   { name: 'schema: port as text', expect: /schema:/, apply: (o) => { gwc(o).ports[0].containerPort = 'fifty'; } },
 ];
 
@@ -532,6 +650,7 @@ function main() {
   let run = 0;
   for (const b of BREAKS) {
     if (b.prodOnly && overlay !== 'prod') continue;
+    if (b.redisOnly && !objects.some(isRedis)) continue;
     run++;
     const broken = clone(objects);
     b.apply(broken);

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # On-call path: `buf curl` through server reflection lists the gateway's services and calls RPCs, including
 # an error with details. Runs the real sandbox and gateway.
-# Usage: buf_curl_test.sh BIN_DIR BUF
+# With the API's descriptor set (build/aarthik-api.protoset) as --schema, buf curl works without reflection.
+# Usage: buf_curl_test.sh BIN_DIR BUF PROTOSET
 set -euo pipefail
 bin="$1"
 buf="$2"
+protoset="$3"
 tmp="$(mktemp -d)"
 cleanup() {
   kill $(jobs -p) 2>/dev/null || true
@@ -74,3 +76,12 @@ fi
 grep -q '"code": "invalid_argument"' "$tmp/error.json"
 grep -q 'google.rpc.BadRequest' "$tmp/error.json"
 echo "buf curl through reflection: OK"
+
+# Where reflection is off: the schema comes from the protoset (buf curl then makes no reflection call).
+curl_grpc --schema "$protoset#format=binpb" -d "{\"borrower_external_id\": \"CUST_BUF\", \"journey_id\": \"$journey\"}" \
+  "$gateway/aarthik.headless.v1.JourneysService/GetJourneyState" >"$tmp/state2.json"
+jq -e '.state.status == "JOURNEY_LIFECYCLE_STATUS_STARTED"' "$tmp/state2.json" >/dev/null ||
+  { echo "GetJourneyState with --schema aarthik-api.protoset failed"; cat "$tmp/state2.json"; exit 1; }
+"$buf" curl --schema "$protoset#format=binpb" --list-methods | grep -qx 'aarthik.events.v1.JourneyEventsService/WatchJourneyState' ||
+  { echo "the protoset lacks the events service"; exit 1; }
+echo "buf curl with the protoset: OK"

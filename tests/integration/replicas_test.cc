@@ -1,12 +1,15 @@
 // Several gateway replicas sharing state through a real redis-server: a session minted by one is
 // used by the other, a token-expiry storm spread over both replicas causes exactly one refresh at
 // the platform (the refresh lock), a Redis outage is a clear UNAVAILABLE that ends when Redis is
-// back, a web-hook delivered to one replica reaches a subscriber of the other, and a replica killed
-// during a storm leaves the other serving.
+// back, a web-hook delivered to one replica reaches a subscriber of the other, WatchJourneyState
+// watchers spread over both replicas cost one platform poll per interval (the shared poll lease),
+// and the chaos drills: a replica killed during a storm leaves the other serving, and Redis
+// restarting under load is survived.
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -16,6 +19,7 @@
 
 #include "aarthik/events/v1/events.grpc.pb.h"
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
+#include "aarthik/headless/v1/profile.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway_env.h"
@@ -279,6 +283,124 @@ TEST_F(ReplicasTest, ADeliveryThatCouldNotBeSharedIs503AndTheRetryReachesTheOthe
   ASSERT_TRUE(reader->Read(&message)) << "the retried delivery did not reach the other replica";
   EXPECT_EQ(message.event().event_id(), "evt_retry_1");
   context.TryCancel();
+}
+
+// Watchers of one journey on both replicas: the replicas share each poll through a Redis lease, so
+// the sandbox sees one /state poll per interval however the watchers are spread, and both replicas'
+// watchers get the first state and the change that only a poll reveals.
+TEST_F(ReplicasTest, StateWatchersOnBothReplicasShareOnePollPerInterval) {
+  constexpr char kBorrower[] = "CUST_SHARED_POLL";
+  constexpr char kStateRoute[] = "GET /api/v1/headless/journeys/{journeyID}/state";
+  constexpr int kWatchersPerReplica = 8;
+  hl::CreateJourneyRequest create;
+  create.set_borrower_external_id(kBorrower);
+  create.mutable_journey()->set_type(aarthik::common::v1::JOURNEY_TYPE_PERSONAL_LOAN);
+  hl::CreateJourneyResponse created;
+  {
+    grpc::ClientContext context;
+    PrepareContext(&context);
+    grpc::Status status = replicas_[0]->CreateJourney(&context, create, &created);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  ev::WatchJourneyStateRequest request;
+  request.set_borrower_external_id(kBorrower);
+  request.set_journey_id(created.journey().journey_id());
+
+  // What the watchers saw, filled in by their threads.
+  struct Tally {
+    std::mutex mu;
+    std::condition_variable changed;
+    int first = 0;     // watchers with their first state
+    int updated = 0;   // watchers that saw PROFILE_REQUIRED
+    int32_t hint = 0;  // pollAfterSeconds
+    bool Wait(int* counter, int want, absl::Duration timeout) {
+      std::unique_lock<std::mutex> lock(mu);
+      return changed.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout),
+                                [&] { return *counter >= want; });
+    }
+  } tally;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::thread> threads;
+  auto watch = [&](std::shared_ptr<grpc::Channel> channel) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    grpc::ClientContext* context = contexts.back().get();
+    context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    threads.emplace_back([&tally, context, channel, request] {
+      auto stub = ev::JourneyEventsService::NewStub(channel);
+      auto reader = stub->WatchJourneyState(context, request);
+      ev::WatchJourneyStateResponse message;
+      bool first = true;
+      while (reader->Read(&message)) {
+        std::lock_guard<std::mutex> lock(tally.mu);
+        if (first) ++tally.first;
+        first = false;
+        tally.hint = message.headless().poll_after_seconds();
+        if (message.headless().status() == hl::JOURNEY_LIFECYCLE_STATUS_PROFILE_REQUIRED) {
+          ++tally.updated;
+        }
+        tally.changed.notify_all();
+      }
+      reader->Finish();
+    });
+  };
+  auto close_all = [&] {
+    for (auto& context : contexts) context->TryCancel();
+    for (std::thread& thread : threads) thread.join();
+  };
+
+  const int64_t before = env_->SandboxRequests(kStateRoute);
+  const absl::Time opened = absl::Now();
+  // The first replica's watchers first, then the second's: the second replica's first fetch finds
+  // the first one's lease and its stored result.
+  for (int i = 0; i < kWatchersPerReplica; ++i) watch(env_->channel());
+  if (!tally.Wait(&tally.first, kWatchersPerReplica, absl::Seconds(15))) {
+    close_all();
+    FAIL() << "the first replica's watchers got no state within 15 s";
+  }
+  for (int i = 0; i < kWatchersPerReplica; ++i) watch(second_);
+  const bool all_first = tally.Wait(&tally.first, 2 * kWatchersPerReplica, absl::Seconds(15));
+  const int64_t first_polls = env_->SandboxRequests(kStateRoute) - before;
+  const absl::Duration first_elapsed = absl::Now() - opened;
+
+  // STARTED → PROFILE_REQUIRED, which only a poll reveals (no web-hook subscription here).
+  auto profile = hl::ProfileService::NewStub(env_->channel());
+  hl::UpdateProfileRequest update;
+  update.set_borrower_external_id(kBorrower);
+  update.set_journey_id(request.journey_id());
+  update.mutable_profile()->mutable_profile()->set_contact_number("9876543210");
+  update.mutable_profile()->mutable_profile()->set_pan_name("Asha Verma");
+  hl::UpdateProfileResponse updated;
+  grpc::ClientContext update_context;
+  PrepareContext(&update_context);
+  const grpc::Status update_status = profile->UpdateProfile(&update_context, update, &updated);
+  const bool all_updated =
+      update_status.ok() && tally.Wait(&tally.updated, 2 * kWatchersPerReplica, absl::Seconds(20));
+  const int64_t polls = env_->SandboxRequests(kStateRoute) - before;
+  const absl::Duration elapsed = absl::Now() - opened;
+  close_all();
+
+  ASSERT_TRUE(update_status.ok()) << update_status.error_message();
+  EXPECT_TRUE(all_first) << tally.first << " of " << 2 * kWatchersPerReplica << " got a state";
+  EXPECT_TRUE(all_updated) << tally.updated << " of " << 2 * kWatchersPerReplica
+                           << " saw the change";
+  // docs/events.md: the interval is the platform's hint clamped to 1-60 s (5 s without one); a
+  // lease lasts it less 250 ms, so whichever replica polls, polls are at least that far apart. Two
+  // replicas polling on their own would make about twice as many.
+  const absl::Duration interval =
+      tally.hint > 0 ? std::clamp(absl::Seconds(tally.hint), absl::Seconds(1), absl::Seconds(60))
+                     : absl::Seconds(5);
+  const absl::Duration lease = interval - absl::Milliseconds(250);
+  absl::Duration remainder;
+  EXPECT_GE(first_polls, 1);
+  EXPECT_LE(first_polls, 1 + absl::IDivDuration(first_elapsed, lease, &remainder))
+      << "first states on both replicas after " << first_elapsed;
+  EXPECT_GE(polls, 2) << "the change was not seen through a poll";
+  EXPECT_LE(polls, 1 + absl::IDivDuration(elapsed, lease, &remainder))
+      << polls << " /state polls in " << elapsed << " for watchers on two replicas (interval "
+      << interval << ")";
+  std::printf("%d watchers on 2 replicas: %lld /state polls in %s (interval %s)\n",
+              2 * kWatchersPerReplica, static_cast<long long>(polls),
+              absl::FormatDuration(elapsed).c_str(), absl::FormatDuration(interval).c_str());
 }
 
 // Kubernetes rotates a mounted Secret in place: a new Redis password file is used without a
