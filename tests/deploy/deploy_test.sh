@@ -123,6 +123,7 @@ break_case "base without readOnlyRootFilesystem" \
 break_case "readiness probe over HTTP" \
   "sed -i '/readinessProbe:/,/periodSeconds/{s/grpc:/httpGet:/;s/port: 50051/port: 8080/;s/service: \"\"/path: \\/healthz/}' k8s/base/deployment.yaml"
 break_case "prod without PDB" "sed -i '/pdb.yaml/d' k8s/base/kustomization.yaml; sed -i '/pdb-patch.yaml/d' k8s/overlays/prod/kustomization.yaml"
+break_case "prod without an authorization policy" "sed -i '/AARTHIK_AUTHZ_POLICY_FILE/d' k8s/overlays/prod/kustomization.yaml"
 break_case "Dockerfile running as root" "sed -i 's/^USER .*/USER root/' Dockerfile"
 break_case "Dockerfile on debian:latest" "sed -i 's/^ARG BUILD_IMAGE=.*/ARG BUILD_IMAGE=debian:latest/' Dockerfile"
 break_case "invalid YAML (bad indentation)" "sed -i 's/^  minReplicas: 3/ minReplicas: 3/' k8s/overlays/prod/hpa-patch.yaml"
