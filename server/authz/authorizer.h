@@ -43,8 +43,9 @@ struct CallCredentials {
 };
 
 // The credentials of a server call: metadata lookups and gRPC's (per-connection) auth context; no
-// certificate parsing.
-CallCredentials CredentialsOf(const grpc::ServerContextBase& context);
+// certificate parsing. Each part only when asked for.
+CallCredentials CredentialsOf(const grpc::ServerContextBase& context, bool bearer = true,
+                              bool forwarded_cert = true, bool peer = true);
 
 // The principal of a verified TLS peer: the SPIFFE ID (URI SAN spiffe://...), else the first DNS
 // SAN, else the subject CN; "" when there is no peer certificate.
@@ -74,6 +75,9 @@ class Authorizer {
   // serve it (such a method is denied whenever a policy is in force).
   virtual MethodId Method(absl::string_view full_name) const = 0;
   virtual const std::string& MethodName(MethodId method) const = 0;
+  // What `context` presents, reading only what the configured identity sources use (no auth
+  // context lookup without mTLS identity, no metadata lookups for sources that are off).
+  virtual CallCredentials Credentials(const grpc::ServerContextBase& context) const = 0;
   virtual Decision Check(const CallCredentials& credentials, MethodId method) const = 0;
 };
 

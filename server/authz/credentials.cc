@@ -73,12 +73,16 @@ absl::string_view IdentitySourceName(IdentitySource source) {
   return "";
 }
 
-CallCredentials CredentialsOf(const grpc::ServerContextBase& context) {
+CallCredentials CredentialsOf(const grpc::ServerContextBase& context, bool bearer,
+                              bool forwarded_cert, bool peer) {
   CallCredentials credentials;
-  credentials.authorization = Metadata(context, "authorization");
-  credentials.forwarded_client_cert = Metadata(context, "x-forwarded-client-cert");
-  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  if (auth != nullptr && auth->IsPeerAuthenticated()) credentials.auth = std::move(auth);
+  if (bearer) credentials.authorization = Metadata(context, "authorization");
+  if (forwarded_cert)
+    credentials.forwarded_client_cert = Metadata(context, "x-forwarded-client-cert");
+  if (peer) {
+    std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+    if (auth != nullptr && auth->IsPeerAuthenticated()) credentials.auth = std::move(auth);
+  }
   return credentials;
 }
 

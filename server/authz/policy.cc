@@ -139,12 +139,26 @@ absl::StatusOr<Policy> Policy::Compile(absl::string_view yaml,
   return policy;
 }
 
-const Policy::Rule* Policy::Allows(absl::string_view principal, int method) const {
-  if (method < 0 || static_cast<size_t>(method) >= by_method_.size()) return nullptr;
+const Policy::Rule* Policy::Judge(absl::string_view principal, int method) const {
   for (const Rule* rule : by_method_[method]) {
     if (rule->Grants(principal)) return rule;
   }
   return nullptr;
+}
+
+const Policy::Rule* Policy::Allows(absl::string_view principal, int method) const {
+  if (method < 0 || static_cast<size_t>(method) >= by_method_.size()) return nullptr;
+  std::lock_guard<std::mutex> lock(cache_->mu);
+  auto it = cache_->grants.find(principal);
+  if (it != cache_->grants.end()) return it->second[method];
+  // Beyond the bound (many distinct principals: a misbehaving or hostile issuer) the rules are
+  // walked for each call instead of growing the cache.
+  if (cache_->grants.size() >= kCachedPrincipals) return Judge(principal, method);
+  std::vector<const Rule*> grants(by_method_.size());
+  for (size_t m = 0; m < by_method_.size(); ++m) grants[m] = Judge(principal, static_cast<int>(m));
+  const Rule* granted = grants[method];
+  cache_->grants.emplace(std::string(principal), std::move(grants));
+  return granted;
 }
 
 }  // namespace aarthik::authz

@@ -18,13 +18,17 @@
 // its leading '/'. Unknown keys, a rule without principals or methods, and an empty pattern are
 // errors: a typo in a security policy must fail loudly rather than grant or deny silently.
 //
-// Thread-safety: a Policy is immutable after Compile.
+// Thread-safety: a Policy is immutable after Compile, except for its decision cache, which has a
+// lock of its own; Allows may be called from any thread.
 #ifndef AARTHIK_SERVER_AUTHZ_POLICY_H_
 #define AARTHIK_SERVER_AUTHZ_POLICY_H_
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -57,16 +61,27 @@ class Policy {
                                         std::vector<std::string>* warnings = nullptr);
 
   // The first rule granting `principal` the method, or null (denied). An unknown method id is
-  // denied.
+  // denied. The first call for a principal judges every method for it at once and remembers the
+  // answers (up to kCachedPrincipals principals), so that later calls cost one hash lookup however
+  // many rules and globs the policy has.
   const Rule* Allows(absl::string_view principal, int method) const;
+  static constexpr size_t kCachedPrincipals = 4096;
 
   size_t rule_count() const { return rules_.size(); }
 
  private:
+  struct Cache {
+    std::mutex mu;
+    // Per principal, per method id: the granting rule or null.
+    absl::flat_hash_map<std::string, std::vector<const Rule*>> grants;  // guarded by mu
+  };
   Policy() = default;
+  const Rule* Judge(absl::string_view principal, int method) const;
+
   std::vector<Rule> rules_;
   // Per method id: the rules whose method patterns match it, in file order.
   std::vector<std::vector<const Rule*>> by_method_;
+  std::unique_ptr<Cache> cache_ = std::make_unique<Cache>();
 };
 
 }  // namespace aarthik::authz

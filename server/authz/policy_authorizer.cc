@@ -94,6 +94,11 @@ const std::string& PolicyAuthorizer::MethodName(MethodId method) const {
   return methods_[method];
 }
 
+CallCredentials PolicyAuthorizer::Credentials(const grpc::ServerContextBase& context) const {
+  return CredentialsOf(context, options_.jwt != nullptr, options_.trust_forwarded_cert,
+                       options_.mtls);
+}
+
 PolicyAuthorizer::Identity PolicyAuthorizer::Identify(const CallCredentials& credentials) const {
   Identity identity;
   if (options_.trust_forwarded_cert && !credentials.forwarded_client_cert.empty()) {

@@ -8,7 +8,7 @@
 //   options.mtls = true;                 // identity from the verified client certificate
 //   PolicyAuthorizer authorizer(options, method_names, metrics);
 //   authorizer.SetPolicy(*Policy::Compile(yaml, method_names));
-//   Decision decision = authorizer.Check(CredentialsOf(*context), method_id);
+//   Decision decision = authorizer.Check(authorizer.Credentials(*context), method_id);
 //
 // Identity, first source that the call carries wins: a trusted x-forwarded-client-cert (only with
 // `trust_forwarded_cert`: the hop in front is a sidecar that sets it), then a bearer JWT, then the
@@ -73,6 +73,7 @@ class PolicyAuthorizer : public Authorizer {
 
   MethodId Method(absl::string_view full_name) const override;
   const std::string& MethodName(MethodId method) const override;
+  CallCredentials Credentials(const grpc::ServerContextBase& context) const override;
   Decision Check(const CallCredentials& credentials, MethodId method) const override;
 
  private:
