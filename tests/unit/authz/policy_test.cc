@@ -54,6 +54,18 @@ rules:
   EXPECT_EQ(policy->Allows(loans, 99), nullptr);
 }
 
+TEST(PolicyTest, DecisionsStayRightBeyondTheCachedPrincipals) {
+  auto policy =
+      Policy::Compile("rules:\n  - principals: ['svc-*']\n    methods: ['*/Get*']\n", kMethods);
+  ASSERT_TRUE(policy.ok());
+  for (size_t i = 0; i < Policy::kCachedPrincipals + 100; ++i) {
+    const std::string principal = "svc-" + std::to_string(i);
+    ASSERT_NE(policy->Allows(principal, 1), nullptr) << principal;
+    ASSERT_EQ(policy->Allows(principal, 0), nullptr) << principal;
+    ASSERT_EQ(policy->Allows("other-" + std::to_string(i), 1), nullptr);
+  }
+}
+
 TEST(PolicyTest, AnEmptyRuleListDeniesEverything) {
   auto policy = Policy::Compile("rules: []\n", kMethods);
   ASSERT_TRUE(policy.ok()) << policy.status();
