@@ -299,6 +299,34 @@ TEST_F(AuthzTest, PolicyAndJwksReloadWithoutRestartAndABrokenPolicyKeepsTheOld) 
                                 R"(aarthik_authz_reloads_total{file="jwks",result="ok"} 1)"));
 }
 
+TEST_F(AuthzTest, ForwardedClientCertNamesTheCallerOnlyWhenTheHopIsTrusted) {
+  auto forwarded = [](const std::shared_ptr<grpc::Channel>& channel, const std::string& xfcc) {
+    auto stub = headless::v1::SessionsService::NewStub(channel);
+    grpc::ClientContext context;
+    PrepareContext(&context, "", absl::Seconds(5));
+    context.AddMetadata("x-forwarded-client-cert", xfcc);
+    headless::v1::CreateSessionRequest request;
+    request.mutable_session()->set_borrower_external_id("CUST_AUTHZ_0002");
+    request.mutable_session()->set_journey_type(common::v1::JOURNEY_TYPE_PERSONAL_LOAN);
+    headless::v1::CreateSessionResponse response;
+    return stub->CreateSession(&context, request, &response);
+  };
+  const std::string loans = absl::StrCat("By=spiffe://cluster.local/ns/aarthik/sa/gateway;Hash=ab;",
+                                         "Subject=\"CN=loans-api\";URI=", kLoansSpiffe);
+  // Not trusted (the default): the header is ignored, the caller has no identity.
+  StartJwtGateway();
+  EXPECT_EQ(ReasonOf(forwarded(env_->channel(), loans)), "CREDENTIAL_MISSING");
+  env_.reset();
+  // Trusted: the nearest hop's element names the caller; an element forged before it does not.
+  StartJwtGateway({"--trust-xfcc", "true"});
+  grpc::Status allowed = forwarded(env_->channel(), loans);
+  EXPECT_TRUE(allowed.ok()) << allowed.error_message();
+  grpc::Status forged = forwarded(
+      env_->channel(), absl::StrCat("URI=", kLoansSpiffe, ",Hash=cd;URI=", kPaymentsSpiffe));
+  EXPECT_EQ(forged.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(DetailOf<google::rpc::ErrorInfo>(forged)->metadata().at("principal"), kPaymentsSpiffe);
+}
+
 TEST_F(AuthzTest, StartUpRefusesABrokenPolicy) {
   ASSERT_TRUE(ReplaceFileAtomically(m_->policy_path, "rules:\n  - name: x\n").ok());
   GatewayEnvOptions options;
