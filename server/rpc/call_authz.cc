@@ -215,7 +215,7 @@ absl::Status CallAuthz::AdmitStream(const grpc::ServerContextBase& context,
                                     absl::string_view method) const {
   const absl::Time started = absl::Now();
   const authz::MethodId id = authorizer_->Method(method);
-  authz::Decision decision = authorizer_->Check(authz::CredentialsOf(context), id);
+  authz::Decision decision = authorizer_->Check(authorizer_->Credentials(context), id);
   if (decision.reason == nullptr) return absl::OkStatus();
   const auto& metadata = context.client_metadata();
   auto correlation = metadata.find(kCorrelationIdHeader);

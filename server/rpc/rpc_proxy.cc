@@ -95,7 +95,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
     ContinueTrace(CallerValue(*context_, kTraceparentHeader, 55).value_or(""));
     tracestate_ = CallerValue(*context_, kTracestateHeader, 512).value_or("");
     if (deps_.authz != nullptr) {
-      authz_ = deps_.authz->Check(authz::CredentialsOf(*context_), method_id_);
+      authz_ = deps_.authz->Check(deps_.authz->Credentials(*context_), method_id_);
       if (authz_.reason != nullptr) {
         if (authz_.refusal.ok()) {
           core::Log(core::Severity::kWarning, "authorization would refuse this call (audit-only)",
