@@ -48,8 +48,10 @@ void AddHealthRoute(Routes* routes, std::function<bool()> serving) {
   });
 }
 
-void AddMetricsRoute(Routes* routes, const metrics::GatewayMetrics* metrics) {
-  routes->Add("GET", "/metrics", [metrics](const HttpRequest&) {
+void AddMetricsRoute(Routes* routes, const metrics::GatewayMetrics* metrics,
+                     std::function<void()> before_scrape) {
+  routes->Add("GET", "/metrics", [metrics, before_scrape](const HttpRequest&) {
+    if (before_scrape) before_scrape();
     return HttpResponse{200, metrics::GatewayMetrics::kContentType, metrics->Serialize()};
   });
 }

@@ -32,8 +32,10 @@ void AddWebhookRoute(Routes* routes, const std::string& path, events::WebhookRec
                      size_t max_body_bytes = kDefaultWebhookMaxBodyBytes);
 // GET /healthz: 200 "ok", or 503 while `serving` (when given) says false.
 void AddHealthRoute(Routes* routes, std::function<bool()> serving = nullptr);
-// GET /metrics: `metrics` serialized at each scrape (text exposition format 0.0.4).
-void AddMetricsRoute(Routes* routes, const metrics::GatewayMetrics* metrics);
+// GET /metrics: `metrics` serialized at each scrape (text exposition format 0.0.4), after
+// `before_scrape` (when given) has refreshed what is sampled rather than counted as it happens.
+void AddMetricsRoute(Routes* routes, const metrics::GatewayMetrics* metrics,
+                     std::function<void()> before_scrape = nullptr);
 
 }  // namespace aarthik::http
 

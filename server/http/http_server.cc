@@ -27,6 +27,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "server/core/log.h"
+#include "server/http/request_head.h"
 
 namespace aarthik::http {
 namespace {
@@ -37,10 +38,6 @@ namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 
 const std::string kEmpty;
-
-HttpResponse ErrorResponse(int status, absl::string_view message) {
-  return {status, "application/json", absl::StrCat(R"({"error":")", message, "\"}\n")};
-}
 
 }  // namespace
 
@@ -158,13 +155,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool ReplyToReadError(const beast::error_code& ec) {
     if (!ec) return false;
     // After any of these the rest of the request is unread: answer and close.
-    if (ec == bhttp::error::body_limit) {
-      Reply(ErrorResponse(413, "request body too large"), false);
-    } else if (ec == bhttp::error::header_limit) {
-      Reply(ErrorResponse(431, "request headers too large"), false);
-    } else if (ec.category() == beast::error_code(bhttp::error::bad_target).category() &&
-               ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-      Reply(ErrorResponse(400, "malformed HTTP request"), false);
+    if (std::optional<HttpResponse> answer = ReadErrorResponse(ec)) {
+      Reply(*std::move(answer), false);
     } else {
       Close();
     }
@@ -180,38 +172,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnHead(beast::error_code ec) {
     StopWaiting();
     if (ReplyToReadError(ec)) return;
-    const auto& head = parser_->get();
-    request_ = {};
-    request_.method = std::string(head.method_string());
-    std::string target(head.target());
-    const size_t query = target.find('?');
-    request_.path = target.substr(0, query);
-    if (query != std::string::npos) request_.query = target.substr(query + 1);
-    for (const auto& field : head) {
-      request_.headers[absl::AsciiStrToLower(std::string(field.name_string()))] =
-          std::string(field.value());
-    }
-    keep_alive_ = head.keep_alive();
+    request_ = RequestFromHead(parser_->get());
+    keep_alive_ = parser_->get().keep_alive();
     // Refusals from the head alone close the connection when a body follows: it is never read.
     const bool body_pending = !parser_->is_done();
-    int status = 404;
-    route_ = server_->routes.Find(request_.method, request_.path, &status);
-    if (route_ == nullptr) {
-      return Reply(ErrorResponse(status, status == 404 ? "not found" : "method not allowed"),
-                   keep_alive_ && !body_pending);
+    const auto length = parser_->content_length();  // boost::optional
+    HeadVerdict verdict = JudgeHead(server_->routes, request_, server_->options.max_body_bytes,
+                                    length ? std::optional<uint64_t>(*length) : std::nullopt);
+    if (verdict.refusal.has_value()) {
+      return Reply(*std::move(verdict.refusal), keep_alive_ && !body_pending && !verdict.close);
     }
-    if (route_->options.check_head) {
-      if (std::optional<HttpResponse> refused = route_->options.check_head(request_)) {
-        return Reply(*std::move(refused), keep_alive_ && !body_pending);
-      }
-    }
-    size_t limit = server_->options.max_body_bytes;
-    if (route_->options.max_body_bytes != 0)
-      limit = std::min(limit, route_->options.max_body_bytes);
-    if (const auto length = parser_->content_length(); length.has_value() && *length > limit) {
-      return Reply(ErrorResponse(413, absl::StrCat("request body over ", limit, " bytes")), false);
-    }
-    parser_->body_limit(limit);  // a chunked body counts down from here
+    route_ = verdict.route;
+    parser_->body_limit(verdict.body_limit);  // a chunked body counts down from here
     if (!body_pending) return OnBody({});
     if (absl::EqualsIgnoreCase(request_.Header("expect"), "100-continue")) {
       // The client waits for this before sending the body (curl: up to a second).

@@ -264,6 +264,27 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Regist
   for (const char* reason : {"queue_full", "write_refused", "io_error"}) {
     audit_dropped_->Add({{"reason", reason}});
   }
+  http_open_connections_ = &prometheus::BuildGauge()
+                                .Name("aarthik_http_open_connections")
+                                .Help(
+                                    "Connections open on the HTTP listener (--http-max-connections "
+                                    "at most).")
+                                .Register(r)
+                                .Add({});
+  http_accept_failures_ = &prometheus::BuildCounter()
+                               .Name("aarthik_http_accept_failures_total")
+                               .Help(
+                                   "Accepts on the HTTP listener that failed for lack of "
+                                   "descriptors or buffers (each followed by a pause).")
+                               .Register(r)
+                               .Add({});
+  http_evicted_ = &prometheus::BuildCounter()
+                       .Name("aarthik_http_evicted_connections_total")
+                       .Help(
+                           "Idle HTTP connections closed at the connection cap to let a new "
+                           "one in.")
+                       .Register(r)
+                       .Add({});
   // Present from the first scrape so that rate() and absence alerts see a zero, not a missing
   // series.
   absl::MutexLock lock(&mu_);
@@ -359,6 +380,20 @@ void GatewayMetrics::RedisConnected(absl::string_view connection, bool connected
 void GatewayMetrics::GrpcListenerChecked(bool accepting) {
   grpc_listener_accepting_->Set(accepting ? 1 : 0);
   if (!accepting) grpc_listener_check_failures_->Increment();
+}
+
+void GatewayMetrics::HttpListenerSampled(size_t open_connections, uint64_t accept_failures_total,
+                                         uint64_t evicted_total) {
+  http_open_connections_->Set(static_cast<double>(open_connections));
+  if (accept_failures_total > http_accept_failures_seen_) {
+    http_accept_failures_->Increment(
+        static_cast<double>(accept_failures_total - http_accept_failures_seen_));
+    http_accept_failures_seen_ = accept_failures_total;
+  }
+  if (evicted_total > http_evicted_seen_) {
+    http_evicted_->Increment(static_cast<double>(evicted_total - http_evicted_seen_));
+    http_evicted_seen_ = evicted_total;
+  }
 }
 
 void GatewayMetrics::WebhookRelayed(absl::string_view result) {

@@ -171,6 +171,10 @@ class GatewayMetrics {
   // One check of the gRPC listener (http::GrpcListenerCheck): whether a fresh connection got
   // gRPC's answer.
   void GrpcListenerChecked(bool accepting);
+  // The HTTP listener's state at a scrape (http::HttpServer's accessors; the two totals are its
+  // running counts). Called from one thread at a time: it keeps the totals last seen.
+  void HttpListenerSampled(size_t open_connections, uint64_t accept_failures_total,
+                           uint64_t evicted_total);
 
   // Authorization (server/authz): the decision counters of `method` ("<service>/<method>"), the
   // same pointer for the same name, valid as long as this object; call at start-up.
@@ -227,6 +231,11 @@ class GatewayMetrics {
   prometheus::Family<prometheus::Gauge>* stream_subscribers_;
   prometheus::Gauge* grpc_listener_accepting_;
   prometheus::Counter* grpc_listener_check_failures_;
+  prometheus::Gauge* http_open_connections_;
+  prometheus::Counter* http_accept_failures_;
+  prometheus::Counter* http_evicted_;
+  uint64_t http_accept_failures_seen_ = 0;  // HttpListenerSampled's caller's thread
+  uint64_t http_evicted_seen_ = 0;
 
   // Authorization and audit.
   prometheus::Family<prometheus::Counter>* authz_decisions_;

@@ -419,7 +419,13 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
   http::AddWebhookRoute(&routes, config.webhook_path, webhook_receiver_.get(),
                         static_cast<size_t>(config.webhook_max_body_bytes));
   http::AddHealthRoute(&routes, [this] { return grpc_listener_accepting_.load(); });
-  http::AddMetricsRoute(&routes, metrics_.get());
+  // Scrapes run on the HTTP I/O thread, which may serve one before `http_` is assigned below.
+  http::AddMetricsRoute(&routes, metrics_.get(), [this] {
+    if (const http::HttpServer* server = http_sampled_.load(std::memory_order_acquire)) {
+      metrics_->HttpListenerSampled(server->open_connections(), server->accept_failures(),
+                                    server->evicted_connections());
+    }
+  });
   http::HttpServer::Options http_options;
   http_options.listen = config.http_listen;
   http_options.max_connections = http_max_connections_;
@@ -427,6 +433,7 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
       http::HttpServer::Start(http_options, std::move(routes));
   if (!server.ok()) return server.status();
   http_ = *std::move(server);
+  http_sampled_.store(http_.get(), std::memory_order_release);
   return absl::OkStatus();
 }
 

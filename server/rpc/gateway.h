@@ -125,6 +125,7 @@ class Gateway {
   std::unique_ptr<events::WebhookReceiver> webhook_receiver_;
   std::unique_ptr<events::JourneyEventsService> events_service_;
   std::unique_ptr<http::HttpServer> http_;
+  std::atomic<const http::HttpServer*> http_sampled_{nullptr};  // http_, for /metrics scrapes
   std::vector<std::unique_ptr<RoutedService>> services_;
   std::unique_ptr<ReflectionService> reflection_;
   std::unique_ptr<grpc::Server> server_;

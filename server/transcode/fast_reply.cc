@@ -21,11 +21,6 @@ struct ThreadDocument {
   Document document{&values, sizeof(stack_block) / 2, &stack};
 };
 
-const rapidjson::Value* StringMember(const rapidjson::Value& object, const char* key) {
-  auto it = object.FindMember(key);
-  return it != object.MemberEnd() && it->value.IsString() ? &it->value : nullptr;
-}
-
 // ASCII needs no UTF-8 validation; eight bytes at a time.
 bool IsAscii(absl::string_view text) {
   size_t i = 0;
@@ -71,23 +66,42 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const st
   }
   if (document.HasParseError() || !document.IsObject()) return false;
   if (!enveloped) {
-    *decoded = decode(RapidJsonView(document));
+    absl::Status data_decoded = decode(RapidJsonView(document));
+    if (data_decoded.code() == absl::StatusCode::kAborted) return false;  // see DataDecoder
+    *decoded = std::move(data_decoded);
     reply->http_status = http_status;
     return true;
   }
-  const rapidjson::Value* request_id =
-      StringMember(document, headless ? "requestID" : "request_id");
-  auto data = document.FindMember("data");
-  auto error = document.FindMember("error");
-  if (request_id == nullptr || data == document.MemberEnd() || !data->value.IsObject() ||
-      (error != document.MemberEnd() && !error->value.IsNull())) {
+  // One pass over the envelope. A key given twice is left to DecodeReply: parsers differ on which
+  // copy counts (RapidJSON's FindMember finds the first, nlohmann keeps the last), and both paths
+  // must read a reply the same way.
+  const char* const request_id_key = headless ? "requestID" : "request_id";
+  const char* const correlation_id_key = headless ? "correlationID" : "correlation_id";
+  const rapidjson::Value* request_id = nullptr;
+  const rapidjson::Value* correlation_id = nullptr;
+  const rapidjson::Value* data = nullptr;
+  const rapidjson::Value* error = nullptr;
+  for (const auto& member : document.GetObject()) {
+    const rapidjson::Value** slot = member.name == request_id_key       ? &request_id
+                                    : member.name == "data"             ? &data
+                                    : member.name == "error"            ? &error
+                                    : member.name == correlation_id_key ? &correlation_id
+                                                                        : nullptr;
+    if (slot == nullptr) continue;
+    if (*slot != nullptr) return false;
+    *slot = &member.value;
+  }
+  if (request_id == nullptr || !request_id->IsString() || data == nullptr || !data->IsObject() ||
+      (error != nullptr && !error->IsNull())) {
     return false;
   }
+  absl::Status data_decoded = decode(RapidJsonView(*data));
+  if (data_decoded.code() == absl::StatusCode::kAborted) return false;  // see DataDecoder
   reply->http_status = http_status;
   reply->request_id = StringOf(request_id);
   reply->correlation_id =
-      StringOf(StringMember(document, headless ? "correlationID" : "correlation_id"));
-  *decoded = decode(RapidJsonView(data->value));
+      StringOf(correlation_id != nullptr && correlation_id->IsString() ? correlation_id : nullptr);
+  *decoded = std::move(data_decoded);
   return true;
 }
 

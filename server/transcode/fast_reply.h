@@ -14,9 +14,9 @@
 //   }
 //
 // It only ever takes the common case: a 2xx whose envelope (headless, Hybrid) carries a string
-// request ID, a `data` object and no error, or an unenveloped (ENVELOPE_NONE) JSON object. Anything
-// else returns false and leaves `reply` alone, so DecodeReply stays the one place that decides
-// and words errors.
+// request ID, a `data` object and no error, each key once, or an unenveloped (ENVELOPE_NONE) JSON
+// object. Anything else returns false and leaves `reply` alone, so DecodeReply stays the one place
+// that decides and words errors. So does a payload `decode` declines (ABORTED, see DataDecoder).
 //
 // Thread-safety: any thread; each thread has its own document. `decode` must not call back into
 // DecodeSuccessFast (the view is into this thread's document).
@@ -33,6 +33,9 @@
 
 namespace aarthik::transcode {
 
+// ABORTED from the decoder declines the payload: the reply is then not taken, and DecodeReply
+// reads it the full way (JsonCodec does so for a field given twice, which the two parsers resolve
+// differently).
 using DataDecoder = absl::FunctionRef<absl::Status(RapidJsonView data)>;
 
 // True when the fast path took the reply: `reply` then holds the status and IDs (its `data` stays

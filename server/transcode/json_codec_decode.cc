@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
@@ -42,8 +43,31 @@ absl::Status AtPath(absl::string_view segment, const absl::Status& inner) {
   absl::string_view rest = inner.message();
   const bool joins =
       rest.empty() || rest.front() == ':' || rest.front() == '[' || rest.front() == '{';
-  return absl::InvalidArgumentError(absl::StrCat(segment, joins ? "" : ".", rest));
+  return absl::Status(inner.code(), absl::StrCat(segment, joins ? "" : ".", rest));
 }
+
+// The fields of one message an object has set so far: a bit each, heap only past 64 fields.
+class SetFields {
+ public:
+  // False when the field was set before.
+  bool Insert(int index) {
+    if (ABSL_PREDICT_TRUE(index < 64)) {
+      const uint64_t bit = uint64_t{1} << index;
+      const bool fresh = (low_ & bit) == 0;
+      low_ |= bit;
+      return fresh;
+    }
+    const size_t high = static_cast<size_t>(index - 64);
+    if (high >= high_.size()) high_.resize(high + 1);
+    const bool fresh = !high_[high];
+    high_[high] = true;
+    return fresh;
+  }
+
+ private:
+  uint64_t low_ = 0;
+  std::vector<bool> high_;
+};
 
 // proto3 JSON integers: a JSON integer, an integral double, or a decimal string, in range.
 template <typename T, typename View>
@@ -158,7 +182,8 @@ absl::Status JsonCodec::DecodeRoot(View json, Message* message, FieldDropSink* d
                        ? DecodeWellKnown(json, message, kMaxDepth)
                        : DecodeObject(json, message, kMaxDepth, root);
   if (!s.ok()) {
-    return absl::InvalidArgumentError(
+    return absl::Status(
+        s.code() == absl::StatusCode::kAborted ? s.code() : absl::StatusCode::kInvalidArgument,
         absl::StrCat("JSON does not fit ", message->GetTypeName(), ": ", s.message()));
   }
   return absl::OkStatus();
@@ -188,8 +213,14 @@ absl::Status JsonCodec::DecodeObject(View object, Message* message, int depth,
   if (depth <= 0) return Leaf("nested too deeply");
   const Descriptor* descriptor = message->GetDescriptor();
   KeyedField scratch;
+  SetFields set;
   return object.ForEachMember([&](absl::string_view key, View value) -> absl::Status {
     const KeyedField* keyed = FindField(descriptor, key, &scratch);
+    if (keyed != nullptr && ABSL_PREDICT_FALSE(!set.Insert(keyed->field->index()))) {
+      return absl::Status(std::is_same_v<View, RapidJsonView> ? absl::StatusCode::kAborted
+                                                              : absl::StatusCode::kInvalidArgument,
+                          absl::StrCat(key, ": the field is given twice"));
+    }
     if (value.is_null()) return absl::OkStatus();  // absent, whether we know the key or not
     const Walk here = at.Member(key);
     if (ABSL_PREDICT_FALSE(keyed == nullptr || keyed->lenient || keyed->also != nullptr)) {
@@ -235,7 +266,7 @@ absl::StatusOr<bool> JsonCodec::DecodeMember(View value, const FieldDescriptor* 
   const Walk muted{nullptr, at.parent, at.segment};
   absl::Status s = DecodeField(value, field, lenient, message, depth, quiet ? muted : at);
   if (s.ok()) return true;
-  if (!lenient) return s;
+  if (!lenient || s.code() == absl::StatusCode::kAborted) return s;
   // A shape the contract does not promise: leave the field as if the platform had not sent it.
   message->GetReflection()->ClearField(message, field);
   if (!quiet) at.Drop(FieldDrop::kShapeMismatch);

@@ -16,6 +16,7 @@
 #include "aarthik/headless/v1/profile.grpc.pb.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "google/rpc/error_details.pb.h"
@@ -48,16 +49,22 @@ class LenientFieldsTest : public ::testing::Test {
     offers_ = hl::OffersService::NewStub(env_->channel());
   }
 
-  // A journey of kBorrower with offers; returns one selectable offer's ID (journey ID in *journey).
-  std::string OfferOfNewJourney(std::string* journey) {
-    grpc::ClientContext create_context;
-    PrepareContext(&create_context);
+  // A new journey of kBorrower; its ID, or "" when it could not be created.
+  std::string NewJourney() {
+    grpc::ClientContext context;
+    PrepareContext(&context);
     hl::CreateJourneyRequest create;
     create.set_borrower_external_id(kBorrower);
     create.mutable_journey()->set_type(cm::JOURNEY_TYPE_PERSONAL_LOAN);
     hl::CreateJourneyResponse created;
-    EXPECT_TRUE(journeys_->CreateJourney(&create_context, create, &created).ok());
-    *journey = created.journey().journey_id();
+    grpc::Status status = journeys_->CreateJourney(&context, create, &created);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return created.journey().journey_id();
+  }
+
+  // A journey of kBorrower with offers; returns one selectable offer's ID (journey ID in *journey).
+  std::string OfferOfNewJourney(std::string* journey) {
+    *journey = NewJourney();
 
     grpc::ClientContext update_context;
     PrepareContext(&update_context);
@@ -223,17 +230,8 @@ TEST_F(LenientFieldsTest, UndocumentedOfferDetailShapesReachTheCallerAndDropsAre
 }
 
 TEST_F(LenientFieldsTest, ADocumentedFieldOfTheWrongTypeIsStillABadResponse) {
-  std::string journey;
-  {
-    grpc::ClientContext context;
-    PrepareContext(&context);
-    hl::CreateJourneyRequest create;
-    create.set_borrower_external_id(kBorrower);
-    create.mutable_journey()->set_type(cm::JOURNEY_TYPE_PERSONAL_LOAN);
-    hl::CreateJourneyResponse created;
-    ASSERT_TRUE(journeys_->CreateJourney(&context, create, &created).ok());
-    journey = created.journey().journey_id();
-  }
+  const std::string journey = NewJourney();
+  ASSERT_FALSE(journey.empty());
   // The state's journeyID is documented as a string (§3.2): a number there is not the contract.
   const nlohmann::json body = {{"requestID", "req_strict"},
                                {"data", {{"journeyID", 42}, {"status", "OFFERS_PENDING"}}},
@@ -253,6 +251,37 @@ TEST_F(LenientFieldsTest, ADocumentedFieldOfTheWrongTypeIsStillABadResponse) {
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason(), "UPSTREAM_BAD_RESPONSE");
   EXPECT_NE(status.error_message().find("journeyID"), std::string::npos) << status.error_message();
+}
+
+// A key given twice (found by tests/fuzz/platform_reply_fuzzer.cc): the caller gets what the full
+// path reads (the last copy, as nlohmann keeps it), whichever path decoded the reply, and the
+// reply's drops are counted once per call although the hot path saw them before it declined.
+TEST_F(LenientFieldsTest, AKeyGivenTwiceIsReadAsItsLastCopyAndDropsAreCountedOnce) {
+  const std::string journey = NewJourney();
+  ASSERT_FALSE(journey.empty());
+  // Written out by hand: a JSON library would not write a key twice.
+  const std::string body = absl::StrCat(
+      R"({"requestID":"req_twice","data":{"journeyID":")", journey,
+      R"(","status":"OFFERS_PENDING","brandNewField":1,"nextAction":"WAIT_FOR_OFFERS",)",
+      R"("nextAction":"AWAIT_SOMETHING_NEW"},"error":null})");
+  env_->SetSandboxFaults(
+      {{"route", "GET /api/v1/headless/journeys/*/state"}, {"success_body", body}});
+  constexpr char kGetState[] = "aarthik.headless.v1.JourneysService.GetJourneyState";
+  for (int call = 1; call <= 2; ++call) {
+    grpc::ClientContext context;
+    PrepareContext(&context);
+    hl::GetJourneyStateRequest request;
+    request.set_borrower_external_id(kBorrower);
+    request.set_journey_id(journey);
+    hl::GetJourneyStateResponse response;
+    grpc::Status status = journeys_->GetJourneyState(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
+    EXPECT_EQ(response.state().journey_id(), journey);
+    EXPECT_EQ(response.state().next_action(), hl::JOURNEY_ACTION_UNSPECIFIED);  // the last copy
+  }
+  env_->ClearSandboxFaults();
+  EXPECT_EQ(Dropped(kGetState, "unknown_field"), 2);
+  EXPECT_EQ(Dropped(kGetState, "unknown_enum"), 2);
 }
 
 }  // namespace

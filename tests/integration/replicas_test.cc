@@ -1,12 +1,17 @@
 // Several gateway replicas sharing state through a real redis-server: a session minted by one is
 // used by the other, a token-expiry storm spread over both replicas causes exactly one refresh at
 // the platform (the refresh lock), a Redis outage is a clear UNAVAILABLE that ends when Redis is
-// back, and a web-hook delivered to one replica reaches a subscriber of the other.
+// back, a web-hook delivered to one replica reaches a subscriber of the other, and a replica killed
+// during a storm leaves the other serving.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "aarthik/events/v1/events.grpc.pb.h"
@@ -87,6 +92,49 @@ TEST_F(ReplicasTest, AnExpiryStormOverBothReplicasCausesOneRefresh) {
   EXPECT_EQ(counters["sessions_minted"], 1);  // no replica had to re-bootstrap
 }
 
+// Chaos drill (issue 17, docs/reliability.md): one replica is SIGKILLed in the middle of a
+// 1,000-call token-expiry storm spread over both. Every call sent to the survivor succeeds; the
+// platform sees exactly one refresh and no second session (a revoked token family would force the
+// survivor to mint one); a call on the killed replica completed before it died or failed
+// UNAVAILABLE, never anything else.
+TEST_F(ReplicasTest, AReplicaKilledInAnExpiryStormLeavesTheSurvivorServingAfterOneRefresh) {
+  ASSERT_TRUE(List(0, "CUST_DRILL").ok());
+  ASSERT_TRUE(List(1, "CUST_DRILL").ok());
+  env_->AdvanceSandboxTime(31 * 60);  // the platform's session token has expired
+  constexpr int kCalls = 1000;
+  constexpr int kCallers = 32;
+  constexpr int kKillAfter = 100;  // completed calls: the refresh is behind them
+  std::atomic<int> next{0};
+  std::atomic<int> completed{0};
+  std::atomic<int> on_killed_ok{0};
+  std::atomic<int> on_killed_unavailable{0};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&] {
+      for (int i = next.fetch_add(1); i < kCalls; i = next.fetch_add(1)) {
+        const size_t replica = static_cast<size_t>(i % 2);
+        const grpc::Status status = List(replica, "CUST_DRILL");
+        if (replica == 1) {
+          EXPECT_TRUE(status.ok())
+              << "survivor: " << status.error_code() << " " << status.error_message();
+        } else if (status.ok()) {
+          ++on_killed_ok;
+        } else {
+          EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+          ++on_killed_unavailable;
+        }
+        if (completed.fetch_add(1) + 1 == kKillAfter) env_->SignalGateway(SIGKILL);
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_GT(on_killed_unavailable.load(), 0) << "the kill did not land during the storm";
+  EXPECT_EQ(on_killed_ok + on_killed_unavailable, kCalls / 2);
+  nlohmann::json counters = env_->SandboxCounters();
+  EXPECT_EQ(counters["refreshes"], 1);
+  EXPECT_EQ(counters["sessions_minted"], 1);
+}
+
 TEST_F(ReplicasTest, ARedisOutageIsUnavailableUntilRedisIsBack) {
   redis_->Stop();
   grpc::Status status = List(0, "CUST_NEW");
@@ -116,6 +164,59 @@ TEST_F(ReplicasTest, ARedisOutageIsUnavailableUntilRedisIsBack) {
   const std::string after = HttpCall("GET", "http://" + env_->http_address() + "/metrics");
   EXPECT_NE(after.find("aarthik_redis_connected{connection=\"tokens\"} 1"), std::string::npos)
       << after;
+}
+
+// Chaos drill (issue 17, docs/reliability.md): Redis restarts (empty) under load. Eight callers
+// per borrower, half on each replica, keep calling. While Redis is down every failure is a fast
+// UNAVAILABLE TOKEN_STORE_UNAVAILABLE with RetryInfo; once it is back every caller is served
+// again, and each borrower's lost session is minted again once, not once per caller or replica.
+// The time from Redis's return to each caller's first success goes to the log (docs figure).
+TEST_F(ReplicasTest, ARedisRestartUnderLoadFailsFastAndRemintsEachSessionOnce) {
+  const std::vector<std::string> borrowers = {"CUST_R0", "CUST_R1", "CUST_R2", "CUST_R3"};
+  for (const std::string& borrower : borrowers) ASSERT_TRUE(List(0, borrower).ok());
+  std::atomic<int64_t> back_at_ns{0};  // when Redis came back; 0 while it is down
+  std::atomic<int> down_failures{0};
+  std::vector<std::thread> callers;
+  std::mutex mu;
+  std::vector<absl::Duration> recovery;
+  auto caller = [&](size_t replica, const std::string& borrower) {
+    // Calls until one succeeds after Redis is back.
+    for (absl::Time give_up = absl::Now() + absl::Seconds(60); absl::Now() < give_up;) {
+      const int64_t back_at = back_at_ns.load();
+      const grpc::Status status = List(replica, borrower);
+      if (status.ok()) {
+        if (back_at == 0) continue;  // in flight across the restart
+        std::lock_guard<std::mutex> lock(mu);
+        recovery.push_back(absl::Now() - absl::FromUnixNanos(back_at));
+        return;
+      }
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+      auto info = DetailOf<google::rpc::ErrorInfo>(status);
+      EXPECT_TRUE(info.has_value() && info->reason() == "TOKEN_STORE_UNAVAILABLE")
+          << status.error_message();
+      EXPECT_TRUE(DetailOf<google::rpc::RetryInfo>(status).has_value());
+      ++down_failures;
+    }
+    ADD_FAILURE() << borrower << " on replica " << replica << " never recovered";
+  };
+  redis_->Stop();
+  for (const std::string& borrower : borrowers) {
+    for (int i = 0; i < 8; ++i) callers.emplace_back(caller, static_cast<size_t>(i % 2), borrower);
+  }
+  for (absl::Time give_up = absl::Now() + absl::Seconds(30);
+       down_failures.load() < 64 && absl::Now() < give_up;) {
+  }
+  EXPECT_GE(down_failures.load(), 64) << "calls did not fail while Redis was down";
+  ASSERT_TRUE(redis_->Restart().ok());
+  back_at_ns.store(absl::ToUnixNanos(absl::Now()));
+  for (auto& thread : callers) thread.join();
+  ASSERT_EQ(recovery.size(), callers.size());
+  std::sort(recovery.begin(), recovery.end());
+  std::cerr << "redis restart: callers served again after "
+            << absl::FormatDuration(recovery.front()) << " (first) to "
+            << absl::FormatDuration(recovery.back()) << " (last) of its return\n";
+  // One session each before the restart, and one each after it (Redis came back empty).
+  EXPECT_EQ(env_->SandboxCounters()["sessions_minted"], 2 * static_cast<int>(borrowers.size()));
 }
 
 TEST_F(ReplicasTest, AWebhookDeliveredToOneReplicaReachesASubscriberOfTheOther) {

@@ -4,7 +4,10 @@
 
 #include <string>
 
+#include "aarthik/headless/v1/types.pb.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "server/transcode/json_codec.h"
 
 namespace aarthik::transcode {
 namespace {
@@ -100,6 +103,55 @@ TEST(DecodeSuccessFastTest, HostileNestingIsRefusedWithoutExhaustingTheStack) {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   Taken result = Decode(ENVELOPE_HEADLESS, 200, R"({"requestID":"r","data":{"x":)" + deep + "}}");
   EXPECT_TRUE(result.taken);  // parses (iteratively); the codec's depth limit refuses it later
+}
+
+// Parsers differ on a repeated key (RapidJSON keeps every copy and FindMember finds the first,
+// nlohmann keeps the last), so the hot path leaves such replies to DecodeReply and both read a
+// reply the same way. Found by tests/fuzz/platform_reply_fuzzer.cc.
+TEST(DecodeSuccessFastTest, AnEnvelopeKeyGivenTwiceIsLeftToTheFullPath) {
+  EXPECT_FALSE(Decode(ENVELOPE_HEADLESS, 200,
+                      R"({"requestID":"a","data":{"status":"OK"},"data":{"status":"NO"}})")
+                   .taken);
+  EXPECT_FALSE(
+      Decode(ENVELOPE_HYBRID, 200, R"({"request_id":"a","request_id":"b","data":{}})").taken);
+  EXPECT_FALSE(
+      Decode(ENVELOPE_HEADLESS, 200, R"({"requestID":"a","data":{},"error":null,"error":{}})")
+          .taken);
+}
+
+TEST(DecodeSuccessFastTest, AFieldGivenTwiceInTheDataIsLeftToTheFullPathWhichKeepsTheLastCopy) {
+  const auto* descriptor = headless::v1::JourneyState::descriptor();
+  const JsonCodec codec({descriptor});
+  const std::string body =
+      R"({"requestID":"a","data":{"status":"OFFERS_PENDING","nextAction":"WAIT_FOR_OFFERS",)"
+      R"("nextAction":"NOT_AN_ACTION"}})";
+  headless::v1::JourneyState fast;
+  PlatformReply reply;
+  absl::Status decoded;
+  EXPECT_FALSE(DecodeSuccessFast(
+      ENVELOPE_HEADLESS, 200, body, [&](RapidJsonView data) { return codec.Decode(data, &fast); },
+      &reply, &decoded));
+
+  absl::StatusOr<PlatformReply> full = DecodeReply(ENVELOPE_HEADLESS, 200, body);
+  ASSERT_TRUE(full.ok()) << full.status();
+  headless::v1::JourneyState state;
+  ASSERT_TRUE(codec.Decode(full->data, &state).ok());
+  EXPECT_EQ(state.next_action(), headless::v1::JOURNEY_ACTION_UNSPECIFIED);  // the last copy
+}
+
+TEST(DecodeSuccessFastTest, TwoSpellingsOfOneFieldAreABadReplyOnBothPaths) {
+  const JsonCodec codec({headless::v1::JourneyState::descriptor()});
+  const std::string data = R"({"journeyID":"j-1","journey_id":"j-2"})";
+  headless::v1::JourneyState state;
+  absl::Status full = codec.Decode(absl::string_view(data), &state);
+  EXPECT_EQ(full.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(full.message().find("given twice"), std::string::npos) << full;
+
+  PlatformReply reply;
+  absl::Status decoded;
+  EXPECT_FALSE(DecodeSuccessFast(
+      ENVELOPE_HEADLESS, 200, absl::StrCat(R"({"requestID":"a","data":)", data, "}"),
+      [&](RapidJsonView view) { return codec.Decode(view, &state); }, &reply, &decoded));
 }
 
 }  // namespace
