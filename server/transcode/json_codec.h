@@ -103,13 +103,13 @@ class JsonCodec {
                       FieldDropSink* drops = nullptr) const;
   absl::Status Decode(absl::string_view json_text, google::protobuf::Message* message,
                       FieldDropSink* drops = nullptr) const;
-  // An object that sets one field twice (a repeated key, or two spellings of one field) is
-  // INVALID_ARGUMENT: parsers disagree on which copy counts. (nlohmann keeps a repeated key's last
-  // copy before the codec sees it.)
+  // A field an object sets twice: nlohmann keeps only the last copy of a repeated key, and of a
+  // field's several spellings (the Hosted embedURL comes under six) the one decoded last, in
+  // nlohmann's key order, counts.
   //
   // The same from a RapidJSON value (the hot path's parser, json_view.h), which keeps every copy
-  // of a repeated key: a field set twice is ABORTED there, so that the reply is read the full way
-  // (fast_reply.h) and both parsers' readings agree.
+  // of a repeated key in document order: there a field set twice is ABORTED, so that the reply is
+  // read the full way (fast_reply.h) and one reply always decodes to one message.
   absl::Status Decode(RapidJsonView json, google::protobuf::Message* message,
                       FieldDropSink* drops = nullptr) const;
 

@@ -139,19 +139,21 @@ TEST(DecodeSuccessFastTest, AFieldGivenTwiceInTheDataIsLeftToTheFullPathWhichKee
   EXPECT_EQ(state.next_action(), headless::v1::JOURNEY_ACTION_UNSPECIFIED);  // the last copy
 }
 
-TEST(DecodeSuccessFastTest, TwoSpellingsOfOneFieldAreABadReplyOnBothPaths) {
+// The Hosted embedURL comes under six spellings at once: the full path accepts several spellings
+// of one field (the last in nlohmann's key order counts), and the hot path leaves them to it.
+TEST(DecodeSuccessFastTest, TwoSpellingsOfOneFieldAreLeftToTheFullPath) {
   const JsonCodec codec({headless::v1::JourneyState::descriptor()});
-  const std::string data = R"({"journeyID":"j-1","journey_id":"j-2"})";
+  const std::string data = R"({"journey_id":"j-2","journeyID":"j-1"})";
   headless::v1::JourneyState state;
-  absl::Status full = codec.Decode(absl::string_view(data), &state);
-  EXPECT_EQ(full.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(full.message().find("given twice"), std::string::npos) << full;
+  ASSERT_TRUE(codec.Decode(absl::string_view(data), &state).ok());
+  EXPECT_EQ(state.journey_id(), "j-2");  // "journeyID" < "journey_id": decoded last
 
   PlatformReply reply;
   absl::Status decoded;
+  headless::v1::JourneyState fast;
   EXPECT_FALSE(DecodeSuccessFast(
       ENVELOPE_HEADLESS, 200, absl::StrCat(R"({"requestID":"a","data":)", data, "}"),
-      [&](RapidJsonView view) { return codec.Decode(view, &state); }, &reply, &decoded));
+      [&](RapidJsonView view) { return codec.Decode(view, &fast); }, &reply, &decoded));
 }
 
 }  // namespace
