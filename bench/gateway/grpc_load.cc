@@ -82,13 +82,16 @@ struct Flags {
   int64_t requests = 0;  // > 0: count mode (no warmup; every call is measured)
   int64_t deadline_ms = 30000;
   std::vector<std::pair<std::string, int>> pids;  // NAME:PID
+  // --metadata=KEY:VALUE, sent with every call (e.g. authorization: Bearer <jwt>).
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 [[noreturn]] void Usage(const std::string& message) {
   std::fprintf(stderr,
                "%s\nusage: aarthik-grpc-load --target=HOST:PORT --rpc=health|state|features "
                "[--borrower=ID] [--journey=UUID] [--concurrency=N] [--channels=K] [--warmup=S] "
-               "[--duration=S | --requests=N] [--deadline_ms=MS] [--pid=NAME:PID]...\n",
+               "[--duration=S | --requests=N] [--deadline_ms=MS] [--pid=NAME:PID]... "
+               "[--metadata=KEY:VALUE]...\n",
                message.c_str());
   std::exit(2);
 }
@@ -133,6 +136,11 @@ Flags ParseFlags(int argc, char** argv) {
       int pid = 0;
       if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &pid)) Usage("--pid wants NAME:PID");
       flags.pids.emplace_back(parts[0], pid);
+    } else if (name == "metadata") {
+      const size_t colon = value.find(':');
+      if (colon == absl::string_view::npos) Usage(absl::StrCat("bad value in ", arg));
+      flags.metadata.emplace_back(std::string(value.substr(0, colon)),
+                                  std::string(value.substr(colon + 1)));
     } else {
       Usage(absl::StrCat("unknown flag ", arg));
     }
@@ -360,6 +368,7 @@ class Load {
     auto context = std::make_shared<grpc::ClientContext>();
     context->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::milliseconds(flags_.deadline_ms));
+    for (const auto& [key, value] : flags_.metadata) context->AddMetadata(key, value);
     const Clock::time_point started = Clock::now();
     if (flags_.rpc == "state") {
       auto response = std::make_shared<hl::GetJourneyStateResponse>();
@@ -462,6 +471,7 @@ std::string CreateJourney(const Flags& flags, const std::shared_ptr<grpc::Channe
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   context.AddMetadata("idempotency-key", absl::StrCat("bench-journey-", flags.borrower));
+  for (const auto& [key, value] : flags.metadata) context.AddMetadata(key, value);
   const grpc::Status status = stub->CreateJourney(&context, request, &response);
   if (!status.ok()) {
     std::fprintf(stderr, "CreateJourney failed: %d %s\n", status.error_code(),

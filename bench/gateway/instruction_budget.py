@@ -42,10 +42,11 @@ def total_instructions(dump_path):
     return found.get("totals", found.get("summary"))
 
 
-def load(bin_dir, gateway, rpc, requests, concurrency, journey=None):
+def load(bin_dir, gateway, rpc, requests, concurrency, journey=None, metadata=()):
     argv = [os.path.join(bin_dir, "aarthik-grpc-load"), f"--target={gateway.addr}", f"--rpc={rpc}",
             "--borrower=BUDGET_1", f"--concurrency={concurrency}", "--channels=2",
             f"--requests={requests}", "--deadline_ms=60000"]
+    argv += [f"--metadata={m}" for m in metadata]
     if journey:
         argv.append(f"--journey={journey}")
     out = json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
@@ -55,7 +56,9 @@ def load(bin_dir, gateway, rpc, requests, concurrency, journey=None):
     return out
 
 
-def measure(bin_dir, requests, workdir, keep_dir=None):
+def measure(bin_dir, requests, workdir, keep_dir=None, gateway_args=(), metadata=()):
+    """Instructions per RPC by kind. `gateway_args` go to the gateway's command line and `metadata`
+    ("KEY:VALUE") with every call (bench/gateway/authz_cost.py measures authorization with them)."""
     procs = []
     try:
         sandbox = Proc("sandbox", [os.path.join(bin_dir, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
@@ -67,18 +70,18 @@ def measure(bin_dir, requests, workdir, keep_dir=None):
                                    os.path.join(bin_dir, "aarthik-gateway"), "--grpc-listen",
                                    "127.0.0.1:0", "--upstream-url", f"http://{sandbox.addr}",
                                    "--tenant-id", TENANT, "--application-id", APPLICATION,
-                                   "--upstream-threads", "2"],
+                                   "--upstream-threads", "2", *gateway_args],
                        workdir, env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
         procs.append(gateway)
-        journey = load(bin_dir, gateway, "state", 40, 4)["journey_id"]
-        load(bin_dir, gateway, "features", 40, 4)
-        load(bin_dir, gateway, "health", 40, 4)
+        journey = load(bin_dir, gateway, "state", 40, 4, metadata=metadata)["journey_id"]
+        load(bin_dir, gateway, "features", 40, 4, metadata=metadata)
+        load(bin_dir, gateway, "health", 40, 4, metadata=metadata)
         per_rpc = {}
         for rpc in ("health",) + PROXIED:
             control = ["callgrind_control"]
             subprocess.run(control + ["-z", str(gateway.pid)], check=True, capture_output=True)
             subprocess.run(control + ["-i", "on", str(gateway.pid)], check=True, capture_output=True)
-            load(bin_dir, gateway, rpc, requests, 8, journey if rpc == "state" else None)
+            load(bin_dir, gateway, rpc, requests, 8, journey if rpc == "state" else None, metadata)
             subprocess.run(control + ["-i", "off", str(gateway.pid)], check=True, capture_output=True)
             subprocess.run(control + ["-d", rpc, str(gateway.pid)], check=True, capture_output=True)
             dumps = sorted((f for f in os.listdir(workdir) if f.startswith("callgrind.out.")),

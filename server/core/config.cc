@@ -170,6 +170,17 @@ absl::Status Validate(Config& config, const EnvLookup& env) {
                                                    "' must be HOST:PORT, e.g. 0.0.0.0:50051"));
   }
   if (absl::Status tls = ValidateTls(config); !tls.ok()) return tls;
+  if (!config.jwt_jwks_file.empty() && (config.jwt_issuer.empty() || config.jwt_audience.empty())) {
+    return absl::InvalidArgumentError(
+        "--jwt-jwks-file needs --jwt-issuer and --jwt-audience: a token is accepted only from "
+        "the expected issuer, for this gateway");
+  }
+  if (!config.audit_hash_key_file.empty()) {
+    absl::StatusOr<std::string> key =
+        ReadSecretFlagFile("audit-hash-key-file", config.audit_hash_key_file);
+    if (!key.ok()) return key.status();
+    config.audit_hash_key = *std::move(key);
+  }
   return absl::OkStatus();
 }
 

@@ -125,6 +125,19 @@ struct Config {
   absl::Duration grpc_max_connection_age_grace = absl::Seconds(30);
   absl::Duration grpc_keepalive_time = absl::Seconds(60);
   absl::Duration grpc_keepalive_timeout = absl::Seconds(20);
+  // Caller identity, authorization and the audit log (docs/security.md).
+  std::string authz_policy_file;       // none: no policy, every caller may call every RPC
+  std::string authz_mode = "enforce";  // enforce | audit-only | off
+  std::string jwt_jwks_file;           // bearer JWTs verified against it; none: no JWT identity
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  std::string jwt_principal_claim = "sub";
+  absl::Duration jwt_leeway = absl::Seconds(30);
+  bool trust_xfcc = false;  // x-forwarded-client-cert names the caller (a trusted sidecar)
+  std::string audit_log;    // a file, or "stdout"; none: no audit log
+  std::string audit_hash_key_file;
+  std::string audit_hash_key;  // read from audit_hash_key_file by Validate; a secret
+  int audit_queue_size = 10000;
 };
 
 // One configuration key: the flag --name, the variable AARTHIK_NAME and the config-file key

@@ -47,6 +47,7 @@ absl::Status ParsePositiveFlag(absl::string_view flag, absl::string_view value, 
 std::string ShowValue(const std::string& v) { return v; }
 std::string ShowValue(absl::Duration v) { return absl::FormatDuration(v); }
 std::string ShowValue(const std::vector<std::string>& v) { return absl::StrJoin(v, ","); }
+std::string ShowValue(bool v) { return v ? "true" : "false"; }
 std::string ShowValue(Severity v) {
   switch (v) {
     case Severity::kDebug:
@@ -67,6 +68,109 @@ std::string ShowValue(Number v) {
 template <typename T>
 std::function<std::string(const Config&)> Show(T Config::*field) {
   return [field](const Config& c) { return ShowValue(c.*field); };
+}
+
+// Caller identity, authorization and the audit log (docs/security.md): appended to Flags(), after
+// the TLS keys they build on.
+std::vector<FlagSpec> AuthzFlags() {
+  return {
+      {"authz-policy-file",
+       "YAML authorization policy: which principals may call which methods "
+       "(docs/security.md). "
+       "Re-read every --secret-reload-interval; a broken file keeps the last good policy. "
+       "None: every caller may call every RPC.",
+       [](absl::string_view v, Config& c) {
+         c.authz_policy_file = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::authz_policy_file)},
+      {"authz-mode",
+       "enforce (refuse what the policy does not allow) | audit-only (decide, log and "
+       "audit, "
+       "refuse nothing: for roll-out) | off (development only). Default enforce.",
+       [](absl::string_view v, Config& c) -> absl::Status {
+         if (v != "enforce" && v != "audit-only" && v != "off") {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--authz-mode='", v, "' must be enforce, audit-only or off"));
+         }
+         c.authz_mode = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::authz_mode)},
+      {"jwt-jwks-file",
+       "JWKS (JSON) of the keys that sign callers' bearer JWTs (RS256, ES256), e.g. the "
+       "cluster's service-account issuer keys. Re-read every --secret-reload-interval. "
+       "Needs "
+       "--jwt-issuer and --jwt-audience.",
+       [](absl::string_view v, Config& c) {
+         c.jwt_jwks_file = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::jwt_jwks_file)},
+      {"jwt-issuer", "The `iss` callers' JWTs must carry.",
+       [](absl::string_view v, Config& c) {
+         c.jwt_issuer = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::jwt_issuer)},
+      {"jwt-audience", "The audience (`aud`) callers' JWTs must be issued for.",
+       [](absl::string_view v, Config& c) {
+         c.jwt_audience = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::jwt_audience)},
+      {"jwt-principal-claim", "The JWT claim that names the caller. Default sub.",
+       [](absl::string_view v, Config& c) {
+         c.jwt_principal_claim = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::jwt_principal_claim)},
+      {"jwt-leeway", "Clock skew allowed on a JWT's exp and nbf. Default 30s.",
+       [](absl::string_view v, Config& c) {
+         return ParseNonNegativeDurationFlag("jwt-leeway", v, &c.jwt_leeway);
+       },
+       Show(&Config::jwt_leeway)},
+      {"trust-xfcc",
+       "true: Envoy's x-forwarded-client-cert header names the caller. Only when every "
+       "connection comes through a sidecar that sets it (a caller could forge it "
+       "otherwise). "
+       "Default false.",
+       [](absl::string_view v, Config& c) -> absl::Status {
+         if (v != "true" && v != "false") {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--trust-xfcc='", v, "' must be true or false"));
+         }
+         c.trust_xfcc = v == "true";
+         return absl::OkStatus();
+       },
+       Show(&Config::trust_xfcc)},
+      {"audit-log",
+       "Where the audit log goes: a file (appended to), or stdout (lines tagged "
+       "\"log\":\"audit\"). One JSON line per write RPC and per refused call. None: no "
+       "audit log.",
+       [](absl::string_view v, Config& c) {
+         c.audit_log = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::audit_log)},
+      {"audit-hash-key-file",
+       "File holding the key of the audit log's borrower hash (HMAC-SHA256). Without it a "
+       "random "
+       "key per process: hashes then differ between replicas and restarts.",
+       [](absl::string_view v, Config& c) {
+         c.audit_hash_key_file = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::audit_hash_key_file)},
+      {"audit-queue-size",
+       "Audit records waiting for the sink; when full, writes are refused before they are "
+       "sent. "
+       "Default 10000.",
+       [](absl::string_view v, Config& c) {
+         return ParsePositiveFlag("audit-queue-size", v, &c.audit_queue_size);
+       },
+       Show(&Config::audit_queue_size)},
+  };
 }
 
 }  // namespace
@@ -96,8 +200,9 @@ const std::vector<FlagSpec>& Flags() {
        },
        Show(&Config::api_key_file)},
       {"secret-reload-interval",
-       "How often --api-key-file, --webhook-secret-file and --redis-password-file are re-read; a "
-       "changed file is used without a restart. Default 10s.",
+       "How often --api-key-file, --webhook-secret-file, --redis-password-file, "
+       "--authz-policy-file and --jwt-jwks-file are re-read; a changed file is used without a "
+       "restart. Default 10s.",
        [](absl::string_view v, Config& c) {
          return ParseDurationFlag("secret-reload-interval", v, &c.secret_reload_interval);
        },
@@ -432,7 +537,12 @@ const std::vector<FlagSpec>& Flags() {
        },
        Show(&Config::grpc_keepalive_timeout)},
   };
-  return *flags;
+  static const auto* const all = [] {
+    auto* keys = new std::vector<FlagSpec>(*flags);
+    for (FlagSpec& key : AuthzFlags()) keys->push_back(std::move(key));
+    return keys;
+  }();
+  return *all;
 }
 
 }  // namespace aarthik::core

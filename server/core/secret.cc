@@ -82,6 +82,7 @@ int SecretFileWatcher::Poll() {
     const std::string fingerprint = SecretFingerprint(*value);
     file.secret->Set(*std::move(value), clock_.Now() + file.options.keep_previous_for);
     ++changed;
+    if (file.options.on_change) file.options.on_change(*file.secret->Get());
     Log(Severity::kInfo, "secret reloaded",
         {{"secret", file.options.name}, {"path", file.path}, {"fingerprint", fingerprint}});
   }

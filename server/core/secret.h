@@ -80,6 +80,9 @@ class SecretFileWatcher {
     Reader read = ReadSecretFile;
     // How long the replaced value stays available from Secret::Previous.
     absl::Duration keep_previous_for = absl::ZeroDuration();
+    // Called by Poll with the new value after a swap, for consumers that derive state from it (a
+    // compiled authorization policy, a parsed JWKS). Optional.
+    std::function<void(const std::string& value)> on_change = nullptr;
   };
 
   explicit SecretFileWatcher(const Clock& clock) : clock_(clock) {}

@@ -23,6 +23,8 @@ using aarthik::events::v1::WatchJourneyStateResponse;
 
 constexpr char kEventsRpc[] = "WatchJourneyEvents";
 constexpr char kStateRpc[] = "WatchJourneyState";
+constexpr char kEventsMethod[] = "aarthik.events.v1.JourneyEventsService/WatchJourneyEvents";
+constexpr char kStateMethod[] = "aarthik.events.v1.JourneyEventsService/WatchJourneyState";
 // The contract's 1–128 characters for borrowerProviderID (and, [I], borrowerExternalID).
 constexpr size_t kMaxBorrowerKeyLength = 128;
 
@@ -248,12 +250,14 @@ grpc::Status PlainStatus(const absl::Status& status) {
 
 JourneyEventsService::JourneyEventsService(EventLog* log, StatePoller* poller,
                                            StatusConverter to_grpc,
-                                           metrics::GatewayMetrics* metrics, int max_streams)
+                                           metrics::GatewayMetrics* metrics, int max_streams,
+                                           Admission admit)
     : log_(log),
       poller_(poller),
       to_grpc_(to_grpc ? std::move(to_grpc) : StatusConverter(PlainStatus)),
       metrics_(metrics),
-      max_streams_(max_streams) {
+      max_streams_(max_streams),
+      admit_(std::move(admit)) {
   if (metrics_ != nullptr) {
     const std::string service = aarthik::events::v1::JourneyEventsService::service_full_name();
     events_rpc_ = metrics_->Rpc(metrics::RpcType::kServerStream, service, kEventsRpc);
@@ -263,6 +267,12 @@ JourneyEventsService::JourneyEventsService(EventLog* log, StatePoller* poller,
 
 grpc::ServerWriteReactor<WatchJourneyEventsResponse>* JourneyEventsService::WatchJourneyEvents(
     grpc::CallbackServerContext* context, const WatchJourneyEventsRequest* request) {
+  if (admit_) {
+    if (absl::Status admitted = admit_(*context, kEventsMethod); !admitted.ok()) {
+      return new ErrorReactor<WatchJourneyEventsResponse>(to_grpc_(admitted), metrics_, events_rpc_,
+                                                          kEventsRpc);
+    }
+  }
   const int keys = !request->journey_id().empty() + !request->borrower_external_id().empty() +
                    !request->borrower_provider_id().empty();
   if (keys > 1) {
@@ -291,6 +301,12 @@ grpc::ServerWriteReactor<WatchJourneyEventsResponse>* JourneyEventsService::Watc
 
 grpc::ServerWriteReactor<WatchJourneyStateResponse>* JourneyEventsService::WatchJourneyState(
     grpc::CallbackServerContext* context, const WatchJourneyStateRequest* request) {
+  if (admit_) {
+    if (absl::Status admitted = admit_(*context, kStateMethod); !admitted.ok()) {
+      return new ErrorReactor<WatchJourneyStateResponse>(to_grpc_(admitted), metrics_, state_rpc_,
+                                                         kStateRpc);
+    }
+  }
   const bool headless = !request->borrower_external_id().empty() && !request->journey_id().empty();
   const bool hybrid = !request->borrower_provider_id().empty();
   if (headless == hybrid ||

@@ -26,13 +26,19 @@ class JourneyEventsService final
     : public aarthik::events::v1::JourneyEventsService::CallbackService {
  public:
   using StatusConverter = std::function<grpc::Status(const absl::Status&)>;
+  // Decides whether a call of `method` ("<package>.<Service>/<Method>") may start (the gateway's
+  // authorization, rpc/call_authz.h); not OK: the stream ends at once with that status.
+  using Admission =
+      std::function<absl::Status(const grpc::ServerContextBase& context, absl::string_view method)>;
 
   // `to_grpc` turns internal errors into RPC statuses (with their details); null: code and message
   // only. `metrics`, when not null, gets the go-grpc-prometheus server_stream metrics and the
   // subscriber gauges. Beyond `max_streams` open streams (both methods together) a new one fails
-  // at once with RESOURCE_EXHAUSTED (ErrorInfo reason TOO_MANY_STREAMS).
+  // at once with RESOURCE_EXHAUSTED (ErrorInfo reason TOO_MANY_STREAMS). `admit`, when set, is
+  // asked first.
   JourneyEventsService(EventLog* log, StatePoller* poller, StatusConverter to_grpc = nullptr,
-                       metrics::GatewayMetrics* metrics = nullptr, int max_streams = 4096);
+                       metrics::GatewayMetrics* metrics = nullptr, int max_streams = 4096,
+                       Admission admit = nullptr);
 
   grpc::ServerWriteReactor<aarthik::events::v1::WatchJourneyEventsResponse>* WatchJourneyEvents(
       grpc::CallbackServerContext* context,
@@ -50,6 +56,7 @@ class JourneyEventsService final
   metrics::RpcInstruments* events_rpc_ = nullptr;
   metrics::RpcInstruments* state_rpc_ = nullptr;
   const int max_streams_;
+  Admission admit_;
   std::atomic<int> open_streams_{0};
 };
 

@@ -232,6 +232,38 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Regist
            .Help("Checks of the gRPC listener whose connection got no answer from gRPC.")
            .Register(r)
            .Add({});
+  authz_decisions_ = &prometheus::BuildCounter()
+                          .Name("aarthik_authz_decisions_total")
+                          .Help(
+                              "Authorization decisions, by decision (allow, deny, unauthenticated, "
+                              "audit_deny) and method.")
+                          .Register(r);
+  authz_reloads_ = &prometheus::BuildCounter()
+                        .Name("aarthik_authz_reloads_total")
+                        .Help(
+                            "Re-reads of the authorization policy and JWKS files that changed "
+                            "them (ok) or were refused (rejected), by file.")
+                        .Register(r);
+  authz_policy_stale_ = &prometheus::BuildGauge()
+                             .Name("aarthik_authz_policy_stale")
+                             .Help(
+                                 "1 while the policy file is refused and the last good policy "
+                                 "is in force.")
+                             .Register(r)
+                             .Add({});
+  audit_records_ = &prometheus::BuildCounter()
+                        .Name("aarthik_audit_records_total")
+                        .Help("Audit records written to the audit sink.")
+                        .Register(r)
+                        .Add({});
+  audit_dropped_ =
+      &prometheus::BuildCounter()
+           .Name("aarthik_audit_records_dropped_total")
+           .Help("Audit records lost, by reason (queue_full, write_refused, io_error).")
+           .Register(r);
+  for (const char* reason : {"queue_full", "write_refused", "io_error"}) {
+    audit_dropped_->Add({{"reason", reason}});
+  }
   http_open_connections_ = &prometheus::BuildGauge()
                                 .Name("aarthik_http_open_connections")
                                 .Help(
@@ -389,6 +421,37 @@ void GatewayMetrics::StreamSubscribers(absl::string_view rpc, int delta) {
     gauge = ChildLocked(stream_subscribers_, subscribers_by_rpc_, "rpc", rpc);
   }
   gauge->Increment(delta);
+}
+
+void AuthzInstruments::Decided(AuthzDecision decision) {
+  decisions_[static_cast<int>(decision)]->Increment();
+}
+
+AuthzInstruments* GatewayMetrics::Authz(absl::string_view method) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<AuthzInstruments>& slot = authz_[method];
+  if (slot == nullptr) {
+    slot.reset(new AuthzInstruments());
+    const char* names[] = {"allow", "deny", "unauthenticated", "audit_deny"};
+    for (int i = 0; i < 4; ++i) {
+      slot->decisions_[i] =
+          &authz_decisions_->Add({{"decision", names[i]}, {"method", std::string(method)}});
+    }
+  }
+  return slot.get();
+}
+
+void GatewayMetrics::AuthzReloaded(absl::string_view file, absl::string_view result) {
+  // Rare (a changed file): Family::Add finds the existing child under its own lock.
+  authz_reloads_->Add({{"file", std::string(file)}, {"result", std::string(result)}}).Increment();
+}
+
+void GatewayMetrics::AuthzPolicyStale(bool stale) { authz_policy_stale_->Set(stale ? 1 : 0); }
+
+void GatewayMetrics::AuditRecorded() { audit_records_->Increment(); }
+
+void GatewayMetrics::AuditDropped(absl::string_view reason) {
+  audit_dropped_->Add({{"reason", std::string(reason)}}).Increment();
 }
 
 StreamCall::StreamCall(GatewayMetrics* metrics, RpcInstruments* rpc, absl::string_view rpc_name,

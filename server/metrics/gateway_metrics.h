@@ -65,6 +65,24 @@ std::string UpstreamHttpStatus(int http_status);
 
 class GatewayMetrics;
 
+// What the authorizer decided for one call (aarthik_authz_decisions_total's `decision` label):
+// allowed, refused by the policy, refused for want of a valid identity, or (audit-only mode) let
+// through although the policy would have refused it.
+enum class AuthzDecision { kAllow = 0, kDeny = 1, kUnauthenticated = 2, kAuditDeny = 3 };
+
+// The decision counters of one method, created at start-up so that counting does no label lookup.
+class AuthzInstruments {
+ public:
+  AuthzInstruments(const AuthzInstruments&) = delete;
+  AuthzInstruments& operator=(const AuthzInstruments&) = delete;
+  void Decided(AuthzDecision decision);
+
+ private:
+  friend class GatewayMetrics;
+  AuthzInstruments() = default;
+  std::array<prometheus::Counter*, 4> decisions_{};
+};
+
 // The instruments of one gRPC method (all labels fixed). Calls on it do no map lookup and take no
 // lock shared with other methods.
 class RpcInstruments {
@@ -158,6 +176,20 @@ class GatewayMetrics {
   void HttpListenerSampled(size_t open_connections, uint64_t accept_failures_total,
                            uint64_t evicted_total);
 
+  // Authorization (server/authz): the decision counters of `method` ("<service>/<method>"), the
+  // same pointer for the same name, valid as long as this object; call at start-up.
+  AuthzInstruments* Authz(absl::string_view method);
+  // A policy or JWKS file re-read that changed what is in force ("ok") or was refused ("rejected":
+  // the last good one stays): aarthik_authz_reloads_total{file="policy"|"jwks",result}.
+  void AuthzReloaded(absl::string_view file, absl::string_view result);
+  // 1 while the file on disk is refused and an older policy is in force:
+  // aarthik_authz_policy_stale.
+  void AuthzPolicyStale(bool stale);
+  // Audit log: a record written to its sink (aarthik_audit_records_total), or one lost by `reason`
+  // (aarthik_audit_records_dropped_total: "queue_full", "write_refused", "io_error").
+  void AuditRecorded();
+  void AuditDropped(absl::string_view reason);
+
   // The registry in the Prometheus text exposition format, version 0.0.4.
   std::string Serialize() const;
   static constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -205,8 +237,16 @@ class GatewayMetrics {
   uint64_t http_accept_failures_seen_ = 0;  // HttpListenerSampled's caller's thread
   uint64_t http_evicted_seen_ = 0;
 
+  // Authorization and audit.
+  prometheus::Family<prometheus::Counter>* authz_decisions_;
+  prometheus::Family<prometheus::Counter>* authz_reloads_;
+  prometheus::Gauge* authz_policy_stale_;
+  prometheus::Counter* audit_records_;
+  prometheus::Family<prometheus::Counter>* audit_dropped_;
+
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<RpcInstruments>> rpcs_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<AuthzInstruments>> authz_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, UpstreamRoute> upstream_routes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, prometheus::Counter*> refreshes_by_result_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, prometheus::Counter*> webhooks_by_result_ ABSL_GUARDED_BY(mu_);

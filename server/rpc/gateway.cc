@@ -196,7 +196,29 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
       gateway->loop_, gateway->platform_.get(), gateway->tokens_.get(), gateway->api_key_,
       core::Clock::Real(), core::IdSource::Random(), session_options);
 
+  // Caller identity, policy and audit log: the methods it judges are every routed one, the event
+  // streams and reflection (health is gRPC's own service and always answers).
+  std::vector<std::string> methods;
+  for (const auto& route : gateway->routes_->routes())
+    methods.push_back(route->grpc_path.substr(1));
+  const google::protobuf::ServiceDescriptor* events_service =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          events::v1::JourneyEventsService::service_full_name());
+  for (int i = 0; i < events_service->method_count(); ++i) {
+    methods.push_back(
+        absl::StrCat(events_service->full_name(), "/", events_service->method(i)->name()));
+  }
+  methods.push_back("grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
+  absl::StatusOr<std::unique_ptr<CallAuthz>> authz = CallAuthz::Start(
+      config, std::move(methods), gateway->metrics_.get(), gateway->secret_watcher_.get());
+  if (!authz.ok()) return authz.status();
+  gateway->authz_ = *std::move(authz);
+
   RpcProxyDeps deps;
+  if (gateway->authz_ != nullptr) {
+    deps.authz = gateway->authz_->authorizer();
+    deps.audit = gateway->authz_->audit();
+  }
   deps.codec = gateway->codec_.get();
   deps.mapper = gateway->mapper_.get();
   deps.platform = gateway->platform_.get();
@@ -242,7 +264,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   }
   builder.RegisterService(gateway->events_service_.get());
   service_names.push_back(events::v1::JourneyEventsService::service_full_name());
-  gateway->reflection_ = std::make_unique<ReflectionService>(service_names);
+  gateway->reflection_ =
+      std::make_unique<ReflectionService>(service_names, gateway->StreamAdmission());
   builder.RegisterService(gateway->reflection_.get());
   gateway->server_ = builder.BuildAndStart();
   if (gateway->server_ == nullptr || port == 0) {
@@ -401,8 +424,8 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
     event_relay_->Start();
   }
   events_service_ = std::make_unique<events::JourneyEventsService>(
-      event_log_.get(), state_poller_.get(), ToGrpcStatus, metrics_.get(),
-      config.max_watch_streams);
+      event_log_.get(), state_poller_.get(), ToGrpcStatus, metrics_.get(), config.max_watch_streams,
+      StreamAdmission());
   http::Routes routes;
   http::AddWebhookRoute(&routes, config.webhook_path, webhook_receiver_.get(),
                         static_cast<size_t>(config.webhook_max_body_bytes));
@@ -455,6 +478,15 @@ absl::Status Gateway::StartTokenStore(const core::Config& config) {
 }
 
 void Gateway::PollSecrets() { secret_watcher_->Poll(); }
+
+std::function<absl::Status(const grpc::ServerContextBase&, absl::string_view)>
+Gateway::StreamAdmission() const {
+  if (authz_ == nullptr) return nullptr;
+  const CallAuthz* authz = authz_.get();
+  return [authz](const grpc::ServerContextBase& context, absl::string_view method) {
+    return authz->AdmitStream(context, method);
+  };
+}
 
 Gateway::~Gateway() {
   if (http_ != nullptr) http_->Stop();

@@ -33,6 +33,7 @@
 #include "server/metrics/gateway_metrics.h"
 #include "server/platform/platform_client.h"
 #include "server/redis/redis_client.h"
+#include "server/rpc/call_authz.h"
 #include "server/rpc/reflection_service.h"
 #include "server/rpc/routed_service.h"
 #include "server/rpc/rpc_proxy.h"
@@ -85,6 +86,9 @@ class Gateway {
   absl::Status StartEvents(const core::Config& config);
   // Memory, or with --redis-url the Redis connection and the tiered store in front of it.
   absl::Status StartTokenStore(const core::Config& config);
+  // The authorization check of the streaming services; null when nothing is configured.
+  std::function<absl::Status(const grpc::ServerContextBase&, absl::string_view)> StreamAdmission()
+      const;
   // A check of the gRPC listener (http/grpc_listener_check.h) decided; on the upstream loop.
   void OnListenerCheck(bool accepting, const absl::Status& result);
 
@@ -109,6 +113,9 @@ class Gateway {
   std::unique_ptr<auth::TokenStore> shared_tokens_;
   std::unique_ptr<auth::TokenStore> tokens_;
   std::unique_ptr<auth::SessionManager> sessions_;
+  // Caller identity, policy and audit log (null when none is configured); before proxy_, which
+  // uses it.
+  std::unique_ptr<CallAuthz> authz_;
   std::unique_ptr<RpcProxy> proxy_;
   // Live journey events (docs/events.md).
   std::unique_ptr<events::WebhookVerifier> webhook_verifier_;

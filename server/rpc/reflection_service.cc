@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
+#include "server/rpc/rpc_proxy.h"
 
 namespace aarthik::rpc {
 namespace {
@@ -65,15 +66,30 @@ class ReflectionStream
   absl::flat_hash_set<std::string> sent_files_;
 };
 
+// A stream the authorizer refused: ends at once.
+class RefusedStream
+    : public grpc::ServerBidiReactor<ServerReflectionRequest, ServerReflectionResponse> {
+ public:
+  explicit RefusedStream(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
 }  // namespace
 
-ReflectionService::ReflectionService(std::vector<std::string> service_names)
-    : service_names_(std::move(service_names)) {
+ReflectionService::ReflectionService(std::vector<std::string> service_names, Admission admit)
+    : service_names_(std::move(service_names)), admit_(std::move(admit)) {
   service_names_.push_back(grpc::reflection::v1alpha::ServerReflection::service_full_name());
 }
 
 grpc::ServerBidiReactor<ServerReflectionRequest, ServerReflectionResponse>*
 ReflectionService::ServerReflectionInfo(grpc::CallbackServerContext* context) {
+  if (admit_) {
+    if (absl::Status admitted =
+            admit_(*context, "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
+        !admitted.ok()) {
+      return new RefusedStream(ToGrpcStatus(admitted));
+    }
+  }
   return new ReflectionStream(this);
 }
 

@@ -15,10 +15,13 @@
 #ifndef AARTHIK_SERVER_RPC_REFLECTION_SERVICE_H_
 #define AARTHIK_SERVER_RPC_REFLECTION_SERVICE_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "grpc_reflection_v1alpha/reflection.grpc.pb.h"
 
 namespace aarthik::rpc {
@@ -26,7 +29,10 @@ namespace aarthik::rpc {
 class ReflectionService final
     : public grpc::reflection::v1alpha::ServerReflection::CallbackService {
  public:
-  explicit ReflectionService(std::vector<std::string> service_names);
+  // Decides whether a reflection stream may start (rpc/call_authz.h); not OK: it ends at once.
+  using Admission =
+      std::function<absl::Status(const grpc::ServerContextBase& context, absl::string_view method)>;
+  explicit ReflectionService(std::vector<std::string> service_names, Admission admit = nullptr);
 
   grpc::ServerBidiReactor<grpc::reflection::v1alpha::ServerReflectionRequest,
                           grpc::reflection::v1alpha::ServerReflectionResponse>*
@@ -39,6 +45,7 @@ class ReflectionService final
 
  private:
   std::vector<std::string> service_names_;
+  Admission admit_;
 };
 
 }  // namespace aarthik::rpc

@@ -13,6 +13,7 @@
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/proto_buffer_writer.h"
 #include "server/core/log.h"
+#include "server/rpc/call_authz.h"
 #include "server/transcode/rpc_error.h"
 
 namespace aarthik::rpc {
@@ -60,7 +61,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
   ProxyCall(const RpcProxyDeps& deps, InFlightCalls* in_flight, FieldDropLog* drop_log,
             const transcode::Route& route, grpc::CallbackServerContext* context,
             grpc::ByteBuffer* response, grpc::ServerUnaryReactor* reactor,
-            metrics::RpcInstruments* rpc)
+            metrics::RpcInstruments* rpc, authz::MethodId method)
       : deps_(deps),
         in_flight_(in_flight),
         drop_log_(drop_log),
@@ -68,7 +69,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
         context_(context),
         response_(response),
         reactor_(reactor),
-        rpc_metrics_(rpc) {}
+        rpc_metrics_(rpc),
+        method_id_(method) {}
 
   // On the gRPC thread: everything that needs no I/O.
   void Begin(const grpc::ByteBuffer* request_bytes) {
@@ -92,6 +94,31 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
     }
     ContinueTrace(CallerValue(*context_, kTraceparentHeader, 55).value_or(""));
     tracestate_ = CallerValue(*context_, kTracestateHeader, 512).value_or("");
+    if (deps_.authz != nullptr) {
+      authz_ = deps_.authz->Check(deps_.authz->Credentials(*context_), method_id_);
+      if (authz_.reason != nullptr) {
+        if (authz_.refusal.ok()) {
+          core::Log(core::Severity::kWarning, "authorization would refuse this call (audit-only)",
+                    {{"rpc", route_.method->full_name()},
+                     {"principal", authz_.principal},
+                     {"source", authz::IdentitySourceName(authz_.source)},
+                     {"reason", authz_.reason},
+                     {"correlation_id", correlation_id_}});
+        } else {
+          // Refused before the request is even decoded: nothing of it reaches the platform.
+          Finish(authz_.refusal);
+          return;
+        }
+      }
+    }
+    if (deps_.audit != nullptr && route_.is_write()) {
+      // The write's audit record has its place before anything is sent (audit_log.h).
+      if (!deps_.audit->Reserve()) {
+        Finish(authz::AuditLog::Backlog());
+        return;
+      }
+      audit_reserved_ = true;
+    }
 
     // No request message at all: the caller reset the stream before sending it (gRPC still runs
     // the handler, often before it has seen the reset). That is a cancellation, not a malformed
@@ -326,6 +353,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
       if (!request_id_.empty())
         context_->AddTrailingMetadata(kPlatformRequestIdHeader, request_id_);
     }
+    Audit(status);
     core::Severity severity = status.ok() ? core::Severity::kDebug
                               : (status.code() == absl::StatusCode::kInternal ||
                                  status.code() == absl::StatusCode::kUnavailable)
@@ -335,6 +363,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
       core::Log(severity, "rpc finished",
                 {{"rpc", route_.method->full_name()},
                  {"route", route_.label},
+                 {"principal", authz_.principal},
                  {"code", absl::StatusCodeToString(status.code())},
                  {"upstream_status", absl::StrCat(upstream_status_)},
                  {"latency_ms", absl::StrCat(absl::ToDoubleMilliseconds(absl::Now() - started_))},
@@ -343,6 +372,29 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
                  {"request_id", request_id_}});
     }
     reactor_->Finish(ToGrpcStatus(status));
+  }
+
+  // The call's audit record: every write (it reserved its place in Begin) and every call the
+  // authorizer refused or would have refused. Under finish_mu_.
+  void Audit(const absl::Status& status) {
+    if (deps_.audit == nullptr) return;
+    const bool refused = authz_.reason != nullptr;
+    if (!audit_reserved_ && !refused) return;
+    authz::AuditRecord record;
+    record.time = started_;
+    record.principal = authz_.principal;
+    record.source = std::string(authz::IdentitySourceName(authz_.source));
+    record.method = route_.grpc_path.substr(1);
+    record.decision = std::string(AuditDecisionName(authz_));
+    if (refused) record.reason = authz_.reason;
+    record.borrower_key = call_.borrower_key;
+    record.idempotency_key = idempotency_key_;
+    record.correlation_id = correlation_id_;
+    record.platform_request_id = request_id_;
+    record.code = static_cast<int>(status.code());
+    record.latency = absl::Now() - started_;
+    deps_.audit->Write(std::move(record), audit_reserved_);
+    audit_reserved_ = false;
   }
 
   // W3C trace context: keep the caller's trace ID (or start a trace) and name our hop with a new
@@ -397,6 +449,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
   grpc::ByteBuffer* response_;
   grpc::ServerUnaryReactor* reactor_;
   metrics::RpcInstruments* const rpc_metrics_;  // null: no metrics
+  const authz::MethodId method_id_;
   std::mutex finish_mu_;
   bool finished_ = false;  // guarded by finish_mu_
 
@@ -408,6 +461,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
   std::string tracestate_;
   std::string trace_id_;
   transcode::PlatformCall call_;
+  authz::Decision authz_;        // who called and what the policy said
+  bool audit_reserved_ = false;  // a write holding its audit record's place; then finish_mu_
   absl::Time deadline_;
   absl::Duration max_timeout_;
 
@@ -426,9 +481,9 @@ class ProxyReactor : public grpc::ServerUnaryReactor {
  public:
   ProxyReactor(const RpcProxyDeps& deps, InFlightCalls* in_flight, FieldDropLog* drop_log,
                const transcode::Route& route, grpc::CallbackServerContext* context,
-               grpc::ByteBuffer* response, metrics::RpcInstruments* rpc)
+               grpc::ByteBuffer* response, metrics::RpcInstruments* rpc, authz::MethodId method)
       : call_(std::make_shared<ProxyCall>(deps, in_flight, drop_log, route, context, response, this,
-                                          rpc)) {}
+                                          rpc, method)) {}
 
   void Begin(const grpc::ByteBuffer* request) { call_->Begin(request); }
   void OnCancel() override { call_->OnCancel(); }
@@ -458,10 +513,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 grpc::ServerUnaryReactor* RpcProxy::Handle(const transcode::Route& route,
                                            grpc::CallbackServerContext* context,
                                            const grpc::ByteBuffer* request,
-                                           grpc::ByteBuffer* response,
-                                           metrics::RpcInstruments* rpc) {
+                                           grpc::ByteBuffer* response, metrics::RpcInstruments* rpc,
+                                           authz::MethodId method) {
   auto* reactor =
-      new ProxyReactor(deps_, &in_flight_, &field_drops_, route, context, response, rpc);
+      new ProxyReactor(deps_, &in_flight_, &field_drops_, route, context, response, rpc, method);
   reactor->Begin(request);
   return reactor;
 }

@@ -1,14 +1,17 @@
 // RpcProxy: serves any routed RPC by calling the platform. One instance serves every method; the
 // route (from the proto options) is the only per-method knowledge.
 //
-// For one call it: reads x-correlation-id / idempotency-key / traceparent + tracestate metadata
-// (generating what is missing; the W3C trace continues with a new parent ID for our hop), decodes
-// the request, maps it to the platform call (RequestMapper), obtains the credential the route needs
-// (API key, or the borrower's session via SessionManager), sends it (PlatformClient), runs the
-// single 401 → refresh → retry path, decodes the envelope into the response message (counting and
-// logging, once per JSON path, what the message cannot carry: field_drop_log.h), withholds what
-// must not leave the gateway, and finishes with the platform's request/correlation IDs in the
-// response metadata and, on failure, a gRPC status with google.rpc details.
+// For one call it: identifies the caller and applies the authorization policy (deps.authz: a
+// refused call ends here, before anything is decoded or sent), reads x-correlation-id /
+// idempotency-key / traceparent + tracestate metadata (generating what is missing; the W3C trace
+// continues with a new parent ID for our hop), decodes the request, maps it to the platform call
+// (RequestMapper), obtains the credential the route needs (API key, or the borrower's session via
+// SessionManager), sends it (PlatformClient), runs the single 401 → refresh → retry path, decodes
+// the envelope into the response message (counting and logging, once per JSON path, what the
+// message cannot carry: field_drop_log.h), withholds what must not leave the gateway, and finishes
+// with the platform's request/correlation IDs in the response metadata and, on failure, a gRPC
+// status with google.rpc details. Writes (and refused calls) leave one audit record (deps.audit); a
+// write reserves its place before it is sent.
 //
 //   RpcProxy proxy(deps);
 //   grpc::ServerUnaryReactor* reactor = proxy.Handle(*route, context, request, response);
@@ -27,6 +30,8 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "server/auth/session_manager.h"
+#include "server/authz/audit_log.h"
+#include "server/authz/authorizer.h"
 #include "server/core/clock.h"
 #include "server/core/id_source.h"
 #include "server/core/secret.h"
@@ -56,6 +61,10 @@ struct RpcProxyDeps {
   int max_pending_rpcs = 20000;
   // Load-shedding counter; none when null. The per-method RPC metrics come with each Handle call.
   metrics::GatewayMetrics* metrics = nullptr;
+  // Caller identity and policy (docs/security.md); none when null: no identity work at all.
+  const authz::Authorizer* authz = nullptr;
+  // One record per write and per refused call; none when null.
+  authz::AuditLog* audit = nullptr;
 };
 
 class RpcProxy {
@@ -63,11 +72,13 @@ class RpcProxy {
   explicit RpcProxy(RpcProxyDeps deps) : deps_(std::move(deps)) {}
 
   // `rpc`, when not null, receives the call's go-grpc-prometheus metrics (started, handled with its
-  // code, latency, messages); obtained once per method at start-up (RoutedService).
+  // code, latency, messages); obtained once per method at start-up (RoutedService), as is
+  // `method`, the route's id for the authorizer.
   grpc::ServerUnaryReactor* Handle(const transcode::Route& route,
                                    grpc::CallbackServerContext* context,
                                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
-                                   metrics::RpcInstruments* rpc = nullptr);
+                                   metrics::RpcInstruments* rpc = nullptr,
+                                   authz::MethodId method = authz::kUnknownMethod);
 
   const RpcProxyDeps& deps() const { return deps_; }
   // Calls being served; the drain on SIGTERM refuses new ones through it.

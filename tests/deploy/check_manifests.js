@@ -91,6 +91,45 @@ function effectiveDrainSeconds(container, configMaps, defaultSeconds) {
   return defaultSeconds;
 }
 
+// A setting's value for this container: --flag in its args, else AARTHIK_<FLAG> from its env or envFrom
+// ConfigMaps (flags win over the environment, as in the gateway); undefined when not set.
+function effectiveSetting(container, configMaps, flag) {
+  const args = [...(container.command || []), ...(container.args || [])].map(String);
+  for (let i = 0; i < args.length; ++i) {
+    if (args[i] === `--${flag}` && i + 1 < args.length) return args[i + 1];
+    if (args[i].startsWith(`--${flag}=`)) return args[i].slice(flag.length + 3);
+  }
+  const name = 'AARTHIK_' + flag.toUpperCase().replace(/-/g, '_');
+  const env = (container.env || []).find((e) => e.name === name && e.value !== undefined);
+  if (env) return env.value;
+  for (const ef of container.envFrom || []) {
+    const cm = ef.configMapRef && configMaps.find((c) => c.metadata.name === ef.configMapRef.name);
+    if (cm && cm.data && cm.data[name] !== undefined) return cm.data[name];
+  }
+  return undefined;
+}
+
+// Where a file the container reads comes from: the ConfigMap (rendered in `configMaps`) and key behind the
+// volumeMount that holds `file`, or a problem.
+function configMapFile(container, pod, configMaps, file) {
+  const mount = (container.volumeMounts || []).find((m) => file.startsWith(m.mountPath.replace(/\/?$/, '/')));
+  if (!mount) return { problem: 'is not under any volumeMount' };
+  const volume = (pod.volumes || []).find((v) => v.name === mount.name);
+  const rest = file.slice(mount.mountPath.replace(/\/?$/, '/').length);
+  const sources = !volume ? [] : volume.configMap ? [volume.configMap]
+    : ((volume.projected && volume.projected.sources) || []).filter((x) => x.configMap).map((x) => x.configMap);
+  for (const src of sources) {
+    const item = src.items ? src.items.find((it) => it.path === rest) : { key: rest };
+    if (!item) continue;
+    const cm = configMaps.find((c) => c.metadata.name === src.name);
+    if (!cm) return { problem: `comes from ConfigMap ${src.name}, which is not in the rendering` };
+    if (!cm.data || cm.data[item.key] === undefined) return { problem: `ConfigMap ${src.name} has no key ${item.key}` };
+    if (mount.subPath) return { problem: 'is mounted with subPath, which Kubernetes never refreshes' };
+    return { configMap: cm, key: item.key };
+  }
+  return { problem: 'is not provided by a ConfigMap volume' };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Schema validation with kubernetes-models.
 
@@ -450,6 +489,27 @@ function policyErrors(allObjects, ctx) {
     for (const c of containers) {
       if (!parseImage(String(c.image)).digest) err(`${dn} container ${c.name}`, 'prod images must be pinned by digest');
     }
+    // Who may call what (docs/security.md): prod runs with an authorization policy from a ConfigMap (so it
+    // is reviewed like code and re-read without a restart when the ConfigMap changes), never with it off.
+    const configMaps = byKind('ConfigMap');
+    const policyFile = effectiveSetting(gw, configMaps, 'authz-policy-file');
+    const mode = effectiveSetting(gw, configMaps, 'authz-mode') || 'enforce';
+    if (!policyFile) {
+      err(gn, 'prod has no authorization policy: set AARTHIK_AUTHZ_POLICY_FILE to a file of a mounted ConfigMap');
+    } else {
+      const source = configMapFile(gw, pod, configMaps, policyFile);
+      if (source.problem) err(gn, `the authorization policy ${policyFile} ${source.problem}`);
+      else if (!/^\s*rules\s*:/m.test(source.configMap.data[source.key])) {
+        err(gn, `the authorization policy in ConfigMap ${source.configMap.metadata.name} has no rules: list`);
+      }
+    }
+    if (mode === 'off') err(gn, 'prod runs with AARTHIK_AUTHZ_MODE=off: every caller may call every RPC');
+    else if (mode === 'audit-only') notes.push('prod authorization is audit-only (a roll-out step: nothing is refused)');
+    const jwks = effectiveSetting(gw, configMaps, 'jwt-jwks-file');
+    if (jwks) {
+      const source = configMapFile(gw, pod, configMaps, jwks);
+      if (source.problem) err(gn, `the JWKS ${jwks} ${source.problem}`);
+    }
   }
   return { errors, notes };
 }
@@ -607,6 +667,9 @@ const BREAKS = [
   { name: 'no PDB in prod', expect: /no PodDisruptionBudget/, prodOnly: true, apply: (o) => { o.splice(o.findIndex((x) => x.kind === 'PodDisruptionBudget'), 1); } },
   { name: 'no HPA in prod', expect: /no HorizontalPodAutoscaler/, prodOnly: true, apply: (o) => { o.splice(o.findIndex((x) => x.kind === 'HorizontalPodAutoscaler'), 1); } },
   { name: 'one replica in prod', expect: /3\+ replicas/, prodOnly: true, apply: (o) => { dep(o).spec.replicas = 1; } },
+  { name: 'no authorization policy in prod', expect: /no authorization policy/, prodOnly: true, apply: (o) => { for (const cm of o.filter((x) => x.kind === 'ConfigMap')) delete (cm.data || {}).AARTHIK_AUTHZ_POLICY_FILE; } },
+  { name: 'authorization off in prod', expect: /AUTHZ_MODE=off/, prodOnly: true, apply: (o) => { o.find((x) => x.kind === 'ConfigMap' && x.data && x.data.AARTHIK_AUTHZ_MODE).data.AARTHIK_AUTHZ_MODE = 'off'; } },
+  { name: 'policy ConfigMap missing in prod', expect: /authorization policy .* (not in the rendering|not under any volumeMount|not provided)/, prodOnly: true, apply: (o) => { o.splice(o.findIndex((x) => x.kind === 'ConfigMap' && x.data && x.data['policy.yaml'] !== undefined), 1); } },
   { name: 'schema: container without name', expect: /schema:.*name/, apply: (o) => { delete gwc(o).name; } },
   { name: 'schema: grpc probe without port', expect: /schema:.*port/, apply: (o) => { delete gwc(o).livenessProbe.grpc.port; } },
   { name: 'redis as root', expect: /aarthik-redis container redis: runAsNonRoot|aarthik-redis container redis: runAsUser/, redisOnly: true, apply: (o) => { rc(o).securityContext.runAsNonRoot = false; rc(o).securityContext.runAsUser = 0; rdep(o).spec.template.spec.securityContext.runAsUser = 0; } },

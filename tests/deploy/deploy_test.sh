@@ -127,6 +127,7 @@ break_case "prod without the Redis component" "sed -i 's|../../components/redis|
 break_case "Redis reachable from every namespace" \
   "sed -i 's/^        - podSelector:/        - namespaceSelector: {}\n          podSelector:/' k8s/components/redis/networkpolicy.yaml"
 break_case "Redis running as root" "sed -i 's/runAsUser: 999.*/runAsUser: 0/' k8s/components/redis/deployment.yaml"
+break_case "prod without an authorization policy" "sed -i '/AARTHIK_AUTHZ_POLICY_FILE/d' k8s/overlays/prod/kustomization.yaml"
 break_case "Dockerfile running as root" "sed -i 's/^USER .*/USER root/' Dockerfile"
 break_case "Dockerfile on debian:latest" "sed -i 's/^ARG BUILD_IMAGE=.*/ARG BUILD_IMAGE=debian:latest/' Dockerfile"
 break_case "invalid YAML (bad indentation)" "sed -i 's/^  minReplicas: 3/ minReplicas: 3/' k8s/overlays/prod/hpa-patch.yaml"

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 
 extern char** environ;
 
@@ -84,13 +85,18 @@ class Generator {
                  &ca);
   }
 
-  absl::StatusOr<CertFiles> Client(const std::string& name, const CertFiles& ca) {
-    return Issue(name, "/CN=test-client",
-                 "basicConstraints=CA:FALSE\n"
-                 "keyUsage=critical,digitalSignature\n"
-                 "extendedKeyUsage=clientAuth\n",
+  absl::StatusOr<CertFiles> Client(const std::string& name, const CertFiles& ca,
+                                   const std::string& common_name = "test-client",
+                                   const std::string& alt_names = "") {
+    return Issue(name, "/CN=" + common_name,
+                 absl::StrCat("basicConstraints=CA:FALSE\n"
+                              "keyUsage=critical,digitalSignature\n"
+                              "extendedKeyUsage=clientAuth\n",
+                              alt_names.empty() ? "" : "subjectAltName=" + alt_names + "\n"),
                  &ca);
   }
+  // Serials only need to differ per issuer: a generator made later for the same CA starts apart.
+  void set_first_serial(int serial) { serial_ = serial; }
 
  private:
   // A new P-256 key and a certificate with `extensions`, signed by `issuer` (self-signed when
@@ -159,6 +165,15 @@ absl::StatusOr<std::unique_ptr<TestCerts>> TestCerts::Generate() {
     *out = *files;
   }
   return certs;
+}
+
+absl::StatusOr<CertFiles> IssueClientCert(const std::string& dir, const std::string& name,
+                                          const CertFiles& ca, const std::string& common_name,
+                                          const std::string& alt_names) {
+  Generator gen(dir);
+  // Distinct from Generate's serials and from other calls' (a clock in microseconds).
+  gen.set_first_serial(static_cast<int>(absl::ToUnixMicros(absl::Now()) % 1'000'000'000));
+  return gen.Client(name, ca, common_name, alt_names);
 }
 
 TestCerts::~TestCerts() {

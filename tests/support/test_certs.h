@@ -50,6 +50,13 @@ class TestCerts {
   TestCerts() = default;
 };
 
+// A client certificate (clientAuth) signed by `ca`, in `dir` as NAME.pem / NAME.key.pem, with the
+// subject CN `common_name` and, unless empty, `alt_names` in openssl's syntax, e.g.
+// "URI:spiffe://cluster.local/ns/loans/sa/loans-api" or "DNS:loans.internal". For identity tests.
+absl::StatusOr<CertFiles> IssueClientCert(const std::string& dir, const std::string& name,
+                                          const CertFiles& ca, const std::string& common_name,
+                                          const std::string& alt_names = "");
+
 // The whole file, "" when it cannot be read.
 std::string ReadTextFile(const std::string& path);
 
