@@ -34,6 +34,47 @@ bool IsAscii(absl::string_view text) {
   return (high_bits & 0x8080808080808080ULL) == 0;
 }
 
+// RFC 3629 UTF-8: no overlong forms, surrogates or code points past U+10FFFF, and no sequence cut
+// short by the end of the text. Ours, not RapidJSON's kParseValidateEncodingFlag: that one reads a
+// multi-byte sequence's continuation bytes without looking for the end, so a body ending inside
+// one made it read past the string's NUL (found by tests/fuzz/platform_reply_fuzzer.cc).
+bool IsUtf8(absl::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* const end = p + text.size();
+  while (p < end) {
+    const unsigned char lead = *p;
+    if (lead < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t length;
+    uint32_t code;
+    if ((lead & 0xe0) == 0xc0) {
+      length = 2;
+      code = lead & 0x1f;
+    } else if ((lead & 0xf0) == 0xe0) {
+      length = 3;
+      code = lead & 0x0f;
+    } else if ((lead & 0xf8) == 0xf0) {
+      length = 4;
+      code = lead & 0x07;
+    } else {
+      return false;
+    }
+    if (static_cast<size_t>(end - p) < length) return false;
+    for (size_t i = 1; i < length; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      code = (code << 6) | (p[i] & 0x3f);
+    }
+    static constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < kSmallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+      return false;
+    }
+    p += length;
+  }
+  return true;
+}
+
 std::string StringOf(const rapidjson::Value* value) {
   return value == nullptr ? std::string()
                           : std::string(value->GetString(), value->GetStringLength());
@@ -56,14 +97,11 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const st
   parsed.values.Clear();
   parsed.stack.Clear();
   Document& document = parsed.document;
-  // Iterative: hostile nesting cannot exhaust the stack. Validated UTF-8, as nlohmann checks
-  // (RapidJSON's validation costs ~10 instructions a byte, so only when a byte is not ASCII).
-  constexpr auto kFlags = rapidjson::kParseIterativeFlag;
-  if (IsAscii(body)) {
-    document.Parse<kFlags>(body.c_str());
-  } else {
-    document.Parse<kFlags | rapidjson::kParseValidateEncodingFlag>(body.c_str());
-  }
+  // Valid UTF-8 only, as nlohmann checks (validation costs ~10 instructions a byte, so only when a
+  // byte is not ASCII); anything else is for DecodeReply to word. Iterative: hostile nesting
+  // cannot exhaust the stack.
+  if (!IsAscii(body) && !IsUtf8(body)) return false;
+  document.Parse<rapidjson::kParseIterativeFlag>(body.c_str());
   if (document.HasParseError() || !document.IsObject()) return false;
   if (!enveloped) {
     absl::Status data_decoded = decode(RapidJsonView(document));

@@ -156,5 +156,23 @@ TEST(DecodeSuccessFastTest, TwoSpellingsOfOneFieldAreLeftToTheFullPath) {
       [&](RapidJsonView view) { return codec.Decode(view, &fast); }, &reply, &decoded));
 }
 
+// A body ending inside a multi-byte sequence made RapidJSON's own validation read past the
+// string's end (AddressSanitizer: heap-buffer-overflow; found by the reply fuzzer). Invalid UTF-8
+// of every kind is left to DecodeReply, valid UTF-8 is taken.
+TEST(DecodeSuccessFastTest, InvalidUtf8IsLeftToTheFullPathWithoutReadingPastTheBody) {
+  const std::string prefix = R"({"requestID":"a","data":{"status":")";
+  for (const std::string bad :
+       {std::string("\xe1"), std::string("\xe1\x80"), std::string("\xf0\x9f\x98"),
+        std::string("\xc0\xaf"), std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"),
+        std::string("\xff")}) {
+    // Unterminated, so that the bad sequence is the body's last bytes, and terminated.
+    EXPECT_FALSE(Decode(ENVELOPE_HEADLESS, 200, prefix + bad).taken);
+    EXPECT_FALSE(Decode(ENVELOPE_HEADLESS, 200, prefix + bad + R"("}})").taken);
+  }
+  Taken valid = Decode(ENVELOPE_HEADLESS, 200, prefix + "\xe0\xa4\x95\xf0\x9f\x98\x80" + R"("}})");
+  EXPECT_TRUE(valid.taken);
+  EXPECT_EQ(valid.data_status, "\xe0\xa4\x95\xf0\x9f\x98\x80");
+}
+
 }  // namespace
 }  // namespace aarthik::transcode
