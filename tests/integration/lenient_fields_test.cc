@@ -105,6 +105,15 @@ class LenientFieldsTest : public ::testing::Test {
     return "";
   }
 
+  grpc::Status GetState(const std::string& journey, hl::GetJourneyStateResponse* response) {
+    grpc::ClientContext context;
+    PrepareContext(&context);
+    hl::GetJourneyStateRequest request;
+    request.set_borrower_external_id(kBorrower);
+    request.set_journey_id(journey);
+    return journeys_->GetJourneyState(&context, request, response);
+  }
+
   grpc::Status GetOffer(const std::string& journey, const std::string& offer,
                         hl::GetOfferResponse* response) {
     grpc::ClientContext context;
@@ -238,13 +247,8 @@ TEST_F(LenientFieldsTest, ADocumentedFieldOfTheWrongTypeIsStillABadResponse) {
                                {"error", nullptr}};
   env_->SetSandboxFaults(
       {{"route", "GET /api/v1/headless/journeys/*/state"}, {"success_body", body.dump()}});
-  grpc::ClientContext context;
-  PrepareContext(&context);
-  hl::GetJourneyStateRequest request;
-  request.set_borrower_external_id(kBorrower);
-  request.set_journey_id(journey);
   hl::GetJourneyStateResponse response;
-  grpc::Status status = journeys_->GetJourneyState(&context, request, &response);
+  grpc::Status status = GetState(journey, &response);
   env_->ClearSandboxFaults();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
   auto info = DetailOf<google::rpc::ErrorInfo>(status);
@@ -268,13 +272,8 @@ TEST_F(LenientFieldsTest, AKeyGivenTwiceIsReadAsItsLastCopyAndDropsAreCountedOnc
       {{"route", "GET /api/v1/headless/journeys/*/state"}, {"success_body", body}});
   constexpr char kGetState[] = "aarthik.headless.v1.JourneysService.GetJourneyState";
   for (int call = 1; call <= 2; ++call) {
-    grpc::ClientContext context;
-    PrepareContext(&context);
-    hl::GetJourneyStateRequest request;
-    request.set_borrower_external_id(kBorrower);
-    request.set_journey_id(journey);
     hl::GetJourneyStateResponse response;
-    grpc::Status status = journeys_->GetJourneyState(&context, request, &response);
+    grpc::Status status = GetState(journey, &response);
     ASSERT_TRUE(status.ok()) << status.error_code() << ": " << status.error_message();
     EXPECT_EQ(response.state().journey_id(), journey);
     EXPECT_EQ(response.state().next_action(), hl::JOURNEY_ACTION_UNSPECIFIED);  // the last copy
