@@ -165,9 +165,13 @@ TEST(DecodeSuccessFastTest, InvalidUtf8IsLeftToTheFullPathWithoutReadingPastTheB
        {std::string("\xe1"), std::string("\xe1\x80"), std::string("\xf0\x9f\x98"),
         std::string("\xc0\xaf"), std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"),
         std::string("\xff")}) {
-    // Unterminated, so that the bad sequence is the body's last bytes, and terminated.
-    EXPECT_FALSE(Decode(ENVELOPE_HEADLESS, 200, prefix + bad).taken);
-    EXPECT_FALSE(Decode(ENVELOPE_HEADLESS, 200, prefix + bad + R"("}})").taken);
+    // Unterminated, so that the bad sequence is the body's last bytes, and terminated. Built from
+    // a pointer and a length: the buffer then ends right after the NUL (operator+ leaves spare
+    // capacity, behind which an over-read goes unnoticed).
+    const std::string cut = prefix + bad;
+    const std::string whole = prefix + bad + R"("}})";
+    EXPECT_FALSE(Decode(ENVELOPE_HEADLESS, 200, std::string(cut.data(), cut.size())).taken);
+    EXPECT_FALSE(Decode(ENVELOPE_HEADLESS, 200, std::string(whole.data(), whole.size())).taken);
   }
   Taken valid = Decode(ENVELOPE_HEADLESS, 200, prefix + "\xe0\xa4\x95\xf0\x9f\x98\x80" + R"("}})");
   EXPECT_TRUE(valid.taken);
