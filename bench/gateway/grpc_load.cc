@@ -228,12 +228,17 @@ int64_t ProcessStatus(int pid, const std::string& key) {
   return -1;
 }
 
-// Context switches (voluntary + involuntary) summed over the threads that exist now.
-int64_t ProcessContextSwitches(int pid) {
-  int64_t total = 0;
+struct ContextSwitches {
+  int64_t total = 0;        // voluntary + involuntary
+  int64_t involuntary = 0;  // preemptions: CPU contention rather than waiting
+};
+
+// Context switches summed over the threads that exist now.
+ContextSwitches ProcessContextSwitches(int pid) {
+  ContextSwitches switches;
   const std::string dir = absl::StrCat("/proc/", pid, "/task");
   DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return -1;
+  if (d == nullptr) return switches;
   while (dirent* entry = readdir(d)) {
     if (entry->d_name[0] == '.') continue;
     const int tid = std::atoi(entry->d_name);
@@ -241,11 +246,13 @@ int64_t ProcessContextSwitches(int pid) {
     std::string line;
     while (std::getline(in, line)) {
       if (line.find("ctxt_switches:") == std::string::npos) continue;
-      total += std::atoll(line.substr(line.find(':') + 1).c_str());
+      const int64_t count = std::atoll(line.substr(line.find(':') + 1).c_str());
+      switches.total += count;
+      if (line.rfind("nonvoluntary", 0) == 0) switches.involuntary += count;
     }
   }
   closedir(d);
-  return total;
+  return switches;
 }
 
 // TCP connections opened by anyone on this host (Tcp ActiveOpens in /proc/net/snmp).
@@ -270,8 +277,8 @@ struct Watched {
   int pid = 0;
   double cpu_start = 0;
   double cpu_end = 0;
-  int64_t ctx_start = 0;
-  int64_t ctx_end = 0;
+  ContextSwitches ctx_start;
+  ContextSwitches ctx_end;
   std::atomic<int64_t> threads_max{0};
 };
 
@@ -559,8 +566,14 @@ int main(int argc, char** argv) {
         ",\"cpu_us_per_rpc\":", absl::StrFormat("%.2f", completed ? cpu * 1e6 / completed : 0),
         ",\"cores\":", absl::StrFormat("%.3f", seconds > 0 ? cpu / seconds : 0),
         ",\"ctx_switches_per_rpc\":",
-        absl::StrFormat("%.2f",
-                        completed ? static_cast<double>(w->ctx_end - w->ctx_start) / completed : 0),
+        absl::StrFormat(
+            "%.2f",
+            completed ? static_cast<double>(w->ctx_end.total - w->ctx_start.total) / completed : 0),
+        ",\"involuntary_ctx_switches_per_rpc\":",
+        absl::StrFormat("%.2f", completed ? static_cast<double>(w->ctx_end.involuntary -
+                                                                w->ctx_start.involuntary) /
+                                                completed
+                                          : 0),
         ",\"threads_max\":", w->threads_max.load(),
         ",\"vm_hwm_kb\":", ProcessStatus(w->pid, "VmHWM"),
         ",\"vm_rss_kb\":", ProcessStatus(w->pid, "VmRSS"), "}");

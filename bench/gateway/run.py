@@ -7,6 +7,7 @@ times, takes medians and writes bench/gateway/results/<stamp>/{raw.jsonl,summary
 the concurrency plot (gnuplot) to docs/gateway-concurrency.png.
 
   bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,m,r,t,b,c,d,e,perf,callgrind]
+                       [--gateway-cpus 0] [--gateway-sched batch]
 
 Scenarios:
   a  gateway CPU per proxied RPC at saturation (health baseline, GetJourneyState, GetFeatures) + wrk
@@ -88,12 +89,23 @@ class Bench:
                                    *sandbox_extra], self.out)
         self.procs.append(sandbox)
         env = dict(os.environ, AARTHIK_API_KEY=API_KEY, **(gateway_env or {}))
-        gateway = Proc("gateway", [os.path.join(self.bin, "aarthik-gateway"), "--grpc-listen",
+        gateway = Proc("gateway", [*self.gateway_placement(), os.path.join(self.bin, "aarthik-gateway"),
+                                   "--grpc-listen",
                                    "127.0.0.1:0", "--upstream-url", f"http://{sandbox.addr}",
                                    "--tenant-id", TENANT, "--application-id", APPLICATION,
                                    *gateway_extra], self.out, env=env)
         self.procs.append(gateway)
         return sandbox, gateway
+
+    def gateway_placement(self):
+        """The command prefix that places the gateway: its own CPUs (--gateway-cpus; main() keeps this
+        script and every other child off them) and its scheduling policy (--gateway-sched)."""
+        prefix = []
+        if self.args.gateway_cpus:
+            prefix += ["taskset", "-c", self.args.gateway_cpus]
+        if self.args.gateway_sched == "batch":
+            prefix += ["chrt", "--batch", "0"]
+        return prefix
 
     def start_redis(self):
         """A redis-server on a free loopback port (nothing persisted); returns (proc, url)."""
@@ -290,7 +302,8 @@ class Bench:
         """An aarthik-gateway (defaults as in start_pair) in front of upstream_url. Its HTTP listener
         (web-hooks, /healthz) takes a free loopback port too, so that two gateways can run at once."""
         env = dict(os.environ, AARTHIK_API_KEY=API_KEY)
-        gateway = Proc(name, [os.path.join(self.bin, "aarthik-gateway"), "--grpc-listen", "127.0.0.1:0",
+        gateway = Proc(name, [*self.gateway_placement(), os.path.join(self.bin, "aarthik-gateway"),
+                              "--grpc-listen", "127.0.0.1:0",
                               "--http-listen", "127.0.0.1:0", "--upstream-url", upstream_url,
                               "--tenant-id", TENANT, "--application-id", APPLICATION, *extra],
                        self.out, env=env)
@@ -529,6 +542,9 @@ def summarize(bench, results):
             "health_ctx_per_rpc": med([r["health"]["processes"]["gateway"].get("ctx_switches_per_rpc", 0) for r in a]),
             "state_ctx_per_rpc": med([r["state"]["processes"]["gateway"].get("ctx_switches_per_rpc", 0) for r in a]),
             "features_ctx_per_rpc": med([r["features"]["processes"]["gateway"].get("ctx_switches_per_rpc", 0) for r in a]),
+            # Preemptions (CPU contention) among them, as opposed to waits.
+            **{f"{k}_involuntary_ctx_per_rpc": med([r[k]["processes"]["gateway"].get(
+                "involuntary_ctx_switches_per_rpc", 0) for r in a]) for k in ("health", "state", "features")},
             "runs": [{k: (v["processes"]["gateway"]["cpu_us_per_rpc"] if k != "wrk" else v["sandbox_cpu_us_per_req"])
                       for k, v in r.items()} for r in a],
         }
@@ -707,7 +723,23 @@ def main():
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--sweep-duration", type=float, default=5)
     parser.add_argument("--only", default="a,m,r,t,b,c,d,e,perf,callgrind")
+    parser.add_argument("--gateway-cpus", default="",
+                        help="run the gateway on these CPUs (taskset list) and everything else on the "
+                             "others, as in a deployment where the platform and the callers are "
+                             "elsewhere (default: all processes share all CPUs)")
+    parser.add_argument("--gateway-sched", choices=("normal", "batch"), default="normal",
+                        help="the gateway's scheduling policy (batch: SCHED_BATCH, no wake-up "
+                             "preemption)")
     args = parser.parse_args()
+    if args.gateway_cpus:
+        gateway_cpus = set()
+        for part in args.gateway_cpus.split(","):
+            low, _, high = part.partition("-")
+            gateway_cpus.update(range(int(low), int(high or low) + 1))
+        others = os.sched_getaffinity(0) - gateway_cpus
+        if not others:
+            parser.error("--gateway-cpus leaves no CPU for the sandbox and the load generator")
+        os.sched_setaffinity(0, others)  # children (sandbox, load generator, wrk) inherit it
     bench = Bench(args)
     info = machine()
     log(f"results in {bench.out}; {info}")
