@@ -38,7 +38,8 @@ struct CallCredentials {
   absl::string_view authorization;
   // Envoy's `x-forwarded-client-cert` metadata value, "" when absent.
   absl::string_view forwarded_client_cert;
-  // The TLS peer's verified certificate properties (null on a plaintext connection).
+  // The TLS peer's certificate properties (verified by ClientCertVerifier when mTLS is configured);
+  // null when not asked for.
   std::shared_ptr<const grpc::AuthContext> auth;
 };
 

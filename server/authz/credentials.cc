@@ -80,8 +80,8 @@ CallCredentials CredentialsOf(const grpc::ServerContextBase& context, bool beare
   if (forwarded_cert)
     credentials.forwarded_client_cert = Metadata(context, "x-forwarded-client-cert");
   if (peer) {
-    std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-    if (auth != nullptr && auth->IsPeerAuthenticated()) credentials.auth = std::move(auth);
+    // Also without a peer identity: the certificate check says "missing" from its properties.
+    credentials.auth = context.auth_context();
   }
   return credentials;
 }

@@ -147,6 +147,18 @@ void PolicyAuthorizer::Count(MethodId method, AuthzDecision decision) const {
 
 Decision PolicyAuthorizer::Check(const CallCredentials& credentials, MethodId method) const {
   Decision decision;
+  if (options_.client_certs != nullptr) {
+    ClientCertVerifier::Result peer = options_.client_certs->Verify(credentials.auth.get());
+    if (!peer.ok()) {
+      decision.checked = true;
+      decision.source = IdentitySource::kMtls;
+      decision.reason = peer.reason;
+      decision.decision = AuthzDecision::kUnauthenticated;
+      decision.refusal = Unauthenticated(peer.reason, peer.message);
+      Count(method, decision.decision);
+      return decision;
+    }
+  }
   Identity identity = Identify(credentials);
   decision.source = identity.source;
   if (identity.failure == nullptr) decision.principal = std::move(identity.principal);

@@ -16,6 +16,10 @@
 // source would have named the caller: a broken token is a bug or an attack, not something to paper
 // over.
 //
+// With `client_certs`, a call whose connection has no client certificate the CA bundle trusts is
+// refused first (UNAUTHENTICATED, ErrorInfo CLIENT_CERT_MISSING / CLIENT_CERT_UNTRUSTED /
+// CREDENTIAL_EXPIRED / CREDENTIAL_NOT_YET_VALID), in every mode.
+//
 // Decisions: with no policy (or mode kOff) the call is not judged (`checked` false) and never
 // refused; the principal is still named for logs and the audit log. With a policy: a call without
 // a valid identity is UNAUTHENTICATED (ErrorInfo reason says why, domain gateway.aarthik), a
@@ -35,6 +39,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "server/authz/authorizer.h"
+#include "server/authz/client_cert_verifier.h"
 #include "server/authz/jwt_verifier.h"
 #include "server/authz/policy.h"
 #include "server/metrics/gateway_metrics.h"
@@ -53,7 +58,10 @@ class PolicyAuthorizer : public Authorizer {
  public:
   struct Options {
     Mode mode = Mode::kEnforce;
-    bool mtls = false;                  // the listener verifies client certificates
+    bool mtls = false;  // identity from the client certificate (a TLS listener with a client CA)
+    // Checks every call's client certificate, whatever the mode and policy: a missing, foreign or
+    // expired one is UNAUTHENTICATED (set with `mtls`; the listener does not verify them itself).
+    const ClientCertVerifier* client_certs = nullptr;
     const JwtVerifier* jwt = nullptr;   // bearer tokens; none when null
     bool trust_forwarded_cert = false;  // x-forwarded-client-cert from a trusted sidecar
   };

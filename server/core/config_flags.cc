@@ -464,7 +464,9 @@ const std::vector<FlagSpec>& Flags() {
        },
        Show(&Config::tls_key_file)},
       {"tls-client-ca-file",
-       "PEM CA bundle; when set, clients must present a certificate it signed (mTLS).",
+       "PEM CA bundle; when set, every call except health needs a client certificate it signed "
+       "(mTLS): a missing, foreign or expired one is UNAUTHENTICATED with the reason. Re-read "
+       "every --secret-reload-interval.",
        [](absl::string_view v, Config& c) {
          c.tls_client_ca_file = std::string(v);
          return absl::OkStatus();

@@ -238,12 +238,13 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Regist
                               "Authorization decisions, by decision (allow, deny, unauthenticated, "
                               "audit_deny) and method.")
                           .Register(r);
-  authz_reloads_ = &prometheus::BuildCounter()
-                        .Name("aarthik_authz_reloads_total")
-                        .Help(
-                            "Re-reads of the authorization policy and JWKS files that changed "
-                            "them (ok) or were refused (rejected), by file.")
-                        .Register(r);
+  authz_reloads_ =
+      &prometheus::BuildCounter()
+           .Name("aarthik_authz_reloads_total")
+           .Help(
+               "Re-reads of the authorization policy, JWKS and client CA files that changed "
+               "them (ok) or were refused (rejected), by file.")
+           .Register(r);
   authz_policy_stale_ = &prometheus::BuildGauge()
                              .Name("aarthik_authz_policy_stale")
                              .Help(

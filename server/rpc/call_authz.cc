@@ -50,11 +50,22 @@ absl::StatusOr<std::unique_ptr<CallAuthz>> CallAuthz::Start(const core::Config& 
               {});
   }
   if (config.authz_policy_file.empty() && config.jwt_jwks_file.empty() && !config.trust_xfcc &&
-      config.audit_log.empty()) {
+      config.audit_log.empty() && config.tls_client_ca_file.empty()) {
     return nullptr;
   }
   std::unique_ptr<CallAuthz> authz(new CallAuthz());
   authz->metrics_ = metrics;
+  if (!config.tls_client_ca_file.empty()) {
+    absl::StatusOr<std::string> bundle = ReadWholeFile(config.tls_client_ca_file);
+    if (!bundle.ok()) return bundle.status();
+    absl::StatusOr<std::unique_ptr<authz::ClientCertVerifier>> verifier =
+        authz::ClientCertVerifier::Create(*bundle, core::Clock::Real());
+    if (!verifier.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--tls-client-ca-file ", config.tls_client_ca_file, ": ", verifier.status().message()));
+    }
+    authz->client_certs_ = *std::move(verifier);
+  }
   if (!config.jwt_jwks_file.empty()) {
     absl::StatusOr<std::string> text = ReadWholeFile(config.jwt_jwks_file);
     if (!text.ok()) return text.status();
@@ -75,6 +86,7 @@ absl::StatusOr<std::unique_ptr<CallAuthz>> CallAuthz::Start(const core::Config& 
   authz::PolicyAuthorizer::Options options;
   options.mode = *mode;
   options.mtls = !config.tls_client_ca_file.empty();
+  options.client_certs = authz->client_certs_.get();
   options.jwt = authz->jwt_.get();
   options.trust_forwarded_cert = config.trust_xfcc;
   authz->authorizer_ =
@@ -84,6 +96,9 @@ absl::StatusOr<std::unique_ptr<CallAuthz>> CallAuthz::Start(const core::Config& 
   }
   if (authz->jwt_ != nullptr) {
     if (absl::Status s = authz->WatchJwks(config, watcher); !s.ok()) return s;
+  }
+  if (authz->client_certs_ != nullptr) {
+    if (absl::Status s = authz->WatchClientCa(config, watcher); !s.ok()) return s;
   }
   if (!config.audit_log.empty()) {
     std::string key = config.audit_hash_key;
@@ -106,13 +121,14 @@ absl::StatusOr<std::unique_ptr<CallAuthz>> CallAuthz::Start(const core::Config& 
               "may call every RPC (development only)",
               {});
   }
-  core::Log(core::Severity::kInfo, "caller identity and authorization",
-            {{"mode", authz::ModeName(*mode)},
-             {"policy", config.authz_policy_file.empty() ? "none" : config.authz_policy_file},
-             {"mtls_identity", options.mtls ? "yes" : "no"},
-             {"jwt_identity", authz->jwt_ != nullptr ? "yes" : "no"},
-             {"xfcc_identity", options.trust_forwarded_cert ? "trusted" : "ignored"},
-             {"audit_log", config.audit_log.empty() ? "none" : config.audit_log}});
+  core::Log(
+      core::Severity::kInfo, "caller identity and authorization",
+      {{"mode", authz::ModeName(*mode)},
+       {"policy", config.authz_policy_file.empty() ? "none" : config.authz_policy_file},
+       {"mtls_identity", options.mtls ? "yes: every call's client certificate is checked" : "no"},
+       {"jwt_identity", authz->jwt_ != nullptr ? "yes" : "no"},
+       {"xfcc_identity", options.trust_forwarded_cert ? "trusted" : "ignored"},
+       {"audit_log", config.audit_log.empty() ? "none" : config.audit_log}});
   return authz;
 }
 
@@ -179,35 +195,60 @@ absl::Status CallAuthz::WatchPolicy(const core::Config& config, core::SecretFile
 }
 
 absl::Status CallAuthz::WatchJwks(const core::Config& config, core::SecretFileWatcher* watcher) {
-  absl::StatusOr<std::string> text = ReadWholeFile(config.jwt_jwks_file);
-  if (!text.ok()) return text.status();
   authz::JwtVerifier* jwt = jwt_.get();
+  return WatchReloadable(
+      config.jwt_jwks_file, "jwks",
+      [](const std::string& text) { return authz::ParseJwks(text).status(); },
+      [jwt](const std::string& text) {
+        absl::StatusOr<std::shared_ptr<const authz::Jwks>> jwks = authz::ParseJwks(text);
+        if (jwks.ok()) jwt->SetJwks(*std::move(jwks));
+      },
+      watcher);
+}
+
+absl::Status CallAuthz::WatchClientCa(const core::Config& config,
+                                      core::SecretFileWatcher* watcher) {
+  authz::ClientCertVerifier* verifier = client_certs_.get();
+  return WatchReloadable(
+      config.tls_client_ca_file, "client_ca",
+      [](const std::string& text) {
+        return authz::ClientCertVerifier::Create(text, core::Clock::Real()).status();
+      },
+      [verifier](const std::string& text) { (void)verifier->SetCaBundle(text); }, watcher);
+}
+
+absl::Status CallAuthz::WatchReloadable(const std::string& path, const char* kind,
+                                        std::function<absl::Status(const std::string&)> check,
+                                        std::function<void(const std::string&)> apply,
+                                        core::SecretFileWatcher* watcher) {
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) return text.status();
   metrics::GatewayMetrics* metrics = metrics_;
+  // The last refused content, so that a broken file is counted once, not at every poll.
   auto last_refused = std::make_shared<std::string>();
   core::SecretFileWatcher::WatchOptions watch;
-  watch.name = "jwks";
-  watch.read = [metrics, last_refused](const std::string& file) -> absl::StatusOr<std::string> {
+  watch.name = kind;
+  watch.read = [metrics, last_refused, kind,
+                check](const std::string& file) -> absl::StatusOr<std::string> {
     absl::StatusOr<std::string> text = ReadWholeFile(file);
     if (!text.ok()) return text.status();
-    if (absl::StatusOr<std::shared_ptr<const authz::Jwks>> jwks = authz::ParseJwks(*text);
-        !jwks.ok()) {
+    if (absl::Status valid = check(*text); !valid.ok()) {
       if (*last_refused != *text) {
         *last_refused = *text;
-        if (metrics != nullptr) metrics->AuthzReloaded("jwks", "rejected");
+        if (metrics != nullptr) metrics->AuthzReloaded(kind, "rejected");
+        core::Log(core::Severity::kError, "file refused; the last good one stays in force",
+                  {{"kind", kind}, {"path", file}, {"error", valid.message()}});
       }
-      return jwks.status();
+      return valid;
     }
     last_refused->clear();
     return text;
   };
-  watch.on_change = [jwt, metrics](const std::string& text) {
-    absl::StatusOr<std::shared_ptr<const authz::Jwks>> jwks = authz::ParseJwks(text);
-    if (!jwks.ok()) return;
-    jwt->SetJwks(*std::move(jwks));
-    if (metrics != nullptr) metrics->AuthzReloaded("jwks", "ok");
+  watch.on_change = [metrics, kind, apply](const std::string& text) {
+    apply(text);
+    if (metrics != nullptr) metrics->AuthzReloaded(kind, "ok");
   };
-  watcher->Watch(config.jwt_jwks_file, std::make_shared<core::Secret>(*std::move(text)),
-                 std::move(watch));
+  watcher->Watch(path, std::make_shared<core::Secret>(*std::move(text)), std::move(watch));
   return absl::OkStatus();
 }
 

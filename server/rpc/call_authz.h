@@ -8,14 +8,17 @@
 //   // In a streaming handler:
 //   if (absl::Status s = (*authz)->AdmitStream(*context, method); !s.ok()) return Refuse(s);
 //
-// Start returns null when none of --authz-policy-file, --jwt-jwks-file, --trust-xfcc and
-// --audit-log is set: the call path then does no identity or policy work at all.
+// Start returns null when none of --authz-policy-file, --jwt-jwks-file, --trust-xfcc,
+// --audit-log and --tls-client-ca-file is set: the call path then does no identity or policy work
+// at all. With --tls-client-ca-file every call's client certificate is checked here
+// (authz::ClientCertVerifier), the listener only asking for one.
 //
 // Thread-safety: AdmitStream from any thread; the watcher polls (and swaps policies) on its own
 // thread.
 #ifndef AARTHIK_SERVER_RPC_CALL_AUTHZ_H_
 #define AARTHIK_SERVER_RPC_CALL_AUTHZ_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "server/authz/audit_log.h"
+#include "server/authz/client_cert_verifier.h"
 #include "server/authz/jwt_verifier.h"
 #include "server/authz/policy_authorizer.h"
 #include "server/core/config.h"
@@ -49,9 +53,17 @@ class CallAuthz {
   CallAuthz() = default;
   absl::Status WatchPolicy(const core::Config& config, core::SecretFileWatcher* watcher);
   absl::Status WatchJwks(const core::Config& config, core::SecretFileWatcher* watcher);
+  absl::Status WatchClientCa(const core::Config& config, core::SecretFileWatcher* watcher);
+  // Watches `path` for changes: `check` refuses a bad file (logged and counted once per content
+  // under `kind`; the last good one stays in force), `apply` installs a good one.
+  absl::Status WatchReloadable(const std::string& path, const char* kind,
+                               std::function<absl::Status(const std::string&)> check,
+                               std::function<void(const std::string&)> apply,
+                               core::SecretFileWatcher* watcher);
 
   metrics::GatewayMetrics* metrics_ = nullptr;
   std::unique_ptr<authz::JwtVerifier> jwt_;
+  std::unique_ptr<authz::ClientCertVerifier> client_certs_;
   std::unique_ptr<authz::PolicyAuthorizer> authorizer_;
   std::unique_ptr<authz::AuditLog> audit_;
 };

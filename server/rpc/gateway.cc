@@ -45,18 +45,21 @@ int Milliseconds(absl::Duration duration) {
 
 // The gRPC listener's credentials: plaintext, TLS, or mutual TLS (ParseConfig checked the files).
 // The files are re-read every tls_reload_interval, so a rotated certificate (an updated Kubernetes
-// secret, whose files change together) serves new handshakes without a restart.
+// secret, whose files change together) serves new handshakes without a restart. With a client CA
+// the handshake asks for a client certificate (and proves the client holds its key) but leaves the
+// chain check to each call (authz::ClientCertVerifier, via CallAuthz): a missing or foreign
+// certificate is then UNAUTHENTICATED with a reason, not a failed handshake the client sees as
+// UNAVAILABLE.
 std::shared_ptr<grpc::ServerCredentials> ListenerCredentials(const core::Config& config) {
   if (config.tls_cert_file.empty()) return grpc::InsecureServerCredentials();
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-      config.tls_key_file, config.tls_cert_file, config.tls_client_ca_file,
+      config.tls_key_file, config.tls_cert_file,
       static_cast<unsigned int>(
           std::max<int64_t>(1, absl::ToInt64Seconds(config.tls_reload_interval))));
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_identity_key_cert_pairs();
   if (!config.tls_client_ca_file.empty()) {
-    options.watch_root_certs();
-    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_BUT_DONT_VERIFY);
   }
   return grpc::experimental::TlsServerCredentials(options);
 }

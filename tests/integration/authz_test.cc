@@ -233,11 +233,19 @@ TEST_F(AuthzTest, MtlsMatrix) {
   EXPECT_EQ(cn.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(DetailOf<google::rpc::ErrorInfo>(cn)->metadata().at("principal"), "test-client");
 
-  // A certificate from a foreign CA never gets a call: the TLS handshake refuses it (so there is
-  // no RPC to carry an UNAUTHENTICATED status; the client sees UNAVAILABLE), and nothing is sent.
+  // A certificate from a foreign CA gets through the handshake (which proves the client holds its
+  // key) and every call is UNAUTHENTICATED saying why, with nothing sent; so is a connection with
+  // no certificate.
   grpc::Status foreign = WriteCall(as(&m_->certs->other_client));
-  EXPECT_EQ(foreign.error_code(), grpc::StatusCode::UNAVAILABLE) << foreign.error_message();
+  EXPECT_EQ(foreign.error_code(), grpc::StatusCode::UNAUTHENTICATED) << foreign.error_message();
+  EXPECT_EQ(ReasonOf(foreign), "CLIENT_CERT_UNTRUSTED") << foreign.error_message();
+  grpc::Status anonymous = WriteCall(as(nullptr));
+  EXPECT_EQ(anonymous.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(ReasonOf(anonymous), "CLIENT_CERT_MISSING") << anonymous.error_message();
   EXPECT_EQ(env_->SandboxRequests(kSessionsRoute), 1);
+  EXPECT_TRUE(absl::StrContains(
+      Metrics(*env_),
+      R"(aarthik_authz_decisions_total{decision="unauthenticated",method="aarthik.headless.v1.SessionsService/CreateSession"} 2)"));
 }
 
 TEST_F(AuthzTest, AuditOnlyLetsTheCallThroughAndLogsTheWouldBeDenial) {

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway_env.h"
 #include "tests/support/test_certs.h"
@@ -50,6 +51,17 @@ std::shared_ptr<grpc::Channel> FreshChannel(const std::string& address,
 }
 
 // A unary call that goes through the gateway to the platform (API-key auth, no session needed).
+// The ErrorInfo reason of a failed call, "" without one.
+std::string Reason(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return "";
+  for (const auto& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    if (any.UnpackTo(&info)) return info.reason();
+  }
+  return "";
+}
+
 grpc::Status GetWebhookConfiguration(const std::shared_ptr<grpc::Channel>& channel) {
   auto stub = wh::WebhookSubscriptionService::NewStub(channel);
   grpc::ClientContext context;
@@ -119,16 +131,48 @@ TEST_F(TlsTest, MutualTlsRequiresAClientCertificateSignedByTheClientCa) {
   grpc::Status with_cert = GetWebhookConfiguration(env->channel());
   EXPECT_TRUE(with_cert.ok()) << with_cert.error_message();
 
+  // Without a certificate, or with one from a CA the gateway does not trust for clients, every
+  // call is UNAUTHENTICATED with the reason (not a failed handshake, which says nothing), and no
+  // policy is needed for that: the client CA alone requires it.
   grpc::Status without_cert = GetWebhookConfiguration(
       FreshChannel(env->gateway_address(), TlsCredentials(certs_->ca.cert)));
-  EXPECT_EQ(without_cert.error_code(), grpc::StatusCode::UNAVAILABLE)
+  EXPECT_EQ(without_cert.error_code(), grpc::StatusCode::UNAUTHENTICATED)
       << without_cert.error_message();
+  EXPECT_EQ(Reason(without_cert), "CLIENT_CERT_MISSING") << without_cert.error_message();
 
-  // A certificate, but from a CA the gateway does not trust for clients.
   grpc::Status foreign_cert = GetWebhookConfiguration(
       FreshChannel(env->gateway_address(), TlsCredentials(certs_->ca.cert, &certs_->other_client)));
-  EXPECT_EQ(foreign_cert.error_code(), grpc::StatusCode::UNAVAILABLE)
+  EXPECT_EQ(foreign_cert.error_code(), grpc::StatusCode::UNAUTHENTICATED)
       << foreign_cert.error_message();
+  EXPECT_EQ(Reason(foreign_cert), "CLIENT_CERT_UNTRUSTED") << foreign_cert.error_message();
+}
+
+TEST_F(TlsTest, ARotatedClientCaBundleAdmitsItsClientsWithoutRestart) {
+  const std::string bundle = certs_->dir + "/rotating-client-cas.pem";
+  ASSERT_TRUE(ReplaceFileAtomically(bundle, ReadTextFile(certs_->ca.cert)).ok());
+  GatewayEnvOptions options;
+  options.gateway_args = ServerTlsArgs();
+  options.gateway_args.insert(options.gateway_args.end(),
+                              {"--tls-client-ca-file", bundle, "--secret-reload-interval", "1s"});
+  options.channel_credentials = TlsCredentials(certs_->ca.cert, &certs_->client);
+  auto env = GatewayEnv::Start(options);
+  ASSERT_NE(env, nullptr);
+  auto as_other = [&] {
+    return GetWebhookConfiguration(FreshChannel(
+        env->gateway_address(), TlsCredentials(certs_->ca.cert, &certs_->other_client)));
+  };
+  ASSERT_EQ(Reason(as_other()), "CLIENT_CERT_UNTRUSTED");
+
+  ASSERT_TRUE(ReplaceFileAtomically(bundle, ReadTextFile(certs_->other_ca.cert)).ok());
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  grpc::Status other = as_other();
+  while (!other.ok() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(100));  // poll interval, not a synchronisation
+    other = as_other();
+  }
+  EXPECT_TRUE(other.ok()) << other.error_message();
+  // The old CA's client is out on the same reload, on connections old and new.
+  EXPECT_EQ(Reason(GetWebhookConfiguration(env->channel())), "CLIENT_CERT_UNTRUSTED");
 }
 
 TEST_F(TlsTest, ClientCaBundleMayHoldSeveralCas) {
