@@ -78,7 +78,6 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
     if (rpc_metrics_ != nullptr) rpc_metrics_->Started();
     correlation_id_ =
         CallerValue(*context_, kCorrelationIdHeader, 128).value_or(deps_.ids->NewUuid());
-    context_->AddInitialMetadata(kCorrelationIdHeader, correlation_id_);
     if (in_flight_->Enter() >= deps_.max_pending_rpcs) {
       if (deps_.metrics != nullptr) deps_.metrics->RpcShed();
       Finish(Overloaded());
@@ -337,6 +336,10 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
     finished_ = true;
     in_flight_->Leave();
     if (status.ok()) {
+      // IDs go in the headers of an answer and in the trailers of a refusal: a failed call's
+      // answer is then trailers-only, which a client's retry policy may still retry (headers
+      // commit a call).
+      context_->AddInitialMetadata(kCorrelationIdHeader, correlation_id_);
       if (!request_id_.empty()) context_->AddInitialMetadata(kPlatformRequestIdHeader, request_id_);
       grpc::ProtoBufferWriter writer(response_, grpc::kProtoBufferWriterMaxBufferLength,
                                      static_cast<int>(response->ByteSizeLong()));
@@ -348,7 +351,6 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
       if (status.ok()) rpc_metrics_->MessageSent();
     }
     if (!status.ok()) {
-      // Trailers carry the IDs too: an error answer may have no initial metadata of its own.
       context_->AddTrailingMetadata(kCorrelationIdHeader, correlation_id_);
       if (!request_id_.empty())
         context_->AddTrailingMetadata(kPlatformRequestIdHeader, request_id_);

@@ -265,5 +265,127 @@ TEST_F(DrainTest, AgedConnectionsAreClosedAndCallsGoOnOverANewOne) {
   EXPECT_TRUE(after.ok()) << after.error_message();
 }
 
+// A closed loop of `concurrency` callers, each starting its next GetFeatures as the last one ends.
+class ClosedLoopLoad {
+ public:
+  ClosedLoopLoad(ho::HostedService::Stub* stub, int concurrency)
+      : stub_(stub), in_flight_(concurrency) {
+    for (int i = 0; i < concurrency; ++i) Next();
+  }
+  // Waits until `count` calls have finished.
+  bool WaitForFinished(int64_t count) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(60), [&] { return finished_ >= count; });
+  }
+  // Stops starting calls and waits for those in flight; returns the count per status code.
+  std::map<grpc::StatusCode, int64_t> Stop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    stopping_ = true;
+    cv_.wait(lock, [this] { return in_flight_ == 0; });
+    return codes_;
+  }
+  int64_t finished() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return finished_;
+  }
+  // The error messages of failed calls, with their counts.
+  std::map<std::string, int64_t> messages() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return messages_;
+  }
+
+ private:
+  struct Call {
+    grpc::ClientContext context;
+    ho::GetFeaturesRequest request;
+    ho::GetFeaturesResponse response;
+  };
+  // Starts one call; its callback starts the next unless Stop was called. in_flight_ counts the
+  // callers, so Stop returns only once no callback will touch this object again.
+  void Next() {
+    auto call = std::make_shared<Call>();
+    PrepareContext(&call->context, "", absl::Seconds(30));
+    stub_->async()->GetFeatures(&call->context, &call->request, &call->response,
+                                [this, call](grpc::Status status) mutable {
+                                  // The context holds a channel reference: it must be gone before
+                                  // Stop returns, or the test's last channel reference could drop
+                                  // on gRPC's callback thread, which gRPC 1.51 cannot shut down
+                                  // from (grpc/grpc#32584).
+                                  call.reset();
+                                  {
+                                    std::lock_guard<std::mutex> lock(mu_);
+                                    ++codes_[status.error_code()];
+                                    if (!status.ok()) ++messages_[status.error_message()];
+                                    ++finished_;
+                                    cv_.notify_all();
+                                    if (stopping_) {
+                                      --in_flight_;
+                                      return;
+                                    }
+                                  }
+                                  Next();
+                                });
+  }
+
+  ho::HostedService::Stub* const stub_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;                      // guarded by mu_
+  int in_flight_ = 0;                          // guarded by mu_
+  int64_t finished_ = 0;                       // guarded by mu_
+  std::map<grpc::StatusCode, int64_t> codes_;  // guarded by mu_
+  std::map<std::string, int64_t> messages_;    // guarded by mu_
+};
+
+// Issue 17's drain drill: SIGTERM to one of two replicas while 64 calls are in flight over both.
+// The client is configured the way docs/operations.md asks callers to be: round robin over the
+// replicas, gRPC's client-side health checking (a draining replica turns NOT_SERVING first) and
+// retries of UNAVAILABLE (what the draining replica answers a call it will not take). Then no call
+// fails, and the drained replica exits 0 on its own, before its grace is over.
+TEST_F(DrainTest, SigtermUnderLoadFailsNoCallOfAClientThatFollowsHealthAndRetries) {
+  const std::string log_path = TestLogPath();
+  // The shipped drain settings (the test environment turns the refusal delay off).
+  auto env =
+      GatewayEnv::Start({.gateway_args = {"--shutdown-grace", "15s", "--shutdown-delay", "2s"},
+                         .gateway_log_path = log_path});
+  ASSERT_NE(env, nullptr);
+  ASSERT_NE(env->StartReplica(), nullptr);
+  grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(R"({
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "healthCheckConfig": {"serviceName": ""},
+    "methodConfig": [{"name": [{}], "retryPolicy": {
+      "maxAttempts": 5, "initialBackoff": "0.01s", "maxBackoff": "0.2s", "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]}}]})");
+  auto channel = grpc::CreateCustomChannel(
+      "ipv4:" + env->gateway_address() + "," + env->replica_addresses().front(),
+      grpc::InsecureChannelCredentials(), args);
+  auto hosted = ho::HostedService::NewStub(channel);
+
+  ClosedLoopLoad load(hosted.get(), 64);
+  ASSERT_TRUE(load.WaitForFinished(500));  // both replicas serve (round robin)
+  env->SignalGateway(SIGTERM);
+  const int exit_code = env->StopGateway();  // the load goes on meanwhile
+  const int64_t at_exit = load.finished();
+  ASSERT_TRUE(load.WaitForFinished(at_exit + 500));  // the survivor carries on
+  std::map<grpc::StatusCode, int64_t> codes = load.Stop();
+
+  EXPECT_EQ(exit_code, 0);
+  int64_t failed = 0;
+  std::string failures;
+  for (const auto& [code, count] : codes) {
+    if (code == grpc::StatusCode::OK) continue;
+    failed += count;
+    absl::StrAppend(&failures, " code ", code, " x", count, ";");
+  }
+  for (const auto& [message, count] : load.messages())
+    absl::StrAppend(&failures, " ", message, " x", count, ";");
+  EXPECT_EQ(failed, 0) << failures << " of " << codes[grpc::StatusCode::OK] + failed << " calls";
+  std::ifstream log(log_path);
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("shutting down"), std::string::npos);
+  EXPECT_EQ(text.find("grace period over"), std::string::npos) << "the drain used up its grace";
+}
+
 }  // namespace
 }  // namespace aarthik::testing

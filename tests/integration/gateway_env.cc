@@ -114,6 +114,12 @@ std::shared_ptr<grpc::Channel> GatewayEnv::StartReplica() {
   return channel;
 }
 
+std::vector<std::string> GatewayEnv::replica_addresses() const {
+  std::vector<std::string> addresses;
+  for (const Replica& replica : replicas_) addresses.push_back(replica.address);
+  return addresses;
+}
+
 GatewayEnv::~GatewayEnv() {
   // Close our connections first: a gateway's graceful shutdown waits for open client connections.
   for (Replica& replica : replicas_) {

@@ -81,6 +81,8 @@ class GatewayEnv {
   // through what those flags name, e.g. --redis-url); returns a channel to it, null on failure. The
   // environment stops it.
   std::shared_ptr<grpc::Channel> StartReplica();
+  // The gRPC addresses of the replicas StartReplica started, in order.
+  std::vector<std::string> replica_addresses() const;
   // Sends `signal` to the gateway without waiting (StopGateway() then collects the exit code).
   void SignalGateway(int signal);
   // Stops the sandbox (the platform goes down: connections refused) and starts it again on the same
