@@ -1,6 +1,9 @@
 // Fault injection against the sandbox's faults, with the gateway and sandbox as real processes:
 // retries, exactly-once writes, the circuit breaker, deadlines, and the retry budget under a 429
 // storm.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "aarthik/headless/v1/journeys.grpc.pb.h"
@@ -26,6 +29,13 @@ grpc::Status Features(GatewayEnv& env, absl::Duration timeout = absl::Seconds(10
   return stub->GetFeatures(&context, ho::GetFeaturesRequest(), &response);
 }
 
+// How long the flaky-platform drill runs: AARTHIK_DRILL_SECONDS (issue 17 asks for 60 s under load;
+// docs/reliability.md has the command), 3 s in the test command.
+absl::Duration DrillDuration() {
+  const char* seconds = std::getenv("AARTHIK_DRILL_SECONDS");
+  return absl::Seconds(seconds != nullptr ? std::max(1, std::atoi(seconds)) : 3);
+}
+
 TEST(FaultInjectionTest, ThirtyPercent503sAndResetsAreRetriedAndWritesHappenOnce) {
   // 10 attempts and a retry budget as large as the traffic: a 20 % budget cannot carry a platform
   // that fails a third of all attempts (see docs/contract-decisions.md); the budget has its own
@@ -37,24 +47,27 @@ TEST(FaultInjectionTest, ThirtyPercent503sAndResetsAreRetriedAndWritesHappenOnce
                         "--breaker-failures", "100000", "--breaker-min-requests", "100000"}});
   ASSERT_NE(env, nullptr);
   auto journeys = hl::JourneysService::NewStub(env->channel());
-  constexpr int kBorrowers = 8;
-  constexpr int kCallsPerBorrower = 40;
-  std::atomic<int> ok{0}, failed{0};
-  std::vector<std::thread> borrowers;
-  for (int b = 0; b < kBorrowers; ++b) {
-    borrowers.emplace_back([&, b] {
+  // 64 callers, each a borrower of its own calling in a loop: one write (a new journey, with the
+  // gateway's own Idempotency-Key) for three reads of its state.
+  constexpr int kCallers = 64;
+  const absl::Time end = absl::Now() + DrillDuration();
+  std::atomic<int64_t> ok{0}, failed{0}, writes{0};
+  std::vector<std::thread> callers;
+  for (int b = 0; b < kCallers; ++b) {
+    callers.emplace_back([&, b] {
       const std::string borrower = "CUST_FAULT_" + std::to_string(b);
       std::string journey_id;
-      for (int i = 0; i < kCallsPerBorrower; ++i) {
+      for (int i = 0; absl::Now() < end; ++i) {
         grpc::ClientContext context;
         PrepareContext(&context, "", absl::Seconds(20));
         grpc::Status status;
-        if (i % 4 == 0 || journey_id.empty()) {  // a write
+        if (i % 4 == 0 || journey_id.empty()) {
           hl::CreateJourneyRequest request;
           request.set_borrower_external_id(borrower);
           request.mutable_journey()->set_type(aarthik::common::v1::JOURNEY_TYPE_PERSONAL_LOAN);
           hl::CreateJourneyResponse response;
           status = journeys->CreateJourney(&context, request, &response);
+          ++writes;
           if (status.ok()) journey_id = response.journey().journey_id();
         } else {
           hl::GetJourneyStateRequest request;
@@ -67,16 +80,26 @@ TEST(FaultInjectionTest, ThirtyPercent503sAndResetsAreRetriedAndWritesHappenOnce
       }
     });
   }
-  for (auto& thread : borrowers) thread.join();
-  const int total = kBorrowers * kCallsPerBorrower;
+  for (auto& thread : callers) thread.join();
+  const int64_t total = ok + failed;
   EXPECT_GE(ok * 1000, total * 999) << failed << " of " << total << " failed";
 
   nlohmann::json counters = env->SandboxCounters();
-  int64_t faulted = env->SandboxRequests("POST /api/v1/headless/journeys", 503);
+  const int64_t faulted = env->SandboxRequests("POST /api/v1/headless/journeys", 503);
   EXPECT_GT(faulted, 0);  // the faults really happened
+  int64_t duplicated = 0;
   for (const auto& [key, count] : counters["side_effects"].items()) {
     EXPECT_EQ(count, 1) << "write with Idempotency-Key " << key << " ran " << count << " times";
+    if (count.get<int64_t>() > 1) ++duplicated;
   }
+  // One line for docs/reliability.md's long run.
+  std::printf(
+      "flaky-platform drill: %lld calls (%lld writes), %lld OK, %lld failed, %lld writes run "
+      "twice, "
+      "%lld upstream 503s on CreateJourney\n",
+      static_cast<long long>(total), static_cast<long long>(writes.load()),
+      static_cast<long long>(ok.load()), static_cast<long long>(failed.load()),
+      static_cast<long long>(duplicated), static_cast<long long>(faulted));
 }
 
 TEST(FaultInjectionTest, RetryMaxAttemptsBoundsEveryRequestSentEvenWhenConnectionsReset) {
