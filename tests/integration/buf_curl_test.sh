@@ -82,6 +82,9 @@ curl_grpc --schema "$protoset#format=binpb" -d "{\"borrower_external_id\": \"CUS
   "$gateway/aarthik.headless.v1.JourneysService/GetJourneyState" >"$tmp/state2.json"
 jq -e '.state.status == "JOURNEY_LIFECYCLE_STATUS_STARTED"' "$tmp/state2.json" >/dev/null ||
   { echo "GetJourneyState with --schema aarthik-api.protoset failed"; cat "$tmp/state2.json"; exit 1; }
-"$buf" curl --schema "$protoset#format=binpb" --list-methods | grep -qx 'aarthik.events.v1.JourneyEventsService/WatchJourneyState' ||
+# Listed first, then searched: `grep -q` in a pipe exits at its match, buf then dies of SIGPIPE and
+# pipefail fails the test (an intermittent false failure).
+protoset_methods="$("$buf" curl --schema "$protoset#format=binpb" --list-methods)"
+grep -qx 'aarthik.events.v1.JourneyEventsService/WatchJourneyState' <<<"$protoset_methods" ||
   { echo "the protoset lacks the events service"; exit 1; }
 echo "buf curl with the protoset: OK"
