@@ -265,6 +265,13 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Regist
   for (const char* reason : {"queue_full", "write_refused", "io_error"}) {
     audit_dropped_->Add({{"reason", reason}});
   }
+  stream_overflows_ = &prometheus::BuildCounter()
+                           .Name("aarthik_stream_overflows_total")
+                           .Help(
+                               "WatchJourneyEvents subscribers closed because their caller stopped "
+                               "reading: a queue of unsent events was full (RESOURCE_EXHAUSTED).")
+                           .Register(r)
+                           .Add({});
   http_open_connections_ = &prometheus::BuildGauge()
                                 .Name("aarthik_http_open_connections")
                                 .Help(
@@ -394,6 +401,13 @@ void GatewayMetrics::HttpListenerSampled(size_t open_connections, uint64_t accep
   if (evicted_total > http_evicted_seen_) {
     http_evicted_->Increment(static_cast<double>(evicted_total - http_evicted_seen_));
     http_evicted_seen_ = evicted_total;
+  }
+}
+
+void GatewayMetrics::EventSubscribersOverflowedSampled(uint64_t overflowed_total) {
+  if (overflowed_total > stream_overflows_seen_) {
+    stream_overflows_->Increment(static_cast<double>(overflowed_total - stream_overflows_seen_));
+    stream_overflows_seen_ = overflowed_total;
   }
 }
 

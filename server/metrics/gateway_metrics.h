@@ -175,6 +175,9 @@ class GatewayMetrics {
   // running counts). Called from one thread at a time: it keeps the totals last seen.
   void HttpListenerSampled(size_t open_connections, uint64_t accept_failures_total,
                            uint64_t evicted_total);
+  // The event log's count of subscribers closed for falling behind (events::EventLog::Stats), at
+  // a scrape; same threading as HttpListenerSampled.
+  void EventSubscribersOverflowedSampled(uint64_t overflowed_total);
 
   // Authorization (server/authz): the decision counters of `method` ("<service>/<method>"), the
   // same pointer for the same name, valid as long as this object; call at start-up.
@@ -236,6 +239,8 @@ class GatewayMetrics {
   prometheus::Counter* http_evicted_;
   uint64_t http_accept_failures_seen_ = 0;  // HttpListenerSampled's caller's thread
   uint64_t http_evicted_seen_ = 0;
+  prometheus::Counter* stream_overflows_;
+  uint64_t stream_overflows_seen_ = 0;  // the scraping thread
 
   // Authorization and audit.
   prometheus::Family<prometheus::Counter>* authz_decisions_;

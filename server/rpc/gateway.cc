@@ -439,6 +439,8 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
       metrics_->HttpListenerSampled(server->open_connections(), server->accept_failures(),
                                     server->evicted_connections());
     }
+    metrics_->EventSubscribersOverflowedSampled(
+        static_cast<uint64_t>(event_log_->stats().overflowed_subscribers));
   });
   http::HttpServer::Options http_options;
   http_options.listen = config.http_listen;
