@@ -1,6 +1,11 @@
-"""What the gateway benchmarks share: the bench credentials and a child process that announces its
-address (`listening HOST:PORT` as its first stdout line, read from the pipe: no sleeping)."""
+"""What the gateway benchmarks share: the bench credentials, a child process that announces its
+address (`listening HOST:PORT` as its first stdout line, read from the pipe: no sleeping), a free
+port, and a signed journey.snapshot web-hook."""
+import hashlib
+import hmac
+import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -8,6 +13,31 @@ import time
 API_KEY = "sk_test_bench"
 TENANT = "8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61"
 APPLICATION = "fbb1fd74-c502-4419-83f3-82a2a019fc9a"
+
+
+def free_port():
+    """A loopback port free right now (for flags that need one before the process starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def signed_snapshot(secret, borrower, sequence, journey_id):
+    """A journey.snapshot delivery for POST /webhooks/aarthik: (body, headers), signed with `secret`
+    as the platform signs (HMAC-SHA256 of "timestamp.body"); `sequence` orders a borrower's ones."""
+    event_id = f"evt_{borrower}_{sequence}"
+    body = json.dumps({
+        "schema_version": "1.0.0", "event_type": "journey.snapshot", "event_id": event_id,
+        "event_at": "2026-03-05T16:48:20.000Z", "snapshot_generated_at": "2026-03-05T16:48:20.000Z",
+        "sequence": sequence, "issuer": {"source": "credit-api", "trigger": "journey.offer.updated"},
+        "tenant_id": TENANT, "application_id": APPLICATION,
+        "borrower": {"borrowerExternalID": borrower, "journeys": [
+            {"journeyID": journey_id, "status": "OFFERS_PENDING", "nextAction": "WAIT"}]}}).encode()
+    timestamp = str(int(time.time()))
+    signature = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return body, {"Content-Type": "application/json", "X-AL-Event-ID": event_id,
+                  "X-AL-Tenant-ID": TENANT, "X-AL-Application-ID": APPLICATION,
+                  "X-AL-Webhook-Timestamp": timestamp, "X-AL-Webhook-Signature": signature}
 
 
 class Proc:

@@ -23,8 +23,6 @@ within 5 ms of the baseline's (the machine is shared with the load; timings are 
 the test command).
 """
 import argparse
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -38,13 +36,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from memory_abuse import RssSampler, status_kb  # noqa: E402
-from processes import API_KEY, APPLICATION, TENANT, Proc  # noqa: E402
+from processes import API_KEY, APPLICATION, TENANT, Proc, free_port, signed_snapshot  # noqa: E402
 
 # Baseline (~30 MB) + 1,000 streams x (a 64 KiB HTTP/2 window of unsent events + a queue of 1,024
 # event pointers) + the event log (15,000 snapshots of ~0.6 KB), rounded up.
 PEAK_BOUND_MB = 160
 WATCH = "/aarthik.events.v1.JourneyEventsService/WatchJourneyEvents"
 SECRET = "whsec_slow_consumers"
+JOURNEY = "0b9f6d0e-4d1e-4c59-9a3c-5c4e7f3b2a10"
 
 
 def watch_request(borrower):
@@ -104,19 +103,6 @@ def metric(address, name):
     return None
 
 
-def snapshot(borrower, sequence):
-    body = {
-        "schema_version": "1.0.0", "event_type": "journey.snapshot",
-        "event_id": f"evt_{borrower}_{sequence}", "event_at": "2026-03-05T16:48:20.000Z",
-        "snapshot_generated_at": "2026-03-05T16:48:20.000Z", "sequence": sequence,
-        "issuer": {"source": "credit-api", "trigger": "journey.offer.updated"},
-        "tenant_id": TENANT, "application_id": APPLICATION,
-        "borrower": {"borrowerExternalID": borrower, "journeys": [
-            {"journeyID": "0b9f6d0e-4d1e-4c59-9a3c-5c4e7f3b2a10", "status": "OFFERS_PENDING",
-             "nextAction": "WAIT"}]}}
-    return body["event_id"], json.dumps(body).encode()
-
-
 def post_webhooks(address, borrowers, events, threads=4):
     """Posts every borrower's snapshots in sequence order (one borrower per thread at a time)."""
     host, port = address.rsplit(":", 1)
@@ -127,14 +113,8 @@ def post_webhooks(address, borrowers, events, threads=4):
         connection = http.client.HTTPConnection(host, int(port), timeout=30)
         for borrower in borrowers[index::threads]:
             for sequence in range(1, events + 1):
-                event_id, body = snapshot(borrower, sequence)
-                timestamp = str(int(time.time()))
-                signature = hmac.new(SECRET.encode(), timestamp.encode() + b"." + body,
-                                     hashlib.sha256).hexdigest()
-                connection.request("POST", "/webhooks/aarthik", body, {
-                    "Content-Type": "application/json", "X-AL-Event-ID": event_id,
-                    "X-AL-Tenant-ID": TENANT, "X-AL-Application-ID": APPLICATION,
-                    "X-AL-Webhook-Timestamp": timestamp, "X-AL-Webhook-Signature": signature})
+                body, headers = signed_snapshot(SECRET, borrower, sequence, JOURNEY)
+                connection.request("POST", "/webhooks/aarthik", body, headers)
                 response = connection.getresponse()
                 response.read()
                 with lock:
@@ -258,12 +238,6 @@ def main():
               and result["under_load"]["failed"] == 0
               and result["under_load"]["p99_us"] <= result["baseline"]["p99_us"] + 5000)
         sys.exit(0 if ok else 1)
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

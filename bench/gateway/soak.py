@@ -24,8 +24,6 @@ the reads' p99 against time (gnuplot: Debian gnuplot-nox). --check exits 1 unles
 and no RPC or web-hook failed.
 """
 import argparse
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -42,15 +40,9 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from processes import API_KEY, APPLICATION, TENANT, Proc  # noqa: E402
+from processes import API_KEY, APPLICATION, TENANT, Proc, free_port, signed_snapshot  # noqa: E402
 
 SECRET = "whsec_soak"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def proc_sample(pid):
@@ -196,23 +188,9 @@ class Soak:
                 self.sequence[borrower] = self.sequence.get(borrower, 0) + 1
                 sequence = self.sequence[borrower]
                 journey = self.borrowers[borrower]
-            event_id = f"evt_soak_{borrower}_{sequence}"
-            body = json.dumps({
-                "schema_version": "1.0.0", "event_type": "journey.snapshot", "event_id": event_id,
-                "event_at": "2026-03-05T16:48:20.000Z",
-                "snapshot_generated_at": "2026-03-05T16:48:20.000Z", "sequence": sequence,
-                "issuer": {"source": "credit-api", "trigger": "journey.offer.updated"},
-                "tenant_id": TENANT, "application_id": APPLICATION,
-                "borrower": {"borrowerExternalID": borrower, "journeys": [
-                    {"journeyID": journey, "status": "OFFERS_PENDING", "nextAction": "WAIT"}]}}).encode()
-            timestamp = str(int(time.time()))
-            signature = hmac.new(SECRET.encode(), timestamp.encode() + b"." + body,
-                                 hashlib.sha256).hexdigest()
+            body, headers = signed_snapshot(SECRET, borrower, sequence, journey)
             try:
-                connection.request("POST", "/webhooks/aarthik", body, {
-                    "Content-Type": "application/json", "X-AL-Event-ID": event_id,
-                    "X-AL-Tenant-ID": TENANT, "X-AL-Application-ID": APPLICATION,
-                    "X-AL-Webhook-Timestamp": timestamp, "X-AL-Webhook-Signature": signature})
+                connection.request("POST", "/webhooks/aarthik", body, headers)
                 response = connection.getresponse()
                 response.read()
                 self.tally.add("webhook", None if response.status == 200 else str(response.status))
