@@ -105,6 +105,12 @@ std::string ClosestConfigKey(absl::string_view key) {
   std::string best;
   size_t best_distance = std::max<size_t>(3, trimmed.size() / 3) + 1;
   for (const FlagSpec& flag : Flags()) {
+    // The distance is at least the difference in length: skip what cannot be closer, so that a
+    // long unknown key costs nothing (a quadratic comparison with every flag otherwise).
+    const size_t length = absl::string_view(flag.name).size();
+    const size_t apart =
+        trimmed.size() > length ? trimmed.size() - length : length - trimmed.size();
+    if (apart >= best_distance) continue;
     const size_t distance = EditDistance(trimmed, flag.name);
     if (distance < best_distance) {
       best = flag.name;
