@@ -99,9 +99,11 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const st
   Document& document = parsed.document;
   // Valid UTF-8 only, as nlohmann checks (validation costs ~10 instructions a byte, so only when a
   // byte is not ASCII); anything else is for DecodeReply to word. Iterative: hostile nesting
-  // cannot exhaust the stack.
+  // cannot exhaust the stack. Full precision: without it RapidJSON may round a long number one
+  // unit in the last place off the correctly rounded double that nlohmann (strtod) gives, so the
+  // two paths would answer one reply differently (found by the reply fuzzer).
   if (!IsAscii(body) && !IsUtf8(body)) return false;
-  document.Parse<rapidjson::kParseIterativeFlag>(body.c_str());
+  document.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(body.c_str());
   if (document.HasParseError() || !document.IsObject()) return false;
   if (!enveloped) {
     absl::Status data_decoded = decode(RapidJsonView(document));

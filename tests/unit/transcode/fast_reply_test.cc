@@ -2,6 +2,7 @@
 // DecodeReply reads and words (platform_reply_test.cc).
 #include "server/transcode/fast_reply.h"
 
+#include <cstdlib>
 #include <string>
 
 #include "aarthik/headless/v1/types.pb.h"
@@ -54,6 +55,28 @@ TEST(DecodeSuccessFastTest, PlainHeadlessAndHybridSuccessesAreTaken) {
                         R"({"request_id":"r","correlation_id":"c","data":{},"error":null})");
   EXPECT_TRUE(hybrid.taken);
   EXPECT_EQ(hybrid.reply.request_id, "r");
+}
+
+TEST(DecodeSuccessFastTest, LongNumbersAreTheCorrectlyRoundedDoubleAsOnTheFullPath) {
+  // From the reply fuzzer: RapidJSON's default number parsing gave -3.1999999999931119e+21 where
+  // strtod (and nlohmann, the full path) gives -3.1999999999931124e+21.
+  for (const char* number : {"-3199999999993112222222", "2.2250738585072011e-308",
+                             "9007199254740993", "0.1000000000000000055511151231257827"}) {
+    double seen = 0;
+    absl::Status decoded;
+    PlatformReply reply;
+    ASSERT_TRUE(DecodeSuccessFast(
+        ENVELOPE_NONE, 200, absl::StrCat(R"({"n":)", number, "}"),
+        [&](RapidJsonView data) {
+          return data.ForEachMember([&](absl::string_view, RapidJsonView value) {
+            seen = value.get_double();
+            return absl::OkStatus();
+          });
+        },
+        &reply, &decoded))
+        << number;
+    EXPECT_EQ(seen, std::strtod(number, nullptr)) << number;
+  }
 }
 
 TEST(DecodeSuccessFastTest, UnenvelopedObjectIsTheData) {
