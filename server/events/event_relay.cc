@@ -21,7 +21,7 @@ EventRelay::EventRelay(upstream::EventLoop* loop, redis::RedisClient* publisher,
       stream_key_(std::move(stream_key)),
       on_accepted_(std::move(on_accepted)),
       options_(options),
-      codec_(NewSnapshotCodec()) {}
+      codec_(SnapshotCodec()) {}
 
 void EventRelay::Start() {
   loop_->Post([this] { Read(); });
@@ -91,7 +91,7 @@ void EventRelay::AcceptEntry(const RedisReply& entry) {
     if (fields[i].str == "id") event_id = fields[i + 1].str;
     if (fields[i].str == "body") body = fields[i + 1].str;
   }
-  absl::StatusOr<IncomingEvent> incoming = ParseSnapshot(*codec_, event_id, body);
+  absl::StatusOr<IncomingEvent> incoming = ParseSnapshot(codec_, event_id, body);
   if (!incoming.ok()) {
     // Only a gateway writes the stream; an entry that does not parse came from another version or
     // another hand. Its content is borrower data: not logged.

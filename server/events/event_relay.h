@@ -83,7 +83,7 @@ class EventRelay {
   const std::string stream_key_;
   const AcceptedCallback on_accepted_;
   const Options options_;
-  std::unique_ptr<transcode::JsonCodec> codec_;
+  const transcode::JsonCodec& codec_;
   std::string last_id_ = "0";  // reader loop only: the last stream entry read
   std::atomic<int64_t> published_{0}, publish_failures_{0}, relayed_{0}, malformed_{0};
 };

@@ -21,9 +21,11 @@ absl::Time ParseTimestamp(const std::string& text) {
 
 }  // namespace
 
-std::unique_ptr<transcode::JsonCodec> NewSnapshotCodec() {
-  return std::make_unique<transcode::JsonCodec>(std::vector<const google::protobuf::Descriptor*>{
-      HeadlessJourneySnapshot::descriptor(), ExperienceJourneySnapshot::descriptor()});
+const transcode::JsonCodec& SnapshotCodec() {
+  static const transcode::JsonCodec* const codec =
+      new transcode::JsonCodec(std::vector<const google::protobuf::Descriptor*>{
+          HeadlessJourneySnapshot::descriptor(), ExperienceJourneySnapshot::descriptor()});
+  return *codec;
 }
 
 bool JsonNestingWithin(absl::string_view json, int max_depth) {
@@ -164,7 +166,7 @@ WebhookReceiver::WebhookReceiver(const WebhookVerifier* verifier, EventLog* log,
     : verifier_(verifier),
       log_(log),
       on_accepted_(std::move(on_accepted)),
-      codec_(NewSnapshotCodec()),
+      codec_(SnapshotCodec()),
       metrics_(metrics) {}
 
 WebhookReceiver::Result WebhookReceiver::Handle(const WebhookHeaders& headers,
@@ -192,7 +194,7 @@ WebhookReceiver::Result WebhookReceiver::HandleDelivery(const WebhookHeaders& he
     return {HttpStatusFor(verified.status()), std::string(verified.status().message()),
             std::nullopt};
   }
-  absl::StatusOr<IncomingEvent> incoming = ParseSnapshot(*codec_, verified->event_id, raw_body);
+  absl::StatusOr<IncomingEvent> incoming = ParseSnapshot(codec_, verified->event_id, raw_body);
   if (!incoming.ok()) {
     ++rejected_;
     return {400, std::string(incoming.status().message()), std::nullopt};

@@ -45,8 +45,9 @@ absl::StatusOr<IncomingEvent> ParseSnapshot(const transcode::JsonCodec& codec,
                                             const std::string& event_id,
                                             absl::string_view raw_body);
 
-// A codec that knows both snapshot messages' enum spellings and aliases.
-std::unique_ptr<transcode::JsonCodec> NewSnapshotCodec();
+// The codec that knows both snapshot messages' enum spellings and aliases: built once (indexing the
+// descriptors is the dear part), then read by every receiver and relay (its methods are const).
+const transcode::JsonCodec& SnapshotCodec();
 
 class WebhookReceiver {
  public:
@@ -91,7 +92,7 @@ class WebhookReceiver {
   EventLog* log_;
   AcceptedCallback on_accepted_;
   RelayCallback relay_;
-  std::unique_ptr<transcode::JsonCodec> codec_;
+  const transcode::JsonCodec& codec_;
   metrics::GatewayMetrics* metrics_;
   std::atomic<int64_t> rejected_{0};
 };

@@ -71,8 +71,8 @@ class EventRelayTest : public ::testing::Test {
   }
   // Accepts a delivery into `replica`'s log as its receiver would, then publishes it.
   static void Deliver(Replica& replica, const std::string& event_id, const std::string& body) {
-    auto codec = NewSnapshotCodec();
-    absl::StatusOr<IncomingEvent> incoming = ParseSnapshot(*codec, event_id, body);
+    const transcode::JsonCodec& codec = SnapshotCodec();
+    absl::StatusOr<IncomingEvent> incoming = ParseSnapshot(codec, event_id, body);
     ASSERT_TRUE(incoming.ok()) << incoming.status();
     ASSERT_EQ(replica.log.Accept(*std::move(incoming)), AcceptOutcome::kAccepted);
     replica.relay.Publish(event_id, body);

@@ -240,7 +240,7 @@ TEST_F(ReceiverTest, TenThousandBadDeliveriesAcceptNothing) {
 
 // Every fixture of contract §4.3 parses into the event message.
 TEST(ParseSnapshot, EveryFixtureParses) {
-  auto codec = NewSnapshotCodec();
+  const transcode::JsonCodec& codec = SnapshotCodec();
   const std::string dir = std::string(AARTHIK_FIXTURES_DIR) + "/platform/webhooks";
   DIR* listing = opendir(dir.c_str());
   ASSERT_NE(listing, nullptr);
@@ -252,7 +252,7 @@ TEST(ParseSnapshot, EveryFixtureParses) {
     std::stringstream text;
     text << in.rdbuf();
     const std::string event_id = name.rfind("variant-a", 0) == 0 ? "evt_01JB2X4CE6" : "evt_b";
-    absl::StatusOr<IncomingEvent> event = ParseSnapshot(*codec, event_id, text.str());
+    absl::StatusOr<IncomingEvent> event = ParseSnapshot(codec, event_id, text.str());
     ASSERT_TRUE(event.ok()) << name << ": " << event.status();
     EXPECT_FALSE(event->event.journey_ids().empty()) << name;
     if (name.rfind("variant-a", 0) == 0) {
