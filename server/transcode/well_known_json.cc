@@ -30,7 +30,11 @@ absl::Status ToStruct(View in, Struct* out, int depth_left) {
   if (depth_left <= 0) return TooDeep();
   auto& fields = *out->mutable_fields();
   return in.ForEachMember([&](absl::string_view key, View value) {
-    return ToValue(value, &fields[std::string(key)], depth_left - 1);
+    // A key given twice: the last copy is the value, as nlohmann keeps it (RapidJSON hands every
+    // copy over, and decoding into the kept Value would merge a list into the first one's).
+    Value& slot = fields[std::string(key)];
+    slot.Clear();
+    return ToValue(value, &slot, depth_left - 1);
   });
 }
 

@@ -15,6 +15,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "rapidjson/document.h"
+#include "server/transcode/json_view.h"
 
 namespace aarthik::transcode {
 namespace {
@@ -298,6 +300,23 @@ TEST_F(JsonCodecTest, AWellKnownMessageIsItsOwnJson) {
   ASSERT_TRUE(codec_->Decode(sent, &features).ok());
   EXPECT_EQ(features.fields_size(), 3);
   EXPECT_EQ(MustEncode(features), sent);
+}
+
+TEST_F(JsonCodecTest, AFreeFormKeyGivenTwiceIsItsLastCopyOnBothPaths) {
+  // From the reply fuzzer: RapidJSON (the hot path) hands both copies of a key over, nlohmann (the
+  // full path) keeps the last; a list under the key used to collect both copies' elements.
+  const std::string text =
+      R"({"ops":["A","B"],"n":{"x":1},"ops":["C"],"n":{"y":2},"s":"first","s":"last"})";
+  rapidjson::Document document;
+  document.Parse(text.c_str());
+  ASSERT_FALSE(document.HasParseError());
+  google::protobuf::Struct fast;
+  ASSERT_TRUE(codec_->Decode(RapidJsonView(document), &fast).ok());
+  google::protobuf::Struct full;
+  ASSERT_TRUE(codec_->Decode(json::parse(text), &full).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(fast, full))
+      << fast.DebugString() << " vs " << full.DebugString();
+  EXPECT_EQ(MustEncode(fast), json::parse(R"({"ops":["C"],"n":{"y":2},"s":"last"})"));
 }
 
 TEST_F(JsonCodecTest, PrintingDefaultsShowsEveryScalarAndUnsetEnumsAsNull) {
