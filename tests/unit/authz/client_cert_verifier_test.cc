@@ -1,7 +1,10 @@
 #include "server/authz/client_cert_verifier.h"
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
@@ -114,6 +117,29 @@ TEST_F(ClientCertVerifierTest, ANewBundleTakesEffectAtOnceAndAnEmptyOneIsRefused
   EXPECT_FALSE(verifier->SetCaBundle("not a certificate").ok());
   EXPECT_TRUE(verifier->VerifyPem(other_client, "").ok());  // the last good bundle stays
   EXPECT_FALSE(ClientCertVerifier::Create("", clock_).ok());
+}
+
+// For TSan (scripts/test): calls verify from many threads while the bundle is replaced.
+TEST_F(ClientCertVerifierTest, VerifiesFromManyThreadsWhileTheBundleChanges) {
+  auto verifier = Verifier(certs_->ca.cert);
+  ASSERT_NE(verifier, nullptr);
+  const std::string client = ReadTextFile(certs_->client.cert);
+  const std::string other_client = ReadTextFile(certs_->other_client.cert);
+  const std::string both = ReadTextFile(certs_->ca.cert) + ReadTextFile(certs_->other_ca.cert);
+  std::atomic<int> trusted{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        if (verifier->VerifyPem(t % 2 == 0 ? client : other_client, "").ok()) ++trusted;
+      }
+    });
+  }
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(verifier->SetCaBundle(i % 2 == 0 ? both : ReadTextFile(certs_->ca.cert)).ok());
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_GE(trusted.load(), 400);  // the first CA's client is trusted under every bundle
 }
 
 TEST_F(ClientCertVerifierTest, GarbageIsUntrustedNotACrash) {
