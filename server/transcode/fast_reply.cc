@@ -34,6 +34,40 @@ bool IsAscii(absl::string_view text) {
   return (high_bits & 0x8080808080808080ULL) == 0;
 }
 
+// Whether every number in the JSON text is one RapidJSON's default parsing converts exactly, i.e.
+// to the correctly rounded double that the full path (nlohmann: strtod) gives: at most 15 digits
+// and no exponent part. Such a number is an integer that fits, or a decimal significand below 2^53
+// with a power of ten of at most 15, which RapidJSON computes by one exact multiplication or
+// division (Clinger's fast path). Others may be one unit in the last place off (found by the reply
+// fuzzer), and RapidJSON's full-precision mode, the other cure, divides by zero bits (UB) on a long
+// run of zeros: such replies go to the full path. Digits inside strings do not count.
+bool NumbersAreExact(absl::string_view text) {
+  bool in_string = false;
+  int digits = 0;  // of the number being read; 0 outside numbers
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c >= '0' && c <= '9') {
+      if (++digits > 15) return false;
+    } else if (c == '.' || c == '-') {
+      continue;  // inside a number (or a stray character RapidJSON refuses)
+    } else if (digits > 0 && (c == 'e' || c == 'E')) {
+      return false;
+    } else {
+      digits = 0;
+      if (c == '"') in_string = true;
+    }
+  }
+  return true;
+}
+
 // RFC 3629 UTF-8: no overlong forms, surrogates or code points past U+10FFFF, and no sequence cut
 // short by the end of the text. Ours, not RapidJSON's kParseValidateEncodingFlag: that one reads a
 // multi-byte sequence's continuation bytes without looking for the end, so a body ending inside
@@ -99,11 +133,11 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const st
   Document& document = parsed.document;
   // Valid UTF-8 only, as nlohmann checks (validation costs ~10 instructions a byte, so only when a
   // byte is not ASCII); anything else is for DecodeReply to word. Iterative: hostile nesting
-  // cannot exhaust the stack. Full precision: without it RapidJSON may round a long number one
-  // unit in the last place off the correctly rounded double that nlohmann (strtod) gives, so the
-  // two paths would answer one reply differently (found by the reply fuzzer).
+  // cannot exhaust the stack. Numbers RapidJSON might round differently from nlohmann are left to
+  // DecodeReply too (NumbersAreExact).
   if (!IsAscii(body) && !IsUtf8(body)) return false;
-  document.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(body.c_str());
+  if (!NumbersAreExact(body)) return false;
+  document.Parse<rapidjson::kParseIterativeFlag>(body.c_str());
   if (document.HasParseError() || !document.IsObject()) return false;
   if (!enveloped) {
     absl::Status data_decoded = decode(RapidJsonView(document));

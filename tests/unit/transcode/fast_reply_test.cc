@@ -2,12 +2,15 @@
 // DecodeReply reads and words (platform_reply_test.cc).
 #include "server/transcode/fast_reply.h"
 
+#include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "aarthik/headless/v1/types.pb.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "server/transcode/json_codec.h"
 
 namespace aarthik::transcode {
@@ -57,25 +60,44 @@ TEST(DecodeSuccessFastTest, PlainHeadlessAndHybridSuccessesAreTaken) {
   EXPECT_EQ(hybrid.reply.request_id, "r");
 }
 
-TEST(DecodeSuccessFastTest, LongNumbersAreTheCorrectlyRoundedDoubleAsOnTheFullPath) {
-  // From the reply fuzzer: RapidJSON's default number parsing gave -3.1999999999931119e+21 where
-  // strtod (and nlohmann, the full path) gives -3.1999999999931124e+21.
-  for (const char* number : {"-3199999999993112222222", "2.2250738585072011e-308",
-                             "9007199254740993", "0.1000000000000000055511151231257827"}) {
-    double seen = 0;
-    absl::Status decoded;
-    PlatformReply reply;
-    ASSERT_TRUE(DecodeSuccessFast(
-        ENVELOPE_NONE, 200, absl::StrCat(R"({"n":)", number, "}"),
-        [&](RapidJsonView data) {
-          return data.ForEachMember([&](absl::string_view, RapidJsonView value) {
-            seen = value.get_double();
-            return absl::OkStatus();
-          });
-        },
-        &reply, &decoded))
-        << number;
-    EXPECT_EQ(seen, std::strtod(number, nullptr)) << number;
+// The number the hot path decodes from `{"n": <number>}`, or nullopt when it leaves the reply to
+// DecodeReply.
+std::optional<double> FastNumber(const std::string& number) {
+  double seen = 0;
+  absl::Status decoded;
+  PlatformReply reply;
+  if (!DecodeSuccessFast(
+          ENVELOPE_NONE, 200, absl::StrCat(R"({"id":"4111111111111111111","n":)", number, "}"),
+          [&](RapidJsonView data) {
+            return data.ForEachMember([&](absl::string_view key, RapidJsonView value) {
+              if (key == "n") seen = value.get_double();
+              return absl::OkStatus();
+            });
+          },
+          &reply, &decoded)) {
+    return std::nullopt;
+  }
+  return seen;
+}
+
+TEST(DecodeSuccessFastTest, NumbersAreTheCorrectlyRoundedDoubleOrLeftToTheFullPath) {
+  // Numbers RapidJSON converts exactly (at most 15 digits, no exponent) are taken, and equal
+  // the full path's (nlohmann's: strtod for fractions) double; digits in strings do not count.
+  for (const char* number : {"0", "-0", "-0.0", "75000.5", "0.1", "123456789012345",
+                             "-0.30000000001", "999999999999999", "1.5"}) {
+    std::optional<double> seen = FastNumber(number);
+    ASSERT_TRUE(seen.has_value()) << number;
+    const double full = nlohmann::json::parse(number).get<double>();
+    EXPECT_EQ(*seen, full) << number;
+    EXPECT_EQ(std::signbit(*seen), std::signbit(full)) << number;
+  }
+  // From the reply fuzzer: RapidJSON's default parsing gave -3.1999999999931119e+21 for the first
+  // where strtod gives -3.1999999999931124e+21, and its full-precision mode hits undefined
+  // behaviour on the last. These go to the full path.
+  for (const char* number :
+       {"-3199999999993112222222", "2.2250738585072011e-308", "1e5", "9007199254740993",
+        "0.1000000000000000055511151231257827", "-0.0000000000000000000000000000000000000000000"}) {
+    EXPECT_FALSE(FastNumber(number).has_value()) << number;
   }
 }
 
