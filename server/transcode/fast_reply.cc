@@ -42,27 +42,32 @@ bool IsAscii(absl::string_view text) {
 // fuzzer), and RapidJSON's full-precision mode, the other cure, divides by zero bits (UB) on a long
 // run of zeros: such replies go to the full path. Digits inside strings do not count.
 bool NumbersAreExact(absl::string_view text) {
-  bool in_string = false;
-  int digits = 0;  // of the number being read; 0 outside numbers
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
+  // Strings are most of a reply: memchr skips them; only the bytes between them are looked at.
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  while (p < end) {
+    const char* quote = static_cast<const char*>(std::memchr(p, '"', end - p));
+    const char* const stop = quote != nullptr ? quote : end;
+    int digits = 0;  // of the number being read
+    for (; p < stop; ++p) {
+      const char c = *p;
+      if (c >= '0' && c <= '9') {
+        if (++digits > 15) return false;
+      } else if (c == 'e' || c == 'E') {
+        if (digits > 0) return false;  // an exponent (`true` and `false` have no digit before)
+      } else if (c != '.' && c != '-') {
+        digits = 0;
       }
-      continue;
     }
-    if (c >= '0' && c <= '9') {
-      if (++digits > 15) return false;
-    } else if (c == '.' || c == '-') {
-      continue;  // inside a number (or a stray character RapidJSON refuses)
-    } else if (digits > 0 && (c == 'e' || c == 'E')) {
-      return false;
-    } else {
-      digits = 0;
-      if (c == '"') in_string = true;
+    if (quote == nullptr) return true;
+    p = quote + 1;
+    for (;;) {  // to the quote that ends the string: one after an even run of backslashes
+      const char* close = static_cast<const char*>(std::memchr(p, '"', end - p));
+      if (close == nullptr) return true;  // unterminated: RapidJSON refuses the text
+      const char* escapes = close;
+      while (escapes > p && escapes[-1] == '\\') --escapes;
+      p = close + 1;
+      if ((close - escapes) % 2 == 0) break;
     }
   }
   return true;

@@ -91,6 +91,15 @@ TEST(DecodeSuccessFastTest, NumbersAreTheCorrectlyRoundedDoubleOrLeftToTheFullPa
     EXPECT_EQ(*seen, full) << number;
     EXPECT_EQ(std::signbit(*seen), std::signbit(full)) << number;
   }
+  // Digits after an escaped quote are still inside the string; after an escaped backslash the
+  // quote ends it.
+  absl::Status decoded;
+  PlatformReply reply;
+  auto any = [](RapidJsonView) { return absl::OkStatus(); };
+  EXPECT_TRUE(DecodeSuccessFast(ENVELOPE_NONE, 200, R"({"a":"x\"12345678901234567890\"","n":1.5})",
+                                any, &reply, &decoded));
+  EXPECT_FALSE(DecodeSuccessFast(ENVELOPE_NONE, 200, R"({"a":"x\\","n":12345678901234567890})", any,
+                                 &reply, &decoded));
   // From the reply fuzzer: RapidJSON's default parsing gave -3.1999999999931119e+21 for the first
   // where strtod gives -3.1999999999931124e+21, and its full-precision mode hits undefined
   // behaviour on the last. These go to the full path.
