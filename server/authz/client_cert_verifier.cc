@@ -109,7 +109,7 @@ ClientCertVerifier::Result ClientCertVerifier::VerifyPem(const std::string& leaf
     if (it != cache_.end() && now < it->second.until) return it->second.result;
     store = store_;
   }
-  Cached verdict = Check(*store, leaf, chain);
+  Cached verdict = Check(*store, leaf, chain, now);
   std::lock_guard<std::mutex> lock(mu_);
   if (store == store_) {  // not a verdict against a bundle replaced meanwhile
     if (cache_.size() >= kMaxCachedCertificates) cache_.clear();
@@ -120,8 +120,8 @@ ClientCertVerifier::Result ClientCertVerifier::VerifyPem(const std::string& leaf
 
 ClientCertVerifier::Cached ClientCertVerifier::Check(const Store& store,
                                                      const std::string& leaf_pem,
-                                                     const std::string& chain_pem) const {
-  const absl::Time now = clock_.Now();
+                                                     const std::string& chain_pem,
+                                                     absl::Time now) const {
   Cached verdict{{}, now + kCacheFailuresFor};
   std::vector<X509Ptr> leaf = ReadCertificates(leaf_pem);
   if (leaf.empty()) {

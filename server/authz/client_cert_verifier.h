@@ -71,8 +71,10 @@ class ClientCertVerifier {
   };
   ClientCertVerifier(std::shared_ptr<const Store> store, const core::Clock& clock);
   static absl::StatusOr<std::shared_ptr<const Store>> LoadStore(const std::string& pem);
-  // Verifies `leaf_pem` (with the untrusted `chain_pem`) and says until when the verdict holds.
-  Cached Check(const Store& store, const std::string& leaf_pem, const std::string& chain_pem) const;
+  // Verifies `leaf_pem` (with the untrusted `chain_pem`) at `now` and says until when the verdict
+  // holds.
+  Cached Check(const Store& store, const std::string& leaf_pem, const std::string& chain_pem,
+               absl::Time now) const;
 
   const core::Clock& clock_;
   mutable std::mutex mu_;

@@ -211,6 +211,15 @@ TEST(GatewayMetricsTest, SessionsAndWebhooksByResult) {
   EXPECT_THAT(lines, Contains("aarthik_webhooks_received_total{result=\"unauthenticated\"} 1"));
 }
 
+TEST(GatewayMetricsTest, StreamOverflowsFollowTheEventLogsRunningTotal) {
+  GatewayMetrics metrics;
+  EXPECT_THAT(metrics.Serialize(), HasSubstr("aarthik_stream_overflows_total 0"));
+  metrics.EventSubscribersOverflowedSampled(3);
+  metrics.EventSubscribersOverflowedSampled(3);  // a scrape with nothing new
+  metrics.EventSubscribersOverflowedSampled(5);
+  EXPECT_THAT(metrics.Serialize(), HasSubstr("aarthik_stream_overflows_total 5"));
+}
+
 TEST(StreamCallTest, CountsASubscriberWhileOpenAndHandlesTheStreamWhenItEnds) {
   GatewayMetrics metrics;
   const std::string service = "aarthik.events.v1.JourneyEventsService";
