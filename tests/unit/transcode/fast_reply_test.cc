@@ -232,5 +232,18 @@ TEST(DecodeSuccessFastTest, InvalidUtf8IsLeftToTheFullPathWithoutReadingPastTheB
   EXPECT_EQ(valid.data_status, "\xe0\xa4\x95\xf0\x9f\x98\x80");
 }
 
+// Found by the long fuzz run: RapidJSON 1.1 took "\udda0" (a low surrogate with no high one before
+// it) where nlohmann refuses the reply; the paths must agree, so surrogates go to the full path.
+TEST(DecodeSuccessFastTest, SurrogateEscapesAreLeftToTheFullPath) {
+  const std::string prefix = R"({"requestID":"r","data":{"status":")";
+  for (const std::string escape : {R"(\udda0)", R"(\uDC00)", R"(\ud83d\ude00)", R"(\uD800)"}) {
+    EXPECT_FALSE(Decode(ENVELOPE_HEADLESS, 200, prefix + escape + R"("}})").taken) << escape;
+  }
+  Taken bmp = Decode(ENVELOPE_HEADLESS, 200, prefix + R"(\u20b9 \\udda0)" + R"("}})");
+  EXPECT_TRUE(bmp.taken)
+      << "a BMP escape, and an escaped backslash before \"udda0\", are not surrogates";
+  EXPECT_EQ(bmp.data_status, "\xe2\x82\xb9 \\udda0");
+}
+
 }  // namespace
 }  // namespace aarthik::transcode
