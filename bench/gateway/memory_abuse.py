@@ -16,7 +16,9 @@ RSS is sampled every 50 ms throughout (/proc/<pid>/status VmRSS; VmHWM for the p
 JSON object: baseline, peak and final RSS (MB), final / baseline, and how each step was answered.
 --check exits 1 unless the bounds of docs/operations.md ("Limits") held: every stream answered
 (subscribed or refused), every oversized request refused with RESOURCE_EXHAUSTED, the gateway
-alive, peak RSS under PEAK_BOUND_MB and final RSS within 20 % of the baseline.
+alive, peak RSS under PEAK_BOUND_MB, final RSS within 20 % of the baseline, and the allocator's
+gauges on /metrics (aarthik_heap_allocated_bytes, aarthik_heap_resident_bytes) plausible: live bytes
+above zero, resident pages at least the live bytes and at most RSS.
 """
 import argparse
 import json
@@ -29,7 +31,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from processes import API_KEY, APPLICATION, TENANT, Proc  # noqa: E402
+from processes import API_KEY, APPLICATION, TENANT, Proc, free_port, scrape  # noqa: E402
 
 # Baseline (~30 MB) + 4,096 watch streams (--max-watch-streams, ~20 KB each) + gRPC's memory quota
 # (--grpc-memory-limit, 256 MB), rounded up.
@@ -144,8 +146,9 @@ def run(bin_dir, streams, big, big_mb, after, extra, workdir):
         sandbox = Proc("sandbox", [os.path.join(bin_dir, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
                                    "--api-key", API_KEY, "--threads", "1"], workdir)
         procs.append(sandbox)
+        http_addr = f"127.0.0.1:{free_port()}"
         gateway = Proc("gateway", [os.path.join(bin_dir, "aarthik-gateway"), "--grpc-listen",
-                                   "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--upstream-url",
+                                   "127.0.0.1:0", "--http-listen", http_addr, "--upstream-url",
                                    f"http://{sandbox.addr}", "--tenant-id", TENANT,
                                    "--application-id", APPLICATION, *extra],
                        workdir, env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
@@ -155,6 +158,9 @@ def run(bin_dir, streams, big, big_mb, after, extra, workdir):
                             f"--rpc={rpc}", "--concurrency=16", "--requests=2000"],
                            check=True, capture_output=True)
         result = abuse(gateway.addr, gateway.pid, streams, big, big_mb, after)
+        heap = scrape(http_addr, ("aarthik_heap_allocated_bytes", "aarthik_heap_resident_bytes"))
+        result["heap_allocated_mb"] = round((heap["aarthik_heap_allocated_bytes"] or 0) / 2**20, 1)
+        result["heap_resident_mb"] = round((heap["aarthik_heap_resident_bytes"] or 0) / 2**20, 1)
         result["gateway_flags"] = extra
         result["gateway_alive"] = gateway.p.poll() is None
         return result
@@ -191,6 +197,9 @@ def main():
     if result["final_over_baseline"] > 1.2:
         failed.append(f"RSS {args.after:.0f} s after the abuse is {result['final_over_baseline']}x "
                       "the baseline (> 1.2)")
+    if not 0 < result["heap_allocated_mb"] <= result["heap_resident_mb"] <= result["final_mb"]:
+        failed.append(f"heap gauges implausible: {result['heap_allocated_mb']} MB allocated, "
+                      f"{result['heap_resident_mb']} MB resident, RSS {result['final_mb']:.1f} MB")
     for failure in failed:
         print("memory bound not held: " + failure, file=sys.stderr)
     return 1 if failed else 0

@@ -1,6 +1,6 @@
 """What the gateway benchmarks share: the bench credentials, a child process that announces its
 address (`listening HOST:PORT` as its first stdout line, read from the pipe: no sleeping), a free
-port, and a signed journey.snapshot web-hook."""
+port, a signed journey.snapshot web-hook, and a scrape of the gateway's /metrics."""
 import hashlib
 import hmac
 import json
@@ -9,6 +9,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 
 API_KEY = "sk_test_bench"
 TENANT = "8b6a3eb1-ffcb-4094-9f7d-2802c2cb5a61"
@@ -38,6 +39,18 @@ def signed_snapshot(secret, borrower, sequence, journey_id):
     return body, {"Content-Type": "application/json", "X-AL-Event-ID": event_id,
                   "X-AL-Tenant-ID": TENANT, "X-AL-Application-ID": APPLICATION,
                   "X-AL-Webhook-Timestamp": timestamp, "X-AL-Webhook-Signature": signature}
+
+
+def scrape(http_addr, names):
+    """The values of the unlabelled series `names` on the gateway's /metrics (absent ones: None)."""
+    with urllib.request.urlopen(f"http://{http_addr}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    values = dict.fromkeys(names)
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in values:
+            values[name] = float(value)
+    return values
 
 
 class Proc:

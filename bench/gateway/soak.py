@@ -16,7 +16,8 @@ The mix, all at once:
     so the next call of every borrower refreshes;
   - streams: 8 WatchJourneyEvents / WatchJourneyState streams at a time, each cancelled after 2-10 s;
   - signed journey.snapshot web-hooks, 20 per second, for the soak's borrowers.
-RSS (VmRSS), open descriptors (/proc/PID/fd) and threads are sampled every 10 s.
+RSS (VmRSS), open descriptors (/proc/PID/fd), threads and the allocator's live and resident bytes
+(the gateway's aarthik_heap_* gauges) are sampled every 10 s.
 
 Prints one JSON object and, with --plot, writes a PNG (gnuplot) of RSS, descriptors, threads and
 the reads' p99 against time (gnuplot: Debian gnuplot-nox). --check exits 1 unless, after the warm-up: RSS grew by at most 5 %
@@ -40,12 +41,19 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from processes import API_KEY, APPLICATION, TENANT, Proc, free_port, signed_snapshot  # noqa: E402
+from processes import (API_KEY, APPLICATION, TENANT, Proc, free_port, scrape,  # noqa: E402
+                       signed_snapshot)
 
 SECRET = "whsec_soak"
 
 
-def proc_sample(pid):
+HEAP_SERIES = ("aarthik_heap_allocated_bytes", "aarthik_heap_resident_bytes")
+
+
+def proc_sample(pid, http_addr):
+    """RSS, descriptors and threads from /proc; the allocator's live and resident bytes from
+    /metrics, which tell live objects from pages the allocator keeps when RSS moves."""
+    heap = scrape(http_addr, HEAP_SERIES)
     rss = threads = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -54,7 +62,9 @@ def proc_sample(pid):
             elif line.startswith("Threads:"):
                 threads = int(line.split()[1])
     return {"rss_mb": round(rss / 1024, 2), "fds": len(os.listdir(f"/proc/{pid}/fd")),
-            "threads": threads}
+            "threads": threads,
+            "heap_allocated_mb": round((heap[HEAP_SERIES[0]] or 0) / 2**20, 2),
+            "heap_resident_mb": round((heap[HEAP_SERIES[1]] or 0) / 2**20, 2)}
 
 
 class Tally:
@@ -305,7 +315,7 @@ def main():
 
         def sampler():
             while time.time() < end and gateway.p.poll() is None:
-                samples.append({"t_s": round(time.time() - start, 1), **proc_sample(gateway.pid)})
+                samples.append({"t_s": round(time.time() - start, 1), **proc_sample(gateway.pid, http_addr)})
                 soak.stop.wait(10)
 
         sampling = threading.Thread(target=sampler, daemon=True)
@@ -350,6 +360,9 @@ def main():
         result["rss_mb_at_warmup_end"] = base["rss_mb"]
         result["rss_mb_last_minute"] = round(statistics.mean(s["rss_mb"] for s in last_minute), 2)
         result["rss_growth"] = round(result["rss_mb_last_minute"] / base["rss_mb"] - 1, 4)
+        for series in ("heap_allocated_mb", "heap_resident_mb"):
+            result[f"{series}_warmup_end_and_last_minute"] = [
+                base[series], round(statistics.mean(s[series] for s in last_minute), 2)]
         result["fds_range"] = [min(s["fds"] for s in after), max(s["fds"] for s in after)]
         result["threads_range"] = [min(s["threads"] for s in after), max(s["threads"] for s in after)]
     result["samples"] = samples

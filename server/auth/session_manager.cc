@@ -101,9 +101,21 @@ std::optional<std::string> SessionManager::FreshSessionToken(const std::string& 
 }
 
 void SessionManager::RememberFresh(const std::string& borrower, const BorrowerTokens& tokens) {
+  const absl::Time now = clock_.Now();
   std::lock_guard<std::mutex> lock(fresh_mu_);
-  if (fresh_.size() >= kMaxFreshTokens && !fresh_.contains(borrower)) fresh_.erase(fresh_.begin());
+  if (!fresh_.contains(borrower)) {
+    if (fresh_sweeps_.Inserted()) {
+      absl::erase_if(fresh_, [now](const auto& entry) { return now >= entry.second.usable_until; });
+      fresh_sweeps_.Swept(fresh_.size());
+    }
+    if (fresh_.size() >= kMaxFreshTokens) fresh_.erase(fresh_.begin());
+  }
   fresh_[borrower] = FreshToken{tokens.session_token, UsableUntil(tokens)};
+}
+
+size_t SessionManager::fresh_tokens() const {
+  std::lock_guard<std::mutex> lock(fresh_mu_);
+  return fresh_.size();
 }
 
 void SessionManager::ForgetFresh(const std::string& borrower, const std::string& token) {

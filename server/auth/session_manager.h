@@ -100,6 +100,8 @@ class SessionManager {
   // Counters for tests and metrics.
   int64_t mints() const { return mints_.load(); }
   int64_t refreshes() const { return refreshes_.load(); }
+  // Entries of the fresh-token table (FreshSessionToken's), expired ones not yet swept included.
+  size_t fresh_tokens() const;
 
  private:
   struct Waiter {
@@ -172,10 +174,13 @@ class SessionManager {
     std::string token;
     absl::Time usable_until;
   };
-  // Bounded like the in-process token store: beyond it, an arbitrary entry makes room.
+  // Bounded like the in-process token store: expired entries are swept at SweepPacer's pace (a
+  // borrower a minute who never calls again must not hold an entry until the cap), and beyond the
+  // cap an arbitrary entry makes room.
   static constexpr size_t kMaxFreshTokens = 100000;
   mutable std::mutex fresh_mu_;
   absl::flat_hash_map<std::string, FreshToken> fresh_;  // guarded by fresh_mu_
+  SweepPacer fresh_sweeps_;                             // guarded by fresh_mu_
   std::atomic<int64_t> mints_{0};
   std::atomic<int64_t> refreshes_{0};
 };

@@ -18,14 +18,12 @@ void MemoryTokenStore::Save(const std::string& borrower, const BorrowerTokens& t
                             DoneCallback done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (tokens_.size() >= max_borrowers_ && !tokens_.contains(borrower)) {
-      absl::Time now = absl::Now();
-      for (auto it = tokens_.begin(); it != tokens_.end();) {
-        if (it->second.refresh_expires_at <= now) {
-          tokens_.erase(it++);
-        } else {
-          ++it;
-        }
+    if (!tokens_.contains(borrower)) {
+      if (sweeps_.Inserted()) {
+        const absl::Time now = absl::Now();
+        absl::erase_if(tokens_,
+                       [now](const auto& entry) { return entry.second.refresh_expires_at <= now; });
+        sweeps_.Swept(tokens_.size());
       }
       if (tokens_.size() >= max_borrowers_) tokens_.erase(tokens_.begin());
     }

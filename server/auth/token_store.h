@@ -17,6 +17,7 @@
 #ifndef AARTHIK_SERVER_AUTH_TOKEN_STORE_H_
 #define AARTHIK_SERVER_AUTH_TOKEN_STORE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <mutex>
 #include <optional>
@@ -62,8 +63,30 @@ class TokenStore {
   virtual void Forget(const std::string& borrower) {}
 };
 
-// In-process store. Bounded: beyond `max_borrowers` it drops tokens whose refresh token has
-// expired, then arbitrary ones (a dropped borrower simply gets a new session on its next call).
+// When a table of per-borrower entries should drop its expired ones: one full pass per as many
+// insertions of new keys as the table held after the previous pass (at least `min_interval`), so
+// that sweeping costs O(1) per insertion however large the table is, full or not. Not thread-safe:
+// guard it with the table.
+class SweepPacer {
+ public:
+  explicit SweepPacer(size_t min_interval = 1024) : min_interval_(min_interval) {}
+  // Counts one insertion of a new key; true when a pass is due.
+  bool Inserted() { return ++inserted_ >= std::max(min_interval_, size_after_pass_); }
+  // A pass is done and left `size` entries.
+  void Swept(size_t size) {
+    inserted_ = 0;
+    size_after_pass_ = size;
+  }
+
+ private:
+  const size_t min_interval_;
+  size_t inserted_ = 0;
+  size_t size_after_pass_ = 0;
+};
+
+// In-process store. Bounded: it drops tokens whose refresh token has expired (SweepPacer's pace)
+// and, beyond `max_borrowers`, arbitrary ones (a dropped borrower simply gets a new session on its
+// next call).
 class MemoryTokenStore : public TokenStore {
  public:
   explicit MemoryTokenStore(size_t max_borrowers = 1'000'000) : max_borrowers_(max_borrowers) {}
@@ -83,6 +106,7 @@ class MemoryTokenStore : public TokenStore {
   const size_t max_borrowers_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, BorrowerTokens> tokens_;  // guarded by mu_
+  SweepPacer sweeps_;                                        // guarded by mu_
   absl::flat_hash_map<std::string, Lock> locks_;             // guarded by mu_
 };
 

@@ -11,6 +11,7 @@
 namespace aarthik::events {
 namespace {
 
+// A bound on marks whatever the web-hook rate: beyond it the oldest lapse early.
 constexpr size_t kMaxWebhookMarks = 10'000;
 
 // Releases the lease only if it is still ours (it may have expired and been taken since).
@@ -54,21 +55,42 @@ std::string SharedStateFetcher::KeyOf(const JourneyKey& key) {
 }
 
 void SharedStateFetcher::OnWebhook(const aarthik::events::v1::JourneyEvent& event) {
+  const absl::Time now = scheduler_->Now();
   std::lock_guard<std::mutex> lock(mu_);
-  if (webhook_marks_.size() >= kMaxWebhookMarks) webhook_marks_.clear();  // unwatched journeys
-  for (const std::string& journey : event.journey_ids()) webhook_marks_.insert("hl:" + journey);
-  if (!event.borrower_provider_id().empty()) {
-    webhook_marks_.insert("hy:" + event.borrower_provider_id());
+  ExpireWebhookMarks(now);
+  auto mark = [&](std::string id) {
+    webhook_marks_[id] = now;
+    mark_order_.emplace_back(now, std::move(id));
+  };
+  for (const std::string& journey : event.journey_ids()) mark("hl:" + journey);
+  if (!event.borrower_provider_id().empty()) mark("hy:" + event.borrower_provider_id());
+}
+
+void SharedStateFetcher::ExpireWebhookMarks(absl::Time now) {
+  while (!mark_order_.empty() && (mark_order_.front().first + options_.webhook_mark_ttl <= now ||
+                                  mark_order_.size() > kMaxWebhookMarks)) {
+    auto& [marked_at, id] = mark_order_.front();
+    if (auto it = webhook_marks_.find(id); it != webhook_marks_.end() && it->second == marked_at) {
+      webhook_marks_.erase(it);
+    }
+    mark_order_.pop_front();
   }
 }
 
 bool SharedStateFetcher::TakeWebhookMark(const JourneyKey& key) {
+  const absl::Time now = scheduler_->Now();
   std::lock_guard<std::mutex> lock(mu_);
+  ExpireWebhookMarks(now);
   return webhook_marks_.erase(key.Id()) > 0;
 }
 
 SharedStateFetcher::Stats SharedStateFetcher::stats() const {
-  return {polled_.load(), shared_.load(), not_ready_.load(), redis_errors_.load()};
+  int64_t marks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    marks = static_cast<int64_t>(webhook_marks_.size());
+  }
+  return {polled_.load(), shared_.load(), not_ready_.load(), redis_errors_.load(), marks};
 }
 
 void SharedStateFetcher::Fetch(const JourneyKey& key, Done done) {

@@ -14,9 +14,10 @@
 //   when there is none yet (the holder's poll is still in flight), UNAVAILABLE, which the poller
 //   retries after its backoff. So at most one upstream poll per journey per lease period, and a
 //   non-holder's state is at most about one interval older than the holder's.
-// - After a web-hook names the journey (OnWebhook), this replica's next Fetch of it goes to the
-//   platform without waiting for the lease: web-hook refreshes stay immediate (one poll per
-//   replica watching that journey per web-hook).
+// - After a web-hook names the journey (OnWebhook), this replica's next Fetch of it within
+//   webhook_mark_ttl goes to the platform without waiting for the lease: web-hook refreshes stay
+//   immediate (one poll per replica watching that journey per web-hook). Marks of journeys nobody
+//   here watches lapse after the TTL, so they cost memory for the TTL's web-hooks only.
 // - When Redis fails, Fetch asks the platform itself: Redis never stops WatchJourneyState.
 // The key includes the borrower, so a result is only shared with watchers of the same borrower.
 //
@@ -33,10 +34,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
+#include <utility>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "server/events/state_poller.h"
 #include "server/redis/redis_client.h"
@@ -56,12 +59,16 @@ class SharedStateFetcher : public StateFetcher {
     absl::Duration in_flight_lease = absl::Seconds(15);
     // How long a stored result may be read.
     absl::Duration result_ttl = absl::Seconds(120);
+    // How long a web-hook's mark waits for the Fetch it triggers (the poller's refresh, which
+    // follows at once for a watched journey).
+    absl::Duration webhook_mark_ttl = absl::Seconds(10);
   };
   struct Stats {
-    int64_t polled = 0;        // Fetches that asked the platform
-    int64_t shared = 0;        // Fetches answered with another replica's stored result
-    int64_t not_ready = 0;     // lease held elsewhere, no result stored yet
-    int64_t redis_errors = 0;  // Fetches that fell back to the platform because Redis failed
+    int64_t polled = 0;         // Fetches that asked the platform
+    int64_t shared = 0;         // Fetches answered with another replica's stored result
+    int64_t not_ready = 0;      // lease held elsewhere, no result stored yet
+    int64_t redis_errors = 0;   // Fetches that fell back to the platform because Redis failed
+    int64_t webhook_marks = 0;  // marks held: journeys named by web-hooks of the last TTL
   };
 
   // `scheduler`, `inner` and `redis` must outlive this fetcher.
@@ -83,6 +90,7 @@ class SharedStateFetcher : public StateFetcher {
   void Poll(const JourneyKey& key, Done done);  // scheduler thread
   void ReadShared(const JourneyKey& key, Done done);
   bool TakeWebhookMark(const JourneyKey& key);
+  void ExpireWebhookMarks(absl::Time now);  // under mu_
 
   Scheduler* const scheduler_;
   StateFetcher* const inner_;
@@ -90,7 +98,10 @@ class SharedStateFetcher : public StateFetcher {
   const Options options_;
   std::atomic<int64_t> polled_{0}, shared_{0}, not_ready_{0}, redis_errors_{0};
   mutable std::mutex mu_;
-  absl::flat_hash_set<std::string> webhook_marks_;  // guarded by mu_; KeyOf-style ids
+  // KeyOf-style id → when the last web-hook named it; and the marks in the order they were made
+  // (an id marked again appears twice: only the entry with its current time expires it).
+  absl::flat_hash_map<std::string, absl::Time> webhook_marks_;  // guarded by mu_
+  std::deque<std::pair<absl::Time, std::string>> mark_order_;   // guarded by mu_
 };
 
 }  // namespace aarthik::events

@@ -272,6 +272,19 @@ GatewayMetrics::GatewayMetrics() : registry_(std::make_unique<prometheus::Regist
                                "reading: a queue of unsent events was full (RESOURCE_EXHAUSTED).")
                            .Register(r)
                            .Add({});
+  heap_allocated_ = &prometheus::BuildGauge()
+                         .Name("aarthik_heap_allocated_bytes")
+                         .Help("Bytes in live heap allocations (jemalloc's stats.allocated).")
+                         .Register(r)
+                         .Add({});
+  heap_resident_ = &prometheus::BuildGauge()
+                        .Name("aarthik_heap_resident_bytes")
+                        .Help(
+                            "Bytes of the allocator's pages in RAM, its metadata included "
+                            "(jemalloc's stats.resident); less aarthik_heap_allocated_bytes: "
+                            "what it keeps for reuse.")
+                        .Register(r)
+                        .Add({});
   http_open_connections_ = &prometheus::BuildGauge()
                                 .Name("aarthik_http_open_connections")
                                 .Help(
@@ -409,6 +422,11 @@ void GatewayMetrics::EventSubscribersOverflowedSampled(uint64_t overflowed_total
     stream_overflows_->Increment(static_cast<double>(overflowed_total - stream_overflows_seen_));
     stream_overflows_seen_ = overflowed_total;
   }
+}
+
+void GatewayMetrics::HeapSampled(size_t allocated_bytes, size_t resident_bytes) {
+  heap_allocated_->Set(static_cast<double>(allocated_bytes));
+  heap_resident_->Set(static_cast<double>(resident_bytes));
 }
 
 void GatewayMetrics::WebhookRelayed(absl::string_view result) {

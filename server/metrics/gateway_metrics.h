@@ -178,6 +178,9 @@ class GatewayMetrics {
   // The event log's count of subscribers closed for falling behind (events::EventLog::Stats), at
   // a scrape; same threading as HttpListenerSampled.
   void EventSubscribersOverflowedSampled(uint64_t overflowed_total);
+  // The allocator's live bytes and resident pages at a scrape (core::ReadHeapStats); not called
+  // when the allocator cannot tell, and then the two gauges stay 0.
+  void HeapSampled(size_t allocated_bytes, size_t resident_bytes);
 
   // Authorization (server/authz): the decision counters of `method` ("<service>/<method>"), the
   // same pointer for the same name, valid as long as this object; call at start-up.
@@ -241,6 +244,8 @@ class GatewayMetrics {
   uint64_t http_evicted_seen_ = 0;
   prometheus::Counter* stream_overflows_;
   uint64_t stream_overflows_seen_ = 0;  // the scraping thread
+  prometheus::Gauge* heap_allocated_;
+  prometheus::Gauge* heap_resident_;
 
   // Authorization and audit.
   prometheus::Family<prometheus::Counter>* authz_decisions_;

@@ -15,6 +15,7 @@
 #include "server/auth/redis_token_store.h"
 #include "server/core/fd_limits.h"
 #include "server/core/log.h"
+#include "server/core/memory.h"
 #include "server/http/gateway_routes.h"
 #include "server/transcode/rpc_error.h"
 
@@ -441,6 +442,9 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
     }
     metrics_->EventSubscribersOverflowedSampled(
         static_cast<uint64_t>(event_log_->stats().overflowed_subscribers));
+    if (const std::optional<core::HeapStats> heap = core::ReadHeapStats()) {
+      metrics_->HeapSampled(heap->allocated, heap->resident);
+    }
   });
   http::HttpServer::Options http_options;
   http_options.listen = config.http_listen;

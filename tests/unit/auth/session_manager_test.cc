@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/core/clock.h"
 #include "server/core/id_source.h"
@@ -398,6 +399,29 @@ TEST_F(SessionManagerTest, AStoreFailureStillServesTheTokenAndLogsTheCallersCorr
   EXPECT_NE(log.find(R"("correlation_id":"corr-store-down")"), std::string::npos) << log;
   EXPECT_EQ(log.find("st_test_a"), std::string::npos) << log;
   EXPECT_EQ(log.find("rt_test_a"), std::string::npos) << log;
+}
+
+// A borrower a second who never calls again (the soak's mix) must not keep a fresh-token entry
+// until the table's cap: expired entries go at SweepPacer's pace (a pass per as many new
+// borrowers as the table held after the last one; the first after 1,024).
+TEST_F(SessionManagerTest, ExpiredFreshTokensAreSweptAsNewBorrowersArrive) {
+  auto mint = [this](const std::string& borrower) {
+    Result result;
+    sessions_.AcquireSessionToken(borrower, Deadline(), "c", "", result.Callback());
+    transport_.Respond(200, SessionEnvelope(borrower, clock_.Now(), absl::Minutes(30)));
+    result.done.WaitForNotification();
+    ASSERT_TRUE(result.token.ok()) << result.token.status();
+  };
+  for (int i = 0; i < 1024; ++i) mint(absl::StrCat("ONCE_", i));  // a pass, nothing expired
+  EXPECT_EQ(sessions_.fresh_tokens(), 1024u);
+
+  clock_.Advance(absl::Minutes(40));  // past the first 1,024's use
+  for (int i = 0; i < 1023; ++i) mint(absl::StrCat("LATER_", i));
+  EXPECT_EQ(sessions_.fresh_tokens(), 2047u);
+  mint("LAST");  // the 1,024th since the pass: the next one
+  EXPECT_EQ(sessions_.fresh_tokens(), 1024u);
+  EXPECT_EQ(sessions_.FreshSessionToken("ONCE_0"), std::nullopt);
+  EXPECT_EQ(sessions_.FreshSessionToken("LATER_0"), "st_test_LATER_0");
 }
 
 TEST(TokensFromPlatformDataTest, RejectsIncompletePayloads) {

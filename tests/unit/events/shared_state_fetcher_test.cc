@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/core/clock.h"
 #include "server/redis/redis_client.h"
@@ -189,6 +190,30 @@ TEST_F(SharedStateFetcherTest, AWebhookMakesTheNextFetchPoll) {
   EXPECT_EQ(Redis({"GET", LeaseKey()}).str, "replica-b") << "the fresh poll takes the lease";
   ASSERT_TRUE(Fetch(*a_).ok());  // the mark was used up: shared again
   EXPECT_EQ(Fetches(), 2);
+}
+
+// Web-hooks name journeys this replica may not watch: their marks must not pile up (the soak
+// found them growing with every journey ever named), and a stale mark must not send a much later
+// Fetch past the lease.
+TEST_F(SharedStateFetcherTest, AWebhookMarkLapsesWhenNoFetchFollowsIt) {
+  core::ManualClock clock(absl::Now());
+  EventLoopScheduler scheduler(&loop_, clock);
+  Replica c(&loop_, &scheduler, &platform_, server_->port(), "replica-c");
+  ASSERT_TRUE(Fetch(*a_).ok());  // a holds the lease and stored the result
+  for (int i = 0; i < 100; ++i) {
+    v1::JourneyEvent event;
+    event.add_journey_ids(absl::StrCat("unwatched-", i));
+    c.fetcher.OnWebhook(event);
+  }
+  v1::JourneyEvent watched;
+  watched.add_journey_ids(FakeFetcher::kJourney);
+  c.fetcher.OnWebhook(watched);
+  EXPECT_EQ(c.fetcher.stats().webhook_marks, 101);
+
+  clock.Advance(absl::Seconds(11));  // past webhook_mark_ttl (10 s)
+  ASSERT_TRUE(FetchOn(scheduler, c, Key()).ok());
+  EXPECT_EQ(Fetches(), 1) << "the lapsed mark did not skip the lease: a's result was shared";
+  EXPECT_EQ(c.fetcher.stats().webhook_marks, 0);
 }
 
 TEST_F(SharedStateFetcherTest, ResultsAreNotSharedBetweenBorrowers) {

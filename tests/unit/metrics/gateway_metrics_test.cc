@@ -220,6 +220,15 @@ TEST(GatewayMetricsTest, StreamOverflowsFollowTheEventLogsRunningTotal) {
   EXPECT_THAT(metrics.Serialize(), HasSubstr("aarthik_stream_overflows_total 5"));
 }
 
+TEST(GatewayMetricsTest, HeapGaugesShowTheLastSample) {
+  GatewayMetrics metrics;
+  EXPECT_THAT(metrics.Serialize(), HasSubstr("aarthik_heap_allocated_bytes 0"));
+  metrics.HeapSampled(/*allocated_bytes=*/1'000'000, /*resident_bytes=*/3'000'000);
+  metrics.HeapSampled(/*allocated_bytes=*/2'000'000, /*resident_bytes=*/4'000'000);
+  EXPECT_THAT(metrics.Serialize(), HasSubstr("aarthik_heap_allocated_bytes 2000000"));
+  EXPECT_THAT(metrics.Serialize(), HasSubstr("aarthik_heap_resident_bytes 4000000"));
+}
+
 TEST(StreamCallTest, CountsASubscriberWhileOpenAndHandlesTheStreamWhenItEnds) {
   GatewayMetrics metrics;
   const std::string service = "aarthik.events.v1.JourneyEventsService";
