@@ -238,11 +238,11 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
     if (route_.options.credential_effect() != CREDENTIAL_EFFECT_STORE_SESSION) {
       request.decode_data = [this](transcode::RapidJsonView data) {
         response_message_ = NewResponse();
-        // Drops are reported once the decoding stands: a payload the codec declines (ABORTED,
-        // fast_reply.h) is decoded again the full way, which reports them itself.
+        // Drops are reported once the decoding stands: a payload the codec fails on is decoded
+        // again the full way (fast_reply.h), which reports them itself.
         transcode::CollectingDropSink drops;
         absl::Status decoded = deps_.codec->Decode(data, Payload(response_message_.get()), &drops);
-        if (decoded.code() != absl::StatusCode::kAborted) {
+        if (decoded.ok()) {
           for (const auto& [reason, path] : drops.drops) Dropped(reason, path);
         }
         return decoded;

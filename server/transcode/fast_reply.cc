@@ -164,7 +164,7 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const st
   if (document.HasParseError() || !document.IsObject()) return false;
   if (!enveloped) {
     absl::Status data_decoded = decode(RapidJsonView(document));
-    if (data_decoded.code() == absl::StatusCode::kAborted) return false;  // see DataDecoder
+    if (!data_decoded.ok()) return false;  // see DataDecoder
     *decoded = std::move(data_decoded);
     reply->http_status = http_status;
     return true;
@@ -193,7 +193,7 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const st
     return false;
   }
   absl::Status data_decoded = decode(RapidJsonView(*data));
-  if (data_decoded.code() == absl::StatusCode::kAborted) return false;  // see DataDecoder
+  if (!data_decoded.ok()) return false;  // see DataDecoder
   reply->http_status = http_status;
   reply->request_id = StringOf(request_id);
   reply->correlation_id =

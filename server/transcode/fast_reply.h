@@ -16,7 +16,7 @@
 // It only ever takes the common case: a 2xx whose envelope (headless, Hybrid) carries a string
 // request ID, a `data` object and no error, each key once, or an unenveloped (ENVELOPE_NONE) JSON
 // object. Anything else returns false and leaves `reply` alone, so DecodeReply stays the one place
-// that decides and words errors. So does a payload `decode` declines (ABORTED, see DataDecoder).
+// that decides and words errors. So does a payload `decode` fails on (see DataDecoder).
 //
 // Thread-safety: any thread; each thread has its own document. `decode` must not call back into
 // DecodeSuccessFast (the view is into this thread's document).
@@ -33,13 +33,15 @@
 
 namespace aarthik::transcode {
 
-// ABORTED from the decoder declines the payload: the reply is then not taken, and DecodeReply
-// reads it the full way (JsonCodec does so for a field given twice, which the two parsers resolve
-// differently).
+// Any error from the decoder declines the payload: the reply is then not taken, and DecodeReply
+// reads it the full way and decides. JsonCodec answers ABORTED for a field given twice, which the
+// two parsers resolve differently; and an error is only final on the full path, because a key
+// given twice may fail in its first copy, which nlohmann (keeping the last) never sees (found by
+// tests/fuzz/platform_reply_fuzzer.cc).
 using DataDecoder = absl::FunctionRef<absl::Status(RapidJsonView data)>;
 
 // True when the fast path took the reply: `reply` then holds the status and IDs (its `data` stays
-// empty: the payload went to `decode`), and `*decoded` is what `decode` returned.
+// empty: the payload went to `decode`), and `*decoded` is what `decode` returned: OK.
 bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const std::string& body,
                        DataDecoder decode, PlatformReply* reply, absl::Status* decoded);
 

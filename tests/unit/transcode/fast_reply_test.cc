@@ -245,5 +245,17 @@ TEST(DecodeSuccessFastTest, SurrogateEscapesAreLeftToTheFullPath) {
   EXPECT_EQ(bmp.data_status, "\xe2\x82\xb9 \\udda0");
 }
 
+// Found by the long fuzz run: `"offerSelectionLock"` given twice, first as a string (the wrong
+// type), then as the object. The hot path failed on the first copy; nlohmann keeps only the last,
+// and the full path read the reply. A failed payload is therefore only final on the full path.
+TEST(DecodeSuccessFastTest, APayloadTheDecoderFailsOnIsLeftToTheFullPath) {
+  PlatformReply reply;
+  absl::Status decoded;
+  EXPECT_FALSE(DecodeSuccessFast(
+      ENVELOPE_HEADLESS, 200, R"({"requestID":"r","data":{"status":"x"}})",
+      [](RapidJsonView) { return absl::InvalidArgumentError("wrong type"); }, &reply, &decoded));
+  EXPECT_TRUE(reply.request_id.empty()) << "a declined reply is left alone";
+}
+
 }  // namespace
 }  // namespace aarthik::transcode
