@@ -1,9 +1,15 @@
 // aarthik-gateway: serves the Aarthik Labs platform's REST API as gRPC. See --help and
 // docs/architecture.md.
+#include <sys/signalfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -48,42 +54,66 @@ int main(int argc, char** argv) {
                        {{"reason", std::string(limit.status().message())}});
   }
 
+  // SIGTERM and SIGINT are blocked in every thread (all start after this) and read from a
+  // signalfd on the main thread.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const int signal_fd = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd < 0) {
+    std::cerr << "aarthik-gateway: cannot start: signalfd: " << std::strerror(errno) << "\n";
+    return 1;
+  }
 
+  aarthik::rpc::Gateway::StartOptions start_options;
+  start_options.http_own_thread = false;
   absl::StatusOr<std::unique_ptr<aarthik::rpc::Gateway>> gateway =
-      aarthik::rpc::Gateway::Start(*config);
+      aarthik::rpc::Gateway::Start(*config, start_options);
   if (!gateway.ok()) {
     std::cerr << "aarthik-gateway: cannot start: " << gateway.status().message() << "\n";
     return 1;
   }
+  aarthik::rpc::Gateway& running = **gateway;
   // The first stdout line tells scripts and tests where we listen (useful with port 0).
-  std::cout << "listening " << (*gateway)->listen_address() << std::endl;
+  std::cout << "listening " << running.listen_address() << std::endl;
   // The second line: the HTTP listener (web-hooks, /healthz).
-  std::cout << "http " << (*gateway)->http_address() << std::endl;
-  // The main thread waits for SIGTERM/SIGINT (blocked everywhere else) and, between signals,
-  // re-reads the secret files and hands freed memory back to the system: one thread for all.
+  std::cout << "http " << running.http_address() << std::endl;
+
+  // The main thread runs the HTTP listener and, as tasks of it, re-reads the secret files and
+  // hands freed memory back to the system every tick, and starts the drain on a signal. The drain
+  // blocks for up to the grace period, during which /healthz and /metrics must still answer: it
+  // runs on a thread of its own, which stops the listener once the gRPC server is done.
+  aarthik::http::HttpServer& http = running.http_server();
   constexpr absl::Duration kMemoryReleaseInterval = absl::Seconds(5);
-  const timespec tick =
-      absl::ToTimespec(std::min(config->secret_reload_interval, kMemoryReleaseInterval));
+  const absl::Duration tick = std::min(config->secret_reload_interval, kMemoryReleaseInterval);
   absl::Time next_secret_poll = absl::Now() + config->secret_reload_interval;
-  int received = 0;
-  while (received <= 0) {
-    received = sigtimedwait(&signals, nullptr, &tick);  // -1: timed out or interrupted
-    if (received > 0) break;
+  std::function<void()> housekeeping = [&] {
     if (absl::Now() >= next_secret_poll) {
-      (*gateway)->PollSecrets();
+      running.PollSecrets();
       next_secret_poll = absl::Now() + config->secret_reload_interval;
     }
     aarthik::core::ReleaseFreeMemory();
-  }
-  aarthik::core::Log(aarthik::core::Severity::kInfo, "shutting down",
-                     {{"signal", strsignal(received)}});
-  (*gateway)->Shutdown(config->shutdown_grace, config->shutdown_delay);
-  (*gateway)->Wait();
+    http.RunAfter(tick, housekeeping);
+  };
+  http.RunAfter(tick, housekeeping);
+  std::thread drain;
+  http.WhenReadable(signal_fd, [&] {
+    signalfd_siginfo received{};
+    const ssize_t n = read(signal_fd, &received, sizeof(received));
+    const int signal = n == sizeof(received) ? static_cast<int>(received.ssi_signo) : SIGTERM;
+    aarthik::core::Log(aarthik::core::Severity::kInfo, "shutting down",
+                       {{"signal", strsignal(signal)}});
+    drain = std::thread([&] {
+      running.Shutdown(config->shutdown_grace, config->shutdown_delay);
+      running.Wait();
+      http.Stop();
+    });
+  });
+  http.Serve();  // until the drain stops the listener
+  if (drain.joinable()) drain.join();
   gateway->reset();
+  close(signal_fd);
   return 0;
 }

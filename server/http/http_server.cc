@@ -9,9 +9,11 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <limits>
 #include <list>
+#include <mutex>
 #include <optional>
 
 #include "absl/strings/ascii.h"
@@ -21,6 +23,7 @@
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
+#include "boost/asio/posix/stream_descriptor.hpp"
 #include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/write.hpp"
@@ -101,6 +104,10 @@ struct HttpServer::Impl {
   std::list<std::weak_ptr<Session>> waiting;
   bool backlog_watched = false;
   std::atomic<uint64_t> evicted{0};
+  // Whether Serve is running the I/O; Stop waits for it to end. Guarded by serve_mu.
+  std::mutex serve_mu;
+  std::condition_variable serve_ended;
+  bool serving = false;
   asio::io_context io;
   // Keeps io.run() going while nothing is pending on the context: at the connection cap with
   // every connection waiting for an asynchronous handler, no accept, read or timer is.
@@ -415,8 +422,42 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(Options options, R
       address.is_v6() ? absl::StrCat("[", address.to_string(), "]") : address.to_string();
   server->address_ = absl::StrCat(shown, ":", bound);
   impl.Accept();
-  server->thread_ = std::thread([&impl] { impl.io.run(); });
+  if (impl.options.own_thread) server->thread_ = std::thread([&impl] { impl.io.run(); });
   return server;
+}
+
+void HttpServer::Serve() {
+  if (impl_->options.own_thread) return;
+  {
+    std::lock_guard<std::mutex> lock(impl_->serve_mu);
+    if (impl_->stopped.load()) return;
+    impl_->serving = true;
+  }
+  impl_->io.run();  // returns at once if Stop came in between: the context is stopped
+  std::lock_guard<std::mutex> lock(impl_->serve_mu);
+  impl_->serving = false;
+  impl_->serve_ended.notify_all();
+}
+
+void HttpServer::RunAfter(absl::Duration delay, absl::AnyInvocable<void()> task) {
+  auto timer = std::make_shared<asio::steady_timer>(impl_->io, absl::ToChronoNanoseconds(delay));
+  timer->async_wait([timer, task = std::move(task)](const beast::error_code& ec) mutable {
+    if (!ec) task();
+  });
+}
+
+void HttpServer::WhenReadable(int fd, absl::AnyInvocable<void()> task) {
+  // The caller owns `fd`: the descriptor object lets go of it without closing it, whenever the
+  // wait ends (including at Stop, when the context destroys the pending wait).
+  std::shared_ptr<asio::posix::stream_descriptor> descriptor(
+      new asio::posix::stream_descriptor(impl_->io, fd), [](asio::posix::stream_descriptor* d) {
+        d->release();
+        delete d;
+      });
+  descriptor->async_wait(asio::posix::stream_descriptor::wait_read,
+                         [descriptor, task = std::move(task)](const beast::error_code& ec) mutable {
+                           if (!ec) task();
+                         });
 }
 
 void HttpServer::Stop() {
@@ -427,7 +468,12 @@ void HttpServer::Stop() {
   });
   // Sessions still reading hold no more than their timeout; stopping the context drops them.
   impl_->io.stop();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  } else {
+    std::unique_lock<std::mutex> lock(impl_->serve_mu);
+    impl_->serve_ended.wait(lock, [this] { return !impl_->serving; });
+  }
   if (impl_->spare_fd >= 0) ::close(impl_->spare_fd);
   impl_->spare_fd = -1;
 }

@@ -26,8 +26,13 @@
 //   std::cout << (*server)->address();   // "127.0.0.1:41234"
 //   (*server)->Stop();                    // or destroy
 //
-// Thread-safety: Start/Stop/address/open_connections from any thread; handlers and head checks
-// run on the server's I/O thread, one at a time.
+// With Options::own_thread false the server starts no thread: its owner runs the I/O with Serve
+// on a thread it has anyway (the gateway's main thread, which also schedules the process's
+// housekeeping on it with RunAfter and WhenReadable), and Serve returns once Stop was called.
+//
+// Thread-safety: Start/Stop/RunAfter/WhenReadable/address/open_connections from any thread;
+// handlers, head checks and the tasks of RunAfter and WhenReadable run on the I/O thread, one at a
+// time. Stop must not be called on the I/O thread (it waits for the I/O to end).
 #ifndef AARTHIK_SERVER_HTTP_HTTP_SERVER_H_
 #define AARTHIK_SERVER_HTTP_HTTP_SERVER_H_
 
@@ -41,6 +46,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
@@ -110,6 +116,8 @@ class HttpServer {
     size_t max_connections = 1024;
     // How long accepting pauses after accept failed for lack of descriptors or buffers.
     absl::Duration accept_pause = absl::Milliseconds(100);
+    // false: no I/O thread of its own; the owner calls Serve.
+    bool own_thread = true;
   };
 
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(Options options, Routes routes);
@@ -119,8 +127,17 @@ class HttpServer {
 
   // "HOST:PORT" actually bound.
   const std::string& address() const { return address_; }
-  // Closes the listener and every connection, joins the I/O thread. Idempotent.
+  // Closes the listener and every connection and waits until the I/O has ended (joins the I/O
+  // thread, or waits for Serve to return). Idempotent.
   void Stop();
+  // Runs the I/O on the calling thread until Stop (Options::own_thread false; otherwise, or after
+  // Stop, returns at once).
+  void Serve();
+  // Runs `task` on the I/O thread once `delay` has passed. Tasks still pending at Stop never run.
+  void RunAfter(absl::Duration delay, absl::AnyInvocable<void()> task);
+  // Runs `task` on the I/O thread once `fd` is readable, once. The caller keeps `fd` open until
+  // Stop has returned.
+  void WhenReadable(int fd, absl::AnyInvocable<void()> task);
   // Connections open now.
   size_t open_connections() const;
   // Times accept failed for lack of descriptors or buffers (each followed by a pause).

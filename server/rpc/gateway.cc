@@ -98,7 +98,8 @@ core::FdBudget PlanDescriptors(const core::Config& config) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& config) {
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& config,
+                                                        StartOptions options) {
   std::unique_ptr<Gateway> gateway(new Gateway());
   gateway->metrics_ = std::make_unique<metrics::GatewayMetrics>();
   absl::StatusOr<transcode::RouteTable> routes =
@@ -126,6 +127,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
           : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
   const core::FdBudget descriptors = PlanDescriptors(config);
   gateway->http_max_connections_ = descriptors.http_max_connections;
+  gateway->http_own_thread_ = options.http_own_thread;
   // Each request in flight holds a connection (HTTP/1.1), so the in-flight cap is also the
   // connection cap; beyond the descriptor budget calls are shed rather than starving gRPC.
   const int per_shard_in_flight =
@@ -449,6 +451,7 @@ absl::Status Gateway::StartEvents(const core::Config& config) {
   http::HttpServer::Options http_options;
   http_options.listen = config.http_listen;
   http_options.max_connections = http_max_connections_;
+  http_options.own_thread = http_own_thread_;
   absl::StatusOr<std::unique_ptr<http::HttpServer>> server =
       http::HttpServer::Start(http_options, std::move(routes));
   if (!server.ok()) return server.status();

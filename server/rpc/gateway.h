@@ -6,6 +6,10 @@
 //   std::cout << "listening " << (*gateway)->listen_address() << std::endl;
 //   (*gateway)->Wait();        // until Shutdown() from another thread (e.g. on SIGTERM)
 //
+// main.cc starts it with StartOptions::http_own_thread false and runs the HTTP listener's I/O on
+// the main thread (http_server().Serve()), with the signals and the housekeeping ticks as tasks of
+// that thread: one thread fewer than a listener thread plus a main thread that waits.
+//
 // Thread-safety: Shutdown may be called from any thread; the rest is for the owning thread.
 #ifndef AARTHIK_SERVER_RPC_GATEWAY_H_
 #define AARTHIK_SERVER_RPC_GATEWAY_H_
@@ -52,13 +56,23 @@ inline constexpr char kUpstreamHealthService[] = "aarthik.gateway.upstream";
 
 class Gateway {
  public:
-  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const core::Config& config);
+  struct StartOptions {
+    // false: the HTTP listener starts no thread; the owner runs it with http_server().Serve().
+    bool http_own_thread = true;
+  };
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const core::Config& config,
+                                                        StartOptions options);
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const core::Config& config) {
+    return Start(config, StartOptions());
+  }
   ~Gateway();
 
   // "HOST:PORT" actually bound (the port is resolved when the config asked for port 0).
   const std::string& listen_address() const { return listen_address_; }
   // "HOST:PORT" of the HTTP listener (web-hooks, /healthz).
   const std::string& http_address() const { return http_->address(); }
+  // The HTTP listener (web-hooks, /healthz, /metrics): its Serve, RunAfter, WhenReadable and Stop.
+  http::HttpServer& http_server() { return *http_; }
   void Wait();
   // Drains: health turns NOT_SERVING, event streams end with UNAVAILABLE (reason
   // GATEWAY_SHUTTING_DOWN; clients resume elsewhere with their cursor), new calls are refused with
@@ -72,8 +86,8 @@ class Gateway {
                 absl::Duration delay = absl::ZeroDuration());
   // Re-reads the secret files (API key, web-hook secrets, Redis password) and swaps in changed
   // values. The owner calls it every --secret-reload-interval from one thread: main.cc's main
-  // thread, which waits for signals with that timeout, so that one thread does both (the gateway's
-  // thread count is part of what benchmark c holds it to).
+  // thread, which also runs the HTTP listener, so that no thread exists for it alone (the
+  // gateway's thread count is part of what benchmark c holds it to).
   void PollSecrets();
 
   const auth::SessionManager& sessions() const { return *sessions_; }
@@ -138,6 +152,7 @@ class Gateway {
   std::atomic<bool> grpc_listener_accepting_{true};
   // Descriptor budget shares (core/fd_limits.h) for the HTTP listener, set before StartEvents.
   size_t http_max_connections_ = 0;
+  bool http_own_thread_ = true;
   // The API key as the watcher keeps it current (shared with the proxy, sessions and state
   // fetcher).
   std::shared_ptr<core::Secret> api_key_;
