@@ -80,8 +80,8 @@ class Gateway {
   // callers would see as CANCELLED), and in-flight unary calls get up to `grace` to finish before
   // they are cancelled. Blocks until they have finished and the delay has passed (or the grace is
   // over) and the gRPC server is shutting down; Wait() returns once all calls are done.
-  // Idempotent; not from a gRPC or upstream thread (main.cc calls it from the main thread once a
-  // signal arrived).
+  // Idempotent; not from a gRPC, upstream or HTTP listener thread (main.cc calls it from a thread
+  // it starts once a signal arrived).
   void Shutdown(absl::Duration grace = absl::Seconds(5),
                 absl::Duration delay = absl::ZeroDuration());
   // Re-reads the secret files (API key, web-hook secrets, Redis password) and swaps in changed
