@@ -110,6 +110,14 @@ class SharedStateFetcherTest : public ::testing::Test {
     });
     return reply.get_future().get();
   }
+  // Waits until Redis has executed what `replica` sent it so far. A poll's answer goes to the
+  // caller before its result and lease are written (fire and forget), and another replica's
+  // commands travel on another connection: without this, they may overtake them.
+  void Landed(Replica& replica) {
+    std::promise<void> pong;
+    replica.redis.Command({"PING"}, [&](absl::StatusOr<redis::RedisReply>) { pong.set_value(); });
+    pong.get_future().get();
+  }
   int Fetches() {
     std::promise<int> count;
     scheduler_.Post([&] { count.set_value(platform_.fetches); });
@@ -127,6 +135,7 @@ class SharedStateFetcherTest : public ::testing::Test {
 TEST_F(SharedStateFetcherTest, OneReplicaPollsAndTheOtherGetsItsResult) {
   absl::StatusOr<FetchedState> first = Fetch(*a_);
   ASSERT_TRUE(first.ok()) << first.status();
+  Landed(*a_);
   absl::StatusOr<FetchedState> second = Fetch(*b_);
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(Fetches(), 1);
@@ -175,6 +184,7 @@ TEST_F(SharedStateFetcherTest, WhileTheHolderPollsTheOtherIsToldToRetry) {
     platform_.held(platform_.next);
   });
   ASSERT_TRUE(holder.get_future().get().ok());
+  Landed(*a_);
   ASSERT_TRUE(Fetch(*b_).ok());
   EXPECT_EQ(Fetches(), 1);
   EXPECT_EQ(b_->fetcher.stats().shared, 1);
@@ -182,10 +192,12 @@ TEST_F(SharedStateFetcherTest, WhileTheHolderPollsTheOtherIsToldToRetry) {
 
 TEST_F(SharedStateFetcherTest, AWebhookMakesTheNextFetchPoll) {
   ASSERT_TRUE(Fetch(*a_).ok());
+  Landed(*a_);
   v1::JourneyEvent event;
   event.add_journey_ids(FakeFetcher::kJourney);
   b_->fetcher.OnWebhook(event);
   ASSERT_TRUE(Fetch(*b_).ok());
+  Landed(*b_);
   EXPECT_EQ(Fetches(), 2);
   EXPECT_EQ(Redis({"GET", LeaseKey()}).str, "replica-b") << "the fresh poll takes the lease";
   ASSERT_TRUE(Fetch(*a_).ok());  // the mark was used up: shared again
@@ -200,6 +212,7 @@ TEST_F(SharedStateFetcherTest, AWebhookMarkLapsesWhenNoFetchFollowsIt) {
   EventLoopScheduler scheduler(&loop_, clock);
   Replica c(&loop_, &scheduler, &platform_, server_->port(), "replica-c");
   ASSERT_TRUE(Fetch(*a_).ok());  // a holds the lease and stored the result
+  Landed(*a_);
   for (int i = 0; i < 100; ++i) {
     v1::JourneyEvent event;
     event.add_journey_ids(absl::StrCat("unwatched-", i));
