@@ -128,7 +128,7 @@ class HttpServer {
   // "HOST:PORT" actually bound.
   const std::string& address() const { return address_; }
   // Closes the listener and every connection and waits until the I/O has ended (joins the I/O
-  // thread, or waits for Serve to return). Idempotent.
+  // thread, or waits until Serve's I/O has: no handler or task runs after). Idempotent.
   void Stop();
   // Runs the I/O on the calling thread until Stop (Options::own_thread false; otherwise, or after
   // Stop, returns at once).
