@@ -154,6 +154,18 @@ const std::vector<Flag>& Flags() {
          if (!absl::SimpleAtoi(v, &c.threads) || c.threads < 0) return Invalid("threads", "N >= 0");
          return absl::OkStatus();
        }},
+      {"tls-cert", "PATH", "PEM certificate chain: serve HTTPS (needs --tls-key)",
+       [](Config& c, absl::string_view v) -> absl::Status {
+         if (v.empty()) return Invalid("tls-cert", "expected a path");
+         c.tls_cert_file = std::string(v);
+         return absl::OkStatus();
+       }},
+      {"tls-key", "PATH", "PEM private key of --tls-cert",
+       [](Config& c, absl::string_view v) -> absl::Status {
+         if (v.empty()) return Invalid("tls-key", "expected a path");
+         c.tls_key_file = std::string(v);
+         return absl::OkStatus();
+       }},
       {"control-plane", "", "enable /_sandbox/* (reset, time, faults, counters, webhooks, requests)",
        [](Config& c, absl::string_view v) -> absl::Status {
          absl::StatusOr<bool> b = ParseBool(v);
@@ -334,6 +346,9 @@ absl::StatusOr<Config> ParseConfig(int argc, const char* const* argv, const char
     }
     absl::Status status = flag.set(config, value);
     if (!status.ok()) return status;
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
   if (config.api_keys.empty()) config.api_keys.push_back("sk_" + config.environment + "_sandbox");
   return config;

@@ -41,6 +41,9 @@ struct Config {
   absl::Duration hosted_url_ttl = absl::Minutes(5);
   absl::Duration bootstrap_ttl = absl::Seconds(120);
   int threads = 0;  // 0: one per hardware thread
+  // PEM certificate chain and private key: both set, the listener serves HTTPS only.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   bool control_plane = false;
   // How many platform requests GET /_sandbox/requests keeps (0: none; only with the control plane).
   int request_log_size = 256;

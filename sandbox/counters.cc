@@ -57,7 +57,10 @@ nlohmann::json Counters::ToJson(const Router& router) const {
           {"webhooks",
            {{"sent", webhooks_sent_.load()},
             {"succeeded", webhooks_succeeded_.load()},
-            {"failed", webhooks_failed_.load()}}}};
+            {"failed", webhooks_failed_.load()}}},
+          {"tls_handshakes",
+           {{"completed", tls_handshakes_completed_.load()},
+            {"failed", tls_handshakes_failed_.load()}}}};
 }
 
 }  // namespace aarthik::sandbox

@@ -1,5 +1,6 @@
 // Counters for the control plane (`GET /_sandbox/counters`): requests per route template and
-// status, sessions minted, refreshes, side effects per Idempotency-Key, web-hook outcomes.
+// status, sessions minted, refreshes, side effects per Idempotency-Key, web-hook outcomes, TLS
+// handshakes.
 //
 // Example:
 //   Counters counters;
@@ -37,6 +38,11 @@ class Counters {
   void CountSideEffect(const std::string& idempotency_key);
   void CountWebhookSent() { webhooks_sent_.fetch_add(1, std::memory_order_relaxed); }
   void CountWebhookResult(bool succeeded);
+  // Connection-level: not cleared by Reset (connections outlive a reset of the platform's state).
+  void CountTlsHandshake(bool succeeded) {
+    (succeeded ? tls_handshakes_completed_ : tls_handshakes_failed_)
+        .fetch_add(1, std::memory_order_relaxed);
+  }
 
   void Reset();
   nlohmann::json ToJson(const Router& router) const;
@@ -50,6 +56,8 @@ class Counters {
   std::atomic<uint64_t> webhooks_sent_{0};
   std::atomic<uint64_t> webhooks_succeeded_{0};
   std::atomic<uint64_t> webhooks_failed_{0};
+  std::atomic<uint64_t> tls_handshakes_completed_{0};
+  std::atomic<uint64_t> tls_handshakes_failed_{0};
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, uint64_t> side_effects_ ABSL_GUARDED_BY(mu_);
 };

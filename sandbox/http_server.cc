@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "boost/asio/ssl.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/beast/ssl.hpp"
 
 namespace aarthik::sandbox {
 namespace asio = boost::asio;
@@ -23,24 +25,45 @@ namespace {
 
 constexpr size_t kBodyLimit = 1 << 20;
 
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection: plain (`Stream` = beast::tcp_stream) or TLS (TlsStream, after its handshake).
+template <typename Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(tcp::socket socket, Platform* platform)
       : stream_(std::move(socket)), timer_(stream_.get_executor()), platform_(platform) {}
+  Session(tcp::socket socket, asio::ssl::context& tls, Platform* platform)
+      : stream_(std::move(socket), tls), timer_(stream_.get_executor()), platform_(platform) {}
 
   void Start() {
     beast::error_code ignored;
-    stream_.socket().set_option(tcp::no_delay(true), ignored);
-    Read();
+    socket().set_option(tcp::no_delay(true), ignored);
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                self->platform_->CountTlsHandshake(!ec);
+                                if (ec) {
+                                  beast::error_code ignored;
+                                  self->socket().close(ignored);
+                                  return;
+                                }
+                                self->Read();
+                              });
+    } else {
+      Read();
+    }
   }
 
  private:
+  tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
+
   void Read() {
     parser_.emplace();
     parser_->body_limit(kBodyLimit);
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -57,14 +80,14 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec) {
       beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      socket().shutdown(tcp::socket::shutdown_send, ignored);
       return;
     }
     request_ = parser_->release();
     plan_ = platform_->Plan(request_);
     if (plan_.faults.latency_ms > 0) {
       timer_.expires_after(std::chrono::milliseconds(plan_.faults.latency_ms));
-      timer_.async_wait([self = shared_from_this()](beast::error_code) { self->Execute(); });
+      timer_.async_wait([self = this->shared_from_this()](beast::error_code) { self->Execute(); });
       return;
     }
     Execute();
@@ -74,8 +97,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (plan_.faults.reset_connection) {
       platform_->CountReset(plan_);
       beast::error_code ignored;
-      stream_.socket().set_option(asio::socket_base::linger(true, 0), ignored);
-      stream_.socket().close(ignored);  // RST: the client sees a reset, not a clean close
+      socket().set_option(asio::socket_base::linger(true, 0), ignored);
+      socket().close(ignored);  // RST: the client sees a reset, not a clean close
       return;
     }
     try {
@@ -98,10 +121,10 @@ class Session : public std::enable_shared_from_this<Session> {
       raw_ = serialized.str();
       raw_.resize(raw_.size() - response_.body().size() / 2 - 1);
       asio::async_write(stream_, asio::buffer(raw_),
-                        [self = shared_from_this()](beast::error_code, size_t) {
+                        [self = this->shared_from_this()](beast::error_code, size_t) {
                           beast::error_code ignored;
-                          self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-                          self->stream_.socket().close(ignored);
+                          self->socket().shutdown(tcp::socket::shutdown_both, ignored);
+                          self->socket().close(ignored);
                         });
       return;
     }
@@ -110,17 +133,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Write() {
     http::async_write(stream_, response_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         if (ec || !self->response_.keep_alive()) {
                           beast::error_code ignored;
-                          self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          self->socket().shutdown(tcp::socket::shutdown_send, ignored);
                           return;
                         }
                         self->Read();
                       });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   asio::steady_timer timer_;
   Platform* platform_;
   beast::flat_buffer buffer_;
@@ -159,10 +182,34 @@ absl::StatusOr<std::string> HttpServer::Listen(const std::string& host, int port
   return absl::StrCat(host_text, ":", bound.port());
 }
 
+absl::Status HttpServer::EnableTls(const std::string& cert_file, const std::string& key_file) {
+  auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1);
+  beast::error_code ec;
+  tls->use_certificate_chain_file(cert_file, ec);
+  if (ec)
+    return absl::InvalidArgumentError(absl::StrCat("--tls-cert ", cert_file, ": ", ec.message()));
+  tls->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec)
+    return absl::InvalidArgumentError(absl::StrCat("--tls-key ", key_file, ": ", ec.message()));
+  if (SSL_CTX_check_private_key(tls->native_handle()) != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls-key ", key_file, " does not match the certificate of --tls-cert"));
+  }
+  tls_ = std::move(tls);
+  return absl::OkStatus();
+}
+
 void HttpServer::Accept() {
   acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), platform_)->Start();
+    if (!ec && tls_ != nullptr) {
+      std::make_shared<Session<TlsStream>>(std::move(socket), *tls_, platform_)->Start();
+    } else if (!ec) {
+      std::make_shared<Session<beast::tcp_stream>>(std::move(socket), platform_)->Start();
+    }
     Accept();
   });
 }

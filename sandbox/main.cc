@@ -25,6 +25,13 @@ int main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   aarthik::sandbox::Platform platform(*config);
   aarthik::sandbox::HttpServer server(&platform, config->threads);
+  if (!config->tls_cert_file.empty()) {
+    absl::Status tls = server.EnableTls(config->tls_cert_file, config->tls_key_file);
+    if (!tls.ok()) {
+      std::cerr << "aarthik-sandbox: " << tls.message() << "\n";
+      return 2;
+    }
+  }
   absl::StatusOr<std::string> address = server.Listen(config->listen_host, config->listen_port);
   if (!address.ok()) {
     std::cerr << "aarthik-sandbox: " << address.status().message() << "\n";

@@ -67,6 +67,8 @@ class Platform {
   HttpResponse Handle(const HttpRequest& request, const RequestPlan& plan);
   // Counts a request that the server answered by resetting the connection.
   void CountReset(const RequestPlan& plan);
+  // A TLS handshake on the listener (with --tls-cert) that succeeded or failed.
+  void CountTlsHandshake(bool succeeded) { counters_.CountTlsHandshake(succeeded); }
 
   // Applies time-driven transitions to every journey (run by the web-hook worker).
   void Tick();

@@ -5,8 +5,8 @@
 
 Starts aarthik-sandbox and aarthik-gateway on free loopback ports, warms up for 2 s, then reads every
 gateway thread's user and system time and voluntary / involuntary context switches
-(/proc/<pid>/task/*/{stat,status}) around --seconds of aarthik-grpc-load at 64 in flight over 4
-channels. Prints the load's summary and, per thread name (gRPC names its threads; ours keep the
+(/proc/<pid>/task/*/{stat,status}) around --seconds of aarthik-grpc-load at --concurrency in flight
+(64) over --channels (4). Prints the load's summary and, per thread name (gRPC names its threads; ours keep the
 process name), CPU microseconds and switches per completed RPC. Environment variables are passed to
 the gateway, which is how an experiment behind a temporary switch is compared with the default.
 """
@@ -46,6 +46,8 @@ def main():
     parser.add_argument("--bin", required=True)
     parser.add_argument("--rpc", default="state", choices=("health", "state", "features"))
     parser.add_argument("--seconds", type=float, default=6)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--channels", type=int, default=4)
     parser.add_argument("gateway_args", nargs="*")
     args = parser.parse_args()
     logs = os.path.join(HERE, "results", "per_thread")
@@ -59,7 +61,7 @@ def main():
                                    "--application-id", APPLICATION, *args.gateway_args], logs,
                        env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
         load = [os.path.join(args.bin, "aarthik-grpc-load"), f"--target={gateway.addr}", f"--rpc={args.rpc}",
-                "--borrower=BENCH_1", "--concurrency=64", "--channels=4", "--deadline_ms=30000"]
+                "--borrower=BENCH_1", f"--concurrency={args.concurrency}", f"--channels={args.channels}", "--deadline_ms=30000"]
         if args.rpc == "state":
             setup = subprocess.run(load[:2] + ["--rpc=state", "--borrower=BENCH_1", "--concurrency=1",
                                                "--channels=1", "--requests=10"],

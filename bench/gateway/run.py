@@ -22,10 +22,10 @@ Scenarios:
   r  scenario a's GetJourneyState and scenario d's storm with --redis-url (a redis-server on a free
      loopback port): the cost of the shared token store;
   t  TLS upstream (issue 15): scenario a's GetJourneyState through a gateway verifying an https://
-     upstream (--upstream-ca-file; aarthik-tls-front with a throw-away CA and certificate for
-     127.0.0.1, made with the openssl CLI, in front of the plain sandbox) and, interleaved in the same
-     run, through a second gateway on the plain sandbox: gateway CPU per RPC TLS / plain, and the TLS
-     handshakes per RPC after warm-up (counts read from the front with SIGUSR1);
+     upstream (--upstream-ca-file; a sandbox serving TLS with --tls-cert, a throw-away CA and
+     certificate for 127.0.0.1 made with the openssl CLI) and, interleaved in the same run, through
+     a second gateway on a plain sandbox: gateway CPU per RPC TLS / plain, and the TLS handshakes
+     per RPC after warm-up (the TLS sandbox's counters);
   perf       perf record -e cpu-clock on the gateway at c=64 (once; reports by DSO and symbol);
   callgrind  instructions per RPC in the gateway for health / GetJourneyState / GetFeatures (once).
 
@@ -35,9 +35,8 @@ import argparse
 import datetime
 import json
 import os
-import queue
-import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -55,19 +54,6 @@ HERE = os.path.join(ROOT, "bench", "gateway")
 
 def log(*parts):
     print(*parts, file=sys.stderr, flush=True)
-
-
-class LineProc(Proc):
-    """A Proc whose stdout lines after `listening HOST:PORT` are handed over in `lines` (a queue)
-    instead of going to the log: aarthik-tls-front answers SIGUSR1 with one JSON line."""
-
-    def __init__(self, *args, **kwargs):
-        self.lines = queue.Queue()  # before Proc starts the reading thread
-        super().__init__(*args, **kwargs)
-
-    def _drain(self):
-        for line in iter(self.p.stdout.readline, b""):
-            self.lines.put(line.decode())
 
 
 class Bench:
@@ -310,30 +296,32 @@ class Bench:
         self.procs.append(gateway)
         return gateway
 
-    def tls_handshakes(self, front):
-        """The front's handshake counters now: SIGUSR1, then its one-line JSON answer."""
-        os.kill(front.pid, signal.SIGUSR1)
-        return json.loads(front.lines.get(timeout=30))
+    def tls_handshakes(self, sandbox, ca):
+        """The TLS sandbox's handshake counters now (GET /_sandbox/counters over https, itself one
+        handshake, which the caller's difference leaves out)."""
+        context = ssl.create_default_context(cafile=ca)
+        with urllib.request.urlopen(f"https://{sandbox.addr}/_sandbox/counters", timeout=30,
+                                    context=context) as resp:
+            return json.loads(resp.read())["tls_handshakes"]
 
     def scenario_t(self, run):
-        """Scenario a's GetJourneyState (64 in flight) through a gateway on a TLS upstream it verifies
-        with --upstream-ca-file, and through a gateway on the plain sandbox, interleaved in this run."""
+        """Scenario a's GetJourneyState (64 in flight) through a gateway on a TLS sandbox (--tls-cert)
+        it verifies with --upstream-ca-file, and through a gateway on a plain sandbox, interleaved in
+        this run."""
         certs = self.tls_certs()
-        sandbox = Proc("sandbox", [os.path.join(self.bin, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
-                                   "--api-key", API_KEY, "--control-plane", "--threads", "2"], self.out)
-        self.procs.append(sandbox)
+        sandbox_argv = [os.path.join(self.bin, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
+                        "--api-key", API_KEY, "--control-plane", "--threads", "2"]
+        sandboxes = {"plain": Proc("sandbox", sandbox_argv, self.out),
+                     "tls": Proc("sandbox-tls", sandbox_argv + ["--tls-cert", certs["cert"],
+                                                                "--tls-key", certs["key"]], self.out)}
+        self.procs.extend(sandboxes.values())
         try:
-            plain = self.start_gateway("gateway", f"http://{sandbox.addr}")
-            front = LineProc("tls-front", [os.path.join(self.bin, "aarthik-tls-front"), "--cert", certs["cert"],
-                                           "--key", certs["key"], "--backend", sandbox.addr], self.out)
-            self.procs.append(front)
-            tls = self.start_gateway("gateway-tls", f"https://{front.addr}",
-                                     extra=("--upstream-ca-file", certs["ca"]))
+            gateways = {"plain": self.start_gateway("gateway", f"http://{sandboxes['plain'].addr}"),
+                        "tls": self.start_gateway("gateway-tls", f"https://{sandboxes['tls'].addr}",
+                                                  extra=("--upstream-ca-file", certs["ca"]))}
             # A journey through each gateway, as scenario a does (CreateJourney, then 10 reads).
             journeys = {kind: self.grpc_load(gateway, "state", 1, channels=1, requests=10)["journey_id"]
-                        for kind, gateway in (("plain", plain), ("tls", tls))}
-            watch = {"plain": (plain, sandbox), "tls": (tls, sandbox, front)}
-            gateways = {"plain": plain, "tls": tls}
+                        for kind, gateway in gateways.items()}
             # Alternate which goes first so that neither always runs in the other's wake.
             order = ("plain", "tls") if run % 2 else ("tls", "plain")
             res = {"order": list(order)}
@@ -343,16 +331,19 @@ class Bench:
                 # each) while concurrency ramps to 64; the measured load below then runs on them.
                 self.grpc_load(gateway, "state", 64, channels=4, journey=journeys[kind], warmup=0,
                                duration=self.args.warmup)
-                before = self.tls_handshakes(front)
+                if kind == "tls":
+                    before = self.tls_handshakes(sandboxes["tls"], certs["ca"])
                 result = self.grpc_load(gateway, "state", 64, channels=4, journey=journeys[kind],
-                                        pids=watch[kind])
-                after = self.tls_handshakes(front)
-                # Every handshake between the two readings (the load's own 2 s warm-up included)
-                # over the RPCs of its measured window: an upper bound of handshakes per RPC.
-                result["tls_handshakes"] = after["handshakes_completed"] - before["handshakes_completed"]
-                result["tls_handshakes_failed"] = after["handshakes_failed"] - before["handshakes_failed"]
-                result["tls_handshakes_total"] = after["handshakes_completed"]
-                result["tls_handshakes_per_rpc"] = result["tls_handshakes"] / max(1, result["completed"])
+                                        pids=(gateway, sandboxes[kind]))
+                if kind == "tls":
+                    after = self.tls_handshakes(sandboxes["tls"], certs["ca"])
+                    # Every gateway handshake between the two readings (the load's own 2 s warm-up
+                    # included; the second reading's own handshake, counted before it is answered,
+                    # left out) over the RPCs of its measured window: an upper bound per RPC.
+                    result["tls_handshakes"] = after["completed"] - before["completed"] - 1
+                    result["tls_handshakes_failed"] = after["failed"] - before["failed"]
+                    result["tls_handshakes_total"] = after["completed"]
+                    result["tls_handshakes_per_rpc"] = result["tls_handshakes"] / max(1, result["completed"])
                 res[kind] = self.record("t", run, kind, result, order=list(order))
             return res
         finally:
@@ -586,9 +577,8 @@ def summarize(bench, results):
             "tls_ctx_per_rpc": med([gw(x, "tls")["ctx_switches_per_rpc"] for x in t]),
             "plain_rps": med([x["plain"]["rps"] for x in t]),
             "tls_rps": med([x["tls"]["rps"] for x in t]),
-            "front_cpu_us": med([x["tls"]["processes"]["tls-front"]["cpu_us_per_rpc"] for x in t]),
             "plain_sandbox_cpu_us": med([x["plain"]["processes"]["sandbox"]["cpu_us_per_rpc"] for x in t]),
-            "tls_sandbox_cpu_us": med([x["tls"]["processes"]["sandbox"]["cpu_us_per_rpc"] for x in t]),
+            "tls_sandbox_cpu_us": med([x["tls"]["processes"]["sandbox-tls"]["cpu_us_per_rpc"] for x in t]),
             "handshakes_per_rpc_max": max(x["tls"]["tls_handshakes_per_rpc"] for x in t),
             "handshakes_runs": [x["tls"]["tls_handshakes"] for x in t],
             "handshakes_failed_runs": [x["tls"]["tls_handshakes_failed"] for x in t],

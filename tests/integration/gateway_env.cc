@@ -169,10 +169,12 @@ std::string HmacSha256Hex(const std::string& key, const std::string& message) {
 }
 
 std::string HttpCall(const std::string& method, const std::string& url, const std::string& body,
-                     const std::vector<std::string>& headers, long* status) {
+                     const std::vector<std::string>& headers, long* status,
+                     const std::string& ca_file) {
   CURL* curl = curl_easy_init();
   std::string response;
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  if (!ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);

@@ -60,6 +60,7 @@ class GatewayEnv {
   // The gateway's HTTP listener (web-hooks, /healthz), "127.0.0.1:PORT".
   const std::string& http_address() const { return http_address_; }
   std::string sandbox_url() const { return "http://" + sandbox_address_; }
+  const std::string& sandbox_address() const { return sandbox_address_; }
   // The gateway process (the first one, not the replicas).
   pid_t gateway_pid() const { return gateway_->pid(); }
 
@@ -114,10 +115,10 @@ class GatewayEnv {
 };
 
 // A blocking HTTP call (JSON content type plus `headers`, "Name: value"); returns the body, sets
-// *status (0 when no answer).
+// *status (0 when no answer). An https:// URL is verified against `ca_file` (or the system store).
 std::string HttpCall(const std::string& method, const std::string& url,
                      const std::string& body = "", const std::vector<std::string>& headers = {},
-                     long* status = nullptr);
+                     long* status = nullptr, const std::string& ca_file = "");
 
 // Lowercase hex HMAC-SHA256 of `message` under `key`: a web-hook signature as the platform computes
 // it (contract §4.2), with OpenSSL rather than the gateway's own verifier code.

@@ -1,7 +1,7 @@
 // TLS end to end, with certificates made by `openssl` at test time (tests/support/test_certs.h):
 // the gRPC listener with TLS and mutual TLS, certificate rotation without a restart, the upstream
-// over TLS (a TLS front before the plain-HTTP sandbox) verified with --upstream-ca-file or the
-// system store, and start-up refusals of inconsistent TLS flags.
+// over TLS (the sandbox's own TLS listener, or a TLS front before the plain-HTTP sandbox) verified
+// with --upstream-ca-file or the system store, and start-up refusals of inconsistent TLS flags.
 #include <memory>
 #include <optional>
 #include <string>
@@ -238,6 +238,28 @@ TEST_F(TlsTest, UpstreamOverTlsIsVerifiedWithTheConfiguredCaBundle) {
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_GE(front_->handshakes_completed(), 1);
   EXPECT_EQ(front_->handshakes_failed(), 0);
+}
+
+TEST_F(TlsTest, UpstreamOnTheSandboxesOwnTlsListenerIsVerifiedAndKeptAlive) {
+  GatewayEnvOptions options;
+  options.sandbox_args = {"--tls-cert", certs_->server.cert, "--tls-key", certs_->server.key};
+  options.gateway_args = {"--upstream-ca-file", certs_->ca.cert};
+  options.upstream_for_sandbox = [](const std::string& address) { return "https://" + address; };
+  auto env = GatewayEnv::Start(options);
+  ASSERT_NE(env, nullptr);
+  for (int i = 0; i < 10; ++i) {
+    grpc::Status status = GetWebhookConfiguration(env->channel());
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  long http_status = 0;
+  const nlohmann::json counters = nlohmann::json::parse(
+      HttpCall("GET", "https://" + env->sandbox_address() + "/_sandbox/counters", "", {},
+               &http_status, certs_->ca.cert),
+      nullptr, /*allow_exceptions=*/false);
+  ASSERT_EQ(http_status, 200);
+  // One kept-alive connection for the ten calls, plus this request's own.
+  EXPECT_EQ(counters["tls_handshakes"]["completed"], 2) << counters.dump();
+  EXPECT_EQ(counters["tls_handshakes"]["failed"], 0);
 }
 
 TEST_F(TlsTest, UpstreamCertificateFromAnotherCaFailsUnavailable) {

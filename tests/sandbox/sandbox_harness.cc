@@ -60,7 +60,9 @@ HttpResult SandboxProcess::Request(const std::string& method, const std::string&
                                    const std::vector<std::string>& headers) {
   HttpResult result;
   CURL* curl = curl_easy_init();
-  const std::string url = absl::StrCat("http://", address_, path);
+  const std::string url =
+      absl::StrCat(tls_ca_file_.empty() ? "http://" : "https://", address_, path);
+  if (!tls_ca_file_.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, tls_ca_file_.c_str());
   curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
   for (const std::string& h : headers) list = curl_slist_append(list, h.c_str());
   list = curl_slist_append(list, "Expect:");

@@ -47,6 +47,8 @@ class SandboxProcess {
   // Starts the binary with --listen 127.0.0.1:0 --threads 2 plus `args`; nullptr on failure.
   static std::unique_ptr<SandboxProcess> Start(std::vector<std::string> args = {});
 
+  // Requests go over https from now on, verifying the sandbox (--tls-cert) against `ca_file`.
+  void UseTls(std::string ca_file) { tls_ca_file_ = std::move(ca_file); }
   HttpResult Request(const std::string& method, const std::string& path,
                      const std::string& body = "", const std::vector<std::string>& headers = {});
   // Control plane helpers (need --control-plane).
@@ -58,6 +60,7 @@ class SandboxProcess {
  private:
   std::unique_ptr<aarthik::testing::Subprocess> process_;
   std::string address_;
+  std::string tls_ca_file_;  // "" = plain http
 };
 
 // A borrower driving the headless API: holds its session and adds Idempotency-Keys to writes.
