@@ -165,13 +165,12 @@ void PlatformClient::OnAttempt(Shard& shard, const std::shared_ptr<PendingCall>&
     }
     absl::StatusOr<transcode::PlatformReply> reply;
     transcode::PlatformReply fast;
-    absl::Status decoded;
     if (call->request.decode_data &&
         transcode::DecodeSuccessFast(
             call->request.envelope, response->status, response->body,
-            [&](transcode::RapidJsonView data) { return call->request.decode_data(data); }, &fast,
-            &decoded)) {
-      fast.data_decoded = std::move(decoded);
+            [&](transcode::RapidJsonView data) { return call->request.decode_data(data); },
+            &fast)) {
+      fast.data_decoded = true;
       reply = std::move(fast);
     } else {
       reply = transcode::DecodeReply(call->request.envelope, response->status, response->body);

@@ -66,7 +66,8 @@ struct PlatformRequest {
   std::string route;  // Route::label, for errors
   aarthik::gateway::v1::Envelope envelope = aarthik::gateway::v1::ENVELOPE_HEADLESS;
   // Optional: decodes a plain success's payload straight from the parsed body (fast_reply.h), on
-  // the loop, before the reply callback; the reply's data_decoded then holds its result.
+  // the loop, before the reply callback; the reply's data_decoded then says that it succeeded (a
+  // payload it fails on is decoded again the full way).
   absl::AnyInvocable<absl::Status(transcode::RapidJsonView data)> decode_data;
 };
 

@@ -282,9 +282,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
 
     std::unique_ptr<Message> response;
     absl::Status decoded;
-    if (reply->data_decoded.has_value()) {
+    if (reply->data_decoded) {
       response = std::move(response_message_);
-      decoded = *reply->data_decoded;
     } else {
       response = NewResponse();
       decoded = deps_.codec->Decode(reply->data, Payload(response.get()), this);

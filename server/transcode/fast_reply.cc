@@ -140,7 +140,7 @@ std::string StringOf(const rapidjson::Value* value) {
 }  // namespace
 
 bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const std::string& body,
-                       DataDecoder decode, PlatformReply* reply, absl::Status* decoded) {
+                       DataDecoder decode, PlatformReply* reply) {
   const bool headless = envelope == gateway::v1::ENVELOPE_HEADLESS;
   const bool enveloped = headless || envelope == gateway::v1::ENVELOPE_HYBRID;
   // Parsed as a NUL-terminated string, which RapidJSON scans 16 bytes at a time (RAPIDJSON_SSE2)
@@ -163,9 +163,7 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const st
   document.Parse<rapidjson::kParseIterativeFlag>(body.c_str());
   if (document.HasParseError() || !document.IsObject()) return false;
   if (!enveloped) {
-    absl::Status data_decoded = decode(RapidJsonView(document));
-    if (!data_decoded.ok()) return false;  // see DataDecoder
-    *decoded = std::move(data_decoded);
+    if (!decode(RapidJsonView(document)).ok()) return false;  // see DataDecoder
     reply->http_status = http_status;
     return true;
   }
@@ -192,13 +190,11 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const st
       (error != nullptr && !error->IsNull())) {
     return false;
   }
-  absl::Status data_decoded = decode(RapidJsonView(*data));
-  if (!data_decoded.ok()) return false;  // see DataDecoder
+  if (!decode(RapidJsonView(*data)).ok()) return false;  // see DataDecoder
   reply->http_status = http_status;
   reply->request_id = StringOf(request_id);
   reply->correlation_id =
       StringOf(correlation_id != nullptr && correlation_id->IsString() ? correlation_id : nullptr);
-  *decoded = std::move(data_decoded);
   return true;
 }
 

@@ -4,11 +4,10 @@
 // goes from bytes to the response message without an nlohmann tree in between.
 //
 //   PlatformReply reply;
-//   absl::Status decoded;
 //   if (DecodeSuccessFast(envelope, 200, body,
 //                         [&](RapidJsonView data) { return codec.Decode(data, &response); },
-//                         &reply, &decoded)) {
-//     // reply.request_id / correlation_id are set; `decoded` says whether data fit the message.
+//                         &reply)) {
+//     // reply.request_id / correlation_id are set; the data went into `response`.
 //   } else {
 //     // not the plain success: DecodeReply reads the body the full way and says what was wrong.
 //   }
@@ -41,9 +40,9 @@ namespace aarthik::transcode {
 using DataDecoder = absl::FunctionRef<absl::Status(RapidJsonView data)>;
 
 // True when the fast path took the reply: `reply` then holds the status and IDs (its `data` stays
-// empty: the payload went to `decode`), and `*decoded` is what `decode` returned: OK.
+// empty: the payload went to `decode`, which succeeded).
 bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const std::string& body,
-                       DataDecoder decode, PlatformReply* reply, absl::Status* decoded);
+                       DataDecoder decode, PlatformReply* reply);
 
 }  // namespace aarthik::transcode
 

@@ -50,9 +50,9 @@ struct PlatformReply {
   nlohmann::json data;
   // Set when the platform answered with an error (non-2xx, or an error object).
   std::optional<PlatformError> error;
-  // Set when the hot path decoded the payload straight into the caller's message (fast_reply.h):
-  // `data` is then empty, and this is what that decoding returned.
-  std::optional<absl::Status> data_decoded;
+  // True when the hot path decoded the payload straight into the caller's message (fast_reply.h):
+  // `data` is then empty.
+  bool data_decoded = false;
   // From the Retry-After header, when present.
   std::optional<absl::Duration> retry_after;
   // How many attempts the gateway made (retries included).
