@@ -28,33 +28,37 @@ void CheckStrings(const Message& message, const std::string& prefix, int default
   const Reflection* reflection = message.GetReflection();
   std::vector<const FieldDescriptor*> fields;
   reflection->ListFields(message, &fields);
+  std::string scratch;  // GetStringReference may need it; it copies nothing otherwise
   for (const FieldDescriptor* field : fields) {
-    std::string name = prefix.empty() ? field->name() : absl::StrCat(prefix, ".", field->name());
+    // Spelled out only for a violation or a nested message: most requests have neither.
+    auto name = [&] {
+      return prefix.empty() ? field->name() : absl::StrCat(prefix, ".", field->name());
+    };
     const auto& opts = FieldOpts(field);
     size_t max = opts.max_length() > 0 ? opts.max_length() : static_cast<size_t>(default_max);
     if (field->type() == FieldDescriptor::TYPE_STRING) {
       auto check = [&](const std::string& value) {
         if (value.size() > max) {
-          out.emplace_back(name, absl::StrCat("longer than ", max, " characters"));
+          out.emplace_back(name(), absl::StrCat("longer than ", max, " characters"));
         } else if (opts.uuid() && !value.empty() && !core::IsUuid(value)) {
-          out.emplace_back(name, "must be a UUID (8-4-4-4-12 hex digits)");
+          out.emplace_back(name(), "must be a UUID (8-4-4-4-12 hex digits)");
         }
       };
       if (field->is_repeated()) {
         for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
-          check(reflection->GetRepeatedString(message, field, i));
+          check(reflection->GetRepeatedStringReference(message, field, i, &scratch));
         }
       } else {
-        check(reflection->GetString(message, field));
+        check(reflection->GetStringReference(message, field, &scratch));
       }
     } else if (field->type() == FieldDescriptor::TYPE_MESSAGE && !field->is_map()) {
       if (field->is_repeated()) {
         for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
           CheckStrings(reflection->GetRepeatedMessage(message, field, i),
-                       absl::StrCat(name, "[", i, "]"), default_max, out);
+                       absl::StrCat(name(), "[", i, "]"), default_max, out);
         }
       } else {
-        CheckStrings(reflection->GetMessage(message, field), name, default_max, out);
+        CheckStrings(reflection->GetMessage(message, field), name(), default_max, out);
       }
     }
   }

@@ -1,6 +1,8 @@
 #include "server/upstream/http1_codec.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -24,8 +26,25 @@ bool SendsBody(absl::string_view method) {
 }  // namespace
 
 bool HeaderValueIsSafe(absl::string_view value) {
-  bool unsafe = false;  // no early exit: the loop stays branch-free
-  for (const char c : value) unsafe |= (c == '\r') | (c == '\n') | (c == '\0');
+  // Eight bytes at a time (every header of every upstream request passes here): a lane of
+  // `word ^ pattern` is zero where the byte is the pattern's, and HasZeroByte is exact.
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+  const auto has_zero_byte = [](uint64_t word) { return (word - kOnes) & ~word & kHighBits; };
+  size_t i = 0;
+  for (; i + 8 <= value.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, value.data() + i, sizeof(word));
+    if (has_zero_byte(word) | has_zero_byte(word ^ (kOnes * '\r')) |
+        has_zero_byte(word ^ (kOnes * '\n'))) {
+      return false;
+    }
+  }
+  bool unsafe = false;
+  for (; i < value.size(); ++i) {
+    const char c = value[i];
+    unsafe |= (c == '\r') | (c == '\n') | (c == '\0');
+  }
   return !unsafe;
 }
 
@@ -163,8 +182,11 @@ absl::Status Http1ResponseParser::OnHeaderLine(absl::string_view line) {
   if (line.front() == ' ' || line.front() == '\t') return Malformed("folded header line");
   const size_t colon = line.find(':');
   if (colon == absl::string_view::npos || colon == 0) return Malformed("header line without name");
-  std::string name = absl::AsciiStrToLower(line.substr(0, colon));
-  if (name.find_first_of(" \t") != std::string::npos) return Malformed("space in header name");
+  const absl::string_view raw_name = line.substr(0, colon);
+  for (const char c : raw_name) {
+    if (c == ' ' || c == '\t') return Malformed("space in header name");
+  }
+  std::string name = absl::AsciiStrToLower(raw_name);
   absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
   if (name == "content-length") {
     size_t length = 0;

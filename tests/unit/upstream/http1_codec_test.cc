@@ -64,6 +64,24 @@ TEST(RenderRequestTest, HeaderValuesThatWouldSplitTheRequestAreUnsafe) {
   EXPECT_FALSE(HeaderValueIsSafe("a\r\nX-Injected: 1"));
   EXPECT_FALSE(HeaderValueIsSafe("a\n"));
   EXPECT_FALSE(HeaderValueIsSafe(absl::string_view("a\0b", 3)));
+  // Every length and position, both sides of the eight-byte steps, and bytes next to the
+  // forbidden ones (0x0b, 0x0c, 0x0e, 0x01, 0x80, 0xff) that must pass.
+  for (size_t length = 0; length <= 24; ++length) {
+    std::string value(length, 'x');
+    EXPECT_TRUE(HeaderValueIsSafe(value)) << length;
+    for (size_t at = 0; at < length; ++at) {
+      for (const char bad : {'\r', '\n', '\0'}) {
+        std::string with = value;
+        with[at] = bad;
+        EXPECT_FALSE(HeaderValueIsSafe(with)) << length << " " << at << " " << int{bad};
+      }
+      for (const char fine : {'\x0b', '\x0c', '\x0e', '\x01', '\x80', '\xff', '\t'}) {
+        std::string with = value;
+        with[at] = fine;
+        EXPECT_TRUE(HeaderValueIsSafe(with)) << length << " " << at << " " << int{fine};
+      }
+    }
+  }
 }
 
 TEST(Http1ResponseParserTest, ContentLengthResponseAtEverySplitPoint) {
