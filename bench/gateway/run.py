@@ -332,20 +332,22 @@ class Bench:
                 # Each upstream loop keeps a pool of its own, which grows to the most calls that
                 # loop has had in flight at once: over TLS the warm-up goes on (up to 5 rounds)
                 # until a round opens no connection.
-                for _ in range(5 if kind == "tls" else 1):
-                    if kind == "tls":
-                        before = self.tls_handshakes(sandboxes["tls"], certs["ca"])
+                tls = kind == "tls"
+                rounds = 0
+                while rounds < (5 if tls else 1):
+                    rounds += 1
+                    start = self.tls_handshakes(sandboxes["tls"], certs["ca"]) if tls else None
                     self.grpc_load(gateway, "state", 64, channels=4, journey=journeys[kind], warmup=0,
                                    duration=self.args.warmup)
-                    if kind == "tls":
-                        opened = self.tls_handshakes(sandboxes["tls"], certs["ca"])["completed"] - 1
-                        if opened == before["completed"]:
-                            break
-                if kind == "tls":
+                    # The second reading's own handshake aside, did this round open a connection?
+                    if tls and self.tls_handshakes(sandboxes["tls"], certs["ca"])["completed"] - 1 == \
+                            start["completed"]:
+                        break
+                if tls:
                     before = self.tls_handshakes(sandboxes["tls"], certs["ca"])
                 result = self.grpc_load(gateway, "state", 64, channels=4, journey=journeys[kind],
                                         pids=(gateway, sandboxes[kind]))
-                if kind == "tls":
+                if tls:
                     after = self.tls_handshakes(sandboxes["tls"], certs["ca"])
                     # Every gateway handshake between the two readings (the load's own 2 s warm-up
                     # included; the second reading's own handshake, counted before it is answered,
@@ -354,6 +356,7 @@ class Bench:
                     result["tls_handshakes_failed"] = after["failed"] - before["failed"]
                     result["tls_handshakes_total"] = after["completed"]
                     result["tls_handshakes_per_rpc"] = result["tls_handshakes"] / max(1, result["completed"])
+                    result["tls_warmup_rounds"] = rounds
                 res[kind] = self.record("t", run, kind, result, order=list(order))
             return res
         finally:
@@ -593,6 +596,7 @@ def summarize(bench, results):
             "handshakes_runs": [x["tls"]["tls_handshakes"] for x in t],
             "handshakes_failed_runs": [x["tls"]["tls_handshakes_failed"] for x in t],
             "handshakes_total_runs": [x["tls"]["tls_handshakes_total"] for x in t],
+            "warmup_rounds_runs": [x["tls"].get("tls_warmup_rounds") for x in t],
             "failed": {kind: sum(x[kind]["failed"] for x in t) for kind in ("plain", "tls")},
             "runs": [{"order": x["order"], "plain": gw(x, "plain")["cpu_us_per_rpc"],
                       "tls": gw(x, "tls")["cpu_us_per_rpc"],
