@@ -243,7 +243,9 @@ TEST_F(TlsTest, UpstreamOverTlsIsVerifiedWithTheConfiguredCaBundle) {
 TEST_F(TlsTest, UpstreamOnTheSandboxesOwnTlsListenerIsVerifiedAndKeptAlive) {
   GatewayEnvOptions options;
   options.sandbox_args = {"--tls-cert", certs_->server.cert, "--tls-key", certs_->server.key};
-  options.gateway_args = {"--upstream-ca-file", certs_->ca.cert};
+  // One upstream loop: every loop keeps connections of its own, and a call that finds its loop busy
+  // may start on another (RunOnShard), which would open a second connection.
+  options.gateway_args = {"--upstream-ca-file", certs_->ca.cert, "--upstream-threads", "1"};
   options.upstream_for_sandbox = [](const std::string& address) { return "https://" + address; };
   auto env = GatewayEnv::Start(options);
   ASSERT_NE(env, nullptr);
