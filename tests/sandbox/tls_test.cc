@@ -2,9 +2,7 @@
 // gateway's TLS upstream path (bench scenario t) runs against this listener.
 #include <curl/curl.h>
 
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -56,10 +54,7 @@ class SandboxTlsTest : public ::testing::Test {
     absl::StatusOr<std::string> line = (*child)->ReadLine(absl::Seconds(30));
     EXPECT_TRUE(absl::IsOutOfRange(line.status())) << (line.ok() ? *line : "");
     const int code = (*child)->Terminate();
-    std::ifstream in(err_path);
-    std::stringstream text;
-    text << in.rdbuf();
-    *err = text.str();
+    *err = aarthik::testing::ReadTextFile(err_path);
     return code;
   }
 
