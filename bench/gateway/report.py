@@ -107,6 +107,12 @@ def main():
                   f"{us(r['p50']['direct_us'])} / {us(r['p99']['direct_us'])} | {us(r['p50']['added_us'])} | "
                   f"{us(r['p99']['added_us'])} | {us(r['gateway_cpu_us'])} | {yes(r['target_met'])} |")
         print("\n(added = median over runs of (gateway − direct) within each run.)\n")
+        if all("health_floor" in b[c] for c in ("c1", "c64")):
+            f1, f64 = b["c1"]["health_floor"], b["c64"]["health_floor"]
+            print(f"gRPC alone (the gateway's health RPC, same load generator and run): 1 in flight adds "
+                  f"p50 {us(f1['p50']['added_us'])}, p99 {us(f1['p99']['added_us'])} over direct; 64 in "
+                  f"flight serves {f64['rps_ratio_to_direct']:.3f}× direct (GetJourneyState: "
+                  f"{b['c64']['rps_ratio_to_direct']:.3f}×).\n")
     c = s.get("c")
     if c:
         print("### c. 5,000 RPCs in flight, sandbox adding 500 ms\n")
