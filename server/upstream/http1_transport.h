@@ -119,7 +119,6 @@ class Http1Transport : public HttpTransport {
   void OnConnected(Connection* connection, int curl_code);
   void Write(Connection* connection);
   void OnReadable(Connection* connection);
-  void OnIdleEvent(Connection* connection);
   void OnConnectionEvent(Connection* connection, uint32_t events);
   void Release(Connection* connection);
   void CloseConnection(Connection* connection);
