@@ -42,6 +42,28 @@ absl::string_view TransportErrorClass(const absl::Status& status) {
   }
 }
 
+// The platform request as HTTP, built afresh for each attempt from the kept PlatformRequest: one
+// build per attempt, and nothing held twice for a retry.
+upstream::HttpRequest ToHttp(const PlatformRequest& request, const PlatformClientOptions& options) {
+  upstream::HttpRequest http;
+  http.method = request.method;
+  http.url = options.base_url + request.path_and_query;
+  http.headers.reserve(8);
+  http.headers.emplace_back("Authorization", "Bearer " + request.bearer);
+  http.headers.emplace_back("Accept", "application/json");
+  if (!request.body.empty()) http.headers.emplace_back("Content-Type", "application/json");
+  if (!request.idempotency_key.empty())
+    http.headers.emplace_back("Idempotency-Key", request.idempotency_key);
+  if (!request.correlation_id.empty())
+    http.headers.emplace_back("X-Correlation-ID", request.correlation_id);
+  if (!request.traceparent.empty()) http.headers.emplace_back("traceparent", request.traceparent);
+  if (!request.tracestate.empty()) http.headers.emplace_back("tracestate", request.tracestate);
+  if (!options.api_version.empty())
+    http.headers.emplace_back("X-AL-API-Version", options.api_version);
+  http.body = request.body;
+  return http;
+}
+
 }  // namespace
 
 PlatformClient::PlatformClient(std::vector<UpstreamShard> shards, PlatformClientOptions options,
@@ -75,22 +97,6 @@ PlatformClient::CallId PlatformClient::Call(PlatformRequest request, ReplyCallba
   Shard& shard = CurrentShard();
   auto call = std::make_shared<PendingCall>();
   call->id = (++shard.next_sequence << kShardBits) | shard.index;
-  upstream::HttpRequest& http = call->http;
-  http.method = request.method;
-  http.url = options_.base_url + request.path_and_query;
-  http.headers.reserve(7);
-  http.headers.emplace_back("Authorization", "Bearer " + request.bearer);
-  http.headers.emplace_back("Accept", "application/json");
-  if (!request.body.empty()) http.headers.emplace_back("Content-Type", "application/json");
-  if (!request.idempotency_key.empty())
-    http.headers.emplace_back("Idempotency-Key", request.idempotency_key);
-  if (!request.correlation_id.empty())
-    http.headers.emplace_back("X-Correlation-ID", request.correlation_id);
-  if (!request.traceparent.empty()) http.headers.emplace_back("traceparent", request.traceparent);
-  if (!request.tracestate.empty()) http.headers.emplace_back("tracestate", request.tracestate);
-  if (!options_.api_version.empty())
-    http.headers.emplace_back("X-AL-API-Version", options_.api_version);
-  http.body = std::move(request.body);
   call->request = std::move(request);
   call->done = std::move(done);
   shard.calls.emplace(call->id, call);
@@ -125,7 +131,7 @@ void PlatformClient::Attempt(Shard& shard, const std::shared_ptr<PendingCall>& c
   }
   ++call->attempt;
   ++attempts_;
-  upstream::HttpRequest http = call->http;  // kept for a possible retry
+  upstream::HttpRequest http = ToHttp(call->request, options_);
   http.timeout = std::min(call->request.max_timeout, remaining);
   call->attempt_started = now;
   if (options_.metrics != nullptr) options_.metrics->UpstreamStarted();

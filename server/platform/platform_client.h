@@ -145,9 +145,7 @@ class PlatformClient {
  private:
   struct PendingCall {
     CallId id = 0;
-    upstream::HttpRequest http;
-    PlatformRequest
-        request;  // path, deadline, route, envelope…; body and headers moved into `http`
+    PlatformRequest request;  // each attempt's HTTP request is built from it
     ReplyCallback done;
     int attempt = 0;
     upstream::HttpTransport::RequestId transport_id = 0;
