@@ -333,9 +333,7 @@ class Bench:
                 # loop has had in flight at once: over TLS the warm-up goes on (up to 5 rounds)
                 # until a round opens no connection.
                 tls = kind == "tls"
-                rounds = 0
-                while rounds < (5 if tls else 1):
-                    rounds += 1
+                for rounds in range(1, (5 if tls else 1) + 1):
                     start = self.tls_handshakes(sandboxes["tls"], certs["ca"]) if tls else None
                     self.grpc_load(gateway, "state", 64, channels=4, journey=journeys[kind], warmup=0,
                                    duration=self.args.warmup)

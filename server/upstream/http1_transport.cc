@@ -9,12 +9,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "server/upstream/curl_support.h"
 #include "server/upstream/http1_codec.h"
 #include "server/upstream/http1_transport_internal.h"

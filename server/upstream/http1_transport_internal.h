@@ -7,7 +7,6 @@
 
 #include <curl/curl.h>
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
