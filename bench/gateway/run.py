@@ -13,7 +13,7 @@ Scenarios:
   a  gateway CPU per proxied RPC at saturation (health baseline, GetJourneyState, GetFeatures) + wrk
      directly against the sandbox's /state (the sandbox's CPU per request measured the same way);
   b  latency added over calling the sandbox directly, at concurrency 1 and 64 (wrk --latency-style
-     percentiles from a Lua done() hook);
+     percentiles from a Lua done() hook), and the same for the health RPC (what gRPC alone adds);
   c  5,000 RPCs in flight with the sandbox adding 500 ms;
   d  token-expiry storm: 1,000 concurrent RPCs for one borrower after the session expired;
   e  throughput and p99 against concurrency (1, 4, 16, 64, 256) -> PNG;
