@@ -1,6 +1,5 @@
-// aarthik-grpc-load: a closed-loop gRPC load generator for the gateway, written on the callback
-// client API with the generated stubs. It keeps `--concurrency` RPCs in flight (each completion
-// starts the next call) for `--warmup` + `--duration` seconds, or until `--requests` calls have
+// aarthik-grpc-load: a closed-loop gRPC load generator for the gateway. It keeps `--concurrency`
+// RPCs in flight (each completion starts the next call) for `--warmup` + `--duration` seconds, or until `--requests` calls have
 // completed, checks the gRPC status of every reply (counted by code), records latency in a
 // log-linear histogram (< 1 % error) and prints one JSON object on stdout. With `--pid=NAME:PID` it
 // also reports, for the measured window only, that process's CPU seconds (utime + stime from
@@ -27,8 +26,16 @@
 // `--channels=K` opens K channels, each with its own subchannel pool, so the calls spread over K
 // HTTP/2 connections (one connection's stream limit cannot cap the load).
 //
-// Thread-safety: a single-purpose program. Completions run on gRPC's callback threads; everything
-// they share is atomic (counters, histogram buckets) or immutable after start (requests, stubs).
+// `--client_api`: `async` (the default) is the lean client a benchmark wants next to wrk: requests
+// encoded once, replies not decoded (only their status counts), `--client_threads` threads (1)
+// each draining a completion queue of its own, as gRPC's own benchmark clients do. It spends a
+// third less CPU per GetJourneyState than `callback` (the callback API with generated stubs and
+// decoded replies: gRPC's callback threads hand each completion over), which the benchmarks used
+// until 2026-12-06 (docs/benchmarks.md, "Ninth session").
+//
+// Thread-safety: a single-purpose program. Completions run on the client threads (async) or
+// gRPC's callback threads; everything they share is atomic (counters, histogram buckets) or
+// immutable after start (requests, stubs).
 #include <dirent.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -84,6 +91,10 @@ struct Flags {
   std::vector<std::pair<std::string, int>> pids;  // NAME:PID
   // --metadata=KEY:VALUE, sent with every call (e.g. authorization: Bearer <jwt>).
   std::vector<std::pair<std::string, std::string>> metadata;
+  // async: --client_threads threads, each draining its own completion queue (the lean client, as
+  // gRPC's own benchmark clients are); callback: the callback API with generated stubs.
+  std::string client_api = "async";
+  int64_t client_threads = 1;
 };
 
 [[noreturn]] void Usage(const std::string& message) {
@@ -91,7 +102,7 @@ struct Flags {
                "%s\nusage: aarthik-grpc-load --target=HOST:PORT --rpc=health|state|features "
                "[--borrower=ID] [--journey=UUID] [--concurrency=N] [--channels=K] [--warmup=S] "
                "[--duration=S | --requests=N] [--deadline_ms=MS] [--pid=NAME:PID]... "
-               "[--metadata=KEY:VALUE]...\n",
+               "[--metadata=KEY:VALUE]... [--client_api=async|callback] [--client_threads=N]\n",
                message.c_str());
   std::exit(2);
 }
@@ -141,13 +152,18 @@ Flags ParseFlags(int argc, char** argv) {
       if (colon == absl::string_view::npos) Usage(absl::StrCat("bad value in ", arg));
       flags.metadata.emplace_back(std::string(value.substr(0, colon)),
                                   std::string(value.substr(colon + 1)));
+    } else if (name == "client_api") {
+      flags.client_api = std::string(value);
+    } else if (name == "client_threads") {
+      integer(&flags.client_threads);
     } else {
       Usage(absl::StrCat("unknown flag ", arg));
     }
   }
   if (flags.rpc != "health" && flags.rpc != "state" && flags.rpc != "features") Usage("bad --rpc");
-  if (flags.concurrency < 1 || flags.channels < 1)
-    Usage("--concurrency and --channels must be >= 1");
+  if (flags.concurrency < 1 || flags.channels < 1 || flags.client_threads < 1)
+    Usage("--concurrency, --channels and --client_threads must be >= 1");
+  if (flags.client_api != "async" && flags.client_api != "callback") Usage("bad --client_api");
   return flags;
 }
 
@@ -319,6 +335,32 @@ class Load {
     state_request_.set_journey_id(flags.journey);
     grpc::Slice empty("");  // HealthCheckRequest{service: ""} encodes to zero bytes.
     health_request_ = grpc::ByteBuffer(&empty, 1);
+    if (flags.client_api == "async") {
+      // Encoded once; replies are not decoded (wrk, the direct baseline, does not parse either).
+      const auto encode = [](const google::protobuf::Message& message) {
+        grpc::Slice bytes(message.SerializeAsString());
+        return grpc::ByteBuffer(&bytes, 1);
+      };
+      if (flags.rpc == "state") {
+        method_ = absl::StrCat("/", hl::JourneysService::service_full_name(), "/GetJourneyState");
+        async_request_ = encode(state_request_);
+      } else if (flags.rpc == "features") {
+        method_ = absl::StrCat("/", hosted::HostedService::service_full_name(), "/GetFeatures");
+        async_request_ = encode(features_request_);
+      } else {
+        method_ = "/grpc.health.v1.Health/Check";
+        async_request_ = health_request_;
+      }
+      for (int64_t i = 0; i < flags.client_threads; ++i) {
+        queues_.push_back(std::make_unique<grpc::CompletionQueue>());
+      }
+      for (auto& queue : queues_) pollers_.emplace_back([this, cq = queue.get()] { Poll(cq); });
+    }
+  }
+
+  ~Load() {
+    for (auto& queue : queues_) queue->Shutdown();
+    for (std::thread& poller : pollers_) poller.join();
   }
 
   // Runs the load; returns once every call has finished.
@@ -369,39 +411,75 @@ class Load {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   }
 
-  // Starts one call on channel (slot % channels).
-  void Issue(int64_t slot) {
-    const size_t channel = static_cast<size_t>(slot) % channels_.size();
-    auto context = std::make_shared<grpc::ClientContext>();
+  // One call of the async client; its address is the completion queue tag.
+  struct AsyncCall {
+    int64_t slot = 0;
+    Clock::time_point started;
+    grpc::ClientContext context;
+    grpc::ByteBuffer response;
+    grpc::Status status;
+    std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader;
+  };
+
+  // An async client thread: completes its queue's calls and starts each slot's next one on the
+  // same queue, so a call never changes threads.
+  void Poll(grpc::CompletionQueue* cq) {
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq->Next(&tag, &ok)) {
+      std::unique_ptr<AsyncCall> call(static_cast<AsyncCall*>(tag));
+      if (Done(call->started, call->status)) Issue(call->slot);
+    }
+  }
+
+  void Prepare(grpc::ClientContext* context) const {
     context->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::milliseconds(flags_.deadline_ms));
     for (const auto& [key, value] : flags_.metadata) context->AddMetadata(key, value);
+  }
+
+  // Starts one call on channel (slot % channels), and in async mode on queue (slot % threads).
+  void Issue(int64_t slot) {
+    const size_t channel = static_cast<size_t>(slot) % channels_.size();
+    if (!queues_.empty()) {
+      auto call = std::make_unique<AsyncCall>();
+      call->slot = slot;
+      Prepare(&call->context);
+      call->started = Clock::now();
+      call->reader = generic_[channel]->PrepareUnaryCall(
+          &call->context, method_, async_request_,
+          queues_[static_cast<size_t>(slot) % queues_.size()].get());
+      call->reader->StartCall();
+      AsyncCall* tag = call.release();
+      tag->reader->Finish(&tag->response, &tag->status, tag);
+      return;
+    }
+    auto context = std::make_shared<grpc::ClientContext>();
+    Prepare(context.get());
     const Clock::time_point started = Clock::now();
+    const auto done = [this, slot, started](const grpc::Status& status) {
+      if (Done(started, status)) Issue(slot);
+    };
     if (flags_.rpc == "state") {
       auto response = std::make_shared<hl::GetJourneyStateResponse>();
       journeys_[channel]->async()->GetJourneyState(
           context.get(), &state_request_, response.get(),
-          [this, slot, started, context, response](grpc::Status status) {
-            Done(slot, started, status);
-          });
+          [done, context, response](grpc::Status status) { done(status); });
     } else if (flags_.rpc == "features") {
       auto response = std::make_shared<hosted::GetFeaturesResponse>();
       hosted_[channel]->async()->GetFeatures(
           context.get(), &features_request_, response.get(),
-          [this, slot, started, context, response](grpc::Status status) {
-            Done(slot, started, status);
-          });
+          [done, context, response](grpc::Status status) { done(status); });
     } else {
       auto response = std::make_shared<grpc::ByteBuffer>();
       generic_[channel]->UnaryCall(context.get(), "/grpc.health.v1.Health/Check",
                                    grpc::StubOptions(), &health_request_, response.get(),
-                                   [this, slot, started, context, response](grpc::Status status) {
-                                     Done(slot, started, status);
-                                   });
+                                   [done, context, response](grpc::Status status) { done(status); });
     }
   }
 
-  void Done(int64_t slot, Clock::time_point started, const grpc::Status& status) {
+  // Records a finished call; true when its slot is to start another.
+  bool Done(Clock::time_point started, const grpc::Status& status) {
     const Clock::time_point now = Clock::now();
     if (measuring_.load(std::memory_order_relaxed)) {
       latency_.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count());
@@ -416,13 +494,11 @@ class Load {
     } else {
       again = now < stop_at_;
     }
-    if (again) {
-      Issue(slot);
-      return;
-    }
+    if (again) return true;
     std::lock_guard<std::mutex> lock(mu_);
     if (now > last_completion_) last_completion_ = now;
     if (in_flight_.fetch_sub(1) == 1) done_cv_.notify_all();
+    return false;
   }
 
   const Flags& flags_;
@@ -433,6 +509,10 @@ class Load {
   hl::GetJourneyStateRequest state_request_;
   hosted::GetFeaturesRequest features_request_;
   grpc::ByteBuffer health_request_;
+  std::string method_;               // async mode's
+  grpc::ByteBuffer async_request_;  // async mode's, encoded
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> queues_;  // async mode's, one per thread
+  std::vector<std::thread> pollers_;
 
   Clock::time_point stop_at_;
   Clock::time_point window_start_;

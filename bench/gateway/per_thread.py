@@ -48,6 +48,10 @@ def main():
     parser.add_argument("--seconds", type=float, default=6)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--channels", type=int, default=4)
+    parser.add_argument("--client-api", default="async", choices=("async", "callback"),
+                        help="the load generator's gRPC API (aarthik-grpc-load --client_api)")
+    parser.add_argument("--client-threads", type=int, default=2,
+                        help="the async load generator's threads (aarthik-grpc-load --client_threads)")
     parser.add_argument("gateway_args", nargs="*")
     args = parser.parse_args()
     logs = os.path.join(HERE, "results", "per_thread")
@@ -61,7 +65,8 @@ def main():
                                    "--application-id", APPLICATION, *args.gateway_args], logs,
                        env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
         load = [os.path.join(args.bin, "aarthik-grpc-load"), f"--target={gateway.addr}", f"--rpc={args.rpc}",
-                "--borrower=BENCH_1", f"--concurrency={args.concurrency}", f"--channels={args.channels}", "--deadline_ms=30000"]
+                "--borrower=BENCH_1", f"--concurrency={args.concurrency}", f"--channels={args.channels}", "--deadline_ms=30000",
+                f"--client_api={args.client_api}", f"--client_threads={args.client_threads}"]
         if args.rpc == "state":
             setup = subprocess.run(load[:2] + ["--rpc=state", "--borrower=BENCH_1", "--concurrency=1",
                                                "--channels=1", "--requests=10"],

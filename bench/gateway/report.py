@@ -87,13 +87,12 @@ def main():
         runs = "; ".join(f"{r['plain']:.0f} / {r['tls']:.0f} µs = {r['ratio']:.2f}, {r['handshakes']} handshakes "
                          f"({' first, '.join(r['order'])} second)" for r in t["runs"])
         print(f"Gateway context switches per RPC: plain {t['plain_ctx_per_rpc']:.2f}, TLS {t['tls_ctx_per_rpc']:.2f}; "
-              f"throughput plain {t['plain_rps']:,.0f}/s, TLS {t['tls_rps']:,.0f}/s. The TLS front (the "
-              f"benchmark's stand-in for the platform's TLS terminator, not the gateway) spent "
-              f"{us(t['front_cpu_us'])} per RPC; the sandbox {us(t['plain_sandbox_cpu_us'])} (plain) and "
+              f"throughput plain {t['plain_rps']:,.0f}/s, TLS {t['tls_rps']:,.0f}/s. The sandbox spent "
+              f"{us(t['plain_sandbox_cpu_us'])} per request (plain) and "
               f"{us(t['tls_sandbox_cpu_us'])} (TLS). Failed RPCs: plain {t['failed']['plain']}, TLS "
               f"{t['failed']['tls']}; failed handshakes {t['handshakes_failed_runs']}. Handshakes counted "
               f"from after a warm-up load to the end of the measured load (its own warm-up included), per RPC "
-              f"of the measured window, worst run; front's total per run {t['handshakes_total_runs']}. "
+              f"of the measured window, worst run; the TLS sandbox's total per run {t['handshakes_total_runs']}. "
               f"Ratio = median of the per-run ratios. Per run (plain / TLS): {runs}. "
               f"Target (ratio ≤ 1.3 and 0 handshakes per RPC): {yes(t['target_met'])}.\n")
     b = s.get("b")
