@@ -1,11 +1,12 @@
 // aarthik-grpc-load: a closed-loop gRPC load generator for the gateway. It keeps `--concurrency`
-// RPCs in flight (each completion starts the next call) for `--warmup` + `--duration` seconds, or until `--requests` calls have
-// completed, checks the gRPC status of every reply (counted by code), records latency in a
-// log-linear histogram (< 1 % error) and prints one JSON object on stdout. With `--pid=NAME:PID` it
-// also reports, for the measured window only, that process's CPU seconds (utime + stime from
-// /proc/PID/stat) and CPU microseconds per completed RPC, context switches per RPC (summed over its
-// threads), its highest thread count (sampled every 50 ms) and its peak RSS (VmHWM); and the host's
-// new TCP connections in the window (Tcp ActiveOpens: shows upstream connection churn).
+// RPCs in flight (each completion starts the next call) for `--warmup` + `--duration` seconds, or
+// until `--requests` calls have completed, checks the gRPC status of every reply (counted by code),
+// records latency in a log-linear histogram (< 1 % error) and prints one JSON object on stdout.
+// With `--pid=NAME:PID` it also reports, for the measured window only, that process's CPU seconds
+// (utime + stime from /proc/PID/stat) and CPU microseconds per completed RPC, context switches per
+// RPC (summed over its threads), its highest thread count (sampled every 50 ms) and its peak RSS
+// (VmHWM); and the host's new TCP connections in the window (Tcp ActiveOpens: shows upstream
+// connection churn).
 //
 // Example:
 //
@@ -472,9 +473,9 @@ class Load {
           [done, context, response](grpc::Status status) { done(status); });
     } else {
       auto response = std::make_shared<grpc::ByteBuffer>();
-      generic_[channel]->UnaryCall(context.get(), "/grpc.health.v1.Health/Check",
-                                   grpc::StubOptions(), &health_request_, response.get(),
-                                   [done, context, response](grpc::Status status) { done(status); });
+      generic_[channel]->UnaryCall(
+          context.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &health_request_,
+          response.get(), [done, context, response](grpc::Status status) { done(status); });
     }
   }
 
@@ -509,8 +510,8 @@ class Load {
   hl::GetJourneyStateRequest state_request_;
   hosted::GetFeaturesRequest features_request_;
   grpc::ByteBuffer health_request_;
-  std::string method_;               // async mode's
-  grpc::ByteBuffer async_request_;  // async mode's, encoded
+  std::string method_;                                          // async mode's
+  grpc::ByteBuffer async_request_;                              // async mode's, encoded
   std::vector<std::unique_ptr<grpc::CompletionQueue>> queues_;  // async mode's, one per thread
   std::vector<std::thread> pollers_;
 

@@ -179,11 +179,20 @@ absl::Status Http1Transport::ConnectFailure(int curl_code, const Call& call,
               ": ", what, ": ", why)),
           FailurePhase::kConnect);
     case CURLE_OPERATION_TIMEDOUT:
+      // Only a connect timeout shorter than the request's says the platform is unreachable. When
+      // the request's own time (the caller's deadline, most often) ran out first, it is the
+      // request that timed out, as when this transport's timer fires first.
+      if (options_.connect_timeout < call.request.timeout) {
+        return WithPhase(
+            absl::UnavailableError(absl::StrCat("upstream connect timed out after ",
+                                                absl::FormatDuration(options_.connect_timeout),
+                                                " (request not sent): ", what)),
+            FailurePhase::kConnect);
+      }
       return WithPhase(
-          absl::UnavailableError(absl::StrCat(
-              "upstream connect timed out after ",
-              absl::FormatDuration(std::min(call.request.timeout, options_.connect_timeout)),
-              " (request not sent): ", what)),
+          absl::DeadlineExceededError(absl::StrCat("upstream request timed out after ",
+                                                   absl::FormatDuration(call.request.timeout),
+                                                   " while connecting: ", what)),
           FailurePhase::kConnect);
     default:
       return WithPhase(absl::UnavailableError(absl::StrCat(

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -282,6 +283,76 @@ TYPED_TEST(HttpTransportTest, RefusedConnectionIsUnavailableAndAConnectFailure) 
   EXPECT_TRUE(IsConnectFailure(response.status()));
   EXPECT_THAT(response.status().message(), HasSubstr("connect"));
   EXPECT_THAT(response.status().message(), ::testing::Not(HasSubstr("secret")));
+}
+
+// A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it hangs
+// (the first retransmission is a second away) without a packet leaving the machine.
+class UnansweredListener {
+ public:
+  UnansweredListener() {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+        listen(listener_, 0) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+    // A backlog of 0 queues one connection; it is never accepted, so the queue stays full.
+    filler_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const timeval bound{2, 0};  // connect() gives up after SO_SNDTIMEO: no hang if it is not queued
+    setsockopt(filler_, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof(bound));
+    if (connect(filler_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) port_ = 0;
+  }
+  ~UnansweredListener() {
+    close(filler_);
+    close(listener_);
+  }
+  int port() const { return port_; }  // 0 when the set-up failed
+
+ private:
+  int listener_ = -1;
+  int filler_ = -1;
+  int port_ = 0;
+};
+
+TYPED_TEST(HttpTransportTest, ConnectCutShortByTheRequestsOwnTimeoutIsDeadlineExceeded) {
+  UnansweredListener platform;
+  ASSERT_NE(platform.port(), 0);
+  typename TypeParam::Options options;
+  options.connect_timeout = absl::Seconds(30);
+  this->transport(options);
+  HttpRequest request;
+  request.method = "GET";
+  request.url = absl::StrCat("http://127.0.0.1:", platform.port(), "/state");
+  // What is left of the caller's deadline. libcurl's connect timeout is whole milliseconds, so it
+  // fires first (at 100 ms): the transport's own timer for the request, which would have said the
+  // same, comes 0.9 ms later.
+  request.timeout = absl::Microseconds(100900);
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(std::move(request));
+  // The caller's deadline ran out, not the platform: no UNAVAILABLE (a warning, and retryable).
+  EXPECT_TRUE(absl::IsDeadlineExceeded(response.status())) << response.status();
+  EXPECT_EQ(GetFailurePhase(response.status()), FailurePhase::kConnect);
+  EXPECT_THAT(response.status().message(), HasSubstr("while connecting"));
+}
+
+TYPED_TEST(HttpTransportTest, ConnectTimeoutShorterThanTheRequestIsUnavailable) {
+  UnansweredListener platform;
+  ASSERT_NE(platform.port(), 0);
+  typename TypeParam::Options options;
+  options.connect_timeout = absl::Milliseconds(100);
+  this->transport(options);
+  HttpRequest request;
+  request.method = "GET";
+  request.url = absl::StrCat("http://127.0.0.1:", platform.port(), "/state");
+  request.timeout = absl::Seconds(30);
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(std::move(request));
+  EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
+  EXPECT_TRUE(IsConnectFailure(response.status()));
+  EXPECT_THAT(response.status().message(), HasSubstr("connect timed out"));
 }
 
 TYPED_TEST(HttpTransportTest, ResetWithoutAnswerIsUnavailableButNotAConnectFailure) {
