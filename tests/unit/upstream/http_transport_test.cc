@@ -54,6 +54,40 @@ class ResponseSlot {
   bool on_loop_thread_ = false;
 };
 
+// A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it hangs
+// (the first retransmission is a second away) without a packet leaving the machine.
+class UnansweredListener {
+ public:
+  UnansweredListener() {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+        listen(listener_, 0) != 0 ||
+        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      return;
+    }
+    port_ = ntohs(address.sin_port);
+    // A backlog of 0 queues one connection; it is never accepted, so the queue stays full.
+    filler_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const timeval bound{2, 0};  // connect() gives up after SO_SNDTIMEO: no hang if it is not queued
+    setsockopt(filler_, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof(bound));
+    if (connect(filler_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) port_ = 0;
+  }
+  ~UnansweredListener() {
+    close(filler_);
+    close(listener_);
+  }
+  int port() const { return port_; }  // 0 when the set-up failed
+
+ private:
+  int listener_ = -1;
+  int filler_ = -1;
+  int port_ = 0;
+};
+
 template <typename Transport>
 class HttpTransportTest : public ::testing::Test {
  protected:
@@ -76,6 +110,22 @@ class HttpTransportTest : public ::testing::Test {
     ResponseSlot slot;
     transport().Send(std::move(request), slot.Callback(&loop_));
     return std::move(slot.Wait());
+  }
+
+  // A GET whose connect never completes (UnansweredListener), on a transport whose connect
+  // timeout is `connect_timeout`; how it ended.
+  absl::StatusOr<HttpResponse> SendUnanswered(absl::Duration connect_timeout,
+                                              absl::Duration request_timeout) {
+    UnansweredListener platform;
+    if (platform.port() == 0) return absl::InternalError("cannot set up the listener");
+    typename Transport::Options options;
+    options.connect_timeout = connect_timeout;
+    transport(options);
+    HttpRequest request;
+    request.method = "GET";
+    request.url = absl::StrCat("http://127.0.0.1:", platform.port(), "/state");
+    request.timeout = request_timeout;
+    return SendAndWait(std::move(request));
   }
 
   // Declared first so it is destroyed last: the transport and the fake need it running.
@@ -285,54 +335,12 @@ TYPED_TEST(HttpTransportTest, RefusedConnectionIsUnavailableAndAConnectFailure) 
   EXPECT_THAT(response.status().message(), ::testing::Not(HasSubstr("secret")));
 }
 
-// A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it hangs
-// (the first retransmission is a second away) without a packet leaving the machine.
-class UnansweredListener {
- public:
-  UnansweredListener() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof(address);
-    if (bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-        listen(listener_, 0) != 0 ||
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      return;
-    }
-    port_ = ntohs(address.sin_port);
-    // A backlog of 0 queues one connection; it is never accepted, so the queue stays full.
-    filler_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const timeval bound{2, 0};  // connect() gives up after SO_SNDTIMEO: no hang if it is not queued
-    setsockopt(filler_, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof(bound));
-    if (connect(filler_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) port_ = 0;
-  }
-  ~UnansweredListener() {
-    close(filler_);
-    close(listener_);
-  }
-  int port() const { return port_; }  // 0 when the set-up failed
-
- private:
-  int listener_ = -1;
-  int filler_ = -1;
-  int port_ = 0;
-};
-
 TYPED_TEST(HttpTransportTest, ConnectCutShortByTheRequestsOwnTimeoutIsDeadlineExceeded) {
-  UnansweredListener platform;
-  ASSERT_NE(platform.port(), 0);
-  typename TypeParam::Options options;
-  options.connect_timeout = absl::Seconds(30);
-  this->transport(options);
-  HttpRequest request;
-  request.method = "GET";
-  request.url = absl::StrCat("http://127.0.0.1:", platform.port(), "/state");
-  // What is left of the caller's deadline. libcurl's connect timeout is whole milliseconds, so it
-  // fires first (at 100 ms): the transport's own timer for the request, which would have said the
-  // same, comes 0.9 ms later.
-  request.timeout = absl::Microseconds(100900);
-  absl::StatusOr<HttpResponse> response = this->SendAndWait(std::move(request));
+  // 100.9 ms is what is left of the caller's deadline. libcurl's connect timeout is whole
+  // milliseconds, so it fires first (at 100 ms): the transport's own timer for the request, which
+  // would have said the same, comes 0.9 ms later.
+  absl::StatusOr<HttpResponse> response =
+      this->SendUnanswered(absl::Seconds(30), absl::Microseconds(100900));
   // The caller's deadline ran out, not the platform: no UNAVAILABLE (a warning, and retryable).
   EXPECT_TRUE(absl::IsDeadlineExceeded(response.status())) << response.status();
   EXPECT_EQ(GetFailurePhase(response.status()), FailurePhase::kConnect);
@@ -340,16 +348,8 @@ TYPED_TEST(HttpTransportTest, ConnectCutShortByTheRequestsOwnTimeoutIsDeadlineEx
 }
 
 TYPED_TEST(HttpTransportTest, ConnectTimeoutShorterThanTheRequestIsUnavailable) {
-  UnansweredListener platform;
-  ASSERT_NE(platform.port(), 0);
-  typename TypeParam::Options options;
-  options.connect_timeout = absl::Milliseconds(100);
-  this->transport(options);
-  HttpRequest request;
-  request.method = "GET";
-  request.url = absl::StrCat("http://127.0.0.1:", platform.port(), "/state");
-  request.timeout = absl::Seconds(30);
-  absl::StatusOr<HttpResponse> response = this->SendAndWait(std::move(request));
+  absl::StatusOr<HttpResponse> response =
+      this->SendUnanswered(absl::Milliseconds(100), absl::Seconds(30));
   EXPECT_TRUE(absl::IsUnavailable(response.status())) << response.status();
   EXPECT_TRUE(IsConnectFailure(response.status()));
   EXPECT_THAT(response.status().message(), HasSubstr("connect timed out"));
