@@ -1,7 +1,7 @@
 // PlatformClient against a fake upstream (Envoy style) over the default transport (Http1Transport):
 // the headers every call carries, retries that keep the Idempotency-Key (also for a write whose
 // answer could not be read), attempts that bound every request sent, Retry-After, the circuit
-// breaker, and cancellation.
+// breaker, and cancellation; and how RunOnShard spreads queued calls over the loops' connections.
 #include "server/platform/platform_client.h"
 
 #include <condition_variable>
@@ -236,6 +236,52 @@ TEST_F(PlatformClientTest, DestroyedWithACallInFlightDropsTheLateCompletion) {
   client_.reset();
   transport_.reset();
   EXPECT_FALSE(callback_ran);
+}
+
+// Reports idle connections, for RunOnShard's spreading; sends nothing.
+class IdleConnectionsOnly : public upstream::HttpTransport {
+ public:
+  explicit IdleConnectionsOnly(size_t idle) : idle_(idle) {}
+  RequestId Send(upstream::HttpRequest, upstream::ResponseCallback) override { return 0; }
+  void Cancel(RequestId) override {}
+  size_t idle_connections() const override { return idle_; }
+
+ private:
+  const size_t idle_;
+};
+
+TEST(PlatformClientShardsTest, QueuedCallsSpreadOverTheIdleConnectionsTheyWillTake) {
+  // Loops not started yet: no loop is idle, so every task is queued, as when a burst of calls
+  // finds both loops busy. Loop a has 2 idle connections, loop b 1.
+  upstream::EventLoop loop_a;
+  upstream::EventLoop loop_b;
+  IdleConnectionsOnly two(2);
+  IdleConnectionsOnly one(1);
+  PlatformClient client({{&loop_a, &two}, {&loop_b, &one}}, PlatformClientOptions{},
+                        core::Clock::Real());
+  std::mutex mu;
+  std::condition_variable cv;
+  int on_a = 0;
+  int on_b = 0;
+  for (int i = 0; i < 3; ++i) {
+    client.RunOnShard([&] {
+      std::lock_guard<std::mutex> lock(mu);
+      ++(loop_a.IsInLoopThread() ? on_a : on_b);
+      cv.notify_all();
+    });
+  }
+  loop_a.Start();
+  loop_b.Start();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return on_a + on_b == 3; });
+  }
+  // Each loop gets as many calls as it has idle connections: none opens a new one. Counting idle
+  // connections alone sent all three to a, which would then open one while b's stays idle.
+  EXPECT_EQ(on_a, 2);
+  EXPECT_EQ(on_b, 1);
+  loop_a.Stop();
+  loop_b.Stop();
 }
 
 }  // namespace
