@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""Issue 19, item 4: calls whose deadline expires while the gateway works on them end as the
+caller's deadline, never as INTERNAL or UNAVAILABLE (which blame the gateway or the platform).
+
+  bench/gateway/deadline_abuse.py --bin build-rel/bin [--requests 20000] [--deadlines 1,2,3,5]
+                                  [--check]
+
+Starts aarthik-sandbox and aarthik-gateway on free loopback ports, then for each deadline (ms), each
+RPC (GetJourneyState: borrower session; GetFeatures: API key) and each client API of
+aarthik-grpc-load (async, callback), sends --requests calls at 1,000 in flight over 4 connections.
+Most expire on the client, some at the gateway while it connects upstream, waits or writes the
+answer. Prints one JSON object: the status codes the clients saw and the codes the gateway counted
+(grpc_server_handled_total on its /metrics, by grpc_code). --check exits 1 unless the clients saw
+only OK and DEADLINE_EXCEEDED and the gateway counted only OK, DeadlineExceeded and Canceled.
+"""
+import argparse
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from processes import API_KEY, APPLICATION, TENANT, Proc, free_port  # noqa: E402
+
+CLIENT_CODES = {"OK", "DEADLINE_EXCEEDED"}
+GATEWAY_CODES = {"OK", "DeadlineExceeded", "Canceled"}  # the metric's spelling (grpc-go's)
+HANDLED = re.compile(r'^grpc_server_handled_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$')
+
+
+def gateway_codes(http_addr):
+    """grpc_server_handled_total summed by grpc_code over the proxied methods."""
+    with urllib.request.urlopen(f"http://{http_addr}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    codes = collections.Counter()
+    for line in text.splitlines():
+        match = HANDLED.match(line)
+        if not match:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group("labels")))
+        if labels.get("grpc_method") in ("GetJourneyState", "GetFeatures"):
+            codes[labels["grpc_code"]] += int(float(match.group("value")))
+    return codes
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--requests", type=int, default=20000)
+    parser.add_argument("--deadlines", default="1,2,3,5")
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    logs = tempfile.mkdtemp(prefix="deadline-abuse-")
+    procs = []
+    try:
+        sandbox = Proc("sandbox", [os.path.join(args.bin, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
+                                   "--api-key", API_KEY, "--threads", "2"], logs)
+        procs.append(sandbox)
+        http_addr = f"127.0.0.1:{free_port()}"
+        gateway = Proc("gateway", [os.path.join(args.bin, "aarthik-gateway"), "--grpc-listen", "127.0.0.1:0",
+                                   "--http-listen", http_addr, "--upstream-url", f"http://{sandbox.addr}",
+                                   "--tenant-id", TENANT, "--application-id", APPLICATION], logs,
+                       env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
+        procs.append(gateway)
+        load = [os.path.join(args.bin, "aarthik-grpc-load"), f"--target={gateway.addr}", "--borrower=ABUSE_1"]
+        setup = subprocess.run(load + ["--rpc=state", "--concurrency=1", "--channels=1", "--requests=10"],
+                               capture_output=True, text=True, check=True)
+        journey = json.loads(setup.stdout)["journey_id"]
+        before = gateway_codes(http_addr)
+        client = collections.Counter()
+        runs = []
+        for deadline in (int(d) for d in args.deadlines.split(",")):
+            for rpc in ("state", "features"):
+                for api in ("async", "callback"):
+                    out = subprocess.run(
+                        load + [f"--rpc={rpc}", f"--journey={journey}", "--concurrency=1000", "--channels=4",
+                                f"--requests={args.requests}", f"--deadline_ms={deadline}",
+                                f"--client_api={api}", "--client_threads=2"],
+                        capture_output=True, text=True, check=True)
+                    codes = json.loads(out.stdout)["codes"]
+                    client.update(codes)
+                    runs.append({"deadline_ms": deadline, "rpc": rpc, "client_api": api, "codes": codes})
+        after = gateway_codes(http_addr)
+        gateway_side = {code: after[code] - before[code] for code in after if after[code] != before[code]}
+        bad = {"client": sorted(set(client) - CLIENT_CODES),
+               "gateway": sorted(set(gateway_side) - GATEWAY_CODES)}
+        print(json.dumps({"calls": sum(client.values()), "client_codes": dict(client),
+                          "gateway_codes": gateway_side, "unexpected": bad, "runs": runs}))
+        if args.check and (bad["client"] or bad["gateway"]):
+            sys.exit(1)
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+
+
+if __name__ == "__main__":
+    main()
