@@ -25,7 +25,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from processes import API_KEY, APPLICATION, TENANT, Proc, free_port  # noqa: E402
+from processes import start_pair  # noqa: E402
 
 CLIENT_CODES = {"OK", "DEADLINE_EXCEEDED"}
 GATEWAY_CODES = {"OK", "DeadlineExceeded", "Canceled"}  # the metric's spelling (grpc-go's)
@@ -58,15 +58,7 @@ def main():
     logs = tempfile.mkdtemp(prefix="deadline-abuse-")
     procs = []
     try:
-        sandbox = Proc("sandbox", [os.path.join(args.bin, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
-                                   "--api-key", API_KEY, "--threads", "2"], logs)
-        procs.append(sandbox)
-        http_addr = f"127.0.0.1:{free_port()}"
-        gateway = Proc("gateway", [os.path.join(args.bin, "aarthik-gateway"), "--grpc-listen", "127.0.0.1:0",
-                                   "--http-listen", http_addr, "--upstream-url", f"http://{sandbox.addr}",
-                                   "--tenant-id", TENANT, "--application-id", APPLICATION], logs,
-                       env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
-        procs.append(gateway)
+        _, gateway, http_addr = start_pair(args.bin, logs, procs, sandbox_threads=2)
         load = [os.path.join(args.bin, "aarthik-grpc-load"), f"--target={gateway.addr}", "--borrower=ABUSE_1"]
         setup = subprocess.run(load + ["--rpc=state", "--concurrency=1", "--channels=1", "--requests=10"],
                                capture_output=True, text=True, check=True)

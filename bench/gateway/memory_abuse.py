@@ -31,7 +31,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from processes import API_KEY, APPLICATION, TENANT, Proc, free_port, scrape  # noqa: E402
+from processes import scrape, start_pair  # noqa: E402
 
 # Baseline (~30 MB) + 4,096 watch streams (--max-watch-streams, ~20 KB each) + gRPC's memory quota
 # (--grpc-memory-limit, 256 MB), rounded up.
@@ -143,16 +143,7 @@ def abuse(address, pid, streams, big, big_mb, after):
 def run(bin_dir, streams, big, big_mb, after, extra, workdir):
     procs = []
     try:
-        sandbox = Proc("sandbox", [os.path.join(bin_dir, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
-                                   "--api-key", API_KEY, "--threads", "1"], workdir)
-        procs.append(sandbox)
-        http_addr = f"127.0.0.1:{free_port()}"
-        gateway = Proc("gateway", [os.path.join(bin_dir, "aarthik-gateway"), "--grpc-listen",
-                                   "127.0.0.1:0", "--http-listen", http_addr, "--upstream-url",
-                                   f"http://{sandbox.addr}", "--tenant-id", TENANT,
-                                   "--application-id", APPLICATION, *extra],
-                       workdir, env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
-        procs.append(gateway)
+        _, gateway, http_addr = start_pair(bin_dir, workdir, procs, gateway_args=extra)
         for rpc in ("features", "health"):
             subprocess.run([os.path.join(bin_dir, "aarthik-grpc-load"), f"--target={gateway.addr}",
                             f"--rpc={rpc}", "--concurrency=16", "--requests=2000"],

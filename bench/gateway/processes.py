@@ -1,6 +1,7 @@
 """What the gateway benchmarks share: the bench credentials, a child process that announces its
-address (`listening HOST:PORT` as its first stdout line, read from the pipe: no sleeping), a free
-port, a signed journey.snapshot web-hook, and a scrape of the gateway's /metrics."""
+address (`listening HOST:PORT` as its first stdout line, read from the pipe: no sleeping), a sandbox
+and a gateway in front of it, a free port, a signed journey.snapshot web-hook, and a scrape of the
+gateway's /metrics."""
 import hashlib
 import hmac
 import json
@@ -85,3 +86,19 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
+
+
+def start_pair(bin_dir, logdir, procs, sandbox_threads=1, gateway_args=()):
+    """aarthik-sandbox and an aarthik-gateway in front of it (`gateway_args` appended), on free
+    loopback ports, its HTTP port included; each is appended to `procs` as soon as it runs, for the
+    caller to stop. Returns (sandbox, gateway, the gateway's HTTP address)."""
+    sandbox = Proc("sandbox", [os.path.join(bin_dir, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
+                               "--api-key", API_KEY, "--threads", str(sandbox_threads)], logdir)
+    procs.append(sandbox)
+    http_addr = f"127.0.0.1:{free_port()}"
+    gateway = Proc("gateway", [os.path.join(bin_dir, "aarthik-gateway"), "--grpc-listen", "127.0.0.1:0",
+                               "--http-listen", http_addr, "--upstream-url", f"http://{sandbox.addr}",
+                               "--tenant-id", TENANT, "--application-id", APPLICATION, *gateway_args],
+                   logdir, env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
+    procs.append(gateway)
+    return sandbox, gateway, http_addr

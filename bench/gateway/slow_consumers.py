@@ -36,7 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from memory_abuse import RssSampler, status_kb  # noqa: E402
-from processes import API_KEY, APPLICATION, TENANT, Proc, free_port, signed_snapshot  # noqa: E402
+from processes import signed_snapshot, start_pair  # noqa: E402
 
 # Baseline (~30 MB) + 1,000 streams x (a 64 KiB HTTP/2 window of unsent events + a queue of 1,024
 # event pointers) + the event log (15,000 snapshots of ~0.6 KB), rounded up.
@@ -213,16 +213,8 @@ def main():
         f.write(SECRET)
     procs = []
     try:
-        sandbox = Proc("sandbox", [os.path.join(args.bin, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
-                                   "--api-key", API_KEY, "--threads", "1"], workdir)
-        procs.append(sandbox)
-        http_addr = f"127.0.0.1:{free_port()}"
-        gateway = Proc("gateway", [os.path.join(args.bin, "aarthik-gateway"), "--grpc-listen",
-                                   "127.0.0.1:0", "--http-listen", http_addr, "--upstream-url",
-                                   f"http://{sandbox.addr}", "--tenant-id", TENANT,
-                                   "--application-id", APPLICATION, "--webhook-secret-file", secret],
-                       workdir, env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
-        procs.append(gateway)
+        _, gateway, http_addr = start_pair(args.bin, workdir, procs,
+                                   gateway_args=("--webhook-secret-file", secret))
         gateway.http_addr = http_addr
         result = drill(args.bin, gateway, args.streams, args.borrowers, args.events)
         result["gateway_alive"] = gateway.p.poll() is None
