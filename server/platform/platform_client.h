@@ -109,33 +109,38 @@ class PlatformClient {
   void Cancel(CallId id);
 
   // Runs `task` on one of the shards' loops, where it may Call: right here on an idle loop whose
-  // transport has a kept-alive connection free, else on any idle loop (from a rotating start, so
-  // calls spread over the shards), else queued on the shard with the most free connections. Every
-  // loop keeps connections of its own: preferring free ones keeps the total near the calls in
-  // flight instead of a full set per loop (each a TLS handshake). A connection counts as free when
-  // no task queued before on its loop will take it, so that a burst of queued calls spreads over
-  // the idle connections of all loops instead of opening new ones on one. Any thread.
+  // transport has a kept-alive connection free (from a rotating start, so calls spread over the
+  // shards), else queued on a loop that has one. Only when no loop has one does the call run on
+  // any idle loop, there to open a connection. Every loop keeps connections of its own: taking
+  // free ones, and waiting for a busy loop's rather than opening one on an idle loop, keeps the
+  // total near the calls in flight instead of a full set per loop (each a TLS handshake). The
+  // connection is reserved before the loop is picked (HttpTransport::ReserveConnection), so two
+  // calls cannot both count on the last free one, and a burst of queued calls spreads over the
+  // idle connections of all loops. Any thread.
   template <typename Task>
   void RunOnShard(Task&& task) {
     const size_t count = shards_.size();
     const size_t start = next_shard_.fetch_add(1, std::memory_order_relaxed) % count;
-    for (const bool need_free_connection : {true, false}) {
-      for (size_t i = 0; i < count; ++i) {
-        Shard& shard = *shards_[(start + i) % count];
-        if (need_free_connection && FreeConnections(shard) <= 0) continue;
-        if (shard.loop->RunIfIdle(task)) return;
-      }
-    }
-    size_t best = start;
     for (size_t i = 0; i < count; ++i) {
-      if (FreeConnections(*shards_[i]) > FreeConnections(*shards_[best])) best = i;
+      upstream::HttpTransport* transport = shards_[(start + i) % count]->transport;
+      if (!transport->ReserveConnection()) continue;
+      auto reserved = [&] { transport->RunReserved(task); };
+      if (shards_[(start + i) % count]->loop->RunIfIdle(reserved)) return;
+      transport->CancelReservation();
     }
-    Shard& shard = *shards_[best];
-    shard.queued.fetch_add(1, std::memory_order_relaxed);
-    shard.loop->Post([&shard, task = std::forward<Task>(task)]() mutable {
-      shard.queued.fetch_sub(1, std::memory_order_relaxed);
-      task();
-    });
+    for (size_t i = 0; i < count; ++i) {
+      Shard& shard = *shards_[(start + i) % count];
+      if (!shard.transport->ReserveConnection()) continue;
+      // Should the loop drop the task (it is stopping), the reservation goes with its transport.
+      shard.loop->Post([transport = shard.transport, task = std::forward<Task>(task)]() mutable {
+        transport->RunReserved(task);
+      });
+      return;
+    }
+    for (size_t i = 0; i < count; ++i) {
+      if (shards_[(start + i) % count]->loop->RunIfIdle(task)) return;
+    }
+    shards_[start]->loop->Post(std::forward<Task>(task));
   }
   size_t shard_count() const { return shards_.size(); }
 
@@ -165,18 +170,10 @@ class PlatformClient {
     std::mt19937_64 random;
     CallId next_sequence = 0;
     absl::flat_hash_map<CallId, std::shared_ptr<PendingCall>> calls;
-    // RunOnShard's tasks waiting in the loop's queue (any thread): each will want a connection.
-    std::atomic<int64_t> queued{0};
   };
   // The shard index lives in a call ID's low bits, so Cancel finds the call's loop.
   static constexpr int kShardBits = 8;
 
-  // The shard's idle connections less those its queued tasks will take; negative when they will
-  // open new ones.
-  static int64_t FreeConnections(const Shard& shard) {
-    return static_cast<int64_t>(shard.transport->idle_connections()) -
-           shard.queued.load(std::memory_order_relaxed);
-  }
   Shard& CurrentShard();
   Shard& ShardOf(CallId id) { return *shards_[id & ((CallId{1} << kShardBits) - 1)]; }
   void CancelOnShard(Shard& shard, CallId id);

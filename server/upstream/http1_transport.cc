@@ -169,7 +169,11 @@ void Http1Transport::Dispatch(Call* call) {
   }
   Origin& origin = *slot->second;
   const absl::Time now = options_.clock->Now();
+  bool reserved = std::exchange(reservation_held_, false);
   while (!origin.idle.empty()) {
+    // Without a reservation, only a connection no queued task has reserved.
+    if (!reserved && !TakeFreeIdle()) break;
+    reserved = false;
     Connection* connection = origin.idle.back();
     origin.idle.pop_back();
     idle_count_.fetch_sub(1, std::memory_order_relaxed);
@@ -345,6 +349,21 @@ void Http1Transport::Release(Connection* connection) {
   }
   connection->origin->idle.push_back(connection);
   idle_count_.fetch_add(1, std::memory_order_relaxed);
+  free_idle_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Http1Transport::TakeFreeIdle() {
+  int64_t free = free_idle_.load(std::memory_order_relaxed);
+  do {
+    if (free <= 0) return false;
+  } while (!free_idle_.compare_exchange_weak(free, free - 1, std::memory_order_relaxed));
+  return true;
+}
+
+void Http1Transport::RunReserved(absl::FunctionRef<void()> task) {
+  reservation_held_ = true;
+  task();
+  if (std::exchange(reservation_held_, false)) CancelReservation();
 }
 
 void Http1Transport::CloseConnection(Connection* connection) {
@@ -353,6 +372,8 @@ void Http1Transport::CloseConnection(Connection* connection) {
     if (auto it = std::find(idle.begin(), idle.end(), connection); it != idle.end()) {
       idle.erase(it);
       idle_count_.fetch_sub(1, std::memory_order_relaxed);
+      // When every idle connection was reserved, one reservation now finds none and connects.
+      TakeFreeIdle();
     }
   }
   if (connection->call != nullptr) connection->call->connection = nullptr;

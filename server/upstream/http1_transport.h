@@ -35,6 +35,7 @@
 #ifndef AARTHIK_SERVER_UPSTREAM_HTTP1_TRANSPORT_H_
 #define AARTHIK_SERVER_UPSTREAM_HTTP1_TRANSPORT_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -86,7 +87,12 @@ class Http1Transport : public HttpTransport {
   RequestId Send(HttpRequest request, ResponseCallback done) override;
   void Cancel(RequestId id) override;
 
-  size_t idle_connections() const override { return idle_count_.load(std::memory_order_relaxed); }
+  size_t idle_connections() const override {
+    return static_cast<size_t>(std::max<int64_t>(0, free_idle_.load(std::memory_order_relaxed)));
+  }
+  bool ReserveConnection() override { return TakeFreeIdle(); }
+  void CancelReservation() override { free_idle_.fetch_add(1, std::memory_order_relaxed); }
+  void RunReserved(absl::FunctionRef<void()> task) override;
   size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   uint64_t connections_opened() const {
     return connections_opened_.load(std::memory_order_relaxed);
@@ -133,6 +139,8 @@ class Http1Transport : public HttpTransport {
   void ProcessConnects(Lane& lane);
   absl::Status ConnectFailure(int curl_code, const Call& call, const char* detail) const;
   void Shutdown();
+  // Takes one idle connection that no one reserved (any thread); false when there is none.
+  bool TakeFreeIdle();
 
   static int CurlSocketCallback(CURL* easy, int fd, int what, void* lane, void* socket_data);
   static int CurlTimerCallback(CURLM* multi, long timeout_ms, void* lane);
@@ -143,6 +151,8 @@ class Http1Transport : public HttpTransport {
   std::atomic<RequestId> next_request_id_{1};
   std::atomic<uint64_t> connections_opened_{0};
   std::atomic<size_t> idle_count_{0};  // written on the loop only
+  // Idle connections less the reservations that will take them (any thread).
+  std::atomic<int64_t> free_idle_{0};
 
   // Loop only.
   absl::flat_hash_map<RequestId, std::unique_ptr<Call>> calls_;
@@ -154,6 +164,7 @@ class Http1Transport : public HttpTransport {
 
   std::string read_buffer_;
   bool shut_down_ = false;
+  bool reservation_held_ = false;  // by the RunReserved task running now
 };
 
 }  // namespace aarthik::upstream

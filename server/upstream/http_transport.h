@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -86,9 +87,19 @@ class HttpTransport {
   // Cancels if still in flight: `done` then runs with CANCELLED. Any thread; no-op when already
   // finished.
   virtual void Cancel(RequestId id) = 0;
-  // Kept-alive connections waiting for a request, as last seen (any thread; for spreading calls
-  // over transports so that few new connections are made). 0 when the transport does not say.
+  // Kept-alive connections waiting for a request and not reserved, as last seen (any thread; for
+  // spreading calls over transports so that few new connections are made). 0 when the transport
+  // does not say.
   virtual size_t idle_connections() const { return 0; }
+  // Reserves one of those connections for a task that RunReserved will run on the transport's
+  // loop (any thread): false when none is free. A dispatcher that reserves before it picks a loop
+  // cannot pick the same last free connection as another one (which would then open a connection
+  // while another loop's stays idle). CancelReservation gives an unused reservation back.
+  virtual bool ReserveConnection() { return false; }
+  virtual void CancelReservation() {}
+  // On the loop thread: runs `task`, whose first Send takes the reserved connection; a reservation
+  // the task does not use is given back after it.
+  virtual void RunReserved(absl::FunctionRef<void()> task) { task(); }
 };
 
 }  // namespace aarthik::upstream

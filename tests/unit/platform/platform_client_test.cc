@@ -4,6 +4,7 @@
 // breaker, and cancellation; and how RunOnShard spreads queued calls over the loops' connections.
 #include "server/platform/platform_client.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 
@@ -238,16 +239,25 @@ TEST_F(PlatformClientTest, DestroyedWithACallInFlightDropsTheLateCompletion) {
   EXPECT_FALSE(callback_ran);
 }
 
-// Reports idle connections, for RunOnShard's spreading; sends nothing.
+// Reports idle connections and takes reservations of them, for RunOnShard's spreading; sends
+// nothing.
 class IdleConnectionsOnly : public upstream::HttpTransport {
  public:
-  explicit IdleConnectionsOnly(size_t idle) : idle_(idle) {}
+  explicit IdleConnectionsOnly(int free) : free_(free) {}
   RequestId Send(upstream::HttpRequest, upstream::ResponseCallback) override { return 0; }
   void Cancel(RequestId) override {}
-  size_t idle_connections() const override { return idle_; }
+  size_t idle_connections() const override { return free_.load(); }
+  bool ReserveConnection() override {
+    int free = free_.load();
+    do {
+      if (free == 0) return false;
+    } while (!free_.compare_exchange_weak(free, free - 1));
+    return true;
+  }
+  void CancelReservation() override { ++free_; }
 
  private:
-  const size_t idle_;
+  std::atomic<int> free_;
 };
 
 TEST(PlatformClientShardsTest, QueuedCallsSpreadOverTheIdleConnectionsTheyWillTake) {
@@ -281,6 +291,65 @@ TEST(PlatformClientShardsTest, QueuedCallsSpreadOverTheIdleConnectionsTheyWillTa
   EXPECT_EQ(on_a, 2);
   EXPECT_EQ(on_b, 1);
   loop_a.Stop();
+  loop_b.Stop();
+}
+
+// Which loop a task ran on: "a", "b", or "" while it has not run.
+class RanOn {
+ public:
+  void Record(const char* loop) {
+    std::lock_guard<std::mutex> lock(mu_);
+    loop_ = loop;
+    cv_.notify_all();
+  }
+  std::string Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !loop_.empty(); });
+    return loop_;
+  }
+  std::string Now() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return loop_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string loop_;
+};
+
+TEST(PlatformClientShardsTest, CallWaitsForABusyLoopsFreeConnectionRatherThanOpenOneElsewhere) {
+  // Loop a is busy (not started: it cannot be entered) with a free connection; loop b is idle
+  // with none. Running the call on b would open a connection (a TLS handshake) while a's stays
+  // idle: the scenario-t handshakes after warm-up.
+  upstream::EventLoop loop_a;
+  upstream::EventLoop loop_b;
+  IdleConnectionsOnly one(1);
+  IdleConnectionsOnly none(0);
+  PlatformClient client({{&loop_a, &one}, {&loop_b, &none}}, PlatformClientOptions{},
+                        core::Clock::Real());
+  loop_b.Start();
+  RanOn ran_on;
+  client.RunOnShard([&] { ran_on.Record(loop_a.IsInLoopThread() ? "a" : "b"); });
+  EXPECT_EQ(ran_on.Now(), "");  // queued on a, not run on b
+  loop_a.Start();
+  EXPECT_EQ(ran_on.Wait(), "a");
+  loop_a.Stop();
+  loop_b.Stop();
+}
+
+TEST(PlatformClientShardsTest, CallWithNoFreeConnectionAnywhereRunsAtOnceOnAnIdleLoop) {
+  upstream::EventLoop loop_a;  // busy: not started
+  upstream::EventLoop loop_b;  // idle
+  IdleConnectionsOnly none_a(0);
+  IdleConnectionsOnly none_b(0);
+  PlatformClient client({{&loop_a, &none_a}, {&loop_b, &none_b}}, PlatformClientOptions{},
+                        core::Clock::Real());
+  loop_b.Start();
+  RanOn ran_on;
+  client.RunOnShard([&] { ran_on.Record(loop_a.IsInLoopThread() ? "a" : "b"); });
+  // A new connection is needed anyway: opened on the idle loop, without waiting for the busy one.
+  EXPECT_EQ(ran_on.Now(), "b");
   loop_b.Stop();
 }
 

@@ -472,5 +472,49 @@ TYPED_TEST(HttpTransportTest, SendAfterTheLoopStoppedStillCallsBackOnce) {
   EXPECT_TRUE(absl::IsCancelled(status)) << status;
 }
 
+// PlatformClient::RunOnShard reserves a connection before it picks a loop: a reserved idle
+// connection waits for the task that reserved it; any other request opens one of its own.
+class Http1TransportReservationTest : public HttpTransportTest<Http1Transport> {
+ protected:
+  absl::StatusOr<HttpResponse> SendReservedAndWait(HttpRequest request) {
+    ResponseSlot slot;
+    loop_.Post([&] {
+      transport().RunReserved([&] { transport().Send(std::move(request), slot.Callback(&loop_)); });
+    });
+    return std::move(slot.Wait());
+  }
+};
+
+TEST_F(Http1TransportReservationTest, AReservedConnectionWaitsForTheTaskThatReservedIt) {
+  ASSERT_TRUE(SendAndWait(Request("GET", "/first")).ok());
+  EXPECT_EQ(transport().idle_connections(), 1u);
+  ASSERT_TRUE(transport().ReserveConnection());
+  EXPECT_EQ(transport().idle_connections(), 0u);
+  EXPECT_FALSE(transport().ReserveConnection());  // the last free one is taken
+
+  ASSERT_TRUE(SendAndWait(Request("GET", "/unreserved")).ok());
+  EXPECT_EQ(transport().connections_opened(), 2u);  // did not take the reserved one
+  EXPECT_EQ(transport().idle_connections(), 1u);    // its own, back; the reserved one still held
+
+  ASSERT_TRUE(SendReservedAndWait(Request("GET", "/reserved")).ok());
+  EXPECT_EQ(transport().connections_opened(), 2u);  // took the reserved one
+  EXPECT_EQ(transport().idle_connections(), 2u);
+  EXPECT_EQ(upstream_.accepted_connections(), 2u);
+}
+
+TEST_F(Http1TransportReservationTest, AnUnusedReservationIsGivenBack) {
+  ASSERT_TRUE(SendAndWait(Request("GET", "/first")).ok());
+  ASSERT_TRUE(transport().ReserveConnection());
+  transport().CancelReservation();
+  EXPECT_EQ(transport().idle_connections(), 1u);
+
+  ASSERT_TRUE(transport().ReserveConnection());
+  absl::Notification ran;
+  loop_.Post([&] { transport().RunReserved([&] { ran.Notify(); }); });  // sends nothing
+  ran.WaitForNotification();
+  ASSERT_TRUE(SendAndWait(Request("GET", "/second")).ok());
+  EXPECT_EQ(transport().connections_opened(), 1u);  // the reservation came back after the task
+}
+
 }  // namespace
 }  // namespace aarthik::upstream
