@@ -88,6 +88,7 @@ def measure(bin_dir, requests, workdir, keep_dir=None, gateway_args=(), metadata
                            key=lambda f: os.path.getmtime(os.path.join(workdir, f)))
             per_rpc[rpc] = total_instructions(os.path.join(workdir, dumps[-1])) / requests
             if keep_dir:
+                os.makedirs(keep_dir, exist_ok=True)
                 shutil.move(os.path.join(workdir, dumps[-1]), os.path.join(keep_dir, f"callgrind.{rpc}"))
             else:
                 os.remove(os.path.join(workdir, dumps[-1]))
