@@ -45,8 +45,8 @@
 #include "server/metrics/gateway_metrics.h"
 #include "server/platform/circuit_breaker.h"
 #include "server/platform/retry_policy.h"
-#include "server/transcode/json_view.h"
 #include "server/transcode/platform_reply.h"
+#include "server/transcode/simdjson_view.h"
 #include "server/upstream/event_loop.h"
 #include "server/upstream/http_transport.h"
 
@@ -68,7 +68,7 @@ struct PlatformRequest {
   // Optional: decodes a plain success's payload straight from the parsed body (fast_reply.h), on
   // the loop, before the reply callback; the reply's data_decoded then says that it succeeded (a
   // payload it fails on is decoded again the full way).
-  absl::AnyInvocable<absl::Status(transcode::RapidJsonView data)> decode_data;
+  absl::AnyInvocable<absl::Status(transcode::SimdjsonView data)> decode_data;
 };
 
 using ReplyCallback = absl::AnyInvocable<void(absl::StatusOr<transcode::PlatformReply>)>;

@@ -236,7 +236,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
     // Replies whose tokens the gateway keeps are read through the tree (TokensFromPlatformData);
     // the others go from bytes to the response message in one pass.
     if (route_.options.credential_effect() != CREDENTIAL_EFFECT_STORE_SESSION) {
-      request.decode_data = [this](transcode::RapidJsonView data) {
+      request.decode_data = [this](transcode::SimdjsonView data) {
         response_message_ = NewResponse();
         // Drops are reported once the decoding stands: a payload the codec fails on is decoded
         // again the full way (fast_reply.h), which reports them itself.

@@ -1,11 +1,11 @@
-// The hot path's reading of a platform success: one RapidJSON parse of the body into a
-// per-thread pooled document (no allocation per node, none at all once warm), the envelope's
-// success shape checked, and `data` handed to the caller's decoder as a view, so that the reply
-// goes from bytes to the response message without an nlohmann tree in between.
+// The hot path's reading of a platform success: one simdjson parse of the body into a per-thread
+// parser's tape (no allocation once warm), the envelope's success shape checked, and `data` handed
+// to the caller's decoder as a view, so that the reply goes from bytes to the response message
+// without an nlohmann tree in between.
 //
 //   PlatformReply reply;
 //   if (DecodeSuccessFast(envelope, 200, body,
-//                         [&](RapidJsonView data) { return codec.Decode(data, &response); },
+//                         [&](SimdjsonView data) { return codec.Decode(data, &response); },
 //                         &reply)) {
 //     // reply.request_id / correlation_id are set; the data went into `response`.
 //   } else {
@@ -17,8 +17,8 @@
 // object. Anything else returns false and leaves `reply` alone, so DecodeReply stays the one place
 // that decides and words errors. So does a payload `decode` fails on (see DataDecoder).
 //
-// Thread-safety: any thread; each thread has its own document. `decode` must not call back into
-// DecodeSuccessFast (the view is into this thread's document).
+// Thread-safety: any thread; each thread has its own parser. `decode` must not call back into
+// DecodeSuccessFast (the view is into this thread's parser).
 #ifndef AARTHIK_SERVER_TRANSCODE_FAST_REPLY_H_
 #define AARTHIK_SERVER_TRANSCODE_FAST_REPLY_H_
 
@@ -27,8 +27,8 @@
 #include "aarthik/gateway/v1/options.pb.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
-#include "server/transcode/json_view.h"
 #include "server/transcode/platform_reply.h"
+#include "server/transcode/simdjson_view.h"
 
 namespace aarthik::transcode {
 
@@ -37,7 +37,7 @@ namespace aarthik::transcode {
 // two parsers resolve differently; and an error is only final on the full path, because a key
 // given twice may fail in its first copy, which nlohmann (keeping the last) never sees (found by
 // tests/fuzz/platform_reply_fuzzer.cc).
-using DataDecoder = absl::FunctionRef<absl::Status(RapidJsonView data)>;
+using DataDecoder = absl::FunctionRef<absl::Status(SimdjsonView data)>;
 
 // True when the fast path took the reply: `reply` then holds the status and IDs (its `data` stays
 // empty: the payload went to `decode`, which succeeded).

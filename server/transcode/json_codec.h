@@ -47,6 +47,7 @@
 #include "google/protobuf/message.h"
 #include "nlohmann/json.hpp"
 #include "server/transcode/json_view.h"
+#include "server/transcode/simdjson_view.h"
 
 namespace aarthik::transcode {
 
@@ -107,10 +108,10 @@ class JsonCodec {
   // field's several spellings (the Hosted embedURL comes under six) the one decoded last, in
   // nlohmann's key order, counts.
   //
-  // The same from a RapidJSON value (the hot path's parser, json_view.h), which keeps every copy
-  // of a repeated key in document order: there a field set twice is ABORTED, so that the reply is
-  // read the full way (fast_reply.h) and one reply always decodes to one message.
-  absl::Status Decode(RapidJsonView json, google::protobuf::Message* message,
+  // The same from a simdjson value (the hot path's parser, simdjson_view.h), which keeps every
+  // copy of a repeated key in document order: there a field set twice is ABORTED, so that the
+  // reply is read the full way (fast_reply.h) and one reply always decodes to one message.
+  absl::Status Decode(SimdjsonView json, google::protobuf::Message* message,
                       FieldDropSink* drops = nullptr) const;
 
   // The platform's spelling of an enum value, e.g. "STARTED" for JOURNEY_LIFECYCLE_STATUS_STARTED.

@@ -1,5 +1,5 @@
 // JsonCodec's decoding half: one pass from a parsed JSON value (json_view.h: an nlohmann tree, or
-// a RapidJSON document on the hot path) into a message through reflection.
+// a simdjson document on the hot path) into a message through reflection.
 //
 // Errors travel up as INVALID_ARGUMENT whose message is "<path>: <what>"; a leaf starts with an
 // empty path (": expected ...") and each level prepends its segment, so the caller reads
@@ -194,7 +194,7 @@ absl::Status JsonCodec::Decode(const nlohmann::json& json, Message* message,
   return DecodeRoot(NlohmannView(json), message, drops);
 }
 
-absl::Status JsonCodec::Decode(RapidJsonView json, Message* message, FieldDropSink* drops) const {
+absl::Status JsonCodec::Decode(SimdjsonView json, Message* message, FieldDropSink* drops) const {
   return DecodeRoot(json, message, drops);
 }
 
@@ -213,10 +213,10 @@ absl::Status JsonCodec::DecodeObject(View object, Message* message, int depth,
   if (depth <= 0) return Leaf("nested too deeply");
   const Descriptor* descriptor = message->GetDescriptor();
   KeyedField scratch;
-  SetFields set;  // the hot path's only: see Decode(RapidJsonView)
+  SetFields set;  // the hot path's only: see Decode(SimdjsonView)
   return object.ForEachMember([&](absl::string_view key, View value) -> absl::Status {
     const KeyedField* keyed = FindField(descriptor, key, &scratch);
-    if constexpr (std::is_same_v<View, RapidJsonView>) {
+    if constexpr (std::is_same_v<View, SimdjsonView>) {
       if (keyed != nullptr && ABSL_PREDICT_FALSE(!set.Insert(keyed->field->index()))) {
         return absl::AbortedError(absl::StrCat(key, ": the field is given twice"));
       }

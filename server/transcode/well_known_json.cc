@@ -30,7 +30,7 @@ absl::Status ToStruct(View in, Struct* out, int depth_left) {
   if (depth_left <= 0) return TooDeep();
   auto& fields = *out->mutable_fields();
   return in.ForEachMember([&](absl::string_view key, View value) {
-    // A key given twice: the last copy is the value, as nlohmann keeps it (RapidJSON hands every
+    // A key given twice: the last copy is the value, as nlohmann keeps it (simdjson hands every
     // copy over, and decoding into the kept Value would merge a list into the first one's).
     Value& slot = fields[std::string(key)];
     slot.Clear();
@@ -162,7 +162,7 @@ absl::Status DecodeWellKnown(NlohmannView json, Message* message, int depth_left
   return DecodeWellKnownView(json, message, depth_left);
 }
 
-absl::Status DecodeWellKnown(RapidJsonView json, Message* message, int depth_left) {
+absl::Status DecodeWellKnown(SimdjsonView json, Message* message, int depth_left) {
   return DecodeWellKnownView(json, message, depth_left);
 }
 

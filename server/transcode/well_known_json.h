@@ -18,6 +18,7 @@
 #include "google/protobuf/message.h"
 #include "nlohmann/json.hpp"
 #include "server/transcode/json_view.h"
+#include "server/transcode/simdjson_view.h"
 
 namespace aarthik::transcode {
 
@@ -28,8 +29,7 @@ bool IsWellKnownType(const google::protobuf::Descriptor* descriptor);
 absl::Status DecodeWellKnown(const nlohmann::json& json, google::protobuf::Message* message,
                              int depth_left);
 absl::Status DecodeWellKnown(NlohmannView json, google::protobuf::Message* message, int depth_left);
-absl::Status DecodeWellKnown(RapidJsonView json, google::protobuf::Message* message,
-                             int depth_left);
+absl::Status DecodeWellKnown(SimdjsonView json, google::protobuf::Message* message, int depth_left);
 
 absl::StatusOr<nlohmann::json> EncodeWellKnown(const google::protobuf::Message& message);
 

@@ -67,7 +67,7 @@ void Run(FuzzedDataProvider& input) {
   transcode::PlatformReply fast;
   const bool fast_taken = transcode::DecodeSuccessFast(
       route.options.envelope(), http_status, body,
-      [&](transcode::RapidJsonView data) { return codec.Decode(data, fast_payload); }, &fast);
+      [&](transcode::SimdjsonView data) { return codec.Decode(data, fast_payload); }, &fast);
 
   absl::StatusOr<transcode::PlatformReply> full =
       transcode::DecodeReply(route.options.envelope(), http_status, body);

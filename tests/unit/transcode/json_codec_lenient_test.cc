@@ -2,8 +2,8 @@
 // decode, a `(field).lenient` / `(message).lenient` one is left unset and reported, an alias that
 // names another field fills both (the any-shape google.protobuf.Value beside a typed field), and
 // every value the message cannot carry reaches the FieldDropSink with its JSON path, never the
-// value. Each case runs through both parsers the codec reads (nlohmann and RapidJSON); nlohmann
-// visits members in key order and RapidJSON in document order, so drops compare unordered.
+// value. Each case runs through both parsers the codec reads (nlohmann and simdjson); nlohmann
+// visits members in key order and simdjson in document order, so drops compare unordered.
 #include <memory>
 #include <string>
 #include <utility>
@@ -17,7 +17,6 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
-#include "rapidjson/document.h"
 #include "server/transcode/json_codec.h"
 
 namespace aarthik::transcode {
@@ -174,7 +173,7 @@ constexpr char kScratchProto[] = R"pb(
   }
 )pb";
 
-enum class Parser { kNlohmann, kRapidJson };
+enum class Parser { kNlohmann, kSimdjson };
 
 class JsonCodecLenientTest : public ::testing::TestWithParam<Parser> {
  protected:
@@ -197,10 +196,9 @@ class JsonCodecLenientTest : public ::testing::TestWithParam<Parser> {
     if (GetParam() == Parser::kNlohmann) {
       return codec_->Decode(absl::string_view(text), message, &drops_);
     }
-    rapidjson::Document document;
-    document.Parse(text.data(), text.size());
-    EXPECT_FALSE(document.HasParseError()) << text;
-    return codec_->Decode(RapidJsonView(document), message, &drops_);
+    simdjson::dom::element root;
+    EXPECT_EQ(parser_.parse(text.data(), text.size()).get(root), simdjson::SUCCESS) << text;
+    return codec_->Decode(SimdjsonView(root), message, &drops_);
   }
 
   std::unique_ptr<Message> MustDecode(const std::string& text) {
@@ -223,12 +221,13 @@ class JsonCodecLenientTest : public ::testing::TestWithParam<Parser> {
   const Descriptor* loose_ = nullptr;
   std::unique_ptr<JsonCodec> codec_;
   CollectingDropSink drops_;
+  simdjson::dom::parser parser_;
 };
 
 INSTANTIATE_TEST_SUITE_P(BothParsers, JsonCodecLenientTest,
-                         ::testing::Values(Parser::kNlohmann, Parser::kRapidJson),
+                         ::testing::Values(Parser::kNlohmann, Parser::kSimdjson),
                          [](const auto& info) {
-                           return info.param == Parser::kNlohmann ? "Nlohmann" : "RapidJson";
+                           return info.param == Parser::kNlohmann ? "Nlohmann" : "Simdjson";
                          });
 
 TEST_P(JsonCodecLenientTest, AStrictFieldOfTheWrongTypeStillFailsNamingItsPath) {
