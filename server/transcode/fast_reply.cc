@@ -9,9 +9,12 @@ namespace aarthik::transcode {
 namespace {
 
 // A reply up to this size is parsed by a parser kept per thread; a bigger one (rare: platform
-// replies are a few KB) by a parser of its own, freed after it. A parser keeps buffers several
-// times the largest text it has parsed, so the bound keeps each loop's share below a megabyte.
+// replies are a few KB) by a parser of its own, freed after it. A parser's buffers are ~15 times
+// the largest text it has parsed (its tape has a slot per byte), so this keeps each loop's share
+// below a megabyte.
 constexpr size_t kReusedParserCapacity = 64 << 10;
+// Past this, the full path (whose tree grows with the content, not the length) reads the reply.
+constexpr size_t kMaxFastReplyBytes = 1 << 20;
 
 std::string StringOf(std::optional<simdjson::dom::element> value) {
   if (!value.has_value() || !value->is_string()) return std::string();
@@ -25,7 +28,7 @@ bool DecodeSuccessFast(gateway::v1::Envelope envelope, int http_status, const st
                        DataDecoder decode, PlatformReply* reply) {
   const bool headless = envelope == gateway::v1::ENVELOPE_HEADLESS;
   const bool enveloped = headless || envelope == gateway::v1::ENVELOPE_HYBRID;
-  if (http_status < 200 || http_status >= 300 || body.empty() ||
+  if (http_status < 200 || http_status >= 300 || body.empty() || body.size() > kMaxFastReplyBytes ||
       (!enveloped && envelope != gateway::v1::ENVELOPE_NONE)) {
     return false;
   }

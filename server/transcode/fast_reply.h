@@ -14,8 +14,9 @@
 //
 // It only ever takes the common case: a 2xx whose envelope (headless, Hybrid) carries a string
 // request ID, a `data` object and no error, each key once, or an unenveloped (ENVELOPE_NONE) JSON
-// object. Anything else returns false and leaves `reply` alone, so DecodeReply stays the one place
-// that decides and words errors. So does a payload `decode` fails on (see DataDecoder).
+// object, of at most 1 MiB (past that, simdjson's buffers, ~15 times the text, would outgrow the
+// full path's tree). Anything else returns false and leaves `reply` alone, so DecodeReply stays the
+// one place that decides and words errors. So does a payload `decode` fails on (see DataDecoder).
 //
 // Thread-safety: any thread; each thread has its own parser. `decode` must not call back into
 // DecodeSuccessFast (the view is into this thread's parser).

@@ -144,6 +144,24 @@ TEST(DecodeSuccessFastTest, EverythingElseIsLeftToDecodeReply) {
   }
 }
 
+TEST(DecodeSuccessFastTest, LargeRepliesAreTakenUpToAMebibyte) {
+  // Past the per-thread parser's 64 KiB a parser of the call's own reads the reply; past 1 MiB
+  // the full path does.
+  auto reply_of = [](size_t bytes) {
+    const std::string head = R"({"requestID":"r","data":{"status":"OK","pad":")";
+    const std::string tail = R"("}})";
+    return head + std::string(bytes - head.size() - tail.size(), 'x') + tail;
+  };
+  for (size_t bytes : {size_t{100} << 10, size_t{1} << 20}) {
+    Taken taken = Decode(ENVELOPE_HEADLESS, 200, reply_of(bytes));
+    EXPECT_TRUE(taken.taken) << bytes;
+    EXPECT_EQ(taken.data_status, "OK");
+  }
+  EXPECT_FALSE(Decode(ENVELOPE_HEADLESS, 200, reply_of((size_t{1} << 20) + 1)).taken);
+  // The per-thread parser still reads a small reply afterwards.
+  EXPECT_TRUE(Decode(ENVELOPE_HEADLESS, 200, R"({"requestID":"r","data":{}})").taken);
+}
+
 TEST(DecodeSuccessFastTest, HostileNestingIsRefusedWithoutExhaustingTheStack) {
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   const std::string body = R"({"requestID":"r","data":{"x":)" + deep + "}}";
