@@ -122,11 +122,11 @@ class PlatformClient {
     const size_t count = shards_.size();
     const size_t start = next_shard_.fetch_add(1, std::memory_order_relaxed) % count;
     for (size_t i = 0; i < count; ++i) {
-      upstream::HttpTransport* transport = shards_[(start + i) % count]->transport;
-      if (!transport->ReserveConnection()) continue;
-      auto reserved = [&] { transport->RunReserved(task); };
-      if (shards_[(start + i) % count]->loop->RunIfIdle(reserved)) return;
-      transport->CancelReservation();
+      Shard& shard = *shards_[(start + i) % count];
+      if (!shard.transport->ReserveConnection()) continue;
+      auto reserved = [&] { shard.transport->RunReserved(task); };
+      if (shard.loop->RunIfIdle(reserved)) return;
+      shard.transport->CancelReservation();
     }
     for (size_t i = 0; i < count; ++i) {
       Shard& shard = *shards_[(start + i) % count];

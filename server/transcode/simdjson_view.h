@@ -49,7 +49,7 @@ class SimdjsonView {
   bool is_number_float() const { return type() == Type::DOUBLE; }
   const char* type_name() const;
 
-  // Each getter is for the kind its predicate said (as nlohmann's and RapidJSON's).
+  // Each getter is for the kind its predicate said, as NlohmannView's.
   bool get_bool() const { return value_.get_bool().value_unsafe(); }
   int64_t get_int64() const { return value_.get_int64().value_unsafe(); }
   uint64_t get_uint64() const { return value_.get_uint64().value_unsafe(); }
