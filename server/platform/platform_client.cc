@@ -174,8 +174,7 @@ void PlatformClient::OnAttempt(Shard& shard, const std::shared_ptr<PendingCall>&
     if (call->request.decode_data &&
         transcode::DecodeSuccessFast(
             call->request.envelope, response->status, response->body,
-            [&](transcode::SimdjsonView data) { return call->request.decode_data(data); },
-            &fast)) {
+            [&](transcode::SimdjsonView data) { return call->request.decode_data(data); }, &fast)) {
       fast.data_decoded = true;
       reply = std::move(fast);
     } else {
