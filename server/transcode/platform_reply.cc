@@ -80,7 +80,7 @@ google::rpc::RequestInfo MakeRequestInfo(const PlatformReply* reply, const Error
   if (reply != nullptr) info.set_request_id(reply->request_id);
   info.set_serving_data(reply != nullptr && !reply->correlation_id.empty()
                             ? reply->correlation_id
-                            : context.correlation_id);
+                            : std::string(context.correlation_id));
   return info;
 }
 
@@ -216,7 +216,7 @@ absl::Status MapPlatformError(const PlatformReply& reply, const ErrorContext& co
   info.set_domain(error.code.empty() ? kGatewayDomain : kPlatformDomain);
   auto& metadata = *info.mutable_metadata();
   metadata["upstream_status"] = absl::StrCat(reply.http_status);
-  metadata["route"] = context.route;
+  metadata["route"] = std::string(context.route);
   metadata["retryable"] = error.retryable ? "true" : "false";
   if (reply.attempts > 1) metadata["attempts"] = absl::StrCat(reply.attempts);
   if (error.details.is_object()) {
@@ -265,7 +265,7 @@ absl::Status MapTransportError(const absl::Status& transport, const ErrorContext
   google::rpc::ErrorInfo info;
   info.set_reason(reason);
   info.set_domain(kGatewayDomain);
-  (*info.mutable_metadata())["route"] = context.route;
+  (*info.mutable_metadata())["route"] = std::string(context.route);
   std::vector<google::protobuf::Any> details = {PackDetail(info),
                                                 PackDetail(MakeRequestInfo(nullptr, context))};
   if (code == absl::StatusCode::kUnavailable) details.push_back(RetryDetail(absl::Seconds(1)));
@@ -279,7 +279,7 @@ absl::Status MapBadResponse(absl::string_view what, const PlatformReply* reply,
   google::rpc::ErrorInfo info;
   info.set_reason("UPSTREAM_BAD_RESPONSE");
   info.set_domain(kGatewayDomain);
-  (*info.mutable_metadata())["route"] = context.route;
+  (*info.mutable_metadata())["route"] = std::string(context.route);
   if (reply != nullptr)
     (*info.mutable_metadata())["upstream_status"] = absl::StrCat(reply->http_status);
   return RpcError(absl::StatusCode::kInternal,

@@ -71,10 +71,11 @@ struct PlatformReply {
 absl::StatusOr<PlatformReply> DecodeReply(aarthik::gateway::v1::Envelope envelope, int http_status,
                                           absl::string_view body);
 
-// What an error says about where it happened.
+// What an error says about where it happened. Views: made for every reply (most of which are no
+// error), so it copies nothing; the strings must outlive it.
 struct ErrorContext {
-  std::string route;           // Route::label
-  std::string correlation_id;  // ours, when the platform echoed none
+  absl::string_view route;           // Route::label
+  absl::string_view correlation_id;  // ours, when the platform echoed none
 };
 
 absl::Status MapPlatformError(const PlatformReply& reply, const ErrorContext& context);
