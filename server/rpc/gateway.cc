@@ -326,8 +326,6 @@ void Gateway::Shutdown(absl::Duration grace, absl::Duration delay) {
   core::Log(core::Severity::kInfo, "draining",
             {{"grace", absl::FormatDuration(grace)}, {"delay", absl::FormatDuration(delay)}});
   listener_check_.reset();  // no check may turn health back to SERVING from here on
-  // Health first: readiness probes and health watchers see NOT_SERVING while calls still finish.
-  server_->GetHealthCheckService()->SetServingStatus(false);
   google::rpc::ErrorInfo info;
   info.set_reason("GATEWAY_SHUTTING_DOWN");
   info.set_domain(transcode::kGatewayDomain);
@@ -342,6 +340,11 @@ void Gateway::Shutdown(absl::Duration grace, absl::Duration delay) {
   // New unary calls are refused by the gateway itself while the server still accepts them (see
   // in_flight_calls.h for why), and the ones in flight get the grace period to finish.
   proxy_->in_flight().StartDraining(draining);
+  // Then health: readiness probes and health watchers see NOT_SERVING while calls still finish.
+  // Not before the refusal: a caller that saw NOT_SERVING and called anyway would be proxied
+  // (DrainTest.CallArrivingAfterSigtermOnAnIdleGatewayIsRefusedNotCancelled saw it on a loaded
+  // machine).
+  server_->GetHealthCheckService()->SetServingStatus(false);
   // Watch streams never end by themselves: end them now rather than have them cancelled at the
   // deadline.
   event_log_->CloseAll(draining);
