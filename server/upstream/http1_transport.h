@@ -87,7 +87,8 @@ class Http1Transport : public HttpTransport {
   RequestId Send(HttpRequest request, ResponseCallback done) override;
   void Cancel(RequestId id) override;
 
-  size_t idle_connections() const override {
+  // Kept-alive connections waiting for a request and not reserved, as last seen (any thread).
+  size_t idle_connections() const {
     return static_cast<size_t>(std::max<int64_t>(0, free_idle_.load(std::memory_order_relaxed)));
   }
   bool ReserveConnection() override { return TakeFreeIdle(); }

@@ -87,14 +87,11 @@ class HttpTransport {
   // Cancels if still in flight: `done` then runs with CANCELLED. Any thread; no-op when already
   // finished.
   virtual void Cancel(RequestId id) = 0;
-  // Kept-alive connections waiting for a request and not reserved, as last seen (any thread; for
-  // spreading calls over transports so that few new connections are made). 0 when the transport
-  // does not say.
-  virtual size_t idle_connections() const { return 0; }
-  // Reserves one of those connections for a task that RunReserved will run on the transport's
-  // loop (any thread): false when none is free. A dispatcher that reserves before it picks a loop
-  // cannot pick the same last free connection as another one (which would then open a connection
-  // while another loop's stays idle). CancelReservation gives an unused reservation back.
+  // Reserves a kept-alive connection waiting for a request for a task that RunReserved will run on
+  // the transport's loop (any thread): false when none is free, or the transport does not pool. A
+  // dispatcher that reserves before it picks a loop cannot pick the same last free connection as
+  // another one (which would then open a connection while another loop's stays idle).
+  // CancelReservation gives an unused reservation back.
   virtual bool ReserveConnection() { return false; }
   virtual void CancelReservation() {}
   // On the loop thread: runs `task`, whose first Send takes the reserved connection; a reservation

@@ -241,14 +241,13 @@ TEST_F(PlatformClientTest, DestroyedWithACallInFlightDropsTheLateCompletion) {
   EXPECT_FALSE(callback_ran);
 }
 
-// Reports idle connections and takes reservations of them, for RunOnShard's spreading; sends
+// Takes reservations of a number of idle connections, for RunOnShard's spreading; sends
 // nothing.
 class IdleConnectionsOnly : public upstream::HttpTransport {
  public:
   explicit IdleConnectionsOnly(int free) : free_(free) {}
   RequestId Send(upstream::HttpRequest, upstream::ResponseCallback) override { return 0; }
   void Cancel(RequestId) override {}
-  size_t idle_connections() const override { return free_.load(); }
   bool ReserveConnection() override {
     int free = free_.load();
     do {
