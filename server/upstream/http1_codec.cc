@@ -14,6 +14,8 @@ namespace {
 
 // A status line and headers larger than this are not a platform answer.
 constexpr size_t kMaxHeaderBytes = 64 << 10;
+// Room for a platform answer's headers without the vector growing (more still fit, by growing).
+constexpr size_t kUsualHeaderCount = 8;
 
 absl::Status Malformed(absl::string_view what) {
   return absl::InternalError(absl::StrCat("malformed HTTP response from upstream: ", what));
@@ -173,6 +175,7 @@ absl::Status Http1ResponseParser::OnStatusLine(absl::string_view line) {
   if (status == 101) return Malformed("unexpected protocol switch");
   response_.status = status;
   response_.headers.clear();
+  response_.headers.reserve(kUsualHeaderCount);
   keep_alive_ = minor_version_ >= 1;
   state_ = State::kHeaders;
   return absl::OkStatus();
@@ -183,10 +186,13 @@ absl::Status Http1ResponseParser::OnHeaderLine(absl::string_view line) {
   const size_t colon = line.find(':');
   if (colon == absl::string_view::npos || colon == 0) return Malformed("header line without name");
   const absl::string_view raw_name = line.substr(0, colon);
-  for (const char c : raw_name) {
+  // Lower-cased straight into the kept name: one string per name, none for the comparisons.
+  std::string name(raw_name.size(), '\0');
+  for (size_t i = 0; i < raw_name.size(); ++i) {
+    const char c = raw_name[i];
     if (c == ' ' || c == '\t') return Malformed("space in header name");
+    name[i] = absl::ascii_tolower(static_cast<unsigned char>(c));
   }
-  std::string name = absl::AsciiStrToLower(raw_name);
   absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
   if (name == "content-length") {
     size_t length = 0;

@@ -119,11 +119,14 @@ HttpTransport::RequestId Http1Transport::Send(HttpRequest request, ResponseCallb
     });
     return id;
   }
-  call->origin_key = std::string(origin);
-  const size_t target_offset = call->target.data() - request.url.data();
-  const size_t target_size = call->target.size();
+  // Both are views into the URL, re-pointed after the move (a short URL's bytes move with it).
+  // A URL without a path has the target "/", which is not in it.
+  const size_t origin_size = origin.size();
+  const bool target_in_url = origin_size < request.url.size();
   call->request = std::move(request);
-  call->target = absl::string_view(call->request.url).substr(target_offset, target_size);
+  const absl::string_view url = call->request.url;
+  call->origin_key = url.substr(0, origin_size);
+  if (target_in_url) call->target = url.substr(origin_size);
   // On the loop the request starts (and is written) right here; elsewhere through the queue, so
   // that a Cancel queued later finds it. Either way `done` runs later, never inside Send.
   loop_->RunOrPost([this, call = std::move(call)]() mutable { Start(std::move(call)); });
@@ -160,12 +163,13 @@ void Http1Transport::Start(std::unique_ptr<Call> owned) {
 }
 
 void Http1Transport::Dispatch(Call* call) {
-  auto [slot, created] = origins_.try_emplace(call->origin_key);
-  if (created) {
-    slot->second = std::make_unique<Origin>();
-    slot->second->key = call->origin_key;
-    slot->second->host_header = call->origin_key.substr(call->origin_key.find("://") + 3);
-    slot->second->tls = call->tls;
+  auto slot = origins_.find(call->origin_key);
+  if (slot == origins_.end()) {
+    auto created = std::make_unique<Origin>();
+    created->key = std::string(call->origin_key);
+    created->host_header = created->key.substr(created->key.find("://") + 3);
+    created->tls = call->tls;
+    slot = origins_.emplace(created->key, std::move(created)).first;
   }
   Origin& origin = *slot->second;
   const absl::Time now = options_.clock->Now();

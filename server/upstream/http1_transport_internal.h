@@ -49,8 +49,8 @@ struct Http1Transport::Call {
   }
   RequestId id = 0;
   HttpRequest request;
-  absl::string_view target;  // into request.url
-  std::string origin_key;
+  absl::string_view target;      // into request.url
+  absl::string_view origin_key;  // into request.url: scheme://authority
   bool tls = false;
   ResponseCallback done;
   Connection* connection = nullptr;

@@ -171,6 +171,15 @@ TYPED_TEST(HttpTransportTest, RoundTripsMethodTargetHeadersAndBody) {
   }
 }
 
+TYPED_TEST(HttpTransportTest, UrlWithoutAPathAsksForTheRoot) {
+  this->upstream_.EnqueueResponse(FakeResponse::Status(200, "root"));
+  absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", ""));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->body, "root");
+  ASSERT_TRUE(this->upstream_.WaitForRequests(1));
+  EXPECT_EQ(this->upstream_.requests().back().target, "/");
+}
+
 TYPED_TEST(HttpTransportTest, LargeRequestBodyAndChunkedResponseRoundTrip) {
   const std::string big_body(3 << 20, 'b');
   const std::string big_reply(2 << 20, 'r');
