@@ -28,6 +28,7 @@ from processes import API_KEY, APPLICATION, TENANT, Proc  # noqa: E402
 
 BUDGET_FILE = os.path.join(HERE, "instruction_budget.json")
 PROXIED = ("state", "features")
+IN_FLIGHT = 8
 
 
 def total_instructions(dump_path):
@@ -56,32 +57,43 @@ def load(bin_dir, gateway, rpc, requests, concurrency, journey=None, metadata=()
     return out
 
 
-def measure(bin_dir, requests, workdir, keep_dir=None, gateway_args=(), metadata=()):
+def measure(bin_dir, requests, workdir, keep_dir=None, gateway_args=(), metadata=(), tls_dir=None):
     """Instructions per RPC by kind. `gateway_args` go to the gateway's command line and `metadata`
-    ("KEY:VALUE") with every call (bench/gateway/authz_cost.py measures authorization with them)."""
+    ("KEY:VALUE") with every call (bench/gateway/authz_cost.py measures authorization with them).
+    `tls_dir` (ca.pem, server.pem, server.key.pem, as run.py's scenario t makes them): the sandbox
+    serves TLS and the gateway verifies it."""
     procs = []
     try:
+        sandbox_tls, scheme = [], "http"
+        if tls_dir:
+            sandbox_tls = ["--tls-cert", os.path.join(tls_dir, "server.pem"),
+                           "--tls-key", os.path.join(tls_dir, "server.key.pem")]
+            gateway_args = [*gateway_args, "--upstream-ca-file", os.path.join(tls_dir, "ca.pem")]
+            scheme = "https"
         sandbox = Proc("sandbox", [os.path.join(bin_dir, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
-                                   "--api-key", API_KEY, "--threads", "1"], workdir)
+                                   "--api-key", API_KEY, "--threads", "1", *sandbox_tls], workdir)
         procs.append(sandbox)
         prefix = os.path.join(workdir, "callgrind.out")
         gateway = Proc("gateway", ["valgrind", "--tool=callgrind", "--instr-atstart=no",
                                    f"--callgrind-out-file={prefix}.%p",
                                    os.path.join(bin_dir, "aarthik-gateway"), "--grpc-listen",
-                                   "127.0.0.1:0", "--upstream-url", f"http://{sandbox.addr}",
+                                   "127.0.0.1:0", "--upstream-url", f"{scheme}://{sandbox.addr}",
                                    "--tenant-id", TENANT, "--application-id", APPLICATION,
                                    "--upstream-threads", "2", *gateway_args],
                        workdir, env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
         procs.append(gateway)
-        journey = load(bin_dir, gateway, "state", 40, 4, metadata=metadata)["journey_id"]
-        load(bin_dir, gateway, "features", 40, 4, metadata=metadata)
-        load(bin_dir, gateway, "health", 40, 4, metadata=metadata)
+        # Warm-up at the measured concurrency: the upstream connections the window needs are open
+        # before it (over TLS a handshake is ~2 M instructions, more than 10 calls).
+        journey = load(bin_dir, gateway, "state", 80, IN_FLIGHT, metadata=metadata)["journey_id"]
+        load(bin_dir, gateway, "features", 80, IN_FLIGHT, metadata=metadata)
+        load(bin_dir, gateway, "health", 80, IN_FLIGHT, metadata=metadata)
         per_rpc = {}
         for rpc in ("health",) + PROXIED:
             control = ["callgrind_control"]
             subprocess.run(control + ["-z", str(gateway.pid)], check=True, capture_output=True)
             subprocess.run(control + ["-i", "on", str(gateway.pid)], check=True, capture_output=True)
-            load(bin_dir, gateway, rpc, requests, 8, journey if rpc == "state" else None, metadata)
+            load(bin_dir, gateway, rpc, requests, IN_FLIGHT, journey if rpc == "state" else None,
+                 metadata)
             subprocess.run(control + ["-i", "off", str(gateway.pid)], check=True, capture_output=True)
             subprocess.run(control + ["-d", rpc, str(gateway.pid)], check=True, capture_output=True)
             dumps = sorted((f for f in os.listdir(workdir) if f.startswith("callgrind.out.")),
@@ -105,13 +117,20 @@ def main():
     parser.add_argument("--record", action="store_true", help="write measured ratios + 10 %% as the budget")
     parser.add_argument("--keep", metavar="DIR",
                         help="keep each RPC kind's dump as DIR/callgrind.<rpc> for callgrind_annotate")
+    parser.add_argument("--tls", metavar="DIR",
+                        help="measure against a TLS sandbox with the certificates in DIR (ca.pem, "
+                             "server.pem, server.key.pem: run.py's results/<stamp>/tls); reports only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="instruction-budget-") as workdir:
         per_rpc = measure(os.path.abspath(args.bin), args.requests, workdir,
-                          os.path.abspath(args.keep) if args.keep else None)
+                          os.path.abspath(args.keep) if args.keep else None,
+                          tls_dir=os.path.abspath(args.tls) if args.tls else None)
     ratios = {rpc: per_rpc[rpc] / per_rpc["health"] for rpc in PROXIED}
     report = {"instructions_per_rpc": {k: round(v) for k, v in per_rpc.items()},
               "ratio_to_health": {k: round(v, 3) for k, v in ratios.items()}}
+    if args.tls:  # the budget is for plain HTTP; over TLS the figures are for the record only
+        print(json.dumps(report))
+        return 0
     if args.record:
         budget = {rpc: round(ratio * 1.1, 2) for rpc, ratio in ratios.items()}
         with open(BUDGET_FILE, "w") as f:
