@@ -56,7 +56,10 @@ void RenderRequest(const HttpRequest& request, absl::string_view host,
       request.method.size() + path_and_query.size() + host.size() + 40 + request.body.size();
   for (const auto& [name, value] : request.headers) size += name.size() + value.size() + 4;
   out->reserve(out->size() + size);
-  out->append(request.method).append(" ").append(path_and_query.data(), path_and_query.size());
+  out->append(request.method).append(" ");
+  // An empty path is "/" (RFC 9110 4.2.3), also before a query.
+  if (path_and_query.empty() || path_and_query.front() != '/') out->push_back('/');
+  out->append(path_and_query.data(), path_and_query.size());
   out->append(" HTTP/1.1\r\nHost: ").append(host.data(), host.size()).append("\r\n");
   for (const auto& [name, value] : request.headers) {
     out->append(name).append(": ").append(value).append("\r\n");

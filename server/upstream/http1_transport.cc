@@ -54,7 +54,7 @@ bool SplitUrl(absl::string_view url, absl::string_view* origin, absl::string_vie
   const size_t slash = url.find_first_of("/?#", authority);
   if (slash == authority || (slash != absl::string_view::npos && url[slash] == '#')) return false;
   *origin = url.substr(0, slash);
-  *target = slash == absl::string_view::npos ? absl::string_view("/") : url.substr(slash);
+  *target = slash == absl::string_view::npos ? absl::string_view() : url.substr(slash);
   return true;
 }
 
@@ -120,13 +120,11 @@ HttpTransport::RequestId Http1Transport::Send(HttpRequest request, ResponseCallb
     return id;
   }
   // Both are views into the URL, re-pointed after the move (a short URL's bytes move with it).
-  // A URL without a path has the target "/", which is not in it.
   const size_t origin_size = origin.size();
-  const bool target_in_url = origin_size < request.url.size();
   call->request = std::move(request);
   const absl::string_view url = call->request.url;
   call->origin_key = url.substr(0, origin_size);
-  if (target_in_url) call->target = url.substr(origin_size);
+  call->target = url.substr(origin_size);
   // On the loop the request starts (and is written) right here; elsewhere through the queue, so
   // that a Cancel queued later finds it. Either way `done` runs later, never inside Send.
   loop_->RunOrPost([this, call = std::move(call)]() mutable { Start(std::move(call)); });

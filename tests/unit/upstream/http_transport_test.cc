@@ -172,12 +172,17 @@ TYPED_TEST(HttpTransportTest, RoundTripsMethodTargetHeadersAndBody) {
 }
 
 TYPED_TEST(HttpTransportTest, UrlWithoutAPathAsksForTheRoot) {
-  this->upstream_.EnqueueResponse(FakeResponse::Status(200, "root"));
-  absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", ""));
-  ASSERT_TRUE(response.ok()) << response.status();
-  EXPECT_EQ(response->body, "root");
-  ASSERT_TRUE(this->upstream_.WaitForRequests(1));
-  EXPECT_EQ(this->upstream_.requests().back().target, "/");
+  int sent = 0;
+  for (const auto& [path, target] :
+       {std::pair<std::string, std::string>{"", "/"}, {"?page=2", "/?page=2"}}) {
+    SCOPED_TRACE(path);
+    this->upstream_.EnqueueResponse(FakeResponse::Status(200, "root"));
+    absl::StatusOr<HttpResponse> response = this->SendAndWait(this->Request("GET", path));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->body, "root");
+    ASSERT_TRUE(this->upstream_.WaitForRequests(++sent));
+    EXPECT_EQ(this->upstream_.requests().back().target, target);
+  }
 }
 
 TYPED_TEST(HttpTransportTest, LargeRequestBodyAndChunkedResponseRoundTrip) {
