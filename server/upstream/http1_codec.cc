@@ -57,7 +57,7 @@ void RenderRequest(const HttpRequest& request, absl::string_view host,
   for (const auto& [name, value] : request.headers) size += name.size() + value.size() + 4;
   out->reserve(out->size() + size);
   out->append(request.method).append(" ");
-  // An empty path is "/" (RFC 9110 4.2.3), also before a query.
+  // An empty path goes out as "/", also before a query (origin-form, RFC 9112 3.2.1).
   if (path_and_query.empty() || path_and_query.front() != '/') out->push_back('/');
   out->append(path_and_query.data(), path_and_query.size());
   out->append(" HTTP/1.1\r\nHost: ").append(host.data(), host.size()).append("\r\n");

@@ -31,10 +31,10 @@
 
 namespace aarthik::upstream {
 
-// Appends `request` as HTTP/1.1 to `out`: the request line with `path_and_query` ("/" put in
-// front when it is empty or starts with the query), Host, the
-// request's headers in order, Content-Length when there is a body or the method sends one, and
-// the body. Header values must not contain CR or LF (the caller checks: HeaderValueIsSafe).
+// Appends `request` as HTTP/1.1 to `out`: the request line with `path_and_query` (after a "/"
+// when it is empty or starts with the query), Host, the request's headers in order,
+// Content-Length when there is a body or the method sends one, and the body. Header values must
+// not contain CR or LF (the caller checks: HeaderValueIsSafe).
 void RenderRequest(const HttpRequest& request, absl::string_view host,
                    absl::string_view path_and_query, std::string* out);
 
