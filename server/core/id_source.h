@@ -3,12 +3,14 @@
 //
 //   IdSource& ids = IdSource::Random();
 //   std::string key = ids.NewUuid();   // "3f2b1c4e-8d7a-4e2b-9c1d-0a1b2c3d4e5f"
+//   std::string trace_id = ids.NewHex(32);
 //
 // Thread-safety: implementations must be safe to call from any thread.
 #ifndef AARTHIK_SERVER_CORE_ID_SOURCE_H_
 #define AARTHIK_SERVER_CORE_ID_SOURCE_H_
 
 #include <atomic>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,9 @@ class IdSource {
   virtual ~IdSource() = default;
   // A random (version 4) UUID in its canonical lower-case form.
   virtual std::string NewUuid() = 0;
+  // `digits` random lower-case hex digits (a W3C trace or parent ID). By default the digits of
+  // fresh UUIDs, so that a test's source predicts these too.
+  virtual std::string NewHex(size_t digits);
 
   // The process-wide random source.
   static IdSource& Random();

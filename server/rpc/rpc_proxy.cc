@@ -76,8 +76,9 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
   void Begin(const grpc::ByteBuffer* request_bytes) {
     started_ = absl::Now();
     if (rpc_metrics_ != nullptr) rpc_metrics_->Started();
-    correlation_id_ =
-        CallerValue(*context_, kCorrelationIdHeader, 128).value_or(deps_.ids->NewUuid());
+    // Not value_or: that would draw a UUID for every call, supplied or not.
+    std::optional<std::string> given = CallerValue(*context_, kCorrelationIdHeader, 128);
+    correlation_id_ = given ? *std::move(given) : deps_.ids->NewUuid();
     if (in_flight_->Enter() >= deps_.max_pending_rpcs) {
       if (deps_.metrics != nullptr) deps_.metrics->RpcShed();
       Finish(Overloaded());
@@ -88,8 +89,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
       return;
     }
     if (route_.is_write()) {
-      idempotency_key_ =
-          CallerValue(*context_, kIdempotencyKeyHeader, 255).value_or(deps_.ids->NewUuid());
+      given = CallerValue(*context_, kIdempotencyKeyHeader, 255);
+      idempotency_key_ = given ? *std::move(given) : deps_.ids->NewUuid();
     }
     ContinueTrace(CallerValue(*context_, kTraceparentHeader, 55).value_or(""));
     tracestate_ = CallerValue(*context_, kTracestateHeader, 512).value_or("");
@@ -401,22 +402,15 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
   // W3C trace context: keep the caller's trace ID (or start a trace) and name our hop with a new
   // parent ID.
   void ContinueTrace(const std::string& incoming) {
-    std::string flags = "01";
+    absl::string_view flags = "01";
     if (IsTraceparent(incoming)) {
-      trace_id_ = incoming.substr(3, 32);
-      flags = incoming.substr(53, 2);
+      trace_id_.assign(incoming, 3, 32);
+      flags = absl::string_view(incoming).substr(53, 2);
     } else {
-      trace_id_ = RandomHex();
+      trace_id_ = deps_.ids->NewHex(32);
     }
     // Its own random draw: a parent ID cut from a new trace ID would repeat half of it.
-    traceparent_ = absl::StrCat("00-", trace_id_, "-", RandomHex().substr(0, 16), "-", flags);
-  }
-
-  // 32 lowercase hex digits from the ID source (a random UUID without its dashes).
-  std::string RandomHex() {
-    std::string uuid = deps_.ids->NewUuid();
-    uuid.erase(std::remove(uuid.begin(), uuid.end(), '-'), uuid.end());
-    return uuid;
+    traceparent_ = absl::StrCat("00-", trace_id_, "-", deps_.ids->NewHex(16), "-", flags);
   }
 
   static bool IsTraceparent(const std::string& value) {

@@ -1,5 +1,6 @@
 // IdSource::Random gives canonical version-4 UUIDs (the platform validates correlation IDs and
-// idempotency keys as UUIDs); IsUuid accepts exactly the 8-4-4-4-12 hex form.
+// idempotency keys as UUIDs) and random hex digits (trace IDs); IsUuid accepts exactly the
+// 8-4-4-4-12 hex form.
 #include "server/core/id_source.h"
 
 #include <set>
@@ -24,6 +25,38 @@ TEST(RandomIdSourceTest, GivesDistinctLowerCaseVersion4Uuids) {
   }
   EXPECT_EQ(seen.size(), 1000u);
   EXPECT_EQ(digits_at_first_place.size(), 16u);  // every hex digit turns up: the digits are random
+}
+
+TEST(RandomIdSourceTest, GivesDistinctLowerCaseHexOfTheLengthAsked) {
+  for (const size_t digits : {1u, 16u, 32u, 40u}) {
+    std::set<std::string> seen;
+    std::set<char> at_last_place;
+    for (int i = 0; i < 1000; ++i) {
+      const std::string hex = IdSource::Random().NewHex(digits);
+      ASSERT_EQ(hex.size(), digits);
+      for (char c : hex) ASSERT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << hex;
+      seen.insert(hex);
+      at_last_place.insert(hex.back());
+    }
+    if (digits >= 16) EXPECT_EQ(seen.size(), 1000u) << digits;
+    EXPECT_EQ(at_last_place.size(), 16u) << digits;  // the last digit is random too
+  }
+}
+
+TEST(IdSourceTest, HexByDefaultIsTheUuidsDigitsSoATestSourcePredictsIt) {
+  class FixedUuids : public IdSource {
+   public:
+    std::string NewUuid() override {
+      return ++calls_ % 2 ? "3f2b1c4e-8d7a-4e2b-9c1d-0a1b2c3d4e5f"
+                          : "00000000-0000-4000-8000-000000000001";
+    }
+
+   private:
+    int calls_ = 0;
+  };
+  FixedUuids ids;
+  EXPECT_EQ(ids.NewHex(16), "3f2b1c4e8d7a4e2b");
+  EXPECT_EQ(ids.NewHex(40), "000000000000400080000000000000013f2b1c4e");
 }
 
 TEST(IsUuidTest, AcceptsTheCanonicalFormOnly) {
