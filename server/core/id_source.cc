@@ -54,9 +54,11 @@ std::string IdSource::NewHex(size_t digits) {
   std::string out;
   out.reserve(digits + 32);
   while (out.size() < digits) {
+    const size_t before = out.size();
     for (const char c : NewUuid()) {
       if (c != '-') out.push_back(c);
     }
+    if (out.size() == before) out.resize(digits, '0');  // a source that gives no digits at all
   }
   out.resize(digits);
   return out;

@@ -57,6 +57,11 @@ TEST(IdSourceTest, HexByDefaultIsTheUuidsDigitsSoATestSourcePredictsIt) {
   FixedUuids ids;
   EXPECT_EQ(ids.NewHex(16), "3f2b1c4e8d7a4e2b");
   EXPECT_EQ(ids.NewHex(40), "000000000000400080000000000000013f2b1c4e");
+
+  class NoDigits : public IdSource {
+    std::string NewUuid() override { return ""; }
+  } empty;
+  EXPECT_EQ(empty.NewHex(4), "0000");  // and does not loop for ever
 }
 
 TEST(IsUuidTest, AcceptsTheCanonicalFormOnly) {
