@@ -6,12 +6,13 @@ caller's deadline, never as INTERNAL or UNAVAILABLE (which blame the gateway or 
                                   [--check]
 
 Starts aarthik-sandbox and aarthik-gateway on free loopback ports, then for each deadline (ms), each
-RPC (GetJourneyState: borrower session; GetFeatures: API key) and each client API of
-aarthik-grpc-load (async, callback), sends --requests calls at 1,000 in flight over 4 connections.
-Most expire on the client, some at the gateway while it connects upstream, waits or writes the
-answer. Prints one JSON object: the status codes the clients saw and the codes the gateway counted
-(grpc_server_handled_total on its /metrics, by grpc_code). --check exits 1 unless the clients saw
-only OK and DEADLINE_EXCEEDED and the gateway counted only OK, DeadlineExceeded and Canceled.
+RPC (GetJourneyState: borrower session; GetFeatures: API key) and each client (aarthik-grpc-load's
+async and callback APIs, and deadline_go/, a grpc-go client built here with Debian's Go), sends
+--requests calls at 1,000 in flight (grpc-go: 100) over 4 connections. Most expire on the client, some at the
+gateway while it connects upstream, waits or writes the answer. Prints one JSON object: the status
+codes the clients saw and the codes the gateway counted (grpc_server_handled_total on its /metrics,
+by grpc_code). --check exits 1 unless the clients saw only OK and DEADLINE_EXCEEDED and the gateway
+counted only OK, DeadlineExceeded and Canceled.
 """
 import argparse
 import collections
@@ -47,6 +48,16 @@ def gateway_codes(http_addr):
     return codes
 
 
+def build_go_client(workdir):
+    """deadline_go/main.go built against Debian's grpc-go (GOPATH mode, nothing downloaded)."""
+    out = os.path.join(workdir, "deadline_go")
+    env = dict(os.environ, GO111MODULE="off", GOPROXY="off", GOFLAGS="", GOPATH="/usr/share/gocode",
+               GOCACHE=os.path.join(workdir, "go-cache"))
+    subprocess.run(["go", "build", "-o", out, os.path.join(HERE, "deadline_go", "main.go")],
+                   env=env, check=True)
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,6 +69,7 @@ def main():
     logs = tempfile.mkdtemp(prefix="deadline-abuse-")
     procs = []
     try:
+        go_client = build_go_client(logs)
         _, gateway, http_addr = start_pair(args.bin, logs, procs, sandbox_threads=2)
         load = [os.path.join(args.bin, "aarthik-grpc-load"), f"--target={gateway.addr}", "--borrower=ABUSE_1"]
         setup = subprocess.run(load + ["--rpc=state", "--concurrency=1", "--channels=1", "--requests=10"],
@@ -77,6 +89,17 @@ def main():
                     codes = json.loads(out.stdout)["codes"]
                     client.update(codes)
                     runs.append({"deadline_ms": deadline, "rpc": rpc, "client_api": api, "codes": codes})
+                # 100 in flight: at 1,000 grpc-go's own goroutines outlast the deadlines, and
+                # nearly every call expires before it is sent.
+                out = subprocess.run(
+                    [go_client, f"-target={gateway.addr}", f"-rpc={rpc}", "-borrower=ABUSE_1",
+                     f"-journey={journey}", "-concurrency=100", "-connections=4",
+                     f"-requests={args.requests}", f"-deadline={deadline}ms"],
+                    capture_output=True, text=True, check=True)
+                result = json.loads(out.stdout)
+                client.update(result["codes"])
+                runs.append({"deadline_ms": deadline, "rpc": rpc, "client_api": "grpc-go",
+                             "codes": result["codes"], "messages": result["messages"]})
         after = gateway_codes(http_addr)
         gateway_side = {code: after[code] - before[code] for code in after if after[code] != before[code]}
         bad = {"client": sorted(set(client) - CLIENT_CODES),
