@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -42,16 +41,23 @@ func appendString(out []byte, number int, value string) []byte {
 	return append(append(out, byte(number<<3|2), byte(len(value))), value...)
 }
 
-// upperSnake spells a code as gRPC's C++ API and aarthik-grpc-load do ("DEADLINE_EXCEEDED").
-func upperSnake(code codes.Code) string {
-	var out strings.Builder
-	for i, r := range code.String() {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			out.WriteByte('_')
-		}
-		out.WriteRune(r)
+// codeNames spells the codes as gRPC's C++ API and aarthik-grpc-load do.
+var codeNames = map[codes.Code]string{
+	codes.OK: "OK", codes.Canceled: "CANCELLED", codes.Unknown: "UNKNOWN",
+	codes.InvalidArgument: "INVALID_ARGUMENT", codes.DeadlineExceeded: "DEADLINE_EXCEEDED",
+	codes.NotFound: "NOT_FOUND", codes.AlreadyExists: "ALREADY_EXISTS",
+	codes.PermissionDenied: "PERMISSION_DENIED", codes.ResourceExhausted: "RESOURCE_EXHAUSTED",
+	codes.FailedPrecondition: "FAILED_PRECONDITION", codes.Aborted: "ABORTED",
+	codes.OutOfRange: "OUT_OF_RANGE", codes.Unimplemented: "UNIMPLEMENTED",
+	codes.Internal: "INTERNAL", codes.Unavailable: "UNAVAILABLE", codes.DataLoss: "DATA_LOSS",
+	codes.Unauthenticated: "UNAUTHENTICATED",
+}
+
+func codeName(code codes.Code) string {
+	if name, ok := codeNames[code]; ok {
+		return name
 	}
-	return strings.ToUpper(strings.Replace(out.String(), "O_K", "OK", 1))
+	return fmt.Sprintf("CODE_%d", code)
 }
 
 func main() {
@@ -95,7 +101,7 @@ func main() {
 			defer cancel()
 			req, resp := request, []byte(nil)
 			st := status.Convert(conn.Invoke(ctx, method, &req, &resp, grpc.ForceCodec(rawCodec{})))
-			code := upperSnake(st.Code())
+			code := codeName(st.Code())
 			mu.Lock()
 			defer mu.Unlock()
 			seen[code]++
