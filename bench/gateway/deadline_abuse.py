@@ -26,7 +26,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from processes import start_pair  # noqa: E402
+from processes import go_env, start_pair  # noqa: E402
 
 CLIENT_CODES = {"OK", "DEADLINE_EXCEEDED"}
 GATEWAY_CODES = {"OK", "DeadlineExceeded", "Canceled"}  # the metric's spelling (grpc-go's)
@@ -48,13 +48,11 @@ def gateway_codes(http_addr):
     return codes
 
 
-def build_go_client(workdir):
+def build_go_client(workdir, bin_dir):
     """deadline_go/main.go built against Debian's grpc-go (GOPATH mode, nothing downloaded)."""
     out = os.path.join(workdir, "deadline_go")
-    env = dict(os.environ, GO111MODULE="off", GOPROXY="off", GOFLAGS="", GOPATH="/usr/share/gocode",
-               GOCACHE=os.path.join(workdir, "go-cache"))
     subprocess.run(["go", "build", "-o", out, os.path.join(HERE, "deadline_go", "main.go")],
-                   env=env, check=True)
+                   env=go_env(bin_dir), check=True)
     return out
 
 
@@ -69,7 +67,7 @@ def main():
     logs = tempfile.mkdtemp(prefix="deadline-abuse-")
     procs = []
     try:
-        go_client = build_go_client(logs)
+        go_client = build_go_client(logs, args.bin)
         _, gateway, http_addr = start_pair(args.bin, logs, procs, sandbox_threads=2)
         load = [os.path.join(args.bin, "aarthik-grpc-load"), f"--target={gateway.addr}", "--borrower=ABUSE_1"]
         setup = subprocess.run(load + ["--rpc=state", "--concurrency=1", "--channels=1", "--requests=10"],

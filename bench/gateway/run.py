@@ -6,7 +6,7 @@ its first stdout line, read from the process's stdout pipe, no sleeping), runs e
 times, takes medians and writes bench/gateway/results/<stamp>/{raw.jsonl,summary.json,summary.md} plus
 the concurrency plot (gnuplot) to docs/gateway-concurrency.png.
 
-  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,m,r,t,b,c,d,e,perf,callgrind]
+  bench/gateway/run.py [--build build-bench] [--runs 3] [--duration 8] [--only a,m,r,t,b,c,d,e,g,perf,callgrind]
                        [--gateway-cpus 0] [--gateway-sched batch]
 
 Scenarios:
@@ -26,6 +26,10 @@ Scenarios:
      certificate for 127.0.0.1 made with the openssl CLI) and, interleaved in the same run, through
      a second gateway on a plain sandbox: gateway CPU per RPC TLS / plain, and the TLS handshakes
      per RPC after warm-up (the TLS sandbox's counters);
+  g  the C++ gateway against a generic Go gateway (bench/gateway/go_gateway, issue 15's yardstick) in
+     front of one sandbox, the same load in turn: CPU and context switches per RPC, RPC/s and RSS
+     for health, GetJourneyState and GetFeatures at 64 in flight, GetJourneyState's latency at 1
+     (bench/gateway/versus_go.py);
   perf       perf record -e cpu-clock on the gateway at c=64 (once; reports by DSO and symbol);
   callgrind  instructions per RPC in the gateway for health / GetJourneyState / GetFeatures (once).
 
@@ -46,6 +50,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import memory_abuse  # noqa: E402
+import versus_go  # noqa: E402
 from processes import API_KEY, APPLICATION, TENANT, Proc  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -233,6 +238,9 @@ class Bench:
             return res
         finally:
             self.stop_all()
+
+    def scenario_g(self, run):
+        return versus_go.scenario(self, run)
 
     def scenario_m(self, run):
         """Issue 19: RSS under 5,000 stalled watch streams and 8 x 64 MiB requests, and 30 s after."""
@@ -569,6 +577,8 @@ def summarize(bench, results):
         x["state_rps_ratio_to_wrk"] = x["state_rps"] / x["wrk_rps"]
         x["target_met"] = (x["state_ratio_to_health"] <= 2.5 and x["features_ratio_to_health"] <= 2.5
                            and x["state_ctx_per_rpc"] <= 1 and x["features_ctx_per_rpc"] <= 1)
+    if results.get("g"):
+        s["g"] = versus_go.summarize(results["g"], med)
     m = results.get("m")
     if m:
         s["m"] = {key: med([r[key] for r in m])
@@ -747,7 +757,7 @@ def main():
     parser.add_argument("--duration", type=float, default=8)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--sweep-duration", type=float, default=5)
-    parser.add_argument("--only", default="a,m,r,t,b,c,d,e,perf,callgrind")
+    parser.add_argument("--only", default="a,m,r,t,b,c,d,e,g,perf,callgrind")
     parser.add_argument("--gateway-cpus", default="",
                         help="run the gateway on these CPUs (taskset list) and everything else on the "
                              "others, as in a deployment where the platform and the callers are "
