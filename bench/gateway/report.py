@@ -66,6 +66,22 @@ def main():
               f"through the gateway = {100 * a['state_rps_ratio_to_wrk']:.0f} % of wrk direct. The load "
               f"generator itself spent {us(a['client_cpu_us_state'])} per GetJourneyState. "
               f"Per run (gateway µs/RPC; wrk: sandbox µs/request): {a['runs']}. Target (issue 15: each ≤ 2.5× the same run's health, median of the runs; ≤ 1 context switch per RPC): {yes(a['target_met'])}.\n")
+    g = s.get("g")
+    if g:
+        print("### g. Against a generic Go gateway (`bench/gateway/go_gateway`), same sandbox, same load, in turn\n")
+        print("| RPC | C++ CPU / RPC | Go CPU / RPC | C++ / Go CPU | C++ RPC/s | Go RPC/s | "
+              "ctx switches / RPC (C++ / Go) | p50 (C++ / Go) | peak RSS (C++ / Go) |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        labels = {"health": "health, 64 in flight", "state": "GetJourneyState, 64", "features": "GetFeatures, 64",
+                  "state_c1": "GetJourneyState, 1 in flight"}
+        for key, label in labels.items():
+            r = g[key]
+            print(f"| {label} | {us(r['cpp_cpu_us_per_rpc'])} | {us(r['go_cpu_us_per_rpc'])} | "
+                  f"{r['cpu_cpp_over_go']:.2f} | {r['cpp_rps']:,.0f} | {r['go_rps']:,.0f} | "
+                  f"{r['cpp_ctx_per_rpc']:.2f} / {r['go_ctx_per_rpc']:.2f} | {us(r['cpp_p50_us'])} / "
+                  f"{us(r['go_p50_us'])} | {r['cpp_peak_rss_mb']:.0f} / {r['go_peak_rss_mb']:.0f} MB |")
+        failed = sum(r["failed"] for r in g.values())
+        print(f"\nMedians of the runs; C++ / Go = median of the per-run ratios. Failed RPCs: {failed}.\n")
     m = s.get("m")
     if m:
         print("### m. Memory under abuse: 5,000 stalled watch streams, 8 × 64 MiB requests\n")
