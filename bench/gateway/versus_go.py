@@ -1,5 +1,5 @@
 """Scenario g of bench/gateway/run.py: the C++ gateway against the yardstick of issue 15, a generic
-Go gateway (go_gateway/main.go: grpc-go, net/http, encoding/json, mappings read from the same
+Go gateway (go_gateway/: grpc-go, net/http, encoding/json, mappings read from the same
 protos), in front of one sandbox, measured by one load generator in the same run.
 
 Per run: both gateways start against one sandbox; for health, GetJourneyState and GetFeatures the
@@ -18,6 +18,7 @@ gateway, serves a few hundred of each RPC through both gateways and fails unless
 so that a proto change the Go gateway cannot map shows in CI rather than in the next benchmark.
 """
 import argparse
+import glob
 import json
 import os
 import subprocess
@@ -37,8 +38,8 @@ def build(out_dir, bin_dir):
     """(the go_gateway binary, the API's FileDescriptorSet), built into out_dir."""
     binary = os.path.join(out_dir, "go_gateway")
     env = go_env(bin_dir)
-    subprocess.run(["go", "build", "-o", binary, os.path.join(HERE, "go_gateway", "main.go")],
-                   check=True, env=env, cwd=out_dir)
+    sources = sorted(glob.glob(os.path.join(HERE, "go_gateway", "*.go")))
+    subprocess.run(["go", "build", "-o", binary, *sources], check=True, env=env, cwd=out_dir)
     descriptors = os.path.join(out_dir, "api.binpb")
     protos = sorted(os.path.relpath(os.path.join(d, f), os.path.join(ROOT, "proto"))
                     for d, _, files in os.walk(os.path.join(ROOT, "proto", "aarthik"))
