@@ -51,7 +51,7 @@ struct Config {
   std::string redis_password;  // read from redis_password_file by Validate; a secret
   std::string redis_key_prefix = "aarthik:";
   absl::Duration redis_timeout = absl::Milliseconds(500);
-  // Upstream event loops; 0 = one per CPU core, at most 8.
+  // Upstream event loops; 0 = one per usable CPU (core/cpu_budget.h), at least 2, at most 8.
   int upstream_threads = 0;
   // "http1": Http1Transport; "http2": CurlMultiTransport (docs/architecture.md, "Upstream").
   std::string upstream_protocol = "http1";

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +12,7 @@
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "server/auth/redis_token_store.h"
+#include "server/core/cpu_budget.h"
 #include "server/core/fd_limits.h"
 #include "server/core/log.h"
 #include "server/core/memory.h"
@@ -121,10 +121,16 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
 
   // Upstream shards: each an event loop with its own transport and connections, the caps split
   // between them.
+  const core::CpuBudget cpus = core::DetectCpuBudget();
   const int shard_count =
-      config.upstream_threads > 0
-          ? config.upstream_threads
-          : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+      config.upstream_threads > 0 ? config.upstream_threads : std::clamp(cpus.usable, 2, 8);
+  core::Log(core::Severity::kInfo, "upstream event loops",
+            {{"loops", absl::StrCat(shard_count)},
+             {"configured", absl::StrCat(config.upstream_threads)},
+             {"cpus_online", absl::StrCat(cpus.online)},
+             {"cpus_affinity", absl::StrCat(cpus.affinity)},
+             {"cpu_quota", cpus.quota ? absl::StrCat(*cpus.quota) : "none"},
+             {"cpus_usable", absl::StrCat(cpus.usable)}});
   const core::FdBudget descriptors = PlanDescriptors(config);
   gateway->http_max_connections_ = descriptors.http_max_connections;
   gateway->http_own_thread_ = options.http_own_thread;
