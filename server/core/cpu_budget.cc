@@ -27,7 +27,7 @@ std::optional<std::string> ReadFile(const std::string& path) {
 
 // The process's cgroup path in /proc/self/cgroup's text: cgroup v2's line ("0::/path") when
 // `controller` is empty, else the v1 hierarchy that lists it ("4:cpu,cpuacct:/path"). Returned
-// without a trailing slash, so that the root is "".
+// with a leading slash and without a trailing one, so that the root is "".
 std::optional<std::string> CgroupPath(absl::string_view proc_self_cgroup,
                                       absl::string_view controller) {
   for (absl::string_view line : absl::StrSplit(proc_self_cgroup, '\n', absl::SkipEmpty())) {
@@ -40,6 +40,7 @@ std::optional<std::string> CgroupPath(absl::string_view proc_self_cgroup,
     if (!match) continue;
     std::string path(absl::StripAsciiWhitespace(fields[2]));
     while (!path.empty() && path.back() == '/') path.pop_back();
+    if (!path.empty() && path.front() != '/') path.insert(0, "/");
     return path;
   }
   return std::nullopt;

@@ -94,6 +94,13 @@ TEST_F(CgroupTree, V1ReadsTheCpuHierarchy) {
   EXPECT_EQ(DetectCpuBudget(sources_).quota, 3.0);
 }
 
+TEST_F(CgroupTree, APathWithoutItsLeadingSlashIsReadUnderTheMount) {
+  Write("proc-self-cgroup", "0::kubepods//\n");
+  Write("cgroup/cgroup.controllers", "cpu\n");
+  Write("cgroup/kubepods/cpu.max", "100000 100000\n");
+  EXPECT_EQ(DetectCpuBudget(sources_).quota, 1.0);
+}
+
 TEST_F(CgroupTree, NoCgroupFilesMeansNoQuota) {
   EXPECT_EQ(DetectCpuBudget(sources_).quota, std::nullopt);
   Write("proc-self-cgroup", "0::/\n");
