@@ -118,8 +118,8 @@ type gateway struct {
 	client   *http.Client
 	opts     options
 	sessions sync.Map // borrower external ID -> *session
-	enums    sync.Map // protoreflect.EnumDescriptor -> map[string]protoreflect.EnumNumber (and back)
-	names    sync.Map // protoreflect.EnumDescriptor -> map[protoreflect.EnumNumber]string
+	enums    sync.Map // protoreflect.EnumDescriptor -> map[string]protoreflect.EnumNumber (platform spellings)
+	names    sync.Map // protoreflect.EnumDescriptor -> map[protoreflect.EnumNumber]string (the reverse)
 }
 
 type session struct {
@@ -256,7 +256,7 @@ func (g *gateway) call(ctx context.Context, r *route, in *dynamicpb.Message) (pr
 		borrower = in.Get(r.borrower).String()
 		pathFields[string(r.borrower.Name())] = true
 	}
-	var body io.Reader
+	var body []byte
 	if r.verb == "GET" || r.verb == "DELETE" {
 		query := url.Values{}
 		in.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
@@ -273,11 +273,10 @@ func (g *gateway) call(ctx context.Context, r *route, in *dynamicpb.Message) (pr
 		if r.body != "*" && r.body != "" {
 			source = in.Get(r.in.Fields().ByName(protoreflect.Name(r.body))).Message()
 		}
-		encoded, err := json.Marshal(g.toJSON(source, pathFields))
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(g.toJSON(source, pathFields)); err != nil {
 			return nil, status.Error(codes.Internal, err.Error())
 		}
-		body = bytes.NewReader(encoded)
 	}
 	answer, err := g.exchange(ctx, r, target, body, borrower)
 	if err != nil {
@@ -288,11 +287,7 @@ func (g *gateway) call(ctx context.Context, r *route, in *dynamicpb.Message) (pr
 
 // exchange sends the request with the route's credential; a borrower's session is minted on first
 // use and once more when the platform refuses it.
-func (g *gateway) exchange(ctx context.Context, r *route, target string, body io.Reader, borrower string) ([]byte, error) {
-	var buffered []byte
-	if body != nil {
-		buffered, _ = ioutil.ReadAll(body)
-	}
+func (g *gateway) exchange(ctx context.Context, r *route, target string, body []byte, borrower string) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
 		token := g.apiKey
 		if r.auth == "AUTH_MODE_BORROWER_SESSION" {
@@ -314,7 +309,7 @@ func (g *gateway) exchange(ctx context.Context, r *route, target string, body io
 			}
 			headers.Set("Idempotency-Key", key)
 		}
-		code, answer, err := g.send(ctx, r.verb, target, buffered, headers)
+		code, answer, err := g.send(ctx, r.verb, target, body, headers)
 		if err != nil {
 			return nil, err
 		}
