@@ -94,8 +94,9 @@ std::optional<double> QuotaOver(absl::string_view quota, absl::string_view perio
 CpuBudget CombineCpuBudget(int online, int affinity, std::optional<double> quota) {
   CpuBudget budget{online, affinity, quota, std::max(1, online)};
   if (affinity > 0) budget.usable = std::min(budget.usable, affinity);
-  if (quota) {
-    budget.usable = std::min(budget.usable, std::max(1, static_cast<int>(std::ceil(*quota))));
+  if (quota) {  // compared as a double first: a huge quota does not fit an int
+    const double cpus = std::ceil(std::min(*quota, static_cast<double>(budget.usable)));
+    budget.usable = std::max(1, static_cast<int>(cpus));
   }
   return budget;
 }

@@ -40,6 +40,7 @@ TEST(CombineCpuBudget, TheSmallestOfMachineAffinityAndQuotaRoundedUp) {
   EXPECT_EQ(CombineCpuBudget(64, 64, 1.5).usable, 2);
   EXPECT_EQ(CombineCpuBudget(64, 64, 0.25).usable, 1);
   EXPECT_EQ(CombineCpuBudget(64, 3, 8.0).usable, 3);
+  EXPECT_EQ(CombineCpuBudget(64, 64, 9.2e15).usable, 64);     // a quota far beyond the machine
   EXPECT_EQ(CombineCpuBudget(4, 0, std::nullopt).usable, 4);  // affinity unknown
   EXPECT_EQ(CombineCpuBudget(0, 0, std::nullopt).usable, 1);
 }
