@@ -6,17 +6,18 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpc/support/cpu.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "server/auth/redis_token_store.h"
-#include "server/core/cpu_budget.h"
 #include "server/core/fd_limits.h"
 #include "server/core/log.h"
 #include "server/core/memory.h"
 #include "server/http/gateway_routes.h"
+#include "server/rpc/grpc_cpu_count.h"
 #include "server/transcode/rpc_error.h"
 
 namespace aarthik::rpc {
@@ -121,11 +122,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
 
   // Upstream shards: each an event loop with its own transport and connections, the caps split
   // between them.
-  const core::CpuBudget cpus = core::DetectCpuBudget();
+  // gRPC sizes its own threads from the same budget (grpc_cpu_count.h).
+  const core::CpuBudget& cpus = GrpcCpuBudget();
   const int shard_count =
       config.upstream_threads > 0 ? config.upstream_threads : std::clamp(cpus.usable, 2, 8);
   core::Log(core::Severity::kInfo, "upstream event loops",
             {{"loops", absl::StrCat(shard_count)},
+             {"grpc_cpus", absl::StrCat(gpr_cpu_num_cores())},
              {"configured", absl::StrCat(config.upstream_threads)},
              {"cpus_online", absl::StrCat(cpus.online)},
              {"cpus_affinity", absl::StrCat(cpus.affinity)},
