@@ -9,6 +9,8 @@ gateway thread's user and system time and voluntary / involuntary context switch
 (64) over --channels (4). Prints the load's summary and, per thread name (gRPC names its threads; ours keep the
 process name), CPU microseconds and switches per completed RPC. Environment variables are passed to
 the gateway, which is how an experiment behind a temporary switch is compared with the default.
+--node-cpus N runs the gateway as on a node of N CPUs (sysconf says N; its affinity mask stays this
+machine's), with the build tree's tests/support/libaarthik_fake_cpu_count.so preloaded.
 """
 import argparse
 import collections
@@ -52,18 +54,26 @@ def main():
                         help="the load generator's gRPC API (aarthik-grpc-load --client_api)")
     parser.add_argument("--client-threads", type=int, default=2,
                         help="the async load generator's threads (aarthik-grpc-load --client_threads)")
+    parser.add_argument("--node-cpus", type=int, default=0,
+                        help="the CPU count the gateway's sysconf reports (0: the real one)")
     parser.add_argument("gateway_args", nargs="*")
     args = parser.parse_args()
     logs = os.path.join(HERE, "results", "per_thread")
     os.makedirs(logs, exist_ok=True)
     sandbox = Proc("sandbox", [os.path.join(args.bin, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
                                "--api-key", API_KEY, "--control-plane", "--threads", "2"], logs)
+    gateway_env = dict(os.environ, AARTHIK_API_KEY=API_KEY)
+    if args.node_cpus:
+        fake = os.path.join(args.bin, "..", "tests", "support", "libaarthik_fake_cpu_count.so")
+        if not os.path.exists(fake):
+            sys.exit(f"--node-cpus needs {fake} (cmake --build <tree> --target aarthik_fake_cpu_count)")
+        gateway_env.update(LD_PRELOAD=os.path.abspath(fake), AARTHIK_FAKE_CPUS=str(args.node_cpus))
     gateway = None
     try:
         gateway = Proc("gateway", [os.path.join(args.bin, "aarthik-gateway"), "--grpc-listen", "127.0.0.1:0",
                                    "--upstream-url", f"http://{sandbox.addr}", "--tenant-id", TENANT,
                                    "--application-id", APPLICATION, *args.gateway_args], logs,
-                       env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
+                       env=gateway_env)
         load = [os.path.join(args.bin, "aarthik-grpc-load"), f"--target={gateway.addr}", f"--rpc={args.rpc}",
                 "--borrower=BENCH_1", f"--concurrency={args.concurrency}", f"--channels={args.channels}", "--deadline_ms=30000",
                 f"--client_api={args.client_api}", f"--client_threads={args.client_threads}"]
@@ -100,7 +110,7 @@ def main():
         print(f"{name:18s} {count:2d} {user * TICK_US / rpcs:8.2f} {system * TICK_US / rpcs:8.2f} "
               f"{voluntary / rpcs:7.3f} {involuntary / rpcs:7.3f}")
     print(f"{'TOTAL':18s} {'':2s} {total[0] * TICK_US / rpcs:8.2f} {total[1] * TICK_US / rpcs:8.2f} "
-          f"{total[2] / rpcs:7.3f} {total[3] / rpcs:7.3f}  ({rpcs} RPCs)")
+          f"{total[2] / rpcs:7.3f} {total[3] / rpcs:7.3f}  ({rpcs} RPCs, {len(after)} threads)")
 
 
 if __name__ == "__main__":
