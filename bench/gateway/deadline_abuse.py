@@ -7,9 +7,10 @@ caller's deadline, never as INTERNAL or UNAVAILABLE (which blame the gateway or 
 
 Starts aarthik-sandbox and aarthik-gateway on free loopback ports, then for each deadline (ms), each
 RPC (GetJourneyState: borrower session; GetFeatures: API key) and each client (aarthik-grpc-load's
-async and callback APIs, and deadline_go/, a grpc-go client built here with Debian's Go), sends
---requests calls at 1,000 in flight (grpc-go: 100) over 4 connections. Most expire on the client, some at the
-gateway while it connects upstream, waits or writes the answer. Prints one JSON object: the status
+async and callback APIs, deadline_go/, a grpc-go client built here with Debian's Go, and
+deadline_py.py, Python grpcio's asyncio and futures APIs), sends --requests calls at 1,000 in flight
+(grpc-go and grpcio's asyncio: 100; grpcio: half the requests) over 4 connections. Most expire on
+the client, some at the gateway while it connects upstream, waits or writes the answer. Prints one JSON object: the status
 codes the clients saw and the codes the gateway counted (grpc_server_handled_total on its /metrics,
 by grpc_code). --check exits 1 unless the clients saw only OK and DEADLINE_EXCEEDED and the gateway
 counted only OK, DeadlineExceeded and Canceled.
@@ -98,6 +99,19 @@ def main():
                 client.update(result["codes"])
                 runs.append({"deadline_ms": deadline, "rpc": rpc, "client_api": "grpc-go",
                              "codes": result["codes"], "messages": result["messages"]})
+                # grpcio: asyncio at 100 in flight (at 1,000 its event loop, like grpc-go's
+                # goroutines, outlasts the deadlines), futures at 1,000; half the requests each.
+                for api, concurrency in (("aio", 100), ("sync", 1000)):
+                    out = subprocess.run(
+                        [sys.executable, os.path.join(HERE, "deadline_py.py"), f"--target={gateway.addr}",
+                         f"--rpc={rpc}", "--borrower=ABUSE_1", f"--journey={journey}",
+                         f"--requests={args.requests // 2}", f"--deadline-ms={deadline}", f"--api={api}",
+                         f"--concurrency={concurrency}"],
+                        capture_output=True, text=True, check=True)
+                    result = json.loads(out.stdout)
+                    client.update(result["codes"])
+                    runs.append({"deadline_ms": deadline, "rpc": rpc, "client_api": f"grpcio-{api}",
+                                 "codes": result["codes"], "messages": result["messages"]})
         after = gateway_codes(http_addr)
         gateway_side = {code: after[code] - before[code] for code in after if after[code] != before[code]}
         bad = {"client": sorted(set(client) - CLIENT_CODES),
