@@ -10,10 +10,10 @@ RPC (GetJourneyState: borrower session; GetFeatures: API key) and each client (a
 async and callback APIs, deadline_go/, a grpc-go client built here with Debian's Go, and
 deadline_py.py, Python grpcio's asyncio and futures APIs), sends --requests calls at 1,000 in flight
 (grpc-go and grpcio's asyncio: 100; grpcio: half the requests) over 4 connections. Most expire on
-the client, some at the gateway while it connects upstream, waits or writes the answer. Prints one JSON object: the status
-codes the clients saw and the codes the gateway counted (grpc_server_handled_total on its /metrics,
-by grpc_code). --check exits 1 unless the clients saw only OK and DEADLINE_EXCEEDED and the gateway
-counted only OK, DeadlineExceeded and Canceled.
+the client, some at the gateway while it connects upstream, waits or writes the answer. Prints one
+JSON object: the status codes the clients saw and the codes the gateway counted
+(grpc_server_handled_total on its /metrics, by grpc_code). --check exits 1 unless the clients saw
+only OK and DEADLINE_EXCEEDED and the gateway counted only OK, DeadlineExceeded and Canceled.
 """
 import argparse
 import collections
