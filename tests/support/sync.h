@@ -6,6 +6,8 @@
 //   aarthik::testing::Mutex mu;
 //   { aarthik::testing::MutexLock lock(&mu); mu.Await(absl::Condition(&ready)); }
 //   aarthik::testing::Notification done;  done.Notify();  done.WaitForNotification();
+//   aarthik::testing::Delivery<absl::StatusOr<Reply>> reply;  client.Call(request,
+//   reply.Callback()); EXPECT_TRUE(reply.Wait().ok());
 //
 // Thread-safety: as their absl counterparts.
 #ifndef AARTHIK_TESTS_SUPPORT_SYNC_H_
@@ -13,7 +15,10 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
+#include <utility>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -84,6 +89,31 @@ class Notification {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   bool notified_ = false;
+};
+
+// One value handed over from another thread, e.g. an asynchronous call's result.
+template <typename T>
+class Delivery {
+ public:
+  // Stores the value it is called with; valid while this object lives.
+  absl::AnyInvocable<void(T)> Callback() {
+    return [this](T value) {
+      std::lock_guard<std::mutex> lock(mu_);
+      value_.emplace(std::move(value));
+      cv_.notify_all();  // under the lock: the waiter may destroy this object once it has it
+    };
+  }
+  // Blocks until the callback has run; returns a copy of the value.
+  T Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return value_.has_value(); });
+    return *value_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<T> value_;
 };
 
 }  // namespace aarthik::testing

@@ -1,9 +1,7 @@
 // PlatformClient's upstream metrics over the real curl transport and a fake upstream: one sample
 // per HTTP attempt by route template and HTTP status or transport error class, retries, and the
 // in-flight gauge.
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,6 +15,7 @@
 #include "server/upstream/curl_multi_transport.h"
 #include "server/upstream/event_loop.h"
 #include "tests/support/fake_upstream.h"
+#include "tests/support/sync.h"
 
 namespace aarthik::platform {
 namespace {
@@ -28,28 +27,7 @@ using testing::FakeUpstream;
 constexpr char kOk[] =
     R"({"requestID":"req_1","correlationID":"c","data":{"ok":true},"error":null})";
 
-class Outcome {
- public:
-  ReplyCallback Callback() {
-    return [this](absl::StatusOr<transcode::PlatformReply> reply) {
-      std::lock_guard<std::mutex> lock(mu_);
-      reply_ = std::move(reply);
-      done_ = true;
-      cv_.notify_all();
-    };
-  }
-  absl::StatusOr<transcode::PlatformReply> Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return done_; });
-    return reply_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  absl::StatusOr<transcode::PlatformReply> reply_ = absl::UnknownError("not done");
-};
+using Outcome = testing::Delivery<absl::StatusOr<transcode::PlatformReply>>;
 
 class PlatformClientMetricsTest : public ::testing::Test {
  protected:

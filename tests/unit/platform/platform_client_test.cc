@@ -15,6 +15,7 @@
 #include "server/upstream/event_loop.h"
 #include "server/upstream/http1_transport.h"
 #include "tests/support/fake_upstream.h"
+#include "tests/support/sync.h"
 
 namespace aarthik::platform {
 namespace {
@@ -25,28 +26,7 @@ using testing::FakeUpstream;
 constexpr char kOk[] =
     R"({"requestID":"req_1","correlationID":"c","data":{"ok":true},"error":null})";
 
-class Outcome {
- public:
-  ReplyCallback Callback() {
-    return [this](absl::StatusOr<transcode::PlatformReply> reply) {
-      std::lock_guard<std::mutex> lock(mu_);
-      reply_ = std::move(reply);
-      done_ = true;
-      cv_.notify_all();
-    };
-  }
-  absl::StatusOr<transcode::PlatformReply> Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return done_; });
-    return reply_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  absl::StatusOr<transcode::PlatformReply> reply_ = absl::UnknownError("not done");
-};
+using Outcome = testing::Delivery<absl::StatusOr<transcode::PlatformReply>>;
 
 class PlatformClientTest : public ::testing::Test {
  protected:
