@@ -108,23 +108,7 @@ TEST_F(AuthzAuditTest, EveryWriteOfAJourneyLeavesExactlyOneRecordAndNoLogHoldsSe
               }).ok());
   const std::string id = created.journey().journey_id();
 
-  hl::UpdateProfileRequest update;
-  update.set_borrower_external_id(kBorrower);
-  update.set_journey_id(id);
-  auto* p = update.mutable_profile();
-  p->mutable_profile()->set_contact_number("9876543210");
-  p->mutable_profile()->set_pan("ABCDE1234F");
-  p->mutable_profile()->set_pan_name("Rahul Sharma");
-  p->mutable_profile()->set_dob("1995-06-20");
-  p->mutable_profile()->set_gender(cm::GENDER_MALE);
-  p->mutable_profile()->set_personal_email("rahul@example.com");
-  p->mutable_work_profile()->set_employment_type(cm::EMPLOYMENT_TYPE_SALARIED);
-  p->mutable_work_profile()->set_income("75000");
-  p->mutable_work_profile()->set_company_name("Acme Pvt Ltd");
-  p->mutable_address()->set_address_l1("Flat 301");
-  p->mutable_address()->set_city("Bengaluru");
-  p->mutable_address()->set_state("Karnataka");
-  p->mutable_address()->set_pincode("560001");
+  const hl::UpdateProfileRequest update = SampleProfileUpdate(kBorrower, id);
   hl::UpdateProfileResponse updated;
   ASSERT_TRUE(Call(svc + "ProfileService/UpdateProfile", [&](grpc::ClientContext* c) {
                 return profile->UpdateProfile(c, update, &updated);

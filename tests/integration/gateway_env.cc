@@ -273,4 +273,28 @@ std::string ServerMetadata(const grpc::ClientContext& context, const std::string
   return "";
 }
 
+aarthik::headless::v1::UpdateProfileRequest SampleProfileUpdate(const std::string& borrower,
+                                                                const std::string& journey_id) {
+  namespace cm = aarthik::common::v1;
+  aarthik::headless::v1::UpdateProfileRequest update;
+  update.set_borrower_external_id(borrower);
+  update.set_journey_id(journey_id);
+  auto* p = update.mutable_profile();
+  p->mutable_profile()->set_contact_number("9876543210");
+  p->mutable_profile()->set_pan("ABCDE1234F");
+  p->mutable_profile()->set_pan_name("Rahul Sharma");
+  p->mutable_profile()->set_dob("1995-06-20");
+  p->mutable_profile()->set_gender(cm::GENDER_MALE);
+  p->mutable_profile()->set_personal_email("rahul@example.com");
+  p->mutable_work_profile()->set_employment_type(cm::EMPLOYMENT_TYPE_SALARIED);
+  p->mutable_work_profile()->set_income("75000");
+  p->mutable_work_profile()->set_company_name("Acme Pvt Ltd");
+  p->mutable_work_profile()->set_official_email("rahul@acme.com");
+  p->mutable_address()->set_address_l1("Flat 301");
+  p->mutable_address()->set_city("Bengaluru");
+  p->mutable_address()->set_state("Karnataka");
+  p->mutable_address()->set_pincode("560001");
+  return update;
+}
+
 }  // namespace aarthik::testing

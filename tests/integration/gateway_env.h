@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "aarthik/headless/v1/profile.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
@@ -132,6 +133,11 @@ long PostSignedWebhook(const GatewayEnv& env, const std::string& secret,
 // A file for the running test's gateway log, unique per test and process: ctest runs the tests of
 // one suite as parallel processes that share TempDir().
 std::string TestLogPath();
+
+// An UpdateProfile request that completes the profile of `borrower`'s journey `journey_id` with a
+// fictional salaried applicant, enough for the sandbox to make offers.
+aarthik::headless::v1::UpdateProfileRequest SampleProfileUpdate(const std::string& borrower,
+                                                                const std::string& journey_id);
 
 // Adds x-correlation-id (and idempotency-key when given) and a deadline to a client context.
 void PrepareContext(grpc::ClientContext* context, const std::string& correlation_id = "",

@@ -62,24 +62,7 @@ class HeadlessJourneyTest : public ::testing::Test {
     EXPECT_TRUE(CALL(*journeys_, CreateJourney, create, created).ok());
     const std::string id = created.journey().journey_id();
 
-    hl::UpdateProfileRequest update;
-    update.set_borrower_external_id(borrower);
-    update.set_journey_id(id);
-    auto* p = update.mutable_profile();
-    p->mutable_profile()->set_contact_number("9876543210");
-    p->mutable_profile()->set_pan("ABCDE1234F");
-    p->mutable_profile()->set_pan_name("Rahul Sharma");
-    p->mutable_profile()->set_dob("1995-06-20");
-    p->mutable_profile()->set_gender(cm::GENDER_MALE);
-    p->mutable_profile()->set_personal_email("rahul@example.com");
-    p->mutable_work_profile()->set_employment_type(cm::EMPLOYMENT_TYPE_SALARIED);
-    p->mutable_work_profile()->set_income("75000");
-    p->mutable_work_profile()->set_company_name("Acme Pvt Ltd");
-    p->mutable_work_profile()->set_official_email("rahul@acme.com");
-    p->mutable_address()->set_address_l1("Flat 301");
-    p->mutable_address()->set_city("Bengaluru");
-    p->mutable_address()->set_state("Karnataka");
-    p->mutable_address()->set_pincode("560001");
+    const hl::UpdateProfileRequest update = SampleProfileUpdate(borrower, id);
     hl::UpdateProfileResponse updated;
     grpc::Status status = CALL(*profile_, UpdateProfile, update, updated);
     EXPECT_TRUE(status.ok()) << status.error_message();

@@ -68,16 +68,7 @@ class LenientFieldsTest : public ::testing::Test {
 
     grpc::ClientContext update_context;
     PrepareContext(&update_context);
-    hl::UpdateProfileRequest update;
-    update.set_borrower_external_id(kBorrower);
-    update.set_journey_id(*journey);
-    auto* p = update.mutable_profile();
-    p->mutable_profile()->set_contact_number("9876543210");
-    p->mutable_profile()->set_pan("ABCDE1234F");
-    p->mutable_profile()->set_pan_name("Rahul Sharma");
-    p->mutable_profile()->set_dob("1995-06-20");
-    p->mutable_work_profile()->set_employment_type(cm::EMPLOYMENT_TYPE_SALARIED);
-    p->mutable_work_profile()->set_income("75000");
+    const hl::UpdateProfileRequest update = SampleProfileUpdate(kBorrower, *journey);
     hl::UpdateProfileResponse updated;
     grpc::Status status = profile_->UpdateProfile(&update_context, update, &updated);
     EXPECT_TRUE(status.ok()) << status.error_message();
