@@ -1,15 +1,15 @@
 // Synchronisation primitives for tests, with the interface of absl::Mutex / absl::MutexLock /
 // absl::Notification but built on std::mutex and std::condition_variable, which ThreadSanitizer
 // understands (Debian's abseil is not TSan-instrumented, so absl's primitives look like no
-// synchronisation at all to it).
+// synchronisation at all to it); and Delivery, one value handed over from another thread.
 //
 //   aarthik::testing::Mutex mu;
 //   { aarthik::testing::MutexLock lock(&mu); mu.Await(absl::Condition(&ready)); }
 //   aarthik::testing::Notification done;  done.Notify();  done.WaitForNotification();
-//   aarthik::testing::Delivery<absl::StatusOr<Reply>> reply;  client.Call(request,
-//   reply.Callback()); EXPECT_TRUE(reply.Wait().ok());
+//   aarthik::testing::Delivery<absl::StatusOr<Reply>> reply;
+//   client.Call(request, reply.Callback());  EXPECT_TRUE(reply.Wait().ok());
 //
-// Thread-safety: as their absl counterparts.
+// Thread-safety: as their absl counterparts; Delivery's callback may run on any thread.
 #ifndef AARTHIK_TESTS_SUPPORT_SYNC_H_
 #define AARTHIK_TESTS_SUPPORT_SYNC_H_
 
