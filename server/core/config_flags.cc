@@ -266,7 +266,8 @@ const std::vector<FlagSpec>& Flags() {
       {"upstream-threads",
        "Upstream event loops (threads that drive platform requests; calls spread over them). "
        "Default 0: one per CPU the process may use (its affinity mask, capped by its cgroup's CPU "
-       "quota, such as a pod's CPU limit), at least 2, at most 8.",
+       "quota, such as a pod's CPU limit, or the environment's AARTHIK_CPUS when set), at least "
+       "2, at most 8.",
        [](absl::string_view v, Config& c) {
          int64_t parsed = -1;
          if (!absl::SimpleAtoi(v, &parsed) || parsed < 0 || parsed > 64) {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 namespace aarthik::core {
@@ -92,7 +93,8 @@ std::optional<double> QuotaOver(absl::string_view quota, absl::string_view perio
 }  // namespace
 
 CpuBudget CombineCpuBudget(int online, int affinity, std::optional<double> quota) {
-  CpuBudget budget{online, affinity, quota, std::max(1, online)};
+  CpuBudget budget{
+      .online = online, .affinity = affinity, .quota = quota, .usable = std::max(1, online)};
   if (affinity > 0) budget.usable = std::min(budget.usable, affinity);
   if (quota) {  // compared as a double first: a huge quota does not fit an int
     const double cpus = std::ceil(std::min(*quota, static_cast<double>(budget.usable)));
@@ -118,6 +120,25 @@ CpuBudget DetectCpuBudget(const CpuBudgetSources& sources) {
   CPU_ZERO(&mask);
   const int affinity = sched_getaffinity(0, sizeof(mask), &mask) == 0 ? CPU_COUNT(&mask) : 0;
   return CombineCpuBudget(online, affinity, CgroupQuota(sources));
+}
+
+absl::StatusOr<std::optional<int>> ParseCpuOverride(const char* value) {
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  const absl::string_view text(value);
+  int cpus = 0;
+  // Digits only: SimpleAtoi alone would take " 2" and "+2".
+  if (!std::all_of(text.begin(), text.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(text, &cpus) || cpus < 1 || cpus > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "AARTHIK_CPUS=\"", value, "\": not a CPU count (a whole number from 1 to 1024)"));
+  }
+  return cpus;
+}
+
+CpuBudget ApplyCpuOverride(CpuBudget budget, std::optional<int> configured) {
+  budget.configured = configured;
+  if (configured) budget.usable = *configured;
+  return budget;
 }
 
 }  // namespace aarthik::core

@@ -10,7 +10,9 @@
 // mount's root (the smallest applies), or, on cgroup v1, `cpu.cfs_quota_us` / `cpu.cfs_period_us`
 // of its `cpu` hierarchy's cgroup and ancestors. In a container with its own cgroup namespace the
 // process's cgroup is the mount's root, which is where Kubernetes writes `resources.limits.cpu`.
-// A fractional quota rounds up (1.5 CPUs can keep two threads busy half the time each).
+// A fractional quota rounds up (1.5 CPUs can keep two threads busy half the time each). A pod with
+// a CPU request and no limit has no quota: for it, AARTHIK_CPUS (as GOMAXPROCS for Go) says how
+// many CPUs to size for, e.g. from the downward API's `requests.cpu`; ApplyCpuOverride puts it in.
 //
 // Thread-safety: pure functions, and DetectCpuBudget only reads files.
 #ifndef AARTHIK_SERVER_CORE_CPU_BUDGET_H_
@@ -19,15 +21,17 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace aarthik::core {
 
 struct CpuBudget {
-  int online = 0;               // CPUs the machine has online
-  int affinity = 0;             // CPUs in the process's affinity mask; 0 when it cannot be read
-  std::optional<double> quota;  // the cgroup CPU quota, in CPUs; none: unlimited or unknown
-  int usable = 1;               // what the process may use: at least 1
+  int online = 0;                 // CPUs the machine has online
+  int affinity = 0;               // CPUs in the process's affinity mask; 0 when it cannot be read
+  std::optional<double> quota;    // the cgroup CPU quota, in CPUs; none: unlimited or unknown
+  std::optional<int> configured;  // AARTHIK_CPUS, when set: wins over what was detected
+  int usable = 1;                 // what the process may use: at least 1
 };
 
 // `online` capped by `affinity` (when known) and by `quota` rounded up (when set).
@@ -47,6 +51,13 @@ struct CpuBudgetSources {
 };
 
 CpuBudget DetectCpuBudget(const CpuBudgetSources& sources = {});
+
+// The value of AARTHIK_CPUS: none when unset or empty, else a whole number from 1 to 1024;
+// anything else is INVALID_ARGUMENT.
+absl::StatusOr<std::optional<int>> ParseCpuOverride(const char* value);
+
+// `budget` with `configured` (AARTHIK_CPUS, when set) as its usable count.
+CpuBudget ApplyCpuOverride(CpuBudget budget, std::optional<int> configured);
 
 }  // namespace aarthik::core
 

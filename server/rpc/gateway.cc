@@ -123,6 +123,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   // Upstream shards: each an event loop with its own transport and connections, the caps split
   // between them.
   // gRPC sizes its own threads from the same budget (grpc_cpu_count.h).
+  if (absl::Status cpus_override = GrpcCpuOverrideStatus(); !cpus_override.ok()) {
+    return cpus_override;
+  }
   const core::CpuBudget& cpus = GrpcCpuBudget();
   const int shard_count =
       config.upstream_threads > 0 ? config.upstream_threads : std::clamp(cpus.usable, 2, 8);
@@ -133,6 +136,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
              {"cpus_online", absl::StrCat(cpus.online)},
              {"cpus_affinity", absl::StrCat(cpus.affinity)},
              {"cpu_quota", cpus.quota ? absl::StrCat(*cpus.quota) : "none"},
+             {"cpus_configured", cpus.configured ? absl::StrCat(*cpus.configured) : "none"},
              {"cpus_usable", absl::StrCat(cpus.usable)}});
   const core::FdBudget descriptors = PlanDescriptors(config);
   gateway->http_max_connections_ = descriptors.http_max_connections;

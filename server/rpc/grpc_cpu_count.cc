@@ -2,15 +2,39 @@
 
 #include <sched.h>
 
+#include <cstdlib>
+#include <optional>
+
 #include "grpc/support/cpu.h"
 
 namespace aarthik::rpc {
 
-const core::CpuBudget& GrpcCpuBudget() {
-  // Only reads files and sysconf: safe before main() and before logging is set up.
-  static const core::CpuBudget budget = core::DetectCpuBudget();
-  return budget;
+namespace {
+
+struct GrpcCpus {
+  core::CpuBudget budget;
+  absl::Status override_status;  // AARTHIK_CPUS malformed: the detected budget is used
+};
+
+const GrpcCpus& Cpus() {
+  // Only reads files, sysconf and the environment: safe before main() and before logging.
+  static const GrpcCpus cpus = [] {
+    GrpcCpus read;
+    absl::StatusOr<std::optional<int>> configured =
+        core::ParseCpuOverride(std::getenv("AARTHIK_CPUS"));
+    read.override_status = configured.status();
+    read.budget = core::ApplyCpuOverride(core::DetectCpuBudget(),
+                                         configured.ok() ? *configured : std::nullopt);
+    return read;
+  }();
+  return cpus;
 }
+
+}  // namespace
+
+const core::CpuBudget& GrpcCpuBudget() { return Cpus().budget; }
+
+absl::Status GrpcCpuOverrideStatus() { return Cpus().override_status; }
 
 }  // namespace aarthik::rpc
 

@@ -13,6 +13,10 @@
 // gpr_cpu_current_cpu(), which therefore maps the CPU the thread runs on into that range.
 // integration.GrpcThreadsTest checks the effect on the gateway binary.
 //
+// AARTHIK_CPUS, when set, replaces the detected count (core/cpu_budget.h). It is an environment
+// variable and not a flag because gRPC asks before main(), from static initialisers, and the answer
+// may never change afterwards: gRPC sized arrays with it.
+//
 //   const core::CpuBudget& cpus = GrpcCpuBudget();   // also links the definitions in
 //   int loops = std::clamp(cpus.usable, 2, 8);
 //
@@ -21,12 +25,17 @@
 #ifndef AARTHIK_SERVER_RPC_GRPC_CPU_COUNT_H_
 #define AARTHIK_SERVER_RPC_GRPC_CPU_COUNT_H_
 
+#include "absl/status/status.h"
 #include "server/core/cpu_budget.h"
 
 namespace aarthik::rpc {
 
 // The process's CPU budget as read once, the same that gRPC sizes itself from.
 const core::CpuBudget& GrpcCpuBudget();
+
+// INVALID_ARGUMENT when AARTHIK_CPUS is set but not a CPU count (the budget then ignores it); the
+// gateway refuses to start on it.
+absl::Status GrpcCpuOverrideStatus();
 
 }  // namespace aarthik::rpc
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace aarthik::core {
@@ -33,6 +34,35 @@ TEST(ParseCgroupV1Quota, ReadsTheQuotaOrUnlimited) {
   EXPECT_EQ(ParseCgroupV1Quota("50000\n", "100000\n"), 0.5);
   EXPECT_EQ(ParseCgroupV1Quota("-1\n", "100000\n"), std::nullopt);
   EXPECT_EQ(ParseCgroupV1Quota("50000", "garbage"), std::nullopt);
+}
+
+TEST(ParseCpuOverride, UnsetOrAWholeNumberOfCpus) {
+  EXPECT_EQ(ParseCpuOverride(nullptr).value(), std::nullopt);
+  EXPECT_EQ(ParseCpuOverride("").value(), std::nullopt);
+  EXPECT_EQ(ParseCpuOverride("1").value(), 1);
+  EXPECT_EQ(ParseCpuOverride("12").value(), 12);
+  EXPECT_EQ(ParseCpuOverride("1024").value(), 1024);
+}
+
+TEST(ParseCpuOverride, RefusesWhatIsNotACpuCountNamingIt) {
+  for (const char* bad :
+       {"0", "-2", "+2", "1025", "1.5", "500m", "two", " 2", "2 ", "99999999999"}) {
+    absl::StatusOr<std::optional<int>> parsed = ParseCpuOverride(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(parsed.status().message().find(absl::StrCat("\"", bad, "\"")),
+              absl::string_view::npos)
+        << parsed.status();
+  }
+}
+
+TEST(ApplyCpuOverride, TheConfiguredCountWinsWhetherSmallerOrLarger) {
+  const CpuBudget detected = CombineCpuBudget(64, 2, std::nullopt);
+  EXPECT_EQ(ApplyCpuOverride(detected, std::nullopt).usable, 2);
+  EXPECT_EQ(ApplyCpuOverride(detected, 1).usable, 1);
+  EXPECT_EQ(ApplyCpuOverride(detected, 12).usable, 12);
+  EXPECT_EQ(ApplyCpuOverride(detected, 12).configured, 12);
+  EXPECT_EQ(ApplyCpuOverride(detected, 12).affinity, 2);
 }
 
 TEST(CombineCpuBudget, TheSmallestOfMachineAffinityAndQuotaRoundedUp) {
