@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 #include <sched.h>
 
+#include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "grpc/support/cpu.h"
@@ -12,7 +14,10 @@ namespace aarthik::rpc {
 namespace {
 
 TEST(GrpcCpuCountTest, GrpcCountsTheCpuBudget) {
-  EXPECT_EQ(GrpcCpuBudget().usable, core::DetectCpuBudget().usable);
+  const std::optional<int> configured =
+      core::ParseCpuOverride(std::getenv("AARTHIK_CPUS")).value_or(std::nullopt);
+  EXPECT_EQ(GrpcCpuBudget().usable,
+            core::ApplyCpuOverride(core::DetectCpuBudget(), configured).usable);
   EXPECT_EQ(gpr_cpu_num_cores(), static_cast<unsigned>(GrpcCpuBudget().usable));
 }
 
