@@ -3,42 +3,18 @@
 // other owners and expires, and the in-process tier serves repeats until told to forget.
 #include "server/auth/redis_token_store.h"
 
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/upstream/event_loop.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/sync.h"
 
 namespace aarthik::auth {
 namespace {
 
 using ::aarthik::testing::RedisServer;
-
-// Waits for one callback's value.
-template <typename T>
-class Awaited {
- public:
-  absl::AnyInvocable<void(T)> Callback() {
-    return [this](T value) {
-      std::lock_guard<std::mutex> lock(mu_);
-      value_ = std::move(value);
-      cv_.notify_all();
-    };
-  }
-  T Get() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return value_.has_value(); });
-    return *std::move(value_);
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<T> value_;
-};
 
 using Loaded = absl::StatusOr<std::optional<BorrowerTokens>>;
 
@@ -63,25 +39,25 @@ class RedisTokenStoreTest : public ::testing::Test {
   void TearDown() override { loop_.Stop(); }
 
   Loaded Load(TokenStore& store, const std::string& borrower) {
-    Awaited<Loaded> loaded;
+    testing::Delivery<Loaded> loaded;
     store.Load(borrower, loaded.Callback());
-    return loaded.Get();
+    return loaded.Wait();
   }
   absl::Status Save(TokenStore& store, const std::string& borrower, const BorrowerTokens& tokens) {
-    Awaited<absl::Status> saved;
+    testing::Delivery<absl::Status> saved;
     store.Save(borrower, tokens, saved.Callback());
-    return saved.Get();
+    return saved.Wait();
   }
   absl::StatusOr<bool> Lock(const std::string& borrower, const std::string& owner,
                             absl::Duration ttl = absl::Seconds(10)) {
-    Awaited<absl::StatusOr<bool>> locked;
+    testing::Delivery<absl::StatusOr<bool>> locked;
     store_->TryLockRefresh(borrower, owner, ttl, locked.Callback());
-    return locked.Get();
+    return locked.Wait();
   }
   absl::StatusOr<redis::RedisReply> Raw(std::vector<std::string> args) {
-    Awaited<absl::StatusOr<redis::RedisReply>> reply;
+    testing::Delivery<absl::StatusOr<redis::RedisReply>> reply;
     redis_->Command(std::move(args), reply.Callback());
-    return reply.Get();
+    return reply.Wait();
   }
 
   std::unique_ptr<RedisServer> server_;
@@ -107,9 +83,9 @@ TEST_F(RedisTokenStoreTest, TokensRoundTripAndExpireWithTheRefreshToken) {
   EXPECT_GT(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(2) - absl::Minutes(1)));
   EXPECT_LE(ttl->integer, absl::ToInt64Milliseconds(absl::Hours(2)));
 
-  Awaited<absl::Status> erased;
+  testing::Delivery<absl::Status> erased;
   store_->Erase("CUST_1", erased.Callback());
-  ASSERT_TRUE(erased.Get().ok());
+  ASSERT_TRUE(erased.Wait().ok());
   EXPECT_FALSE(Load(*store_, "CUST_1")->has_value());
 }
 
