@@ -96,17 +96,24 @@ class Proc:
                 self.p.wait()
 
 
+def start_gateway(bin_dir, logdir, procs, sandbox, gateway_args=(), name="gateway"):
+    """An aarthik-gateway in front of `sandbox` (`gateway_args` appended) on free loopback ports,
+    its HTTP port included, appended to `procs` as soon as it runs. Returns (gateway, HTTP address)."""
+    http_addr = f"127.0.0.1:{free_port()}"
+    gateway = Proc(name, [os.path.join(bin_dir, "aarthik-gateway"), "--grpc-listen", "127.0.0.1:0",
+                          "--http-listen", http_addr, "--upstream-url", f"http://{sandbox.addr}",
+                          "--tenant-id", TENANT, "--application-id", APPLICATION, *gateway_args],
+                   logdir, env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
+    procs.append(gateway)
+    return gateway, http_addr
+
+
 def start_pair(bin_dir, logdir, procs, sandbox_threads=1, gateway_args=()):
-    """aarthik-sandbox and an aarthik-gateway in front of it (`gateway_args` appended), on free
-    loopback ports, its HTTP port included; each is appended to `procs` as soon as it runs, for the
-    caller to stop. Returns (sandbox, gateway, the gateway's HTTP address)."""
+    """aarthik-sandbox and an aarthik-gateway in front of it (start_gateway); each is appended to
+    `procs` as soon as it runs, for the caller to stop. Returns (sandbox, gateway, the gateway's HTTP
+    address)."""
     sandbox = Proc("sandbox", [os.path.join(bin_dir, "aarthik-sandbox"), "--listen", "127.0.0.1:0",
                                "--api-key", API_KEY, "--threads", str(sandbox_threads)], logdir)
     procs.append(sandbox)
-    http_addr = f"127.0.0.1:{free_port()}"
-    gateway = Proc("gateway", [os.path.join(bin_dir, "aarthik-gateway"), "--grpc-listen", "127.0.0.1:0",
-                               "--http-listen", http_addr, "--upstream-url", f"http://{sandbox.addr}",
-                               "--tenant-id", TENANT, "--application-id", APPLICATION, *gateway_args],
-                   logdir, env=dict(os.environ, AARTHIK_API_KEY=API_KEY))
-    procs.append(gateway)
+    gateway, http_addr = start_gateway(bin_dir, logdir, procs, sandbox, gateway_args)
     return sandbox, gateway, http_addr

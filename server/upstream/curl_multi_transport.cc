@@ -133,13 +133,13 @@ HttpTransport::RequestId CurlMultiTransport::Send(HttpRequest request, ResponseC
 }
 
 void CurlMultiTransport::Cancel(RequestId id) {
-  loop_->Post([this, id] { CancelOnLoop(id); });
+  loop_->Post([this, id] { CancelOnLoop(id, absl::CancelledError("upstream request cancelled")); });
 }
 
-void CurlMultiTransport::CancelOnLoop(RequestId id) {
+void CurlMultiTransport::CancelOnLoop(RequestId id, absl::Status status) {
   auto it = calls_.find(id);
   if (it == calls_.end()) return;  // Already finished (or never started).
-  Complete(it->second.get(), absl::CancelledError("upstream request cancelled"));
+  Complete(it->second.get(), std::move(status));
 }
 
 void CurlMultiTransport::StartCall(std::unique_ptr<Call> call) {
@@ -184,6 +184,7 @@ absl::Status CurlMultiTransport::ConfigureEasyHandle(Call& call) {
         absl::StrCat("upstream request: bad URL '", UrlForMessages(request.url), "'"));
   }
   curl_easy_setopt(easy, CURLOPT_PRIVATE, &call);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &call);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, call.error_buffer);
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, &call);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &call);
@@ -263,6 +264,14 @@ void CurlMultiTransport::SetPerHandleOptions(CURL* easy) const {
                    static_cast<curl_off_t>(options_.max_response_bytes));
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlMultiTransport::CurlCloseSocketCallback);
   curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, const_cast<CurlMultiTransport*>(this));
+  curl_opensocket_callback open_socket = [](void* call_ptr, curlsocktype,
+                                            curl_sockaddr* address) -> curl_socket_t {
+    const curl_socket_t fd = OpenCurlSocket(*address);
+    Lane* lane = static_cast<Call*>(call_ptr)->lane;
+    if (fd != CURL_SOCKET_BAD) lane->transport->OnSocketOpened(fd, lane);
+    return fd;
+  };
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
   if (!options_.ca_bundle_path.empty()) {
     curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_bundle_path.c_str());
   }
@@ -313,6 +322,12 @@ int CurlMultiTransport::CurlSocketCallback(CURL* easy, int fd, int what, void* l
   if (fd < 0) return 0;
   if (static_cast<size_t>(fd) >= transport->sockets_.size()) transport->sockets_.resize(fd + 1);
   SocketWatch& watch = transport->sockets_[fd];
+  if (watch.lane != lane && watch.lane != nullptr) {
+    // Another lane's socket has the number now: this lane's one under it was closed since.
+    if (what == CURL_POLL_REMOVE) return 0;
+    if (watch.registered) transport->loop_->Unwatch(fd);
+    watch = SocketWatch();
+  }
   if (what == CURL_POLL_REMOVE) {
     // curl says this for every keep-alive connection it parks in its cache between requests.
     // Keeping the epoll registration saves two epoll_ctl calls per request; OnSocketEvent drops it
@@ -325,18 +340,50 @@ int CurlMultiTransport::CurlSocketCallback(CURL* easy, int fd, int what, void* l
   if (what & CURL_POLL_OUT) events |= EPOLLOUT;
   watch.parked = false;
   watch.lane = lane;
-  if (watch.registered) {
-    if (watch.events == events) return 0;
-    if (!transport->loop_->Modify(fd, events).ok())
-      return -1;  // curl fails this socket's transfers.
-  } else {
-    absl::Status watched = transport->loop_->WatchReplacing(
-        fd, events, [transport, fd](uint32_t ready) { transport->OnSocketEvent(fd, ready); });
-    if (!watched.ok()) return -1;
-    watch.registered = true;
+  if (watch.registered && watch.events == events) return 0;
+  absl::Status watched =
+      watch.registered ? transport->loop_->Modify(fd, events) : transport->WatchSocket(fd, events);
+  if (!watched.ok()) {
+    // Never -1: curl would mark the whole multi handle dead and fail every transfer in the lane.
+    transport->loop_->Unwatch(fd);
+    watch = SocketWatch();
+    transport->FailTransfer(easy, watched);
+    return 0;
   }
+  watch.registered = true;
   watch.events = events;
   return 0;
+}
+
+absl::Status CurlMultiTransport::WatchSocket(int fd, uint32_t events) {
+  return loop_->WatchReplacing(fd, events,
+                               [this, fd](uint32_t ready) { OnSocketEvent(fd, ready); });
+}
+
+void CurlMultiTransport::FailTransfer(CURL* easy, const absl::Status& why) {
+  Call* call = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, &call);
+  if (call == nullptr) return;  // curl's own handle, closing a connection: nothing to end
+  loop_->Post([this, id = call->id,
+               status = absl::UnavailableError(
+                   absl::StrCat("upstream socket cannot be watched: ", why.message()))] {
+    CancelOnLoop(id, status);
+  });
+}
+
+void CurlMultiTransport::OnSocketOpened(int fd, Lane* lane) {
+  if (static_cast<size_t>(fd) >= sockets_.size()) sockets_.resize(fd + 1);
+  SocketWatch& watch = sockets_[fd];
+  // A socket watched under this number was closed without a word to us (curl_support.h), and
+  // epoll forgot it. Only an active one of the same multi handle may still have curl's interest,
+  // which curl will not declare again: the new socket takes it over.
+  const bool keep =
+      watch.registered && !watch.parked && watch.lane == lane && WatchSocket(fd, watch.events).ok();
+  if (!keep) {
+    if (watch.registered) loop_->Unwatch(fd);
+    watch = SocketWatch();
+    watch.lane = lane;
+  }
 }
 
 int CurlMultiTransport::CurlCloseSocketCallback(void* transport_ptr, int fd) {

@@ -120,7 +120,7 @@ class CurlMultiTransport : public HttpTransport {
     bool registered = false;  // Watched by the loop with `events`.
     bool parked = false;      // curl removed it (idle keep-alive) but we kept the registration.
     uint32_t events = 0;
-    Lane* lane = nullptr;  // whose multi handle the socket belongs to
+    Lane* lane = nullptr;  // whose multi handle the socket under the number belongs to
   };
 
   // Loop thread only from here on.
@@ -128,7 +128,13 @@ class CurlMultiTransport : public HttpTransport {
   Lane& LaneWithRoom();
   absl::Status ConfigureEasyHandle(Call& call);
   void SetPerHandleOptions(CURL* easy) const;
-  void CancelOnLoop(RequestId id);
+  void CancelOnLoop(RequestId id, absl::Status status);
+  // Registers `fd` with the loop for `events`, replacing a registration it may have.
+  absl::Status WatchSocket(int fd, uint32_t events);
+  // For CURLOPT_OPENSOCKETFUNCTION: `fd` is a socket curl has just opened for `lane`.
+  void OnSocketOpened(int fd, Lane* lane);
+  // Ends the transfer of `easy` with UNAVAILABLE from the loop (not from inside curl's callback).
+  void FailTransfer(CURL* easy, const absl::Status& why);
   void OnSocketEvent(int fd, uint32_t events);
   void OnCurlTimer(Lane& lane);
   void ProcessCompletedTransfers(Lane& lane);

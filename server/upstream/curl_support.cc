@@ -1,6 +1,7 @@
 #include "server/upstream/curl_support.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdio>
@@ -26,6 +27,11 @@ void InitCurlOnce() {
 bool IsSupportedMethod(absl::string_view method) {
   return method == "GET" || method == "POST" || method == "PUT" || method == "PATCH" ||
          method == "DELETE" || method == "HEAD";
+}
+
+curl_socket_t OpenCurlSocket(const curl_sockaddr& address) {
+  const int fd = socket(address.family, address.socktype | SOCK_CLOEXEC, address.protocol);
+  return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
 void RearmCurlTimer(EventLoop* loop, EventLoop::TimerId* timer, long timeout_ms,

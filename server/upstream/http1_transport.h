@@ -143,6 +143,18 @@ class Http1Transport : public HttpTransport {
   // Takes one idle connection that no one reserved (any thread); false when there is none.
   bool TakeFreeIdle();
 
+  // The socket of a connect in progress under a descriptor number, as curl last asked the loop
+  // to watch it.
+  struct CurlSocket {
+    Lane* lane = nullptr;  // whose multi handle the socket belongs to
+    bool watched = false;
+    uint32_t events = 0;
+  };
+  absl::Status WatchCurlSocket(int fd, Lane* lane, uint32_t events);
+  // For CURLOPT_OPENSOCKETFUNCTION: `fd` is a socket curl has just opened for `lane`.
+  void OnCurlSocketOpened(int fd, Lane* lane);
+  // Ends the connect of `easy` with UNAVAILABLE from the loop (not from inside curl's callback).
+  void FailConnect(CURL* easy, const absl::Status& why);
   static int CurlSocketCallback(CURL* easy, int fd, int what, void* lane, void* socket_data);
   static int CurlTimerCallback(CURLM* multi, long timeout_ms, void* lane);
 
@@ -160,8 +172,8 @@ class Http1Transport : public HttpTransport {
   absl::flat_hash_map<std::string, std::unique_ptr<Origin>> origins_;
   absl::flat_hash_map<Connection*, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Lane>> lanes_;
-  std::set<size_t> lanes_with_room_[2];  // [plain, tls]: indexes into lanes_
-  std::vector<Lane*> curl_sockets_;      // indexed by fd: the lane whose connect watches it
+  std::set<size_t> lanes_with_room_[2];   // [plain, tls]: indexes into lanes_
+  std::vector<CurlSocket> curl_sockets_;  // indexed by fd
 
   std::string read_buffer_;
   bool shut_down_ = false;

@@ -76,6 +76,15 @@ void Http1Transport::Connect(Origin& origin, Call* call) {
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, connection->error_buffer);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+  curl_opensocket_callback open_socket = [](void* connection, curlsocktype,
+                                            curl_sockaddr* address) -> curl_socket_t {
+    const curl_socket_t fd = OpenCurlSocket(*address);
+    Lane* lane = static_cast<Connection*>(connection)->lane;
+    if (fd != CURL_SOCKET_BAD) lane->transport->OnCurlSocketOpened(fd, lane);
+    return fd;
+  };
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, connection);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   // ALPN offers only http/1.1: the bytes that follow are ours, in HTTP/1.1.
   curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
@@ -107,30 +116,77 @@ int Http1Transport::CurlSocketCallback(CURL* easy, int fd, int what, void* lane_
   Http1Transport* transport = lane->transport;
   if (fd < 0) return 0;
   if (static_cast<size_t>(fd) >= transport->curl_sockets_.size()) {
-    transport->curl_sockets_.resize(fd + 1, nullptr);
+    transport->curl_sockets_.resize(fd + 1);
   }
-  Lane*& watcher = transport->curl_sockets_[fd];
+  CurlSocket& socket = transport->curl_sockets_[fd];
+  if (socket.lane != lane && socket.lane != nullptr) {
+    // Another lane's socket has the number now: this lane's one under it was closed since.
+    if (what == CURL_POLL_REMOVE) return 0;
+    if (socket.watched) transport->loop_->Unwatch(fd);
+    socket = CurlSocket();
+  }
   if (what == CURL_POLL_REMOVE) {
-    if (watcher != nullptr) transport->loop_->Unwatch(fd);
-    watcher = nullptr;
+    if (socket.watched) transport->loop_->Unwatch(fd);
+    socket = CurlSocket();
     return 0;
   }
   uint32_t events = 0;
   if (what & CURL_POLL_IN) events |= EPOLLIN;
   if (what & CURL_POLL_OUT) events |= EPOLLOUT;
-  if (watcher != nullptr) return transport->loop_->Modify(fd, events).ok() ? 0 : -1;
-  auto on_ready = [transport, lane, fd](uint32_t ready) {
+  absl::Status watched = socket.watched ? transport->loop_->Modify(fd, events)
+                                        : transport->WatchCurlSocket(fd, lane, events);
+  if (!watched.ok()) {
+    // Never -1: curl would mark the multi handle dead and fail every connect in the lane.
+    transport->loop_->Unwatch(fd);
+    socket = CurlSocket();
+    transport->FailConnect(easy, watched);
+    return 0;
+  }
+  socket = {.lane = lane, .watched = true, .events = events};
+  return 0;
+}
+
+absl::Status Http1Transport::WatchCurlSocket(int fd, Lane* lane, uint32_t events) {
+  return loop_->WatchReplacing(fd, events, [this, lane, fd](uint32_t ready) {
     int action = 0;
     if (ready & (EPOLLIN | EPOLLHUP | EPOLLRDHUP)) action |= CURL_CSELECT_IN;
     if (ready & EPOLLOUT) action |= CURL_CSELECT_OUT;
     if (ready & EPOLLERR) action |= CURL_CSELECT_ERR;
     int running = 0;
     curl_multi_socket_action(lane->multi, fd, action, &running);
-    transport->ProcessConnects(*lane);
-  };
-  if (!transport->loop_->WatchReplacing(fd, events, std::move(on_ready)).ok()) return -1;
-  watcher = lane;
-  return 0;
+    ProcessConnects(*lane);
+  });
+}
+
+void Http1Transport::OnCurlSocketOpened(int fd, Lane* lane) {
+  if (static_cast<size_t>(fd) >= curl_sockets_.size()) curl_sockets_.resize(fd + 1);
+  CurlSocket& socket = curl_sockets_[fd];
+  // A socket watched under this number was closed without a word to us (curl_support.h), and
+  // epoll forgot it. Curl may still count on the interest it declared for the number if the
+  // socket was its lane's, and will not declare it again: the new socket takes it over.
+  const bool keep =
+      socket.watched && socket.lane == lane && WatchCurlSocket(fd, lane, socket.events).ok();
+  if (!keep) {
+    if (socket.watched) loop_->Unwatch(fd);
+    socket = {.lane = lane};
+  }
+}
+
+void Http1Transport::FailConnect(CURL* easy, const absl::Status& why) {
+  Connection* connection = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, &connection);
+  if (connection == nullptr) return;
+  loop_->Post([this, connection, easy,
+               status = WithPhase(
+                   absl::UnavailableError(absl::StrCat(
+                       "upstream connect failed (request not sent): its socket cannot be watched: ",
+                       why.message())),
+                   FailurePhase::kConnect)] {
+    // The connection may have ended meanwhile; its address may even have been reused.
+    if (connections_.contains(connection) && connection->easy == easy) {
+      FailOnConnection(connection, status);
+    }
+  });
 }
 
 int Http1Transport::CurlTimerCallback(CURLM*, long timeout_ms, void* lane_ptr) {
@@ -220,10 +276,10 @@ void Http1Transport::OnConnected(Connection* connection, int curl_code) {
     return;
   }
   connections_opened_.fetch_add(1, std::memory_order_relaxed);
-  if (static_cast<size_t>(fd) < curl_sockets_.size() && curl_sockets_[fd] != nullptr) {
+  if (static_cast<size_t>(fd) < curl_sockets_.size() && curl_sockets_[fd].watched) {
     loop_->Unwatch(fd);  // curl's registration from the connect phase
-    curl_sockets_[fd] = nullptr;
   }
+  if (static_cast<size_t>(fd) < curl_sockets_.size()) curl_sockets_[fd] = CurlSocket();
   if (!connection->origin->tls) {
     // Plain HTTP needs nothing more from libcurl: keep a descriptor of our own and let its handles
     // go (a multi handle alone is ~36 KiB, which 5,000 connections would pay for nothing).
