@@ -367,6 +367,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
                  {"route", route_.label},
                  {"principal", authz_.principal},
                  {"code", absl::StatusCodeToString(status.code())},
+                 {"reason", transcode::ErrorReason(status)},
                  {"upstream_status", absl::StrCat(upstream_status_)},
                  {"latency_ms", absl::StrCat(absl::ToDoubleMilliseconds(absl::Now() - started_))},
                  {"correlation_id", correlation_id_},

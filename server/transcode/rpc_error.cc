@@ -29,6 +29,16 @@ std::optional<google::rpc::Status> RpcDetails(const absl::Status& status) {
   return rpc;
 }
 
+std::string ErrorReason(const absl::Status& status) {
+  std::optional<google::rpc::Status> rpc = RpcDetails(status);
+  if (!rpc.has_value()) return "";
+  google::rpc::ErrorInfo info;
+  for (const google::protobuf::Any& detail : rpc->details()) {
+    if (detail.UnpackTo(&info)) return info.reason();
+  }
+  return "";
+}
+
 absl::Status InvalidRequest(absl::string_view reason,
                             const std::vector<std::pair<std::string, std::string>>& violations) {
   google::rpc::BadRequest bad_request;

@@ -6,6 +6,7 @@
 //   absl::Status s = RpcError(absl::StatusCode::kInvalidArgument, "journey_id is not a UUID",
 //                             {PackDetail(bad_request), PackDetail(error_info)});
 //   std::optional<google::rpc::Status> details = RpcDetails(s);
+//   std::string reason = ErrorReason(s);  // the ErrorInfo's reason, for the log
 //
 // Thread-safety: free functions on values.
 #ifndef AARTHIK_SERVER_TRANSCODE_RPC_ERROR_H_
@@ -41,6 +42,10 @@ absl::Status RpcError(absl::StatusCode code, absl::string_view message,
 
 // The google.rpc.Status carried by `status`, if any (code and message filled from `status`).
 std::optional<google::rpc::Status> RpcDetails(const absl::Status& status);
+
+// The reason of the google.rpc.ErrorInfo `status` carries ("UPSTREAM_TIMEOUT", ...); empty when it
+// carries none. A word from a closed set, never a value: fit for logs, unlike the message.
+std::string ErrorReason(const absl::Status& status);
 
 // INVALID_ARGUMENT with a BadRequest listing (field, description) violations and an ErrorInfo.
 absl::Status InvalidRequest(absl::string_view reason,

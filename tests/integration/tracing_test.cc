@@ -1,7 +1,7 @@
 // W3C trace context through the real gateway process to a fake platform: the caller's trace
 // continues upstream with a new parent ID for the gateway's hop, tracestate is forwarded, a trace
 // is started when the caller sends none (or a malformed one), and the trace ID is on the call's log
-// line.
+// line, with a failed call's reason.
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -64,17 +64,23 @@ class TracingTest : public ::testing::Test {
     return requests.empty() ? ReceivedRequest() : requests.back();
   }
 
-  // The trace_id of every "rpc finished" line, once the gateway has exited.
-  std::vector<std::string> LoggedTraceIds() {
+  // Every "rpc finished" line, once the gateway has exited.
+  std::vector<nlohmann::json> RpcLines() {
     EXPECT_EQ(env_->StopGateway(), 0);
     std::ifstream in(log_path_);
-    std::vector<std::string> ids;
+    std::vector<nlohmann::json> lines;
     for (std::string line; std::getline(in, line);) {
       nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (entry.is_object() && entry.value("message", "") == "rpc finished") {
-        ids.push_back(entry.value("trace_id", ""));
+        lines.push_back(std::move(entry));
       }
     }
+    return lines;
+  }
+
+  std::vector<std::string> LoggedTraceIds() {
+    std::vector<std::string> ids;
+    for (const nlohmann::json& line : RpcLines()) ids.push_back(line.value("trace_id", ""));
     return ids;
   }
 
@@ -113,6 +119,26 @@ TEST_F(TracingTest, ATraceIsStartedWhenTheCallerSendsNoneOrAMalformedOne) {
 
   EXPECT_EQ(LoggedTraceIds(),
             std::vector<std::string>({started.substr(3, 32), replaced.substr(3, 32)}));
+}
+
+TEST_F(TracingTest, AFailedCallsLineNamesItsReasonNeverItsMessage) {
+  Call("");
+  upstream_.SetDefaultResponse(FakeResponse::Ok("<html>a proxy's error page</html>"));
+  {  // the stub goes before the gateway stops (StopGateway)
+    auto hosted = ho::HostedService::NewStub(env_->channel());
+    grpc::ClientContext context;
+    PrepareContext(&context);
+    ho::GetFeaturesResponse response;
+    grpc::Status status = hosted->GetFeatures(&context, ho::GetFeaturesRequest(), &response);
+    ASSERT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
+  }
+
+  std::vector<nlohmann::json> lines = RpcLines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].value("reason", "?"), "") << lines[0].dump();
+  EXPECT_EQ(lines[1].value("code", ""), "INTERNAL") << lines[1].dump();
+  EXPECT_EQ(lines[1].value("reason", ""), "UPSTREAM_BAD_RESPONSE") << lines[1].dump();
+  EXPECT_EQ(lines[1].dump().find("proxy's error page"), std::string::npos) << lines[1].dump();
 }
 
 }  // namespace

@@ -232,7 +232,9 @@ TEST_P(ErrorTableTest, MapsToCodeWithDetails) {
   EXPECT_EQ(request_info->request_id(), row.code.empty() ? "" : "req_1");
   EXPECT_EQ(request_info->serving_data(), row.code.empty() ? "corr_ours" : "corr_1");
   EXPECT_EQ(FindDetail<google::rpc::RetryInfo>(status).has_value(), row.retry_info);
-  if (!row.code.empty()) EXPECT_EQ(status.message(), "platform says no");
+  if (!row.code.empty()) {
+    EXPECT_EQ(status.message(), "platform says no");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -309,6 +311,22 @@ TEST(TransportErrorTest, EachTransportFailureHasItsCode) {
       MapTransportError(absl::DeadlineExceededError("t"), context));
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(info->reason(), "UPSTREAM_TIMEOUT");
+}
+
+TEST(ErrorReasonTest, IsTheErrorInfosReasonOrEmpty) {
+  EXPECT_EQ(ErrorReason(MapTransportError(absl::UnknownError("?"), {"GET /x", "c"})),
+            "UPSTREAM_TRANSPORT_ERROR");
+  // BadRequest first, ErrorInfo second: the reason is found wherever it is.
+  EXPECT_EQ(ErrorReason(RpcError(absl::StatusCode::kInvalidArgument, "m",
+                                 {PackDetail(google::rpc::BadRequest()),
+                                  [] {
+                                    google::rpc::ErrorInfo info;
+                                    info.set_reason("JOURNEY_ID_INVALID");
+                                    return PackDetail(info);
+                                  }()})),
+            "JOURNEY_ID_INVALID");
+  EXPECT_EQ(ErrorReason(absl::InternalError("no details")), "");
+  EXPECT_EQ(ErrorReason(absl::OkStatus()), "");
 }
 
 TEST(BadResponseTest, IsInternalWithReason) {
