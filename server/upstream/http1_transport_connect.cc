@@ -297,6 +297,9 @@ void Http1Transport::OnConnected(Connection* connection, int curl_code) {
     }
     ReleaseCurl(connection);  // closes curl's descriptor
     fd = own;
+    // A record under the new number is of a socket curl closed silently (curl_support.h); a late
+    // CURL_POLL_REMOVE for it must not unwatch this connection.
+    if (static_cast<size_t>(fd) < curl_sockets_.size()) curl_sockets_[fd] = CurlSocket();
   }
   connection->fd = fd;
   absl::Status watched = loop_->WatchReplacing(
