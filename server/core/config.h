@@ -55,6 +55,9 @@ struct Config {
   int upstream_threads = 0;
   // "http1": Http1Transport; "http2": CurlMultiTransport (docs/architecture.md, "Upstream").
   std::string upstream_protocol = "http1";
+  // "grpc": gRPC's polling threads wait for the upstream loops' events and run their work
+  // (rpc/grpc_loop_driver.h); "own": each loop waits on its own thread.
+  std::string upstream_polling = "grpc";
   // Upper bounds that keep memory bounded under load.
   int max_in_flight_upstream = 10000;
   int64_t max_response_bytes = 4 << 20;

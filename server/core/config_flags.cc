@@ -291,6 +291,20 @@ const std::vector<FlagSpec>& Flags() {
          return absl::OkStatus();
        },
        Show(&Config::upstream_protocol)},
+      {"upstream-polling",
+       "grpc (default): gRPC's polling threads wait for upstream replies and answer them, with no "
+       "hand-off between threads (needs Debian bookworm's gRPC 1.51 with its epoll1 poller, else "
+       "the gateway logs why and uses own); own: each upstream event loop waits on a thread of its "
+       "own.",
+       [](absl::string_view v, Config& c) {
+         if (v != "grpc" && v != "own") {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--upstream-polling='", v, "' must be grpc or own"));
+         }
+         c.upstream_polling = std::string(v);
+         return absl::OkStatus();
+       },
+       Show(&Config::upstream_polling)},
       {"max-response-bytes", "Largest platform response accepted. Default 4194304.",
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("max-response-bytes", v, &c.max_response_bytes);

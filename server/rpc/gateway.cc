@@ -293,6 +293,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   }
   std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
   gateway->listen_address_ = absl::StrCat(host, ":", port);
+  gateway->HandLoopsToGrpc(config);
   grpc::HealthCheckServiceInterface* health = gateway->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   for (const std::string& name : service_names) health->SetServingStatus(name, true);
@@ -316,6 +317,30 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
                           : config.tls_client_ca_file.empty() ? "tls"
                                                               : "mutual"}});
   return gateway;
+}
+
+void Gateway::HandLoopsToGrpc(const core::Config& config) {
+  if (config.upstream_polling != "grpc") {
+    core::Log(core::Severity::kInfo, "upstream polling", {{"polling", "own"}});
+    return;
+  }
+  absl::Status usable = GrpcLoopDriver::Usable();
+  if (usable.ok()) {
+    loop_driver_ = std::make_unique<GrpcLoopDriver>();
+    for (auto& loop : loops_) {
+      usable = loop->HandOver(loop_driver_.get());
+      if (!usable.ok()) break;
+    }
+  }
+  size_t driven = 0;
+  for (auto& loop : loops_) driven += loop->IsDriven() ? 1 : 0;
+  // A loop gRPC cannot poll keeps its own thread: slower, never wrong.
+  core::Log(usable.ok() ? core::Severity::kInfo : core::Severity::kWarning, "upstream polling",
+            {{"polling", driven == loops_.size() ? "grpc"
+                         : driven == 0           ? "own"
+                                                 : "mixed"},
+             {"loops_on_grpc", absl::StrCat(driven)},
+             {"why_not", usable.ok() ? "" : std::string(usable.message())}});
 }
 
 void Gateway::Wait() { server_->Wait(); }
@@ -369,6 +394,8 @@ void Gateway::Shutdown(absl::Duration grace, absl::Duration delay) {
   // Callers still sending get the refusal above (and go elsewhere) rather than gRPC's CANCELLED
   // for calls that reach a closed server. The main thread has nothing else to do meanwhile.
   absl::SleepFor(refuse_until - absl::Now());
+  // gRPC's polling threads stop with the server: the loops wait on their own threads from here.
+  for (auto& loop : loops_) loop->TakeBack();
   server_->Shutdown(absl::ToChronoTime(deadline));
 }
 

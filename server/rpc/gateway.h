@@ -38,6 +38,7 @@
 #include "server/platform/platform_client.h"
 #include "server/redis/redis_client.h"
 #include "server/rpc/call_authz.h"
+#include "server/rpc/grpc_loop_driver.h"
 #include "server/rpc/reflection_service.h"
 #include "server/rpc/routed_service.h"
 #include "server/rpc/rpc_proxy.h"
@@ -103,12 +104,16 @@ class Gateway {
   // The authorization check of the streaming services; null when nothing is configured.
   std::function<absl::Status(const grpc::ServerContextBase&, absl::string_view)> StreamAdmission()
       const;
+  // Hands the upstream loops to gRPC's poller when configured and possible; logs the outcome.
+  void HandLoopsToGrpc(const core::Config& config);
   // A check of the gRPC listener (http/grpc_listener_check.h) decided; on the upstream loop.
   void OnListenerCheck(bool accepting, const absl::Status& result);
 
   std::string listen_address_;
   // First member: everything below may record into it until it is destroyed.
   std::unique_ptr<metrics::GatewayMetrics> metrics_;
+  // With --upstream-polling=grpc (and a gRPC that allows it): polls the loops once the server runs.
+  std::unique_ptr<GrpcLoopDriver> loop_driver_;
   // Upstream shards (loop + transport each); loop_ is shard 0's loop, which also runs the session
   // manager, Redis and the event machinery.
   std::vector<std::unique_ptr<upstream::EventLoop>> loops_;

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,9 +18,11 @@
 namespace aarthik::upstream {
 namespace {
 
-// The wake-up eventfd is registered with this tag; watched fds carry (generation << 32 | fd)
-// instead, and a generation is never zero, so no watched fd can collide with it.
+// The wake-up eventfd and the timerfd are registered with these tags; watched fds carry
+// (generation << 32 | fd) instead, and a generation is never zero, so no watched fd can collide.
 constexpr uint64_t kWakeUpTag = 0xffffffffULL;
+constexpr uint64_t kTimerTag = 0xfffffffeULL;
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr int kMaxEventsPerWait = 256;
 
 // The loop the calling thread is running work of, if any (see IsInLoopThread).
@@ -57,15 +60,20 @@ int CreateOrDie(int fd, const char* what) {
 
 EventLoop::EventLoop()
     : epoll_fd_(CreateOrDie(epoll_create1(EPOLL_CLOEXEC), "epoll_create1")),
-      wake_fd_(CreateOrDie(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd")) {
+      wake_fd_(CreateOrDie(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), "eventfd")),
+      timer_fd_(CreateOrDie(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC),
+                            "timerfd_create")) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeUpTag;
   CreateOrDie(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev), "epoll_ctl(eventfd)");
+  ev.data.u64 = kTimerTag;
+  CreateOrDie(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, timer_fd_, &ev), "epoll_ctl(timerfd)");
 }
 
 EventLoop::~EventLoop() {
   Stop();
+  close(timer_fd_);
   close(wake_fd_);
   close(epoll_fd_);
 }
@@ -79,11 +87,16 @@ void EventLoop::Start() {
 }
 
 void EventLoop::RequestStop() {
-  stop_requested_.store(true, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_requested_.store(true, std::memory_order_release);
+    mode_cv_.notify_all();
+  }
   WakeUp();
 }
 
 void EventLoop::Stop() {
+  TakeBack();
   std::vector<absl::AnyInvocable<void()>> leftovers;  // Tasks of the batch the loop was running.
   {
     std::lock_guard<std::mutex> lock(start_stop_mu_);
@@ -310,6 +323,160 @@ void EventLoop::RunPostedTasks() {
   running_tasks_.clear();
 }
 
+absl::Status EventLoop::HandOver(Driver* driver) {
+  bool wake = false;
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!IsRunning() || stop_requested_.load(std::memory_order_acquire)) {
+    return absl::FailedPreconditionError("EventLoop::HandOver: the loop is not running");
+  }
+  if (driven_ || handover_ != nullptr) {
+    return absl::FailedPreconditionError("EventLoop::HandOver: the loop is driven already");
+  }
+  handover_ = driver;
+  wake = NeedsWakeUpLocked(std::numeric_limits<int64_t>::min());
+  lock.unlock();
+  if (wake) WakeUp();
+  lock.lock();
+  mode_cv_.wait(lock, [this] {
+    return handover_ == nullptr || stop_requested_.load(std::memory_order_acquire);
+  });
+  if (handover_ != nullptr) {
+    handover_ = nullptr;
+    return absl::CancelledError("EventLoop::HandOver: the loop stopped");
+  }
+  return handover_result_;
+}
+
+void EventLoop::TakeBack() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!driven_) return;
+  take_back_ = true;
+  // An idle driven loop needs its descriptor to turn readable for the driver to call DriveOnce
+  // (and learn that it is wanted back); a busy one sees take_back_ before it goes idle.
+  const bool wake = NeedsWakeUpLocked(std::numeric_limits<int64_t>::min());
+  lock.unlock();
+  if (wake) WakeUp();
+  lock.lock();
+  mode_cv_.wait(lock, [this] { return !driven_; });
+}
+
+bool EventLoop::IsDriven() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return driven_;
+}
+
+void EventLoop::Released() {
+  std::lock_guard<std::mutex> lock(mu_);
+  driven_ = false;
+  mode_cv_.notify_all();
+}
+
+bool EventLoop::DriveOnce() {
+  LockSpinningFirst(run_mu_);
+  std::unique_lock<std::mutex> run(run_mu_, std::adopt_lock);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!driven_ || take_back_ || stop_requested_.load(std::memory_order_acquire)) return false;
+    sleeping_ = false;
+    wake_pending_ = false;
+  }
+  const EventLoop* previous = running_loop;
+  running_loop = this;
+  RunReadyWork();
+  running_loop = previous;
+  return IdleDriven();
+}
+
+void EventLoop::RunDriven(std::unique_lock<std::mutex>& run) {
+  Driver* driver = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    driver = handover_;
+    driven_ = true;
+    take_back_ = false;
+  }
+  absl::Status watched = absl::CancelledError("EventLoop::HandOver: the loop stopped");
+  const bool idle = IdleDriven();
+  running_loop = nullptr;
+  run.unlock();
+  // The driver may call DriveOnce from here on, even before Watch returns.
+  if (idle) watched = driver->Watch(*this);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    handover_ = nullptr;
+    handover_result_ = watched;
+    if (!watched.ok()) driven_ = false;
+    mode_cv_.notify_all();
+    mode_cv_.wait(lock, [this] { return !driven_; });
+    take_back_ = false;
+  }
+  LockSpinningFirst(run_mu_);
+  run = std::unique_lock<std::mutex>(run_mu_, std::adopt_lock);
+  running_loop = this;
+  std::lock_guard<std::mutex> lock(mu_);
+  sleeping_ = false;
+  wake_pending_ = false;
+}
+
+bool EventLoop::IdleDriven() {
+  int64_t arm_at = kNever;
+  bool tasks_waiting = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (take_back_ || stop_requested_.load(std::memory_order_acquire)) return false;
+    // Tasks posted during the pass by threads that saw the loop busy did not wake it: one more
+    // pass, through the descriptor, so that the driver's thread goes back to its own work first.
+    tasks_waiting = !tasks_.empty();
+    const int64_t next_due = timer_heap_.empty() ? kNever : timer_heap_.front().due_ns;
+    if (next_due != kNever && (timer_armed_ns_ == 0 || next_due < timer_armed_ns_)) {
+      arm_at = next_due;
+    }
+    // A timer armed earlier than needed (its task was cancelled) only costs a spurious pass.
+    sleep_until_ns_ = arm_at != kNever ? arm_at : timer_armed_ns_ != 0 ? timer_armed_ns_ : kNever;
+    sleeping_ = true;
+    wake_pending_ = tasks_waiting;
+  }
+  if (tasks_waiting) WakeUp();
+  if (arm_at != kNever) {
+    itimerspec due{};
+    const int64_t at = std::max<int64_t>(arm_at, 1);  // 0 would disarm it.
+    due.it_value.tv_sec = at / 1000000000;
+    due.it_value.tv_nsec = at % 1000000000;
+    if (timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &due, nullptr) != 0) {
+      std::fprintf(stderr, "EventLoop: timerfd_settime failed: %s\n", std::strerror(errno));
+      std::abort();
+    }
+    timer_armed_ns_ = arm_at;
+  }
+  return true;
+}
+
+void EventLoop::DispatchEvent(const epoll_event& event) {
+  if (event.data.u64 == kWakeUpTag) {
+    DrainWakeUpFd();
+  } else if (event.data.u64 == kTimerTag) {
+    uint64_t expirations;
+    [[maybe_unused]] ssize_t n = read(timer_fd_, &expirations, sizeof(expirations));
+    timer_armed_ns_ = 0;
+  } else {
+    DispatchFdEvent(event.data.u64, event.events);
+  }
+}
+
+void EventLoop::RunReadyWork() {
+  epoll_event events[kMaxEventsPerWait];
+  for (;;) {
+    const int n = epoll_wait(epoll_fd_, events, kMaxEventsPerWait, 0);
+    for (int i = 0; i < n && !stop_requested_.load(std::memory_order_acquire); ++i) {
+      DispatchEvent(events[i]);
+    }
+    retired_callbacks_.clear();
+    RunDueTimers();
+    RunPostedTasks();
+    if (n < kMaxEventsPerWait || stop_requested_.load(std::memory_order_acquire)) return;
+  }
+}
+
 void EventLoop::Run() {
   std::unique_lock<std::mutex> run(run_mu_);
   running_loop = this;
@@ -317,9 +484,11 @@ void EventLoop::Run() {
   const int64_t max_sleep_ns = absl::ToInt64Nanoseconds(kMaxSleep);
   while (!stop_requested_.load(std::memory_order_acquire)) {
     int timeout_ms = 0;
+    bool hand_over = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (tasks_.empty()) {
+      hand_over = handover_ != nullptr;
+      if (!hand_over && tasks_.empty()) {
         const int64_t now_ns = MonotonicNowNs();
         int64_t wait_ns = max_sleep_ns;
         if (!timer_heap_.empty()) {
@@ -330,6 +499,10 @@ void EventLoop::Run() {
         sleeping_ = timeout_ms > 0;
         sleep_until_ns_ = now_ns + wait_ns;
       }
+    }
+    if (hand_over) {
+      RunDriven(run);
+      continue;
     }
     run.unlock();
     const int n = epoll_wait(epoll_fd_, events, kMaxEventsPerWait, timeout_ms);
@@ -346,11 +519,7 @@ void EventLoop::Run() {
       std::abort();
     }
     for (int i = 0; i < n && !stop_requested_.load(std::memory_order_acquire); ++i) {
-      if (events[i].data.u64 == kWakeUpTag) {
-        DrainWakeUpFd();
-      } else {
-        DispatchFdEvent(events[i].data.u64, events[i].events);
-      }
+      DispatchEvent(events[i]);
     }
     retired_callbacks_.clear();
     RunDueTimers();

@@ -19,8 +19,14 @@
 // The loop thread wakes only when it has to: a task posted while it sleeps, or a timer due before
 // its next wake-up (it never sleeps longer than kMaxSleep, so later timers need no wake-up).
 //
+// Driven: HandOver gives the waiting to a Driver, a poller outside the loop that runs the loop's
+// work on its own threads when the loop's descriptor is readable (rpc/grpc_loop_driver.h: gRPC's
+// poller, so that an upstream reply is handled and answered on a gRPC thread, with no thread
+// hand-off). The loop's thread then parks until TakeBack (or Stop) gives the waiting back to it.
+//
 // Thread safety: Start, Stop, Post, RunOrPost, RunAfter, CancelTimer and IsInLoopThread may be
-// called from any thread. Watch, Modify and Unwatch must be called on the loop (IsInLoopThread()),
+// called from any thread, and so may HandOver and TakeBack (not on the loop). Watch, Modify and
+// Unwatch must be called on the loop (IsInLoopThread()),
 // or from any single thread while the loop is not running (before Start or after Stop). Tasks,
 // timers and fd callbacks run one at a time, so they need no locking among themselves. Tasks
 // posted by one thread run in the order posted. Stop must not be called on the loop (it joins the
@@ -28,7 +34,10 @@
 #ifndef AARTHIK_SERVER_UPSTREAM_EVENT_LOOP_H_
 #define AARTHIK_SERVER_UPSTREAM_EVENT_LOOP_H_
 
+#include <sys/epoll.h>
+
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -63,6 +72,33 @@ class EventLoop {
   // Makes the loop return after the current task; the thread still has to be joined by Stop. Any
   // thread.
   void RequestStop();
+
+  // Something outside the loop that can wait for its events instead of its thread (see the class
+  // comment).
+  class Driver {
+   public:
+    virtual ~Driver() = default;
+    // Starts watching `loop`: from now on, each time loop.pollable_fd() is readable (or already
+    // is), the driver calls loop.DriveOnce() once on one of its threads, one call at a time; once
+    // DriveOnce returns false, it stops watching and calls loop.Released(), and then no longer
+    // touches the loop. Called on the loop's thread; an error leaves the loop on its thread.
+    virtual absl::Status Watch(EventLoop& loop) = 0;
+  };
+  // Hands the waiting over to `driver`, which must keep polling until it has released the loop.
+  // Returns once the driver watches the loop, or with the reason it cannot (the loop's thread then
+  // carries on). FailedPrecondition when the loop is not running or already driven.
+  absl::Status HandOver(Driver* driver);
+  // Gives the waiting back to the loop's thread; returns once the driver released it. No-op when
+  // the loop is not driven. Stop calls it.
+  void TakeBack();
+  bool IsDriven() const;
+  // For the driver: runs the loop's work that is ready (descriptors, timers, tasks) and returns
+  // true, or returns false when the loop wants its waiting back.
+  bool DriveOnce();
+  // For the driver, after DriveOnce returned false and it stopped watching.
+  void Released();
+  // The descriptor a driver watches: readable when the loop has work.
+  int pollable_fd() const { return epoll_fd_; }
 
   // Runs `task` on the loop thread. Any thread. After Stop, `task` is destroyed without running.
   void Post(absl::AnyInvocable<void()> task);
@@ -131,6 +167,15 @@ class EventLoop {
   };
 
   void Run();
+  // On the loop's thread, holding run_mu_: hands over to the pending driver and parks until the
+  // loop is released.
+  void RunDriven(std::unique_lock<std::mutex>& run);
+  // Holding run_mu_: marks the loop idle (sleeping_) until its next timer and arms the timer
+  // descriptor for it, which wakes the driver. False when the loop is wanted back instead.
+  bool IdleDriven();
+  // Holding run_mu_, both: runs the work that is ready, without waiting; dispatches one event.
+  void RunReadyWork();
+  void DispatchEvent(const epoll_event& event);
   // Takes the loop from another thread when its thread is asleep and returns the loop the thread
   // was on before (nullptr for none), or `this` when the loop could not be taken. Exit runs what
   // fell due meanwhile and gives the loop back.
@@ -146,7 +191,8 @@ class EventLoop {
   void DispatchFdEvent(uint64_t data, uint32_t events);
 
   const int epoll_fd_;
-  const int wake_fd_;  // eventfd: other threads write to it to interrupt epoll_wait.
+  const int wake_fd_;   // eventfd: other threads write to it to interrupt epoll_wait.
+  const int timer_fd_;  // timerfd: while driven, readable when the next timer falls due.
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};
@@ -157,10 +203,15 @@ class EventLoop {
   std::mutex run_mu_;
 
   // Shared with other threads, guarded by mu_.
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<absl::AnyInvocable<void()>> tasks_;
-  bool wake_pending_ = false;      // A wake-up was written and the loop thread has not woken since.
-  bool sleeping_ = false;          // The loop thread is in (or about to enter) epoll_wait...
+  bool wake_pending_ = false;     // A wake-up was written and the loop thread has not woken since.
+  Driver* handover_ = nullptr;    // Set by HandOver until the loop's thread takes it.
+  absl::Status handover_result_;  // What Watch said, for HandOver.
+  bool driven_ = false;           // A driver watches the loop (the loop's thread is parked).
+  bool take_back_ = false;        // TakeBack (or Stop) wants the loop's thread back.
+  std::condition_variable mode_cv_;  // Signals changes of the three above.
+  bool sleeping_ = false;          // No one runs the loop (thread in epoll_wait, or driven idle)...
   int64_t sleep_until_ns_ = 0;     // ...until then at the latest.
   std::vector<Timer> timer_heap_;  // Min-heap on due time; may hold entries of cancelled timers.
   absl::flat_hash_map<TimerId, absl::AnyInvocable<void()>> timer_tasks_;  // Live timers only.
@@ -170,6 +221,7 @@ class EventLoop {
   std::vector<absl::AnyInvocable<void()>> running_tasks_;
   std::vector<Watcher> watchers_;                               // Indexed by fd.
   std::vector<std::unique_ptr<FdCallback>> retired_callbacks_;  // Unwatched during dispatch.
+  int64_t timer_armed_ns_ = 0;  // When timer_fd_ fires (0: not armed).
 };
 
 }  // namespace aarthik::upstream

@@ -1,0 +1,128 @@
+#include "server/rpc/grpc_loop_driver.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+#include "absl/strings/str_cat.h"
+#include "grpc/grpc.h"
+#include "grpcpp/grpcpp.h"
+
+// gRPC 1.51's iomgr entry points (src/core/lib/iomgr/ev_posix.h and closure.h, which libgrpc-dev
+// does not install), declared as that release defines them. Usable() refuses any other gRPC.
+struct grpc_fd;
+struct grpc_closure {
+  uintptr_t next_data;  // gRPC's scratch space
+  void (*cb)(void* arg, absl::Status error);
+  void* cb_arg;
+  uintptr_t error_data;  // gRPC's scratch space
+  // Fields that only a libgrpc built without NDEBUG has, and then checks and writes (Debian's
+  // has them): kept in every build, so that the structure is never smaller than the library's.
+  bool scheduled;
+  bool run;
+  const char* file_created;
+  int line_created;
+  const char* file_initiated;
+  int line_initiated;
+};
+grpc_fd* grpc_fd_create(int fd, const char* name, bool track_err);
+void grpc_fd_notify_on_read(grpc_fd* fd, grpc_closure* closure);
+void grpc_fd_orphan(grpc_fd* fd, grpc_closure* on_done, int* release_fd, const char* reason);
+const char* grpc_get_poll_strategy_name();
+
+namespace aarthik::rpc {
+namespace {
+
+// The gRPC core whose iomgr the declarations above describe.
+constexpr char kCoreVersion[] = "29.0.0";
+
+void InitClosure(grpc_closure* closure, void (*cb)(void*, absl::Status), void* arg) {
+  *closure = grpc_closure{};
+  closure->cb = cb;
+  closure->cb_arg = arg;
+}
+
+// One watched loop. gRPC calls a closure only from inside its ExecCtx, which the iomgr entry
+// points need when they run a closure at once; outside of one (in Watch), notify_on_read is only
+// called on a descriptor that cannot be readable yet: a fresh eventfd, written right after, whose
+// closure then moves the watch onto the loop's descriptor.
+struct LoopWatch {
+  upstream::EventLoop* loop;
+  int start_fd;
+  grpc_fd* start = nullptr;
+  grpc_fd* watched = nullptr;
+  grpc_closure on_start;
+  grpc_closure on_readable;
+
+  static void OnStart(void* arg, absl::Status) {
+    auto* self = static_cast<LoopWatch*>(arg);
+    grpc_fd_orphan(self->start, nullptr, nullptr, "started");  // Closes start_fd.
+    self->watched = grpc_fd_create(self->loop->pollable_fd(), "aarthik-upstream-loop", false);
+    OnReadable(self, absl::OkStatus());
+  }
+
+  // Runs on a gRPC polling thread each time the loop's descriptor turned readable.
+  static void OnReadable(void* arg, absl::Status) {
+    auto* self = static_cast<LoopWatch*>(arg);
+    if (self->loop->DriveOnce()) {
+      grpc_fd_notify_on_read(self->watched, &self->on_readable);
+      return;
+    }
+    int released = -1;  // gRPC lets go of the descriptor without closing it: the loop owns it.
+    grpc_fd_orphan(self->watched, nullptr, &released, "taken back");
+    upstream::EventLoop* loop = self->loop;
+    delete self;
+    loop->Released();
+  }
+};
+
+}  // namespace
+
+GrpcLoopDriver::GrpcLoopDriver() { grpc_init(); }
+
+GrpcLoopDriver::~GrpcLoopDriver() { grpc_shutdown(); }
+
+absl::Status GrpcLoopDriver::Usable() {
+  grpc_init();  // The poll strategy is known once gRPC is initialised.
+  const std::string core = grpc_version_string();
+  const std::string strategy = grpc_get_poll_strategy_name();
+  grpc_shutdown();
+  if (core != kCoreVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("gRPC core ", core, " (gRPC ",
+                                                      grpc::Version(),
+                                                      "): the upstream loops can only be polled "
+                                                      "by gRPC core ",
+                                                      kCoreVersion, " (gRPC 1.51)"));
+  }
+  if (strategy != "epoll1") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("gRPC polls with \"", strategy,
+                     "\" (GRPC_POLL_STRATEGY): the upstream loops can only be "
+                     "polled by gRPC's epoll1 poller"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GrpcLoopDriver::Watch(upstream::EventLoop& loop) {
+  const int start_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (start_fd < 0) {
+    return absl::ResourceExhaustedError(absl::StrCat("eventfd: ", std::strerror(errno)));
+  }
+  auto* watch = new LoopWatch{&loop, start_fd};
+  InitClosure(&watch->on_start, &LoopWatch::OnStart, watch);
+  InitClosure(&watch->on_readable, &LoopWatch::OnReadable, watch);
+  watch->start = grpc_fd_create(start_fd, "aarthik-upstream-loop-start", false);
+  grpc_fd_notify_on_read(watch->start, &watch->on_start);
+  const uint64_t one = 1;
+  if (write(start_fd, &one, sizeof(one)) != sizeof(one)) {
+    // Cannot happen to a fresh eventfd; if it did, the watch would never start.
+    std::abort();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace aarthik::rpc
