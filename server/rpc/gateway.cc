@@ -334,13 +334,17 @@ void Gateway::HandLoopsToGrpc(const core::Config& config) {
   }
   size_t driven = 0;
   for (auto& loop : loops_) driven += loop->IsDriven() ? 1 : 0;
+  const std::string polling = driven == loops_.size() ? "grpc" : driven == 0 ? "own" : "mixed";
+  if (usable.ok()) {
+    core::Log(core::Severity::kInfo, "upstream polling",
+              {{"polling", polling}, {"loops_on_grpc", absl::StrCat(driven)}});
+    return;
+  }
   // A loop gRPC cannot poll keeps its own thread: slower, never wrong.
-  core::Log(usable.ok() ? core::Severity::kInfo : core::Severity::kWarning, "upstream polling",
-            {{"polling", driven == loops_.size() ? "grpc"
-                         : driven == 0           ? "own"
-                                                 : "mixed"},
+  core::Log(core::Severity::kWarning, "upstream polling",
+            {{"polling", polling},
              {"loops_on_grpc", absl::StrCat(driven)},
-             {"why_not", usable.ok() ? "" : std::string(usable.message())}});
+             {"why_not", usable.message()}});
 }
 
 void Gateway::Wait() { server_->Wait(); }
