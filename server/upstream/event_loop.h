@@ -26,11 +26,11 @@
 //
 // Thread safety: Start, Stop, Post, RunOrPost, RunAfter, CancelTimer and IsInLoopThread may be
 // called from any thread, and so may HandOver and TakeBack (not on the loop). Watch, Modify and
-// Unwatch must be called on the loop (IsInLoopThread()),
-// or from any single thread while the loop is not running (before Start or after Stop). Tasks,
-// timers and fd callbacks run one at a time, so they need no locking among themselves. Tasks
-// posted by one thread run in the order posted. Stop must not be called on the loop (it joins the
-// loop thread); a task may call RequestStop instead.
+// Unwatch must be called on the loop (IsInLoopThread()), or from any single thread while the loop
+// is not running (before Start or after Stop). Tasks, timers and fd callbacks run one at a time,
+// so they need no locking among themselves. Tasks posted by one thread run in the order posted.
+// Stop must not be called on the loop (it joins the loop thread); a task may call RequestStop
+// instead.
 #ifndef AARTHIK_SERVER_UPSTREAM_EVENT_LOOP_H_
 #define AARTHIK_SERVER_UPSTREAM_EVENT_LOOP_H_
 
@@ -210,7 +210,7 @@ class EventLoop {
   absl::Status handover_result_;  // What Watch said, for HandOver.
   bool driven_ = false;           // A driver watches the loop (the loop's thread is parked).
   bool take_back_ = false;        // TakeBack (or Stop) wants the loop's thread back.
-  std::condition_variable mode_cv_;  // Signals changes of the three above.
+  std::condition_variable mode_cv_;  // Signals changes of the four above and of stop_requested_.
   bool sleeping_ = false;          // No one runs the loop (thread in epoll_wait, or driven idle)...
   int64_t sleep_until_ns_ = 0;     // ...until then at the latest.
   std::vector<Timer> timer_heap_;  // Min-heap on due time; may hold entries of cancelled timers.

@@ -33,7 +33,10 @@ class PollingThreadDriver : public EventLoop::Driver {
       while (true) {
         pollfd readable{loop.pollable_fd(), POLLIN, 0};
         poll(&readable, 1, -1);
-        if (!loop.DriveOnce()) break;
+        SetInPass(true);
+        const bool again = loop.DriveOnce();
+        SetInPass(false);
+        if (!again) break;
       }
       loop.Released();
       released_.Notify();
@@ -44,6 +47,11 @@ class PollingThreadDriver : public EventLoop::Driver {
 
   void Refuse(absl::Status why) { refusal_ = std::move(why); }
   void WaitUntilReleased() { released_.WaitForNotification(); }
+  // Until the pass running now (if any) is over.
+  void WaitUntilBetweenPasses() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !in_pass_; });
+  }
   std::thread::id thread_id() const { return thread_id_; }
 
  private:
@@ -51,6 +59,15 @@ class PollingThreadDriver : public EventLoop::Driver {
   std::thread thread_;
   std::thread::id thread_id_;
   aarthik::testing::Notification released_;  // Of the last watch only: tests release once.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool in_pass_ = false;
+
+  void SetInPass(bool in_pass) {
+    std::lock_guard<std::mutex> lock(mu_);
+    in_pass_ = in_pass;
+    cv_.notify_all();
+  }
 };
 
 // A count that another thread raises and a test waits for.
@@ -203,7 +220,8 @@ TEST(EventLoopDrivenTest, RunOrPostRunsOnTheCallerWhileTheDrivenLoopIsIdle) {
   EventLoop loop;
   loop.Start();
   ASSERT_TRUE(loop.HandOver(&driver).ok());
-  ThreadOfNextTask(loop);  // The first pass is over: the loop is idle.
+  ThreadOfNextTask(loop);
+  driver.WaitUntilBetweenPasses();  // Nothing else is posted: the loop stays idle.
   std::thread::id ran_on;
   loop.RunOrPost([&] { ran_on = std::this_thread::get_id(); });
   EXPECT_EQ(ran_on, std::this_thread::get_id());
