@@ -52,8 +52,7 @@ void InitClosure(grpc_closure* closure, void (*cb)(void*, absl::Status), void* a
 // closure then moves the watch onto the loop's descriptor.
 struct LoopWatch {
   upstream::EventLoop* loop;
-  int start_fd;
-  grpc_fd* start = nullptr;
+  grpc_fd* start = nullptr;  // Until OnStart.
   grpc_fd* watched = nullptr;
   grpc_closure on_start;
   grpc_closure on_readable;
@@ -112,7 +111,7 @@ absl::Status GrpcLoopDriver::Watch(upstream::EventLoop& loop) {
   if (start_fd < 0) {
     return absl::ResourceExhaustedError(absl::StrCat("eventfd: ", std::strerror(errno)));
   }
-  auto* watch = new LoopWatch{&loop, start_fd};
+  auto* watch = new LoopWatch{&loop};
   InitClosure(&watch->on_start, &LoopWatch::OnStart, watch);
   InitClosure(&watch->on_readable, &LoopWatch::OnReadable, watch);
   watch->start = grpc_fd_create(start_fd, "aarthik-upstream-loop-start", false);
