@@ -348,16 +348,24 @@ absl::Status EventLoop::HandOver(Driver* driver) {
 }
 
 void EventLoop::TakeBack() {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!driven_) return;
-  take_back_ = true;
-  // An idle driven loop needs its descriptor to turn readable for the driver to call DriveOnce
-  // (and learn that it is wanted back); a busy one sees take_back_ before it goes idle.
-  const bool wake = NeedsWakeUpLocked(std::numeric_limits<int64_t>::min());
-  lock.unlock();
-  if (wake) WakeUp();
-  lock.lock();
-  mode_cv_.wait(lock, [this] { return !driven_; });
+  // Serialises take-backs with each other and with Start and Stop, which touch thread_ too.
+  std::lock_guard<std::mutex> start_stop(start_stop_mu_);
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!driven_) return;
+    take_back_ = true;
+    // An idle driven loop needs its descriptor to turn readable for the driver to call DriveOnce
+    // (and learn that it is wanted back); a busy one sees take_back_ before it goes idle.
+    const bool wake = NeedsWakeUpLocked(std::numeric_limits<int64_t>::min());
+    lock.unlock();
+    if (wake) WakeUp();
+    lock.lock();
+    mode_cv_.wait(lock, [this] { return !driven_; });
+    take_back_ = false;
+  }
+  // The loop's thread returned when it handed the loop over; a new one takes the waiting back.
+  if (thread_.joinable()) thread_.join();
+  if (!stop_requested_.load(std::memory_order_acquire)) thread_ = std::thread([this] { Run(); });
 }
 
 bool EventLoop::IsDriven() const {
@@ -387,7 +395,7 @@ bool EventLoop::DriveOnce() {
   return IdleDriven();
 }
 
-void EventLoop::RunDriven(std::unique_lock<std::mutex>& run) {
+bool EventLoop::RunDriven(std::unique_lock<std::mutex>& run) {
   Driver* driver = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -402,20 +410,20 @@ void EventLoop::RunDriven(std::unique_lock<std::mutex>& run) {
   // The driver may call DriveOnce from here on, even before Watch returns.
   if (idle) watched = driver->Watch(*this);
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     handover_ = nullptr;
     handover_result_ = watched;
     if (!watched.ok()) driven_ = false;
     mode_cv_.notify_all();
-    mode_cv_.wait(lock, [this] { return !driven_; });
-    take_back_ = false;
   }
+  if (watched.ok()) return true;
   LockSpinningFirst(run_mu_);
   run = std::unique_lock<std::mutex>(run_mu_, std::adopt_lock);
   running_loop = this;
   std::lock_guard<std::mutex> lock(mu_);
   sleeping_ = false;
   wake_pending_ = false;
+  return false;
 }
 
 bool EventLoop::IdleDriven() {
@@ -501,7 +509,8 @@ void EventLoop::Run() {
       }
     }
     if (hand_over) {
-      RunDriven(run);
+      // Handed over: this thread is done (TakeBack starts another, so none sits parked).
+      if (RunDriven(run)) return;
       continue;
     }
     run.unlock();

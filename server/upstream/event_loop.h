@@ -22,7 +22,7 @@
 // Driven: HandOver gives the waiting to a Driver, a poller outside the loop that runs the loop's
 // work on its own threads when the loop's descriptor is readable (rpc/grpc_loop_driver.h: gRPC's
 // poller, so that an upstream reply is handled and answered on a gRPC thread, with no thread
-// hand-off). The loop's thread then parks until TakeBack (or Stop) gives the waiting back to it.
+// hand-off). The loop's thread then ends; TakeBack (or Stop) gives the waiting back to a new one.
 //
 // Thread safety: Start, Stop, Post, RunOrPost, RunAfter, CancelTimer and IsInLoopThread may be
 // called from any thread, and so may HandOver and TakeBack (not on the loop). Watch, Modify and
@@ -88,8 +88,8 @@ class EventLoop {
   // Returns once the driver watches the loop, or with the reason it cannot (the loop's thread then
   // carries on). FailedPrecondition when the loop is not running or already driven.
   absl::Status HandOver(Driver* driver);
-  // Gives the waiting back to the loop's thread; returns once the driver released it. No-op when
-  // the loop is not driven. Stop calls it.
+  // Gives the waiting back to a thread of the loop's own (a new one); returns once the driver
+  // released the loop. No-op when the loop is not driven. Stop calls it.
   void TakeBack();
   bool IsDriven() const;
   // For the driver: runs the loop's work that is ready (descriptors, timers, tasks) and returns
@@ -167,9 +167,9 @@ class EventLoop {
   };
 
   void Run();
-  // On the loop's thread, holding run_mu_: hands over to the pending driver and parks until the
-  // loop is released.
-  void RunDriven(std::unique_lock<std::mutex>& run);
+  // On the loop's thread, holding run_mu_: hands over to the pending driver. True when the driver
+  // took the loop (the thread then ends); false, holding run_mu_ again, when it refused.
+  bool RunDriven(std::unique_lock<std::mutex>& run);
   // Holding run_mu_: marks the loop idle (sleeping_) until its next timer and arms the timer
   // descriptor for it, which wakes the driver. False when the loop is wanted back instead.
   bool IdleDriven();
@@ -196,7 +196,7 @@ class EventLoop {
   std::thread thread_;
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};
-  std::mutex start_stop_mu_;  // Serialises Start and Stop.
+  std::mutex start_stop_mu_;  // Serialises Start, Stop and TakeBack (which restarts the thread).
   bool started_ = false;
 
   // Held by whoever runs the loop's work (see the class comment).
@@ -208,7 +208,7 @@ class EventLoop {
   bool wake_pending_ = false;     // A wake-up was written and the loop thread has not woken since.
   Driver* handover_ = nullptr;    // Set by HandOver until the loop's thread takes it.
   absl::Status handover_result_;  // What Watch said, for HandOver.
-  bool driven_ = false;           // A driver watches the loop (the loop's thread is parked).
+  bool driven_ = false;           // A driver watches the loop (the loop has no thread running).
   bool take_back_ = false;        // TakeBack (or Stop) wants the loop's thread back.
   std::condition_variable mode_cv_;  // Signals changes of the four above and of stop_requested_.
   bool sleeping_ = false;          // No one runs the loop (thread in epoll_wait, or driven idle)...

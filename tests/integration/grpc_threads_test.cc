@@ -110,7 +110,9 @@ TEST(GrpcThreadsTest, OnABigNodeGrpcSizesItsThreadsFromTheCpuBudget) {
 // A pod with a CPU request and no limit says how many CPUs to size for with AARTHIK_CPUS; it wins
 // over the affinity mask (one CPU here) for gRPC's threads and the upstream loops alike.
 TEST(GrpcThreadsTest, AarthikCpusSetsTheCountGrpcAndTheLoopsSizeFrom) {
-  std::unique_ptr<GatewayEnv> env = StartOnABigNode({"AARTHIK_CPUS=12"});
+  // The loops keep threads of their own (--upstream-polling=own), so that they can be counted.
+  std::unique_ptr<GatewayEnv> env =
+      StartOnABigNode({"AARTHIK_CPUS=12", "AARTHIK_UPSTREAM_POLLING=own"});
   ASSERT_NE(env, nullptr);
   const std::map<std::string, int> threads = ThreadsByName(env->gateway_pid());
   EXPECT_EQ(Count(threads, "nexting_thread"), 6) << Listing(threads);   // Clamp(12 / 2, 2, 16)

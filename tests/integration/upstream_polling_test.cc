@@ -2,6 +2,8 @@
 // rpc/grpc_loop_driver.h): gRPC's polling threads by default, the loops' own threads when asked
 // or when this gRPC cannot poll them. Either way calls are answered and SIGTERM drains and exits
 // cleanly, which needs the loops taken back from gRPC before its threads stop.
+#include <dirent.h>
+
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -10,6 +12,8 @@
 #include <vector>
 
 #include "aarthik/hosted/v1/hosted.grpc.pb.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/gateway_env.h"
@@ -23,15 +27,22 @@ class UpstreamPollingTest : public ::testing::Test {
  protected:
   void TearDown() override { std::remove(log_path_.c_str()); }
 
-  // Starts a gateway, makes `calls` GetFeatures calls on 4 threads of its own at once, stops it
-  // and returns its "upstream polling" log line.
-  nlohmann::json Run(GatewayEnvOptions options, int calls = 200) {
+  struct Outcome {
+    nlohmann::json polling_line;  // "upstream polling"
+    nlohmann::json loops_line;    // "upstream event loops"
+    int own_threads = 0;          // threads named after the binary (main and the loops' own)
+  };
+
+  // Starts a gateway, makes `calls` GetFeatures calls on 4 threads of its own at once, counts its
+  // threads, stops it and reads its log.
+  Outcome Run(GatewayEnvOptions options, int calls = 200) {
     log_path_ = TestLogPath();
     options.gateway_log_path = log_path_;
     std::unique_ptr<GatewayEnv> env = GatewayEnv::Start(options);
+    Outcome outcome;
     if (env == nullptr) {
       ADD_FAILURE() << "the gateway did not start";
-      return {};
+      return outcome;
     }
     {
       auto hosted = ho::HostedService::NewStub(env->channel());
@@ -50,42 +61,69 @@ class UpstreamPollingTest : public ::testing::Test {
       for (std::thread& caller : callers) caller.join();
       EXPECT_EQ(ok.load(), calls);
     }
+    outcome.own_threads = ThreadsNamed(env->gateway_pid(), "aarthik-gateway");
     EXPECT_EQ(env->StopGateway(), 0);
     std::ifstream in(log_path_);
-    nlohmann::json found;
     for (std::string line; std::getline(in, line);) {
       nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (entry.is_object() && entry.value("message", "") == "upstream polling") found = entry;
+      if (!entry.is_object()) continue;
+      if (entry.value("message", "") == "upstream polling") outcome.polling_line = entry;
+      if (entry.value("message", "") == "upstream event loops") outcome.loops_line = entry;
     }
-    return found;
+    return outcome;
+  }
+
+  static int ThreadsNamed(pid_t pid, const std::string& name) {
+    int count = 0;
+    const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+    DIR* dir = opendir(tasks.c_str());
+    if (dir == nullptr) return -1;
+    while (dirent* entry = readdir(dir)) {
+      if (entry->d_name[0] == '.') continue;
+      std::ifstream comm(absl::StrCat(tasks, "/", entry->d_name, "/comm"));
+      std::string comm_name;
+      if (std::getline(comm, comm_name) && comm_name == name) ++count;
+    }
+    closedir(dir);
+    return count;
   }
 
   std::string log_path_;
 };
 
+// The number of upstream loops the gateway logged at start.
+int Loops(const nlohmann::json& loops_line) {
+  int loops = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(loops_line.value("loops", ""), &loops)) << loops_line.dump();
+  return loops;
+}
+
 TEST_F(UpstreamPollingTest, GrpcsThreadsPollTheUpstreamLoopsByDefault) {
-  const nlohmann::json line = Run({});
-  ASSERT_TRUE(line.is_object());
-  EXPECT_EQ(line.value("polling", ""), "grpc");
-  EXPECT_EQ(line.value("severity", ""), "INFO");
-  EXPECT_NE(line.value("loops_on_grpc", "0"), "0");
+  const Outcome run = Run({});
+  ASSERT_TRUE(run.polling_line.is_object());
+  EXPECT_EQ(run.polling_line.value("polling", ""), "grpc");
+  EXPECT_EQ(run.polling_line.value("severity", ""), "INFO");
+  EXPECT_EQ(run.polling_line.value("loops_on_grpc", ""), std::to_string(Loops(run.loops_line)));
+  EXPECT_EQ(run.own_threads, 1);  // main only: a loop's thread ends once gRPC polls the loop
 }
 
 TEST_F(UpstreamPollingTest, TheLoopsKeepTheirThreadsWhenAsked) {
-  const nlohmann::json line = Run({.gateway_args = {"--upstream-polling", "own"}});
-  ASSERT_TRUE(line.is_object());
-  EXPECT_EQ(line.value("polling", ""), "own");
-  EXPECT_EQ(line.value("severity", ""), "INFO");
+  const Outcome run = Run({.gateway_args = {"--upstream-polling", "own"}});
+  ASSERT_TRUE(run.polling_line.is_object());
+  EXPECT_EQ(run.polling_line.value("polling", ""), "own");
+  EXPECT_EQ(run.polling_line.value("severity", ""), "INFO");
+  EXPECT_EQ(run.own_threads, 1 + Loops(run.loops_line));
 }
 
 TEST_F(UpstreamPollingTest, AGrpcThatCannotPollThemLeavesTheLoopsOnTheirThreadsAndSaysWhy) {
   // gRPC's poll(2) poller watches only the descriptors of the pollsets it is given.
-  const nlohmann::json line =
-      Run({.gateway_launcher = {"/usr/bin/env", "GRPC_POLL_STRATEGY=poll"}});
-  ASSERT_TRUE(line.is_object());
-  EXPECT_EQ(line.value("polling", ""), "own");
-  EXPECT_EQ(line.value("severity", ""), "WARNING");
-  EXPECT_NE(line.value("why_not", "").find("epoll1"), std::string::npos) << line.dump();
+  const Outcome run = Run({.gateway_launcher = {"/usr/bin/env", "GRPC_POLL_STRATEGY=poll"}});
+  ASSERT_TRUE(run.polling_line.is_object());
+  EXPECT_EQ(run.polling_line.value("polling", ""), "own");
+  EXPECT_EQ(run.polling_line.value("severity", ""), "WARNING");
+  EXPECT_NE(run.polling_line.value("why_not", "").find("epoll1"), std::string::npos)
+      << run.polling_line.dump();
+  EXPECT_EQ(run.own_threads, 1 + Loops(run.loops_line));
 }
 
 }  // namespace

@@ -199,13 +199,15 @@ TEST(EventLoopDrivenTest, TakeBackReturnsTheLoopToItsOwnThread) {
   PollingThreadDriver driver;
   EventLoop loop;
   loop.Start();
-  const std::thread::id own_thread = ThreadOfNextTask(loop);
   for (int round = 0; round < 20; ++round) {
     ASSERT_TRUE(loop.HandOver(&driver).ok());
     EXPECT_EQ(ThreadOfNextTask(loop), driver.thread_id());
     loop.TakeBack();
     EXPECT_FALSE(loop.IsDriven());
-    EXPECT_EQ(ThreadOfNextTask(loop), own_thread);
+    // A thread of the loop's own again (a new one: the one that handed the loop over ended).
+    const std::thread::id taken_back = ThreadOfNextTask(loop);
+    EXPECT_NE(taken_back, driver.thread_id());
+    EXPECT_NE(taken_back, std::this_thread::get_id());
   }
   // A timer armed while driven still fires after the loop was taken back.
   ASSERT_TRUE(loop.HandOver(&driver).ok());
