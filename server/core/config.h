@@ -58,6 +58,9 @@ struct Config {
   // "grpc": gRPC's polling threads wait for the upstream loops' events and run their work
   // (rpc/grpc_loop_driver.h); "own": each loop waits on its own thread.
   std::string upstream_polling = "grpc";
+  // gRPC callback threads kept running (rpc/callback_thread_park.h); 0 = one per two usable CPUs,
+  // at least 1.
+  int grpc_callback_threads = 0;
   // Upper bounds that keep memory bounded under load.
   int max_in_flight_upstream = 10000;
   int64_t max_response_bytes = 4 << 20;

@@ -305,6 +305,21 @@ const std::vector<FlagSpec>& Flags() {
          return absl::OkStatus();
        },
        Show(&Config::upstream_polling)},
+      {"grpc-callback-threads",
+       "gRPC threads that poll and run the calls. gRPC starts max(2, CPUs/2); the gateway parks "
+       "the rest, since each such thread wakes another for every event it polls. Default 0: one "
+       "per two CPUs the process may use (as for --upstream-threads), at least 1. Needs Debian "
+       "bookworm's gRPC 1.51; otherwise the gateway logs why and keeps gRPC's threads.",
+       [](absl::string_view v, Config& c) {
+         int64_t parsed = -1;
+         if (!absl::SimpleAtoi(v, &parsed) || parsed < 0 || parsed > 64) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("--grpc-callback-threads='", v, "' must be 0 (automatic) to 64"));
+         }
+         c.grpc_callback_threads = static_cast<int>(parsed);
+         return absl::OkStatus();
+       },
+       Show(&Config::grpc_callback_threads)},
       {"max-response-bytes", "Largest platform response accepted. Default 4194304.",
        [](absl::string_view v, Config& c) {
          return ParsePositiveFlag("max-response-bytes", v, &c.max_response_bytes);

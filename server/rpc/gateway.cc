@@ -293,6 +293,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   }
   std::string host = config.grpc_listen.substr(0, config.grpc_listen.rfind(':'));
   gateway->listen_address_ = absl::StrCat(host, ":", port);
+  gateway->ParkCallbackThreads(config);
   gateway->HandLoopsToGrpc(config);
   grpc::HealthCheckServiceInterface* health = gateway->server_->GetHealthCheckService();
   health->SetServingStatus(true);
@@ -317,6 +318,23 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
                           : config.tls_client_ca_file.empty() ? "tls"
                                                               : "mutual"}});
   return gateway;
+}
+
+void Gateway::ParkCallbackThreads(const core::Config& config) {
+  const int keep = config.grpc_callback_threads > 0 ? config.grpc_callback_threads
+                                                    : std::max(1, GrpcCpuBudget().usable / 2);
+  absl::StatusOr<std::unique_ptr<CallbackThreadPark>> park =
+      CallbackThreadPark::Start(*server_, keep);
+  if (!park.ok()) {
+    core::Log(core::Severity::kWarning, "grpc callback threads",
+              {{"wanted", absl::StrCat(keep)}, {"why_not", park.status().message()}});
+    return;
+  }
+  callback_park_ = *std::move(park);
+  core::Log(core::Severity::kInfo, "grpc callback threads",
+            {{"started", absl::StrCat(callback_park_->started())},
+             {"parked", absl::StrCat(callback_park_->parked())},
+             {"configured", absl::StrCat(config.grpc_callback_threads)}});
 }
 
 void Gateway::HandLoopsToGrpc(const core::Config& config) {
@@ -398,7 +416,9 @@ void Gateway::Shutdown(absl::Duration grace, absl::Duration delay) {
   // Callers still sending get the refusal above (and go elsewhere) rather than gRPC's CANCELLED
   // for calls that reach a closed server. The main thread has nothing else to do meanwhile.
   absl::SleepFor(refuse_until - absl::Now());
-  // gRPC's polling threads stop with the server: the loops wait on their own threads from here.
+  // gRPC's polling threads stop with the server, and it joins the parked ones: the loops wait on
+  // their own threads from here.
+  if (callback_park_ != nullptr) callback_park_->Release();
   for (auto& loop : loops_) loop->TakeBack();
   server_->Shutdown(absl::ToChronoTime(deadline));
 }

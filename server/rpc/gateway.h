@@ -38,6 +38,7 @@
 #include "server/platform/platform_client.h"
 #include "server/redis/redis_client.h"
 #include "server/rpc/call_authz.h"
+#include "server/rpc/callback_thread_park.h"
 #include "server/rpc/grpc_loop_driver.h"
 #include "server/rpc/reflection_service.h"
 #include "server/rpc/routed_service.h"
@@ -106,6 +107,8 @@ class Gateway {
       const;
   // Hands the upstream loops to gRPC's poller when configured and possible; logs the outcome.
   void HandLoopsToGrpc(const core::Config& config);
+  // Parks the gRPC callback threads beyond --grpc-callback-threads; logs the outcome.
+  void ParkCallbackThreads(const core::Config& config);
   // A check of the gRPC listener (http/grpc_listener_check.h) decided; on the upstream loop.
   void OnListenerCheck(bool accepting, const absl::Status& result);
 
@@ -114,6 +117,9 @@ class Gateway {
   std::unique_ptr<metrics::GatewayMetrics> metrics_;
   // With --upstream-polling=grpc (and a gRPC that allows it): polls the loops once the server runs.
   std::unique_ptr<GrpcLoopDriver> loop_driver_;
+  // Holds gRPC's callback threads beyond --grpc-callback-threads; released before the server
+  // shuts down.
+  std::unique_ptr<CallbackThreadPark> callback_park_;
   // Upstream shards (loop + transport each); loop_ is shard 0's loop, which also runs the session
   // manager, Redis and the event machinery.
   std::vector<std::unique_ptr<upstream::EventLoop>> loops_;

@@ -7,38 +7,14 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "grpc/grpc.h"
-#include "grpcpp/grpcpp.h"
-
-// gRPC 1.51's iomgr entry points (src/core/lib/iomgr/ev_posix.h and closure.h, which libgrpc-dev
-// does not install), declared as that release defines them. Usable() refuses any other gRPC.
-struct grpc_fd;
-struct grpc_closure {
-  uintptr_t next_data;  // gRPC's scratch space
-  void (*cb)(void* arg, absl::Status error);
-  void* cb_arg;
-  uintptr_t error_data;  // gRPC's scratch space
-  // Fields that only a libgrpc built without NDEBUG has, and then checks and writes (Debian's
-  // has them): kept in every build, so that the structure is never smaller than the library's.
-  bool scheduled;
-  bool run;
-  const char* file_created;
-  int line_created;
-  const char* file_initiated;
-  int line_initiated;
-};
-grpc_fd* grpc_fd_create(int fd, const char* name, bool track_err);
-void grpc_fd_notify_on_read(grpc_fd* fd, grpc_closure* closure);
-void grpc_fd_orphan(grpc_fd* fd, grpc_closure* on_done, int* release_fd, const char* reason);
-const char* grpc_get_poll_strategy_name();
+#include "server/rpc/grpc_internals.h"
 
 namespace aarthik::rpc {
 namespace {
-
-// The gRPC core whose iomgr the declarations above describe.
-constexpr char kCoreVersion[] = "29.0.0";
 
 void InitClosure(grpc_closure* closure, void (*cb)(void*, absl::Status), void* arg) {
   *closure = grpc_closure{};
@@ -87,23 +63,16 @@ GrpcLoopDriver::~GrpcLoopDriver() { grpc_shutdown(); }
 
 absl::Status GrpcLoopDriver::Usable() {
   grpc_init();  // The poll strategy is known once gRPC is initialised.
-  const std::string core = grpc_version_string();
+  absl::Status usable = GrpcInternalsUsable("polling the upstream loops");
   const std::string strategy = grpc_get_poll_strategy_name();
   grpc_shutdown();
-  if (core != kCoreVersion) {
-    return absl::FailedPreconditionError(absl::StrCat("gRPC core ", core, " (gRPC ",
-                                                      grpc::Version(),
-                                                      "): the upstream loops can only be polled "
-                                                      "by gRPC core ",
-                                                      kCoreVersion, " (gRPC 1.51)"));
-  }
-  if (strategy != "epoll1") {
-    return absl::FailedPreconditionError(
+  if (usable.ok() && strategy != "epoll1") {
+    usable = absl::FailedPreconditionError(
         absl::StrCat("gRPC polls with \"", strategy,
                      "\" (GRPC_POLL_STRATEGY): the upstream loops can only be "
                      "polled by gRPC's epoll1 poller"));
   }
-  return absl::OkStatus();
+  return usable;
 }
 
 absl::Status GrpcLoopDriver::Watch(upstream::EventLoop& loop) {

@@ -1,0 +1,145 @@
+// How many of gRPC's callback threads serve calls in the real gateway process
+// (--grpc-callback-threads, rpc/callback_thread_park.h). On a budget of 2 CPUs gRPC 1.51 starts
+// two nexting threads; by default the gateway parks one, so that a single thread polls and runs
+// every call, and SIGTERM still drains and exits cleanly, which needs the parked thread released
+// before gRPC joins it.
+#include <dirent.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "aarthik/hosted/v1/hosted.grpc.pb.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/integration/gateway_env.h"
+
+namespace aarthik::testing {
+namespace {
+
+namespace ho = aarthik::hosted::v1;
+
+// Voluntary context switches of each of `pid`'s threads named `name`, by thread id: a thread
+// that polls or serves calls sleeps and wakes for them; a parked one only every 250 ms.
+std::map<std::string, int64_t> SwitchesOfThreadsNamed(pid_t pid, const std::string& name) {
+  std::map<std::string, int64_t> switches;
+  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+  DIR* dir = opendir(tasks.c_str());
+  if (dir == nullptr) return switches;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string task = absl::StrCat(tasks, "/", entry->d_name);
+    std::ifstream comm(task + "/comm");
+    std::string comm_name;
+    if (!std::getline(comm, comm_name) || comm_name != name) continue;
+    std::ifstream status(task + "/status");
+    for (std::string line; std::getline(status, line);) {
+      int64_t value = 0;
+      if (absl::StartsWith(line, "voluntary_ctxt_switches:") &&
+          absl::SimpleAtoi(line.substr(line.find(':') + 1), &value)) {
+        switches[entry->d_name] = value;
+      }
+    }
+  }
+  closedir(dir);
+  return switches;
+}
+
+class CallbackThreadsTest : public ::testing::Test {
+ protected:
+  void TearDown() override { std::remove(log_path_.c_str()); }
+
+  struct Outcome {
+    nlohmann::json threads_line;    // "grpc callback threads"
+    std::vector<int64_t> switches;  // per nexting thread during the calls, most first
+    double seconds = 0;             // how long the calls took
+  };
+
+  // Starts a gateway on a budget of 2 CPUs, makes 200 GetFeatures calls on 4 threads at once,
+  // stops it (exit code 0 expected) and reads its log.
+  Outcome Run(std::vector<std::string> gateway_args) {
+    log_path_ = TestLogPath();
+    std::unique_ptr<GatewayEnv> env =
+        GatewayEnv::Start({.gateway_args = std::move(gateway_args),
+                           .gateway_log_path = log_path_,
+                           .gateway_launcher = {"/usr/bin/env", "AARTHIK_CPUS=2"}});
+    Outcome outcome;
+    if (env == nullptr) {
+      ADD_FAILURE() << "the gateway did not start";
+      return outcome;
+    }
+    const std::map<std::string, int64_t> before =
+        SwitchesOfThreadsNamed(env->gateway_pid(), "nexting_thread");
+    const absl::Time start = absl::Now();
+    {
+      auto hosted = ho::HostedService::NewStub(env->channel());
+      std::atomic<int> ok{0};
+      std::vector<std::thread> callers;
+      for (int t = 0; t < 4; ++t) {
+        callers.emplace_back([&] {
+          for (int i = 0; i < 50; ++i) {
+            grpc::ClientContext context;
+            PrepareContext(&context);
+            ho::GetFeaturesResponse response;
+            if (hosted->GetFeatures(&context, ho::GetFeaturesRequest(), &response).ok()) ++ok;
+          }
+        });
+      }
+      for (std::thread& caller : callers) caller.join();
+      EXPECT_EQ(ok.load(), 200);
+    }
+    outcome.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    for (const auto& [thread, count] :
+         SwitchesOfThreadsNamed(env->gateway_pid(), "nexting_thread")) {
+      auto was = before.find(thread);
+      outcome.switches.push_back(count - (was == before.end() ? 0 : was->second));
+    }
+    std::sort(outcome.switches.rbegin(), outcome.switches.rend());
+    EXPECT_EQ(env->StopGateway(), 0);
+    std::ifstream in(log_path_);
+    for (std::string line; std::getline(in, line);) {
+      nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (entry.is_object() && entry.value("message", "") == "grpc callback threads") {
+        outcome.threads_line = entry;
+      }
+    }
+    return outcome;
+  }
+
+  std::string log_path_;
+};
+
+TEST_F(CallbackThreadsTest, OnTwoCpusOneThreadServesEveryCallAndTheOtherIsParked) {
+  const Outcome run = Run({});
+  ASSERT_TRUE(run.threads_line.is_object());
+  EXPECT_EQ(run.threads_line.value("severity", ""), "INFO");
+  EXPECT_EQ(run.threads_line.value("started", ""), "2");
+  EXPECT_EQ(run.threads_line.value("parked", ""), "1");
+  ASSERT_EQ(run.switches.size(), 2u);
+  // The kept thread sleeps and wakes for the calls; the parked one only for its keep-awake events,
+  // four a second.
+  EXPECT_GE(run.switches[0], 20);
+  EXPECT_LE(run.switches[1], 2 + 5 * run.seconds)
+      << run.switches[0] << " / " << run.switches[1] << " in " << run.seconds << " s";
+}
+
+TEST_F(CallbackThreadsTest, AskingForGrpcsOwnCountParksNone) {
+  const Outcome run = Run({"--grpc-callback-threads", "2"});
+  ASSERT_TRUE(run.threads_line.is_object());
+  EXPECT_EQ(run.threads_line.value("parked", ""), "0");
+  ASSERT_EQ(run.switches.size(), 2u);
+  // The two take turns polling: each wakes the other for every event.
+  EXPECT_GE(run.switches[1], 20) << run.switches[0] << " / " << run.switches[1];
+}
+
+}  // namespace
+}  // namespace aarthik::testing
