@@ -127,9 +127,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
       Finish(absl::CancelledError("the call was reset before its request message arrived"));
       return;
     }
-    const Message* prototype = google::protobuf::MessageFactory::generated_factory()->GetPrototype(
-        route_.method->input_type());
-    std::unique_ptr<Message> request(prototype->New());
+    std::unique_ptr<Message> request(route_.request_prototype->New());
     grpc::ByteBuffer copy(*request_bytes);
     grpc::ProtoBufferReader reader(&copy);
     if (!request->ParseFromZeroCopyStream(&reader)) {
@@ -309,9 +307,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
   }
 
   std::unique_ptr<Message> NewResponse() const {
-    return std::unique_ptr<Message>(google::protobuf::MessageFactory::generated_factory()
-                                        ->GetPrototype(route_.method->output_type())
-                                        ->New());
+    return std::unique_ptr<Message>(route_.response_prototype->New());
   }
 
   // Where the platform's data goes: the response, or its response_body field.

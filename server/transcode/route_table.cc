@@ -118,6 +118,10 @@ absl::StatusOr<std::unique_ptr<Route>> BuildRoute(const MethodDescriptor* method
   const google::api::HttpRule& http = method_options.GetExtension(google::api::http);
   auto route = std::make_unique<Route>();
   route->method = method;
+  route->request_prototype =
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(method->input_type());
+  route->response_prototype =
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(method->output_type());
   route->grpc_path = absl::StrCat("/", method->service()->full_name(), "/", method->name());
   route->options = method_options.GetExtension(gateway::v1::route);
   if (!http.additional_bindings().empty()) {

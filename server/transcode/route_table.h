@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
 #include "server/transcode/path_shape.h"
 
 namespace aarthik::transcode {
@@ -37,6 +38,9 @@ struct PathSegment {
 
 struct Route {
   const google::protobuf::MethodDescriptor* method = nullptr;
+  // The generated default instances of the method's messages: looked up once, not per call.
+  const google::protobuf::Message* request_prototype = nullptr;
+  const google::protobuf::Message* response_prototype = nullptr;
   // gRPC method path, e.g. "/aarthik.headless.v1.JourneysService/GetJourneyState".
   std::string grpc_path;
   // "GET", "POST", "PUT", "PATCH" or "DELETE".
