@@ -2,19 +2,16 @@
 // the thread they run on, and real calls.
 #include "server/rpc/callback_thread_park.h"
 
-#include <atomic>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
-#include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/impl/rpc_service_method.h"
 #include "gtest/gtest.h"
+#include "tests/support/generic_grpc.h"
 #include "tests/support/sync.h"
 
 namespace aarthik::rpc {
@@ -58,57 +55,26 @@ class RecordsItsThreads : public grpc::Service {
 class CallbackThreadParkTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    int port = 0;
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    channel_ =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
-    stub_ = std::make_unique<grpc::GenericStub>(channel_);
+    grpc_ = aarthik::testing::LoopbackGrpc::Start(&service_);
+    ASSERT_NE(grpc_.server, nullptr);
   }
   void TearDown() override {
     // The server joins gRPC's callback threads when it goes: a thread still parked would hang it.
     park_.reset();
-    if (server_ != nullptr) server_->Shutdown();
+    if (grpc_.server != nullptr) grpc_.server->Shutdown();
   }
 
-  // Makes `n` calls at once; returns how many ended OK.
-  int Call(int n) {
-    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
-    std::vector<grpc::ByteBuffer> responses(n);
-    std::atomic<int> ok{0};
-    aarthik::testing::Mutex mu;
-    int pending = n;
-    grpc::Slice empty("");
-    grpc::ByteBuffer request(&empty, 1);
-    for (int i = 0; i < n; ++i) {
-      contexts.push_back(std::make_unique<grpc::ClientContext>());
-      stub_->UnaryCall(contexts.back().get(), kMethod, grpc::StubOptions(), &request, &responses[i],
-                       [&](grpc::Status status) {
-                         if (status.ok()) ok.fetch_add(1);
-                         aarthik::testing::MutexLock lock(&mu);
-                         --pending;
-                       });
-    }
-    aarthik::testing::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* left) { return *left == 0; }, &pending));
-    return ok.load();
-  }
+  int Call(int n) { return aarthik::testing::CallAtOnce(*grpc_.stub, kMethod, n); }
 
   void Park(int keep) {
     absl::StatusOr<std::unique_ptr<CallbackThreadPark>> park =
-        CallbackThreadPark::Start(*server_, keep);
+        CallbackThreadPark::Start(*grpc_.server, keep);
     ASSERT_TRUE(park.ok()) << park.status();
     park_ = *std::move(park);
   }
 
   RecordsItsThreads service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<grpc::GenericStub> stub_;
+  aarthik::testing::LoopbackGrpc grpc_;
   std::unique_ptr<CallbackThreadPark> park_;
 };
 
@@ -145,7 +111,8 @@ TEST_F(CallbackThreadParkTest, AParkedThreadKeepsTheKeptOneFromGrpcsIdleSleep) {
 }
 
 TEST_F(CallbackThreadParkTest, KeepingNoThreadIsRefused) {
-  absl::StatusOr<std::unique_ptr<CallbackThreadPark>> park = CallbackThreadPark::Start(*server_, 0);
+  absl::StatusOr<std::unique_ptr<CallbackThreadPark>> park =
+      CallbackThreadPark::Start(*grpc_.server, 0);
   EXPECT_EQ(park.status().code(), absl::StatusCode::kInvalidArgument);
 }
 

@@ -4,18 +4,16 @@
 
 #include <pthread.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
-#include <vector>
 
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/impl/rpc_service_method.h"
 #include "gtest/gtest.h"
 #include "server/upstream/event_loop.h"
+#include "tests/support/generic_grpc.h"
 #include "tests/support/sync.h"
 
 namespace aarthik::rpc {
@@ -56,19 +54,12 @@ class GrpcLoopDriverTest : public ::testing::Test {
     ASSERT_TRUE(GrpcLoopDriver::Usable().ok()) << GrpcLoopDriver::Usable();
     loop_.Start();
     own_thread_ = RunOnLoop().first;
-    int port = 0;
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&service_);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    channel_ =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
-    stub_ = std::make_unique<grpc::GenericStub>(channel_);
+    grpc_ = aarthik::testing::LoopbackGrpc::Start(&service_);
+    ASSERT_NE(grpc_.server, nullptr);
   }
   void TearDown() override {
     loop_.Stop();  // Takes the loop back while gRPC's threads still poll.
-    if (server_ != nullptr) server_->Shutdown();
+    if (grpc_.server != nullptr) grpc_.server->Shutdown();
   }
 
   // The thread that runs the loop's next task, and that thread's name.
@@ -83,37 +74,13 @@ class GrpcLoopDriverTest : public ::testing::Test {
     return ran;
   }
 
-  // Makes `n` calls at once; returns how many ended OK.
-  int Call(int n) {
-    std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
-    std::vector<grpc::ByteBuffer> responses(n);
-    std::atomic<int> ok{0};
-    aarthik::testing::Mutex mu;
-    int pending = n;
-    grpc::Slice empty("");
-    grpc::ByteBuffer request(&empty, 1);
-    for (int i = 0; i < n; ++i) {
-      contexts.push_back(std::make_unique<grpc::ClientContext>());
-      stub_->UnaryCall(contexts.back().get(), kMethod, grpc::StubOptions(), &request, &responses[i],
-                       [&](grpc::Status status) {
-                         if (status.ok()) ok.fetch_add(1);
-                         aarthik::testing::MutexLock lock(&mu);
-                         --pending;
-                       });
-    }
-    aarthik::testing::MutexLock lock(&mu);
-    mu.Await(absl::Condition(
-        +[](int* left) { return *left == 0; }, &pending));
-    return ok.load();
-  }
+  int Call(int n) { return aarthik::testing::CallAtOnce(*grpc_.stub, kMethod, n); }
 
   GrpcLoopDriver driver_;  // Outlives the loop, which it drives until TearDown takes it back.
   upstream::EventLoop loop_;
   std::thread::id own_thread_;
   AnsweredOnTheLoop service_{&loop_, absl::Milliseconds(1)};
-  std::unique_ptr<grpc::Server> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<grpc::GenericStub> stub_;
+  aarthik::testing::LoopbackGrpc grpc_;
 };
 
 TEST_F(GrpcLoopDriverTest, GrpcsPollingThreadsRunTheLoopsWork) {
