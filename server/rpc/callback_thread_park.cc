@@ -59,8 +59,16 @@ absl::StatusOr<std::unique_ptr<CallbackThreadPark>> CallbackThreadPark::Start(gr
                                kParkTimeout);
     parked = park->parked_;
   }
-  if (parked < static_cast<int>(park->parking_.size())) {
-    return absl::DeadlineExceededError(absl::StrCat(parked, " of ", park->parking_.size(),
+  const int wanted = static_cast<int>(park->parking_.size());
+  if (parked < wanted) {
+    // Let the parked go; the functors still queued hold pointers into `park`, so it must outlive
+    // them, and waiting for threads that did not come could hang the start: it is left behind.
+    {
+      absl::MutexLock lock(&park->mu_);
+      park->released_ = true;
+    }
+    [[maybe_unused]] CallbackThreadPark* left_behind = park.release();
+    return absl::DeadlineExceededError(absl::StrCat(parked, " of ", wanted,
                                                     " callback threads parked in ",
                                                     absl::FormatDuration(kParkTimeout)));
   }
