@@ -15,9 +15,10 @@
 // How: gRPC 1.51 offers no public way to put a descriptor on its poller. Its iomgr entry points
 // (grpc_fd_create, grpc_fd_notify_on_read, grpc_fd_orphan) are exported by libgrpc, and each
 // loop's epoll descriptor is handed to them: readable when the loop has work. Usable() checks
-// that this process's gRPC is the one those declarations are written for (core 29.0.0, gRPC
-// 1.51, Debian bookworm's) and polls with epoll1, which watches every descriptor from every
-// polling thread; anything else leaves the loops on their own threads (`--upstream-polling own`).
+// that this process's gRPC is the one those declarations (rpc/grpc_internals.h) are written for
+// (core 29.0.0, gRPC 1.51, Debian bookworm's) and polls with epoll1, which watches every descriptor
+// from every polling thread; anything else leaves the loops on their own threads
+// (`--upstream-polling own`).
 //
 // Thread safety: Usable and Watch may be called from any thread. A watched loop is driven on
 // gRPC's polling threads until it is taken back, which needs those threads: take every loop back

@@ -38,7 +38,8 @@ struct PathSegment {
 
 struct Route {
   const google::protobuf::MethodDescriptor* method = nullptr;
-  // The generated default instances of the method's messages: looked up once, not per call.
+  // The generated default instances of the method's messages, looked up once rather than per call;
+  // null for messages not compiled into the binary (a test's scratch descriptor pool).
   const google::protobuf::Message* request_prototype = nullptr;
   const google::protobuf::Message* response_prototype = nullptr;
   // gRPC method path, e.g. "/aarthik.headless.v1.JourneysService/GetJourneyState".
