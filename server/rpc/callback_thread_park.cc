@@ -51,7 +51,12 @@ absl::StatusOr<std::unique_ptr<CallbackThreadPark>> CallbackThreadPark::Start(gr
     absl::MutexLock lock(&park->mu_);
     park->unstarted_ = static_cast<int>(park->parking_.size());
   }
-  for (Slot& slot : park->parking_) park->Queue(slot);
+  for (Slot& slot : park->parking_) {
+    if (!park->Queue(slot)) {
+      absl::MutexLock lock(&park->mu_);
+      --park->unstarted_;
+    }
+  }
   int parked = 0;
   {
     absl::MutexLock lock(&park->mu_);
@@ -89,10 +94,12 @@ CallbackThreadPark::CallbackThreadPark(grpc_completion_queue* queue, int started
 
 CallbackThreadPark::~CallbackThreadPark() { Release(); }
 
-void CallbackThreadPark::Queue(Slot& slot) {
-  grpc_cq_begin_op(queue_, &slot.functor);
+bool CallbackThreadPark::Queue(Slot& slot) {
+  // A queue already shutting down takes no new operation (and ending one would assert).
+  if (!grpc_cq_begin_op(queue_, &slot.functor)) return false;
   grpc_cq_end_op(queue_, &slot.functor, absl::OkStatus(), &QueueDone, nullptr, &slot.storage,
                  /*internal=*/false);
+  return true;
 }
 
 void CallbackThreadPark::RunParked(grpc_completion_queue_functor* functor, int /*ok*/) {
@@ -102,10 +109,9 @@ void CallbackThreadPark::RunParked(grpc_completion_queue_functor* functor, int /
   ++park->parked_;
   while (!park->mu_.AwaitWithTimeout(absl::Condition(&park->released_), kKeepAwakeInterval)) {
     if (park->keep_awake_queued_) continue;
-    park->keep_awake_queued_ = true;
-    ++park->keep_awake_events_;
     // Queueing only takes gRPC's queue lock and wakes the kept thread: safe under mu_.
-    park->Queue(park->keep_awake_);
+    park->keep_awake_queued_ = park->Queue(park->keep_awake_);
+    if (park->keep_awake_queued_) ++park->keep_awake_events_;
   }
   --park->parked_;
 }

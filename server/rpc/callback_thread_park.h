@@ -72,7 +72,8 @@ class CallbackThreadPark {
   };
 
   CallbackThreadPark(grpc_completion_queue* queue, int started, int to_park);
-  void Queue(Slot& slot);
+  // Queues `slot`'s functor; false when the queue is shutting down.
+  bool Queue(Slot& slot);
   static void RunParked(grpc_completion_queue_functor* functor, int ok);
   static void RunKeepAwake(grpc_completion_queue_functor* functor, int ok);
   static void QueueDone(void*, grpc_cq_completion*) {}
