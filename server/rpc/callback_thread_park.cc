@@ -134,11 +134,6 @@ int CallbackThreadPark::parked() const {
   return parked_;
 }
 
-int64_t CallbackThreadPark::keep_awake_events() const {
-  absl::MutexLock lock(&mu_);
-  return keep_awake_events_;
-}
-
 bool CallbackThreadPark::WaitForKeepAwakeEvents(int64_t events, absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
   const auto reached = [this, events]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -59,8 +59,8 @@ class CallbackThreadPark {
 
   int started() const { return started_; }  // callback threads gRPC started
   int parked() const;                       // threads blocked here now
-  int64_t keep_awake_events() const;        // no-op events queued so far
-  // Waits until keep_awake_events() reaches `events`, at most `timeout`; whether it did.
+  // Waits until the parked threads have queued `events` no-op events in all, at most `timeout`;
+  // whether they did.
   bool WaitForKeepAwakeEvents(int64_t events, absl::Duration timeout) const;
 
  private:
