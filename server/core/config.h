@@ -61,6 +61,9 @@ struct Config {
   // gRPC callback threads kept running (rpc/callback_thread_park.h); 0 = one per two usable CPUs,
   // at least 1.
   int grpc_callback_threads = 0;
+  // How long gRPC's polling thread polls before it sleeps while at most one call is in flight
+  // (rpc/busy_poll.h); 0 = never.
+  int busy_poll_us = 300;
   // Upper bounds that keep memory bounded under load.
   int max_in_flight_upstream = 10000;
   int64_t max_response_bytes = 4 << 20;

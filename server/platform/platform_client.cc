@@ -49,7 +49,7 @@ upstream::HttpRequest ToHttp(const PlatformRequest& request, const PlatformClien
   http.method = request.method;
   http.url = options.base_url + request.path_and_query;
   http.headers.reserve(8);
-  http.headers.emplace_back("Authorization", "Bearer " + request.bearer);
+  http.headers.emplace_back("Authorization", absl::StrCat("Bearer ", request.bearer));
   http.headers.emplace_back("Accept", "application/json");
   if (!request.body.empty()) http.headers.emplace_back("Content-Type", "application/json");
   if (!request.idempotency_key.empty())

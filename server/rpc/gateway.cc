@@ -17,6 +17,7 @@
 #include "server/core/log.h"
 #include "server/core/memory.h"
 #include "server/http/gateway_routes.h"
+#include "server/rpc/busy_poll.h"
 #include "server/rpc/grpc_cpu_count.h"
 #include "server/transcode/rpc_error.h"
 
@@ -295,6 +296,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const core::Config& conf
   gateway->listen_address_ = absl::StrCat(host, ":", port);
   gateway->ParkCallbackThreads(config);
   gateway->HandLoopsToGrpc(config);
+  if (config.busy_poll_us > 0) {
+    BusyPoll::Start(absl::Microseconds(config.busy_poll_us), &gateway->proxy_->in_flight());
+  }
+  core::Log(core::Severity::kInfo, "grpc busy polling",
+            {{"budget_us", absl::StrCat(config.busy_poll_us)},
+             {"max_calls_in_flight", absl::StrCat(BusyPoll::kMaxCallsInFlight)}});
   grpc::HealthCheckServiceInterface* health = gateway->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   for (const std::string& name : service_names) health->SetServingStatus(name, true);
@@ -383,6 +390,7 @@ void Gateway::OnListenerCheck(bool accepting, const absl::Status& result) {
 
 void Gateway::Shutdown(absl::Duration grace, absl::Duration delay) {
   if (server_ == nullptr || shutting_down_.exchange(true)) return;
+  BusyPoll::Stop();  // before anything it reads (the proxy's call count) can go
   core::Log(core::Severity::kInfo, "draining",
             {{"grace", absl::FormatDuration(grace)}, {"delay", absl::FormatDuration(delay)}});
   listener_check_.reset();  // no check may turn health back to SERVING from here on

@@ -13,6 +13,7 @@
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/proto_buffer_writer.h"
 #include "server/core/log.h"
+#include "server/rpc/busy_poll.h"
 #include "server/rpc/call_authz.h"
 #include "server/transcode/rpc_error.h"
 
@@ -128,8 +129,9 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
       return;
     }
     std::unique_ptr<Message> request(route_.request_prototype->New());
-    grpc::ByteBuffer copy(*request_bytes);
-    grpc::ProtoBufferReader reader(&copy);
+    // The reader only reads; it takes a mutable buffer because grpc_byte_buffer_reader_init is
+    // declared so. Reading in place saves a copy of the buffer (and its slices' references).
+    grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(request_bytes));
     if (!request->ParseFromZeroCopyStream(&reader)) {
       Finish(transcode::InvalidRequest(
           "MALFORMED_REQUEST",
@@ -218,16 +220,24 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall>, public transco
       ReleaseLease(absl::CancelledError("call ended"));
       return;
     }
-    bearer_ = bearer;
+    // Only a borrower's first send can be followed by another (OnReply's retry after a session
+    // refresh); the last one hands over the text nothing else reads.
+    const bool may_send_again =
+        route_.options.auth() == AUTH_MODE_BORROWER_SESSION && !retried_after_refresh_;
+    const auto hand_over = [may_send_again](std::string& text) -> std::string {
+      if (may_send_again) return text;
+      return std::move(text);
+    };
+    if (may_send_again) bearer_ = bearer;
     platform::PlatformRequest request;
     request.method = route_.http_method;
-    request.path_and_query = call_.path_and_query;
-    request.body = call_.body;
+    request.path_and_query = hand_over(call_.path_and_query);
+    request.body = hand_over(call_.body);
     request.bearer = bearer;
     request.idempotency_key = idempotency_key_;  // the same key on our own retry
     request.correlation_id = correlation_id_;
-    request.traceparent = traceparent_;
-    request.tracestate = tracestate_;
+    request.traceparent = hand_over(traceparent_);
+    request.tracestate = hand_over(tracestate_);
     request.deadline = deadline_;
     request.max_timeout = max_timeout_;
     request.route = route_.label;
@@ -507,6 +517,7 @@ grpc::ServerUnaryReactor* RpcProxy::Handle(const transcode::Route& route,
                                            const grpc::ByteBuffer* request,
                                            grpc::ByteBuffer* response, metrics::RpcInstruments* rpc,
                                            authz::MethodId method) {
+  BusyPoll::EnableOnThisThread();  // gRPC runs handlers on the threads that poll
   auto* reactor =
       new ProxyReactor(deps_, &in_flight_, &field_drops_, route, context, response, rpc, method);
   reactor->Begin(request);

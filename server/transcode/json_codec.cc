@@ -111,12 +111,17 @@ void JsonCodec::IndexEnum(const EnumDescriptor* descriptor) {
   }
 }
 
+const JsonCodec::FieldsByKey* JsonCodec::FieldsOf(const Descriptor* descriptor) const {
+  auto fields = messages_.find(descriptor);
+  return fields == messages_.end() ? nullptr : &fields->second;
+}
+
 const JsonCodec::KeyedField* JsonCodec::FindField(const Descriptor* descriptor,
-                                                  absl::string_view key,
+                                                  const FieldsByKey* fields, absl::string_view key,
                                                   KeyedField* scratch) const {
-  if (auto fields = messages_.find(descriptor); fields != messages_.end()) {
-    auto field = fields->second.find(key);
-    return field == fields->second.end() ? nullptr : &field->second;
+  if (fields != nullptr) {
+    auto field = fields->find(key);
+    return field == fields->end() ? nullptr : &field->second;
   }
   // A message outside the indexed roots: the slow way, without aliases.
   const FieldDescriptor* found = nullptr;

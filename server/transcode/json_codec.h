@@ -147,8 +147,13 @@ class JsonCodec {
 
   void Index(const google::protobuf::Descriptor* descriptor);
   void IndexEnum(const google::protobuf::EnumDescriptor* descriptor);
-  // Null for an unknown key. For a message outside the index the answer is built in `scratch`.
-  const KeyedField* FindField(const google::protobuf::Descriptor* descriptor, absl::string_view key,
+  // A message's key table; null for a message outside the indexed roots. Looked up once per JSON
+  // object, not once per key.
+  const FieldsByKey* FieldsOf(const google::protobuf::Descriptor* descriptor) const;
+  // Null for an unknown key. `fields` is FieldsOf(descriptor); when it is null the answer is
+  // built in `scratch` the slow way.
+  const KeyedField* FindField(const google::protobuf::Descriptor* descriptor,
+                              const FieldsByKey* fields, absl::string_view key,
                               KeyedField* scratch) const;
   // Empty when the platform's spelling names no value of `descriptor`.
   std::optional<int> FindEnumNumber(const google::protobuf::EnumDescriptor* descriptor,
@@ -174,14 +179,19 @@ class JsonCodec {
   absl::StatusOr<bool> DecodeMember(View value, const google::protobuf::FieldDescriptor* field,
                                     bool lenient, bool quiet, google::protobuf::Message* message,
                                     int depth, const Walk& at) const;
+  // `reflection` is message's: taken once per object, since each GetReflection() goes through the
+  // generated code's once-only descriptor check.
   template <typename View>
   absl::Status DecodeField(View value, const google::protobuf::FieldDescriptor* field, bool lenient,
-                           google::protobuf::Message* message, int depth, const Walk& at) const;
+                           google::protobuf::Message* message,
+                           const google::protobuf::Reflection* reflection, int depth,
+                           const Walk& at) const;
   // Stores one value (appending when the field is repeated). Returns false when the value is
   // dropped: an enum value this codec does not know.
   template <typename View>
   absl::StatusOr<bool> DecodeValue(View value, const google::protobuf::FieldDescriptor* field,
-                                   google::protobuf::Message* message, int depth,
+                                   google::protobuf::Message* message,
+                                   const google::protobuf::Reflection* reflection, int depth,
                                    const Walk& at) const;
 
   // Encoding (json_codec_encode.cc).

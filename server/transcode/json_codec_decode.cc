@@ -212,10 +212,12 @@ absl::Status JsonCodec::DecodeObject(View object, Message* message, int depth,
   if (!object.is_object()) return Expected("an object", object);
   if (depth <= 0) return Leaf("nested too deeply");
   const Descriptor* descriptor = message->GetDescriptor();
+  const FieldsByKey* fields = FieldsOf(descriptor);
+  const Reflection* reflection = message->GetReflection();
   KeyedField scratch;
   SetFields set;  // the hot path's only: see Decode(SimdjsonView)
   return object.ForEachMember([&](absl::string_view key, View value) -> absl::Status {
-    const KeyedField* keyed = FindField(descriptor, key, &scratch);
+    const KeyedField* keyed = FindField(descriptor, fields, key, &scratch);
     if constexpr (std::is_same_v<View, SimdjsonView>) {
       if (keyed != nullptr && ABSL_PREDICT_FALSE(!set.Insert(keyed->field->index()))) {
         return absl::AbortedError(absl::StrCat(key, ": the field is given twice"));
@@ -226,7 +228,8 @@ absl::Status JsonCodec::DecodeObject(View object, Message* message, int depth,
     if (ABSL_PREDICT_FALSE(keyed == nullptr || keyed->lenient || keyed->also != nullptr)) {
       return DecodeUncommonMember(value, key, keyed, message, depth, here);
     }
-    if (absl::Status s = DecodeField(value, keyed->field, false, message, depth, here); !s.ok()) {
+    if (absl::Status s = DecodeField(value, keyed->field, false, message, reflection, depth, here);
+        !s.ok()) {
       return AtPath(key, s);
     }
     return absl::OkStatus();
@@ -264,7 +267,8 @@ absl::StatusOr<bool> JsonCodec::DecodeMember(View value, const FieldDescriptor* 
                                              const Walk& at) const {
   // `quiet`: another field carried this value whole, so nothing inside this copy is a loss.
   const Walk muted{nullptr, at.parent, at.segment};
-  absl::Status s = DecodeField(value, field, lenient, message, depth, quiet ? muted : at);
+  absl::Status s = DecodeField(value, field, lenient, message, message->GetReflection(), depth,
+                               quiet ? muted : at);
   if (s.ok()) return true;
   if (!lenient || s.code() == absl::StatusCode::kAborted) return s;
   // A shape the contract does not promise: leave the field as if the platform had not sent it.
@@ -275,8 +279,8 @@ absl::StatusOr<bool> JsonCodec::DecodeMember(View value, const FieldDescriptor* 
 
 template <typename View>
 absl::Status JsonCodec::DecodeField(View value, const FieldDescriptor* field, bool lenient,
-                                    Message* message, int depth, const Walk& at) const {
-  const Reflection* r = message->GetReflection();
+                                    Message* message, const Reflection* r, int depth,
+                                    const Walk& at) const {
   if (field->is_map()) {
     if (!value.is_object()) return Expected("an object", value);
     const FieldDescriptor* key_field = field->message_type()->map_key();
@@ -287,7 +291,8 @@ absl::Status JsonCodec::DecodeField(View value, const FieldDescriptor* field, bo
       Message* entry = r->AddMessage(message, field);
       absl::Status s = SetMapKey(key, key_field, entry);
       absl::StatusOr<bool> kept =
-          s.ok() ? DecodeValue(item, value_field, entry, depth - 1, entries) : s;
+          s.ok() ? DecodeValue(item, value_field, entry, entry->GetReflection(), depth - 1, entries)
+                 : s;
       if (!kept.ok() && lenient) {
         // One entry that does not fit is left out; the others stay.
         r->RemoveLast(message, field);
@@ -305,7 +310,7 @@ absl::Status JsonCodec::DecodeField(View value, const FieldDescriptor* field, bo
     return value.ForEachElement([&](size_t i, View element) -> absl::Status {
       if (element.is_null()) return absl::OkStatus();
       const int size = lenient ? r->FieldSize(*message, field) : 0;  // strict: not needed
-      absl::StatusOr<bool> kept = DecodeValue(element, field, message, depth - 1, elements);
+      absl::StatusOr<bool> kept = DecodeValue(element, field, message, r, depth - 1, elements);
       if (!kept.ok() && lenient) {
         // One element that does not fit is left out; the others stay.
         while (r->FieldSize(*message, field) > size) r->RemoveLast(message, field);
@@ -316,13 +321,13 @@ absl::Status JsonCodec::DecodeField(View value, const FieldDescriptor* field, bo
       return absl::OkStatus();
     });
   }
-  return DecodeValue(value, field, message, depth - 1, at).status();
+  return DecodeValue(value, field, message, r, depth - 1, at).status();
 }
 
 template <typename View>
 absl::StatusOr<bool> JsonCodec::DecodeValue(View value, const FieldDescriptor* field,
-                                            Message* message, int depth, const Walk& at) const {
-  const Reflection* r = message->GetReflection();
+                                            Message* message, const Reflection* r, int depth,
+                                            const Walk& at) const {
   const bool add = field->is_repeated();
   switch (field->cpp_type()) {
 #define AARTHIK_STORE_INTEGER(CPPTYPE, T, Name)                                          \

@@ -60,13 +60,14 @@ class CallbackThreadsTest : public ::testing::Test {
 
   struct Outcome {
     nlohmann::json threads_line;    // "grpc callback threads"
+    nlohmann::json busy_poll_line;  // "grpc busy polling"
     std::vector<int64_t> switches;  // per nexting thread during the calls, most first
     double seconds = 0;             // how long the calls took
   };
 
-  // Starts a gateway on a budget of 2 CPUs, makes 200 GetFeatures calls on 4 threads at once,
-  // stops it (exit code 0 expected) and reads its log.
-  Outcome Run(std::vector<std::string> gateway_args) {
+  // Starts a gateway on a budget of 2 CPUs, makes 200 GetFeatures calls on `callers` threads at
+  // once, stops it (exit code 0 expected) and reads its log.
+  Outcome Run(std::vector<std::string> gateway_args, int callers = 4) {
     log_path_ = TestLogPath();
     std::unique_ptr<GatewayEnv> env =
         GatewayEnv::Start({.gateway_args = std::move(gateway_args),
@@ -83,10 +84,10 @@ class CallbackThreadsTest : public ::testing::Test {
     {
       auto hosted = ho::HostedService::NewStub(env->channel());
       std::atomic<int> ok{0};
-      std::vector<std::thread> callers;
-      for (int t = 0; t < 4; ++t) {
-        callers.emplace_back([&] {
-          for (int i = 0; i < 50; ++i) {
+      std::vector<std::thread> callers_threads;
+      for (int t = 0; t < callers; ++t) {
+        callers_threads.emplace_back([&] {
+          for (int i = 0; i < 200 / callers; ++i) {
             grpc::ClientContext context;
             PrepareContext(&context);
             ho::GetFeaturesResponse response;
@@ -94,7 +95,7 @@ class CallbackThreadsTest : public ::testing::Test {
           }
         });
       }
-      for (std::thread& caller : callers) caller.join();
+      for (std::thread& caller : callers_threads) caller.join();
       EXPECT_EQ(ok.load(), 200);
     }
     outcome.seconds = absl::ToDoubleSeconds(absl::Now() - start);
@@ -108,9 +109,9 @@ class CallbackThreadsTest : public ::testing::Test {
     std::ifstream in(log_path_);
     for (std::string line; std::getline(in, line);) {
       nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (entry.is_object() && entry.value("message", "") == "grpc callback threads") {
-        outcome.threads_line = entry;
-      }
+      if (!entry.is_object()) continue;
+      if (entry.value("message", "") == "grpc callback threads") outcome.threads_line = entry;
+      if (entry.value("message", "") == "grpc busy polling") outcome.busy_poll_line = entry;
     }
     return outcome;
   }
@@ -118,8 +119,9 @@ class CallbackThreadsTest : public ::testing::Test {
   std::string log_path_;
 };
 
+// Busy polling off in the first two: they count the sleeps of threads that share the polling.
 TEST_F(CallbackThreadsTest, OnTwoCpusOneThreadServesEveryCallAndTheOtherIsParked) {
-  const Outcome run = Run({});
+  const Outcome run = Run({"--busy-poll-us", "0"});
   ASSERT_TRUE(run.threads_line.is_object());
   EXPECT_EQ(run.threads_line.value("severity", ""), "INFO");
   EXPECT_EQ(run.threads_line.value("started", ""), "2");
@@ -133,12 +135,28 @@ TEST_F(CallbackThreadsTest, OnTwoCpusOneThreadServesEveryCallAndTheOtherIsParked
 }
 
 TEST_F(CallbackThreadsTest, AskingForGrpcsOwnCountParksNone) {
-  const Outcome run = Run({"--grpc-callback-threads", "2"});
+  const Outcome run = Run({"--grpc-callback-threads", "2", "--busy-poll-us", "0"});
   ASSERT_TRUE(run.threads_line.is_object());
   EXPECT_EQ(run.threads_line.value("parked", ""), "0");
   ASSERT_EQ(run.switches.size(), 2u);
   // The two take turns polling: each wakes the other for every event.
   EXPECT_GE(run.switches[1], 20) << run.switches[0] << " / " << run.switches[1];
+}
+
+// One call at a time (rpc/busy_poll.h): the polling thread sleeps for each request and for each
+// platform reply unless it is still polling when they come. The budget here is the largest
+// allowed, so that a slow test machine's gaps stay inside it.
+TEST_F(CallbackThreadsTest, ALoneCallsThreadKeepsPollingInsteadOfSleeping) {
+  const Outcome spinning = Run({"--busy-poll-us", "10000"}, /*callers=*/1);
+  ASSERT_TRUE(spinning.busy_poll_line.is_object());
+  EXPECT_EQ(spinning.busy_poll_line.value("budget_us", ""), "10000");
+  EXPECT_EQ(spinning.busy_poll_line.value("max_calls_in_flight", ""), "1");
+  ASSERT_EQ(spinning.switches.size(), 2u);
+  EXPECT_LE(spinning.switches[0], 100) << "sleeps of the polling thread for 200 calls";
+
+  const Outcome sleeping = Run({"--busy-poll-us", "0"}, /*callers=*/1);
+  ASSERT_EQ(sleeping.switches.size(), 2u);
+  EXPECT_GE(sleeping.switches[0], 200) << "sleeps of the polling thread for 200 calls";
 }
 
 }  // namespace
