@@ -19,6 +19,15 @@ std::atomic<uint64_t> g_caught{0};
 std::atomic<uint64_t> g_timed_out{0};
 thread_local bool t_enabled = false;
 
+// What this thread's recent spins found, per kind of wait: with no call in flight it waits for a
+// request, with one for that call's platform reply (or for another request). The two pay off
+// separately: a caller may call back to back while the platform takes milliseconds.
+struct SpinHistory {
+  int misses_in_a_row = 0;
+  int waits_since_probe = 0;
+};
+thread_local SpinHistory t_history[BusyPoll::kMaxCallsInFlight + 1];
+
 int64_t MonotonicNanos() {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -45,14 +54,21 @@ inline int PollOnce(int epfd, epoll_event* events, int maxevents) {
 #endif
 }
 
-// The budget in nanoseconds when this wait should spin first, else 0.
-int64_t SpinBudget(int timeout_ms) {
-  if (timeout_ms == 0 || !t_enabled) return 0;
-  const int64_t budget = g_budget_ns.load(std::memory_order_relaxed);
-  if (budget == 0) return 0;
+// The history this wait should spin under (and for how long), or null when it should block at
+// once.
+SpinHistory* SpinFor(int timeout_ms, int64_t* budget_ns) {
+  if (timeout_ms == 0 || !t_enabled) return nullptr;
+  *budget_ns = g_budget_ns.load(std::memory_order_relaxed);
+  if (*budget_ns == 0) return nullptr;
   const InFlightCalls* calls = g_calls.load(std::memory_order_acquire);
-  if (calls == nullptr || calls->count() > BusyPoll::kMaxCallsInFlight) return 0;
-  return budget;
+  if (calls == nullptr) return nullptr;
+  const int in_flight = calls->count();
+  if (in_flight < 0 || in_flight > BusyPoll::kMaxCallsInFlight) return nullptr;
+  SpinHistory& history = t_history[in_flight];
+  if (history.misses_in_a_row < BusyPoll::kMaxMissesInARow) return &history;
+  if (++history.waits_since_probe < BusyPoll::kProbeEvery) return nullptr;
+  history.waits_since_probe = 0;
+  return &history;  // a probe: has the traffic changed?
 }
 
 }  // namespace
@@ -76,23 +92,29 @@ BusyPoll::Counts BusyPoll::counts() {
 }  // namespace aarthik::rpc
 
 extern "C" int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
+  using aarthik::rpc::BusyPoll;
   using aarthik::rpc::g_caught;
   using aarthik::rpc::g_timed_out;
-  const int64_t budget = aarthik::rpc::SpinBudget(timeout_ms);
-  if (budget == 0) return epoll_pwait(epfd, events, maxevents, timeout_ms, nullptr);
+  int64_t budget_ns = 0;
+  aarthik::rpc::SpinHistory* history = aarthik::rpc::SpinFor(timeout_ms, &budget_ns);
+  if (history == nullptr) return epoll_pwait(epfd, events, maxevents, timeout_ms, nullptr);
   const int64_t start = aarthik::rpc::MonotonicNanos();
-  int64_t spin_until = start + budget;
+  int64_t spin_until = start + budget_ns;
   if (timeout_ms > 0) spin_until = std::min(spin_until, start + int64_t{timeout_ms} * 1'000'000);
   int64_t now = start;
   do {
     const int ready = aarthik::rpc::PollOnce(epfd, events, maxevents);
     if (ready != 0) {  // events, or an error the caller should see as it is
-      if (ready > 0) g_caught.fetch_add(1, std::memory_order_relaxed);
+      if (ready > 0) {
+        history->misses_in_a_row = 0;
+        g_caught.fetch_add(1, std::memory_order_relaxed);
+      }
       return ready;
     }
     aarthik::rpc::CpuRelax();
     now = aarthik::rpc::MonotonicNanos();
   } while (now < spin_until);
+  history->misses_in_a_row = std::min(history->misses_in_a_row + 1, BusyPoll::kMaxMissesInARow);
   g_timed_out.fetch_add(1, std::memory_order_relaxed);
   if (timeout_ms < 0) return epoll_pwait(epfd, events, maxevents, -1, nullptr);
   // What is left of the caller's timeout, rounded up: never return before it.

@@ -7,7 +7,9 @@
 // machine an exit to the hypervisor (measured: docs/benchmarks.md, "Seventeenth session"). A
 // thread that is still polling when the event arrives is not woken at all. Under load the
 // thread rarely sleeps and spinning would only burn the gaps, so the gate closes at two calls in
-// flight. Seastar's reactor does the same before it sleeps (its idle poll time).
+// flight; and spinning for waits that its recent spins show to be longer than the budget would
+// burn CPU for nothing, so those block at once (kMaxMissesInARow). Seastar's reactor polls the
+// same way before it sleeps (its idle poll time).
 //
 // How: this module's .cc defines epoll_wait in the executable that links it; the dynamic linker
 // binds gRPC's calls to it before libc's (as grpc_cpu_count.h does for gpr_cpu_num_cores). Only
@@ -44,6 +46,12 @@ class BusyPoll {
   static void EnableOnThisThread();
 
   static constexpr int kMaxCallsInFlight = 1;
+  // A thread stops spinning for a kind of wait (no call in flight, or one) after this many spins
+  // in a row found nothing, and then spins only on every kProbeEvery-th such wait until one
+  // finds its event. So a platform that answers in milliseconds, or callers that pause between
+  // calls, cost two spins and then one in 64 waits, not one per wait.
+  static constexpr int kMaxMissesInARow = 2;
+  static constexpr int kProbeEvery = 64;
 
   struct Counts {
     uint64_t caught = 0;     // spins that found an event: a sleep and a wake-up saved

@@ -54,6 +54,10 @@ class ReadySource {
     const uint64_t one = 1;
     ASSERT_EQ(write(event_, &one, sizeof(one)), static_cast<ssize_t>(sizeof(one)));
   }
+  void Drain() {
+    uint64_t count;
+    ASSERT_EQ(read(event_, &count, sizeof(count)), static_cast<ssize_t>(sizeof(count)));
+  }
   int Wait(int timeout_ms) {
     epoll_event ready[4];
     return epoll_wait(epoll_, ready, 4, timeout_ms);
@@ -168,6 +172,60 @@ TEST_F(BusyPollTest, AZeroTimeoutNeverSpins) {
   EXPECT_EQ(source_.Wait(0), 1);
   EXPECT_EQ(BusyPoll::counts().caught, before.caught);
   EXPECT_EQ(BusyPoll::counts().timed_out, before.timed_out);
+}
+
+// The adaptive part, each on a thread of its own (the history is the thread's). A budget of 1 us
+// makes every spin without a ready event a miss.
+class BusyPollHistoryTest : public BusyPollTest {
+ protected:
+  // Runs `body` on a new thread that may spin.
+  template <typename Body>
+  void OnSpinningThread(Body body) {
+    std::thread thread([&] {
+      BusyPoll::EnableOnThisThread();
+      body();
+    });
+    thread.join();
+  }
+  // `waits` waits for nothing (1 ms each); returns how many of them spun.
+  uint64_t FruitlessWaits(int waits) {
+    const uint64_t before = BusyPoll::counts().timed_out;
+    for (int i = 0; i < waits; ++i) EXPECT_EQ(source_.Wait(1), 0);
+    return BusyPoll::counts().timed_out - before;
+  }
+};
+
+TEST_F(BusyPollHistoryTest, TwoFruitlessSpinsInARowStopSpinningExceptForAProbe) {
+  BusyPoll::Start(absl::Microseconds(1), &calls_);
+  OnSpinningThread([&] {
+    EXPECT_EQ(FruitlessWaits(BusyPoll::kMaxMissesInARow), 2u);
+    EXPECT_EQ(FruitlessWaits(BusyPoll::kProbeEvery - 1), 0u);
+    EXPECT_EQ(FruitlessWaits(1), 1u);  // the probe
+    EXPECT_EQ(FruitlessWaits(BusyPoll::kProbeEvery - 1), 0u);
+  });
+}
+
+TEST_F(BusyPollHistoryTest, AProbeThatFindsItsEventResumesSpinning) {
+  BusyPoll::Start(absl::Microseconds(1), &calls_);
+  OnSpinningThread([&] {
+    FruitlessWaits(BusyPoll::kMaxMissesInARow + BusyPoll::kProbeEvery - 1);
+    source_.Signal();
+    const uint64_t caught = BusyPoll::counts().caught;
+    EXPECT_EQ(source_.Wait(1), 1);  // the probe finds it
+    EXPECT_EQ(BusyPoll::counts().caught, caught + 1);
+    source_.Drain();
+    EXPECT_EQ(FruitlessWaits(1), 1u);  // spinning again
+  });
+}
+
+TEST_F(BusyPollHistoryTest, WaitsWithACallInFlightAreJudgedApart) {
+  BusyPoll::Start(absl::Microseconds(1), &calls_);
+  OnSpinningThread([&] {
+    calls_.Enter();  // waiting for the platform, which is slow
+    EXPECT_EQ(FruitlessWaits(BusyPoll::kMaxMissesInARow + 1), 2u);
+    calls_.Leave();  // waiting for the next request: still spins
+    EXPECT_EQ(FruitlessWaits(1), 1u);
+  });
 }
 
 }  // namespace
