@@ -36,9 +36,9 @@ namespace aarthik::rpc {
 
 class BusyPoll {
  public:
-  // Spins happen only while `calls` counts at most kMaxCallsInFlight. `calls` must stay alive
-  // until Stop() returns and a little after (a waiting thread may have read the pointer just
-  // before); the gateway stops busy polling before it shuts gRPC down.
+  // Spins happen only while `calls` counts at most kMaxCallsInFlight. A wait that began before
+  // Stop() may still read `calls` after it; the gateway stops busy polling first thing in its
+  // shutdown, long before the proxy that owns `calls` goes.
   static void Start(absl::Duration budget, const InFlightCalls* calls);
   static void Stop();
 
