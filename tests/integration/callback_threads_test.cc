@@ -84,9 +84,9 @@ class CallbackThreadsTest : public ::testing::Test {
     {
       auto hosted = ho::HostedService::NewStub(env->channel());
       std::atomic<int> ok{0};
-      std::vector<std::thread> callers_threads;
+      std::vector<std::thread> threads;
       for (int t = 0; t < callers; ++t) {
-        callers_threads.emplace_back([&] {
+        threads.emplace_back([&] {
           for (int i = 0; i < 200 / callers; ++i) {
             grpc::ClientContext context;
             PrepareContext(&context);
@@ -95,7 +95,7 @@ class CallbackThreadsTest : public ::testing::Test {
           }
         });
       }
-      for (std::thread& caller : callers_threads) caller.join();
+      for (std::thread& caller : threads) caller.join();
       EXPECT_EQ(ok.load(), 200);
     }
     outcome.seconds = absl::ToDoubleSeconds(absl::Now() - start);
