@@ -3,25 +3,21 @@
 // two nexting threads; by default the gateway parks one, so that a single thread polls and runs
 // every call, and SIGTERM still drains and exits cleanly, which needs the parked thread released
 // before gRPC joins it.
-#include <dirent.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "aarthik/hosted/v1/hosted.grpc.pb.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/gateway_env.h"
+#include "tests/integration/log_scan.h"
+#include "tests/integration/proc_tasks.h"
 
 namespace aarthik::testing {
 namespace {
@@ -32,25 +28,9 @@ namespace ho = aarthik::hosted::v1;
 // that polls or serves calls sleeps and wakes for them; a parked one only every 250 ms.
 std::map<std::string, int64_t> SwitchesOfThreadsNamed(pid_t pid, const std::string& name) {
   std::map<std::string, int64_t> switches;
-  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
-  DIR* dir = opendir(tasks.c_str());
-  if (dir == nullptr) return switches;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    const std::string task = absl::StrCat(tasks, "/", entry->d_name);
-    std::ifstream comm(task + "/comm");
-    std::string comm_name;
-    if (!std::getline(comm, comm_name) || comm_name != name) continue;
-    std::ifstream status(task + "/status");
-    for (std::string line; std::getline(status, line);) {
-      int64_t value = 0;
-      if (absl::StartsWith(line, "voluntary_ctxt_switches:") &&
-          absl::SimpleAtoi(line.substr(line.find(':') + 1), &value)) {
-        switches[entry->d_name] = value;
-      }
-    }
+  for (const TaskInfo& task : TasksOf(pid)) {
+    if (task.name == name) switches[task.tid] = task.voluntary_switches;
   }
-  closedir(dir);
   return switches;
 }
 
@@ -106,13 +86,8 @@ class CallbackThreadsTest : public ::testing::Test {
     }
     std::sort(outcome.switches.rbegin(), outcome.switches.rend());
     EXPECT_EQ(env->StopGateway(), 0);
-    std::ifstream in(log_path_);
-    for (std::string line; std::getline(in, line);) {
-      nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (!entry.is_object()) continue;
-      if (entry.value("message", "") == "grpc callback threads") outcome.threads_line = entry;
-      if (entry.value("message", "") == "grpc busy polling") outcome.busy_poll_line = entry;
-    }
+    outcome.threads_line = LastLogLine(log_path_, "grpc callback threads");
+    outcome.busy_poll_line = LastLogLine(log_path_, "grpc busy polling");
     return outcome;
   }
 

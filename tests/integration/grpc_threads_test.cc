@@ -3,7 +3,6 @@
 // with one CPU in its affinity mask. gRPC 1.51 left to itself starts Clamp(64 / 2, 2, 16) = 16
 // `nexting_thread`s and 33 event engine threads, and allows 128 executor threads; sized from the
 // budget of 1 it starts 2 and 3, and allows 2.
-#include <dirent.h>
 #include <sched.h>
 
 #include <cstdlib>
@@ -18,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/integration/gateway_env.h"
+#include "tests/integration/proc_tasks.h"
 #include "tests/support/subprocess.h"
 
 namespace aarthik::testing {
@@ -25,19 +25,10 @@ namespace {
 
 namespace ho = ::aarthik::hosted::v1;
 
-// Threads of a process by name (/proc/<pid>/task/*/comm; Linux cuts names to 15 characters).
+// Threads of a process by name.
 std::map<std::string, int> ThreadsByName(pid_t pid) {
   std::map<std::string, int> threads;
-  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
-  DIR* dir = opendir(tasks.c_str());
-  if (dir == nullptr) return threads;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] == '.') continue;
-    std::ifstream comm(absl::StrCat(tasks, "/", entry->d_name, "/comm"));
-    std::string name;
-    if (std::getline(comm, name)) ++threads[name];
-  }
-  closedir(dir);
+  for (const TaskInfo& task : TasksOf(pid)) ++threads[task.name];
   return threads;
 }
 

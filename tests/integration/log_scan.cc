@@ -41,4 +41,14 @@ LogScan ScanGatewayLog(const std::string& path, const std::vector<std::string>& 
   return scan;
 }
 
+nlohmann::json LastLogLine(const std::string& path, const std::string& message) {
+  nlohmann::json last;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (entry.is_object() && entry.value("message", "") == message) last = std::move(entry);
+  }
+  return last;
+}
+
 }  // namespace aarthik::testing

@@ -2,21 +2,20 @@
 // rpc/grpc_loop_driver.h): gRPC's polling threads by default, the loops' own threads when asked
 // or when this gRPC cannot poll them. Either way calls are answered and SIGTERM drains and exits
 // cleanly, which needs the loops taken back from gRPC before its threads stop.
-#include <dirent.h>
-
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "aarthik/hosted/v1/hosted.grpc.pb.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/gateway_env.h"
+#include "tests/integration/log_scan.h"
+#include "tests/integration/proc_tasks.h"
 
 namespace aarthik::testing {
 namespace {
@@ -63,29 +62,16 @@ class UpstreamPollingTest : public ::testing::Test {
     }
     outcome.own_threads = ThreadsNamed(env->gateway_pid(), "aarthik-gateway");
     EXPECT_EQ(env->StopGateway(), 0);
-    std::ifstream in(log_path_);
-    for (std::string line; std::getline(in, line);) {
-      nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (!entry.is_object()) continue;
-      if (entry.value("message", "") == "upstream polling") outcome.polling_line = entry;
-      if (entry.value("message", "") == "upstream event loops") outcome.loops_line = entry;
-    }
+    outcome.polling_line = LastLogLine(log_path_, "upstream polling");
+    outcome.loops_line = LastLogLine(log_path_, "upstream event loops");
     return outcome;
   }
 
   static int ThreadsNamed(pid_t pid, const std::string& name) {
-    int count = 0;
-    const std::string tasks = absl::StrCat("/proc/", pid, "/task");
-    DIR* dir = opendir(tasks.c_str());
-    if (dir == nullptr) return -1;
-    while (dirent* entry = readdir(dir)) {
-      if (entry->d_name[0] == '.') continue;
-      std::ifstream comm(absl::StrCat(tasks, "/", entry->d_name, "/comm"));
-      std::string comm_name;
-      if (std::getline(comm, comm_name) && comm_name == name) ++count;
-    }
-    closedir(dir);
-    return count;
+    const std::vector<TaskInfo> tasks = TasksOf(pid);
+    if (tasks.empty()) return -1;
+    return static_cast<int>(std::count_if(tasks.begin(), tasks.end(),
+                                          [&](const TaskInfo& task) { return task.name == name; }));
   }
 
   std::string log_path_;
